@@ -1,0 +1,26 @@
+// One runner for the repo. Two projects so a developer can run the fast unit tests alone:
+//   unit        *.test.ts beside the code (pure logic, fakes allowed)
+//   integration *.int.test.ts and everything under tests/ (real servers of the local stack)
+const transform = { '^.+\\.tsx?$': ['@swc/jest', { jsc: { target: 'es2022' }, sourceMaps: 'inline' }] };
+// Workspace packages resolve to their TypeScript sources, so tests never run stale builds.
+const moduleNameMapper = { '^@tally/([^/]+)$': '<rootDir>/packages/$1/src' };
+const common = { transform, moduleNameMapper, testEnvironment: 'node', rootDir: __dirname };
+
+module.exports = {
+  // Global (not per project) in Jest 30; integration tests wait on consumer-group joins and JVM servers.
+  testTimeout: 60000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{packages,services}/**/src/**/*.test.ts'],
+      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/node_modules/', '/dist/'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{packages,services}/**/src/**/*.int.test.ts', '<rootDir>/tests/**/*.test.ts'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+    },
+  ],
+};

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { csvList } from './types';
+
+/**
+ * Settings every service shares. Defaults point at the local stack (stack/stack), so a developer
+ * runs a service with no environment at all; production sets each variable.
+ */
+export const baseConfigSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  KAFKA_BROKERS: csvList().default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('tally'),
+  SCHEMA_REGISTRY_URL: z.string().url('must be a URL').default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  MYSQL_URL: z.string().url('must be a URL like mysql://user:pass@host:3306/db').default('mysql://tally:tally@127.0.0.1:3306/tally'),
+  REDIS_URL: z.string().url('must be a URL like redis://host:6379').default('redis://127.0.0.1:6379'),
+  MONGO_URL: z.string().url('must be a URL like mongodb://host:27017/db').default('mongodb://127.0.0.1:27017/tally'),
+  ES_URL: z.string().url('must be a URL').default('http://127.0.0.1:9200'),
+  // The local stack runs OpenSearch; production may run real Elasticsearch 8/9 with the same code.
+  ES_FLAVOR: z.enum(['elasticsearch', 'opensearch']).default('opensearch'),
+});
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+/** Thrown when the environment does not satisfy a service's schema; the message names each variable. */
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  readonly retriable = false;
+  constructor(readonly problems: { variable: string; reason: string }[]) {
+    super(
+      'invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.reason}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment once against a service's schema and freezes the result.
+ * This is the only place in Tally that reads process.env.
+ * Empty strings count as unset, so `FOO= npm start` falls back to the default.
+ */
+export function loadConfig<S extends z.ZodTypeAny>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+): Readonly<z.infer<S>> {
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => ({
+        variable: i.path.length > 0 ? String(i.path[0]) : '(environment)',
+        reason: i.code === 'invalid_type' && i.received === 'undefined' ? 'is required but not set' : i.message,
+      })),
+    );
+  }
+  return Object.freeze(result.data);
+}

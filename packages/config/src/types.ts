@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+// Environment variables are strings; these helpers turn them into typed values with reasons a
+// person can act on ("must be a whole number from 1 to 65535", not "Expected number").
+
+/** "a,b , c" → ["a","b","c"]; empty items are an error, not silently dropped. */
+export const csvList = () =>
+  z.string().transform((s, ctx) => {
+    const items = s.split(',').map((x) => x.trim());
+    if (items.some((x) => x === '')) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a comma-separated list without empty items' });
+      return z.NEVER;
+    }
+    return items;
+  });
+
+export const port = () =>
+  z.coerce
+    .number({ invalid_type_error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(1, 'must be a port from 1 to 65535')
+    .max(65535, 'must be a port from 1 to 65535');
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+export const bool = () =>
+  z.string().transform((s, ctx) => {
+    const v = s.trim().toLowerCase();
+    if (TRUE.has(v)) return true;
+    if (FALSE.has(v)) return false;
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be true or false (1/0, yes/no, on/off)' });
+    return z.NEVER;
+  });
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** "250ms", "30s", "5m", "1h", or a bare number of milliseconds. */
+export const durationMs = () =>
+  z.string().transform((s, ctx) => {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(s);
+    if (!m) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration like 500ms, 30s, 5m or 1h' });
+      return z.NEVER;
+    }
+    return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+  });
