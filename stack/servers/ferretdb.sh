@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # FerretDB v1 (MongoDB wire protocol) on its pure-Go SQLite backend, built with `go install`.
-FERRETDB_TIMEOUT=30
+FERRETDB_TIMEOUT="${FERRETDB_TIMEOUT:-30}"
 FERRETDB_VERSION=v1.24.2
 
 ferretdb_bin() { echo "$CACHE_DIR/ferretdb-$FERRETDB_VERSION/ferretdb"; }

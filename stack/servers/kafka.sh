@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Apache Kafka 4.x, one KRaft broker+controller, from Maven Central jars (stack/kafka/pom.xml).
-KAFKA_TIMEOUT=90
+KAFKA_TIMEOUT="${KAFKA_TIMEOUT:-90}"
 
 kafka_libs() { echo "$CACHE_DIR/kafka-$(files_hash "$REPO_ROOT/stack/kafka/pom.xml")/libs"; }
 

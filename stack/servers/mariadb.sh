@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # MariaDB (MySQL protocol) from Debian, run as the stack's own process on 127.0.0.1.
-MARIADB_TIMEOUT=60
+MARIADB_TIMEOUT="${MARIADB_TIMEOUT:-60}"
 MARIADB_SOCKET() { echo "$STACK_DIR/run/mariadb.sock"; }
 
 mariadb_install() {

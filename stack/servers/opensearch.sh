@@ -10,7 +10,7 @@
 # Defines: opensearch_install, opensearch_run, opensearch_health, OPENSEARCH_TIMEOUT.
 
 # Start-to-healthy is ~10 s on 2 cores (~25 s when they are busy); allow for slow CI machines.
-OPENSEARCH_TIMEOUT=180
+OPENSEARCH_TIMEOUT="${OPENSEARCH_TIMEOUT:-180}"
 
 # Must match <opensearch.version> in stack/opensearch/pom.xml (it names the cache dir only).
 _OPENSEARCH_VERSION=2.19.6

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Apicurio Registry 3.x (Confluent-compatible API at /apis/ccompat/v7) from its Maven Central tarball.
 # In-memory storage: schemas are lost on restart, so services re-register at start (idempotently).
-REGISTRY_TIMEOUT=120
+REGISTRY_TIMEOUT="${REGISTRY_TIMEOUT:-120}"
 APICURIO_VERSION=3.3.3
 
 registry_home() { echo "$CACHE_DIR/apicurio-$APICURIO_VERSION"; }

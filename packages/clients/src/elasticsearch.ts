@@ -13,7 +13,8 @@ export class OpenSearchTransport extends Transport {
   constructor(opts: TransportOptions) {
     super({
       ...opts,
-      productCheck: null,
+      // undefined, not the client's "Elasticsearch": the transport then skips the x-elastic-product check.
+      productCheck: undefined,
       vendoredHeaders: {
         jsonContentType: 'application/json',
         ndjsonContentType: 'application/x-ndjson',
