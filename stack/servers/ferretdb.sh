@@ -25,7 +25,7 @@ ferretdb_run() {
   mkdir -p "$STACK_DIR/data/ferretdb/sqlite" "$STACK_DIR/data/ferretdb/state"
   exec "$(ferretdb_bin)" --handler=sqlite --sqlite-url="file:$STACK_DIR/data/ferretdb/sqlite/" \
     --listen-addr="127.0.0.1:$MONGO_PORT" --state-dir="$STACK_DIR/data/ferretdb/state" \
-    --telemetry=disable --log-level=info
+    --debug-addr="127.0.0.1:$FERRETDB_DEBUG_PORT" --telemetry=disable --log-level=info
 }
 
 ferretdb_health() { port_in_use "$MONGO_PORT"; }

@@ -21,11 +21,14 @@ registry_install() {
   echo "$jar" >"$home/.complete"
 }
 
+# Quarkus' management interface (health, metrics) is built in and would listen on *:9000, every
+# interface; the stack keeps it on loopback, on its own configurable port.
 registry_run() {
   local jar jhome; jar="$(cat "$(registry_home)/.complete")"; jhome="$(java21_home)"
   cd "$(dirname "$jar")"
   exec "$jhome/bin/java" -Xms256m -Xmx512m -XX:+UseG1GC \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
     -Dquarkus.log.console.json=false -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true -Dapicurio.rest.deletion.group.enabled=true \
     -jar "$jar"
