@@ -19,6 +19,7 @@ module.exports = {
     {
       ...common,
       displayName: 'integration',
+      globalSetup: '<rootDir>/tests/global-setup.js',
       testMatch: ['<rootDir>/{packages,services}/**/src/**/*.int.test.ts', '<rootDir>/tests/**/*.test.ts'],
       testPathIgnorePatterns: ['/node_modules/', '/dist/'],
     },

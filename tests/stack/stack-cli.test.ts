@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 const CLI = resolve(__dirname, '../../stack/stack');
 const BASE_PORT = 16300 + (process.pid % 500);
 
+// eslint-disable-next-line no-restricted-properties -- the CLI runs with the test's own PATH by default
 function stack(args: string[], env: Record<string, string>, path = process.env.PATH) {
   const r = spawnSync('bash', [CLI, ...args], {
     // eslint-disable-next-line no-restricted-properties -- a child process needs the parent's environment

@@ -1,0 +1,7 @@
+export { createKafka } from './client';
+export { RegistryCodec, PoisonMessageError, type PoisonReason, type Decoded } from './codec';
+export { TallyProducer, type OutgoingRecord, type ProducerSettings } from './producer';
+export { ConsumerRunner, type ConsumerRunnerOptions, type PartitionBatch, type DecodedMessage, type BatchOutcome, type Validation } from './runner';
+export { DLQ_HEADERS, deadLetterRecord, type DeadLetter } from './dead-letter';
+export { ensureTopics, type TopicSpec } from './admin';
+export { backoffMs } from './backoff';

@@ -1,0 +1,252 @@
+import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import { errorCode, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { backoffMs, sleepWithTicks } from './backoff';
+import { PoisonMessageError, type RegistryCodec } from './codec';
+import { deadLetterRecord, type DeadLetter } from './dead-letter';
+import { createRunnerMetrics, type RunnerMetrics } from './runner-metrics';
+import type { TallyProducer } from './producer';
+
+export interface DecodedMessage<T> {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: T;
+  schemaId: number;
+  timestamp: string;
+}
+
+export interface PartitionBatch<T> {
+  topic: string;
+  partition: number;
+  messages: DecodedMessage<T>[];
+  /** Keep group membership during long work (kafkajs heartbeats only between batches otherwise). */
+  heartbeat(): Promise<void>;
+  /** Sinks that skip already-applied messages report them here (metric: reprocessed). */
+  reportReprocessed(count: number): void;
+}
+
+/**
+ * What a handler returns instead of throwing. `done`: every message's effect is durable, except the
+ * ones listed as dead letters (invalid values the sink refused). `retry`: nothing may be assumed
+ * durable; the runner retries the same messages with backoff and never dead-letters them.
+ */
+export type BatchOutcome =
+  | { kind: 'done'; deadLetters?: { offset: string; reason: string; detail: string }[] }
+  | { kind: 'retry'; error: unknown };
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string; detail: string };
+
+export interface ConsumerRunnerOptions<T> {
+  kafka: Kafka;
+  service: string;
+  groupId: string;
+  topics: string[];
+  codec: RegistryCodec;
+  producer: TallyProducer;
+  deadLetterTopic: string;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  handle: (batch: PartitionBatch<T>) => Promise<BatchOutcome>;
+  /** Domain rules beyond the Avro schema; a refusal dead-letters the message with reason `invalid_payload`. */
+  validate?: (topic: string, value: unknown) => Validation<T>;
+  /** Messages per handler call; the offset is committed after each chunk (≈ progress granularity). */
+  maxChunk?: number;
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  sessionTimeoutMs?: number;
+  heartbeatIntervalMs?: number;
+  partitionsConsumedConcurrently?: number;
+  fromBeginning?: boolean;
+  /** Called when kafkajs gives up (a crash it will not restart from): the service should exit non-zero. */
+  onFatal: (err: unknown) => void;
+}
+
+class Stopped extends Error {}
+
+/**
+ * The one consumer loop every Tally consumer uses. It owns offsets, heartbeats, retries, dead
+ * letters and shutdown; services only turn decoded messages into effects and say how it went.
+ *
+ * Offsets: kafkajs' resolveOffset is last-write-wins, so this runner never resolves ahead — it
+ * processes a partition's batch in order, chunk by chunk, and commits `last offset + 1` of a chunk
+ * only after the handler's effects and the chunk's dead letters are durable. A crash at any point
+ * therefore replays at most the unfinished chunk, which idempotent sinks absorb.
+ */
+export class ConsumerRunner<T> {
+  private readonly consumer: Consumer;
+  private readonly m: RunnerMetrics;
+  private readonly log: Logger;
+  private stopping = false;
+  private joined = false;
+  private readonly committed = new Map<string, bigint>();
+
+  constructor(private readonly o: ConsumerRunnerOptions<T>) {
+    this.log = o.logger.child({ component: 'consumer', group: o.groupId });
+    this.m = createRunnerMetrics(o.metrics);
+    this.consumer = o.kafka.consumer({
+      groupId: o.groupId,
+      sessionTimeout: o.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
+      rebalanceTimeout: 60_000,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 250,
+      retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+    });
+    const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (e) => {
+      this.joined = true;
+      this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
+    });
+    this.consumer.on(REBALANCING, () => this.m.rebalances.inc());
+    this.consumer.on(CRASH, (e) => {
+      this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      if (!e.payload.restart && !this.stopping) o.onFatal(e.payload.error);
+    });
+  }
+
+  /** Readiness: connected and a member of the group (a member may have 0 partitions when over-scaled). */
+  get isReady(): boolean {
+    return this.joined && !this.stopping;
+  }
+
+  async start(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** Finishes the chunk in progress (and commits it), then leaves the group. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.consumer.disconnect();
+  }
+
+  private async onBatch(p: EachBatchPayload): Promise<void> {
+    const { batch } = p;
+    const size = this.o.maxChunk ?? 500;
+    try {
+      for (let i = 0; i < batch.messages.length; i += size) {
+        if (!p.isRunning() || p.isStale() || this.stopping) return;
+        await this.processChunk(p, batch.messages.slice(i, i + size));
+      }
+    } catch (err) {
+      if (err instanceof Stopped) return; // shutting down or partition lost: the unfinished chunk is not committed
+      throw err;
+    }
+  }
+
+  private async processChunk(p: EachBatchPayload, messages: KafkaMessage[]): Promise<void> {
+    const { batch } = p;
+    const t0 = process.hrtime.bigint();
+    const labels = { topic: batch.topic };
+    this.countReprocessed(batch, messages);
+    this.m.consumed.inc(labels, messages.length);
+
+    const valid: DecodedMessage<T>[] = [];
+    const dead: { msg: KafkaMessage; dl: DeadLetter }[] = [];
+    for (const msg of messages) {
+      const r = await this.retrying(p, 'decode', () => this.decodeOne(batch, msg));
+      if ('dl' in r) dead.push({ msg, dl: r.dl });
+      else valid.push(r.decoded);
+    }
+
+    if (valid.length > 0) {
+      const outcome = await this.retrying(p, 'handle', async () => {
+        const out = await this.o.handle({
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: valid,
+          heartbeat: () => p.heartbeat(),
+          reportReprocessed: (n) => this.m.reprocessed.inc(labels, n),
+        });
+        if (out.kind === 'retry') throw out.error;
+        return out;
+      });
+      for (const d of outcome.deadLetters ?? []) {
+        const msg = messages.find((m) => m.offset === d.offset);
+        if (msg) dead.push({ msg, dl: { reason: d.reason, detail: d.detail, step: 'handle' } });
+      }
+    }
+
+    if (dead.length > 0) {
+      const records = dead.map(({ msg, dl }) =>
+        deadLetterRecord(this.o.deadLetterTopic, this.o.service, { ...msg, topic: batch.topic, partition: batch.partition }, dl),
+      );
+      // If the dead-letter topic cannot take them, the offset must not move: retry, never skip.
+      await this.retrying(p, 'dead-letter', () => this.o.producer.send(records));
+      for (const { dl } of dead) this.m.deadLettered.inc({ ...labels, reason: dl.reason });
+    }
+
+    const last = messages[messages.length - 1]!.offset;
+    p.resolveOffset(last);
+    const next = (BigInt(last) + 1n).toString();
+    // The payload's commit, not consumer.commitOffsets(): the latter silently does nothing once
+    // stop() began, which would lose the commit of the chunk a SIGTERM lets us finish.
+    const offsets = { topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] };
+    await this.retrying(p, 'commit', () => p.commitOffsetsIfNecessary(offsets), { duringShutdown: 3 });
+    this.committed.set(`${batch.topic}:${batch.partition}`, BigInt(next));
+    this.observe(batch, valid, messages.length - dead.length, last, t0);
+    await p.heartbeat();
+  }
+
+  private async decodeOne(batch: Batch, msg: KafkaMessage): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
+    try {
+      const { schemaId, value } = await this.o.codec.decode(msg.value);
+      const v = this.o.validate ? this.o.validate(batch.topic, value) : { ok: true as const, value: value as T };
+      if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
+      const decoded = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? null, value: v.value, schemaId, timestamp: msg.timestamp };
+      return { decoded };
+    } catch (err) {
+      if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
+      throw err; // registry unreachable: retriable
+    }
+  }
+
+  /**
+   * Runs `fn` until it succeeds, backing off between tries; gives up when the partition is lost
+   * or, unless `duringShutdown` allows that many tries, when a shutdown began.
+   */
+  private async retrying<R>(p: EachBatchPayload, step: string, fn: () => Promise<R>, opts: { duringShutdown?: number } = {}): Promise<R> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const shuttingDown = () => this.stopping || !p.isRunning();
+        const cancelled = () => p.isStale() || (shuttingDown() && attempt + 1 >= (opts.duringShutdown ?? 0));
+        if (cancelled()) throw new Stopped();
+        this.m.retries.inc({ topic: p.batch.topic, step, code: errorCode(err) });
+        const wait = backoffMs(attempt, this.o.retryInitialMs ?? 200, this.o.retryMaxMs ?? 10_000);
+        this.log.warn({ step, attempt, waitMs: wait, err: errorMessage(err), topic: p.batch.topic, partition: p.batch.partition }, 'retrying');
+        await sleepWithTicks(wait, 1_000, () => p.heartbeat(), cancelled);
+        if (cancelled()) throw new Stopped();
+      }
+    }
+  }
+
+  private countReprocessed(batch: Batch, messages: KafkaMessage[]): void {
+    const done = this.committed.get(`${batch.topic}:${batch.partition}`);
+    if (done === undefined) return;
+    const again = messages.filter((m) => BigInt(m.offset) < done).length;
+    if (again > 0) this.m.reprocessed.inc({ topic: batch.topic }, again);
+  }
+
+  private observe(batch: Batch, valid: DecodedMessage<T>[], processed: number, last: string, t0: bigint): void {
+    const labels = { topic: batch.topic };
+    this.m.processed.inc(labels, processed);
+    this.m.batchSeconds.observe(labels, Number(process.hrtime.bigint() - t0) / 1e9);
+    const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
+    this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
+    const now = Date.now();
+    for (const d of valid) {
+      const receivedAt = (d.value as { received_at?: unknown }).received_at;
+      const ms = typeof receivedAt === 'number' ? receivedAt : receivedAt instanceof Date ? receivedAt.getTime() : undefined;
+      if (ms !== undefined) this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { baseConfigSchema, bool, durationMs, port } from '@tally/config';
+
+/** Settings every long-running service process adds to the shared base. */
+export const serviceConfigSchema = baseConfigSchema.extend({
+  MANAGEMENT_HOST: z.string().default('127.0.0.1'),
+  SHUTDOWN_TIMEOUT: durationMs().default('30s'),
+  LOG_REDACT_PERSONAL_DATA: bool().default('false'),
+});
+
+/** Each service has its own management port default, so all of them run side by side locally. */
+export function withManagementPort(defaultPort: number) {
+  return serviceConfigSchema.extend({ MANAGEMENT_PORT: port().default(defaultPort) });
+}

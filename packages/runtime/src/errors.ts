@@ -1,0 +1,45 @@
+/**
+ * Every error Tally raises on purpose carries a stable code (for logs, metrics labels and API
+ * responses), whether retrying can help, and — at the HTTP edge — a status.
+ */
+export class TallyError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+  readonly httpStatus: number;
+  constructor(code: string, message: string, opts: { retriable?: boolean; httpStatus?: number; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'TallyError';
+    this.code = code;
+    this.retriable = opts.retriable ?? false;
+    this.httpStatus = opts.httpStatus ?? (this.retriable ? 503 : 500);
+  }
+}
+
+/** A dependency (Kafka, registry, MySQL, Redis, …) is unavailable or timed out: try again later. */
+export class DependencyError extends TallyError {
+  constructor(dependency: string, message: string, cause?: unknown) {
+    super(`${dependency.toUpperCase()}_UNAVAILABLE`, `${dependency}: ${message}`, { retriable: true, httpStatus: 503, cause });
+    this.name = 'DependencyError';
+  }
+}
+
+/**
+ * Unknown errors count as retriable: for a sink, retrying a batch that might have been fine is
+ * safe (sinks are idempotent), while treating it as permanent would dead-letter good data.
+ */
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof TallyError) return err.retriable;
+  return true;
+}
+
+export function errorCode(err: unknown): string {
+  if (err instanceof TallyError) return err.code;
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return 'UNEXPECTED';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
