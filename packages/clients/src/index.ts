@@ -2,3 +2,4 @@ export { createElasticsearchClient, elasticsearchClientOptions, OpenSearchTransp
 export { createMysql, type MysqlSettings } from './mysql';
 export { createRedis, type RedisSettings } from './redis';
 export { createMongo, type MongoSettings } from './mongo';
+export { readiness } from './checks';

@@ -43,10 +43,10 @@ export class RegistryCodec {
   }
 
   /** Registers (idempotently) and returns the id; BACKWARD is the level the stack's registry enforces. */
-  async register(subject: string, schema: object): Promise<number> {
+  async register(subject: string, schema: object | string): Promise<number> {
     try {
       const { id } = await this.registry.register(
-        { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+        { type: SchemaType.AVRO, schema: typeof schema === 'string' ? schema : JSON.stringify(schema) },
         { subject, compatibility: COMPATIBILITY.BACKWARD },
       );
       this.subjectIds.set(subject, id);

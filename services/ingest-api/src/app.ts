@@ -1,0 +1,151 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import compress from '@fastify/compress';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { isbot } from 'isbot';
+import { TallyError, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import type { TallyEvent } from '@tally/events';
+import { KeyRing, presentedKey, type KeyKind } from './auth';
+import type { IngestConfig } from './config';
+import { eventsOf, intake } from './handler';
+import { eventsRouteSchema, openApiInfo } from './openapi';
+
+export interface IngestDeps {
+  config: Readonly<IngestConfig>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  produce: (events: TallyEvent[]) => Promise<void>;
+  /** Throws while a dependency is unusable; shown per check on /readyz. */
+  readiness: { name: string; check: () => Promise<unknown> | unknown }[];
+  now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    keyKind?: KeyKind;
+  }
+}
+
+function trustProxy(list: string): string[] | false {
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : false;
+}
+
+/** The HTTP edge; every dependency is passed in, so tests can run it with fakes or the real stack. */
+export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>> {
+  const { config } = d;
+  const app = Fastify({
+    loggerInstance: d.logger,
+    disableRequestLogging: true, // a log line per event request would cost more than the request
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    trustProxy: trustProxy(config.TRUSTED_PROXIES),
+    return503OnClosing: true,
+  });
+  const m = {
+    accepted: d.metrics.counter('events_accepted_total', 'Events acknowledged by Kafka', ['type']),
+    rejected: d.metrics.counter('events_rejected_total', 'Events refused, by reason', ['reason']),
+    requests: d.metrics.counter('requests_total', 'Event requests by status', ['status']),
+    produce: d.metrics.histogram('produce_duration_seconds', 'Time until Kafka acknowledged a request\'s events', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
+  };
+  const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS);
+  const keyOf = (req: FastifyRequest) => presentedKey(req.headers, req.query);
+
+  app.setErrorHandler((err: FastifyError | TallyError, req, reply) => {
+    const status = err instanceof TallyError ? err.httpStatus : (err.statusCode ?? 500);
+    const code = err instanceof TallyError ? err.code : bodyErrorCode(err);
+    if (status >= 500 && !(err instanceof TallyError && err.retriable)) req.log.error({ err }, 'unexpected error');
+    if (status === 503) reply.header('retry-after', String(config.RETRY_AFTER_SECONDS));
+    m.requests.inc({ status: String(status) });
+    if (status === 400 || status === 413 || status === 415) m.rejected.inc({ reason: code });
+    return reply.code(status).send({ error: { code, message: status >= 500 && !(err instanceof TallyError) ? 'internal error' : err.message } });
+  });
+
+  await app.register(compress, {
+    global: true,
+    globalCompression: false, // responses are tiny; only request bodies may be gzip
+    requestEncodings: ['gzip'],
+    onUnsupportedRequestEncoding: (_req, encoding) => new TallyError('ENCODING_UNSUPPORTED', `Content-Encoding '${encoding}' is not supported; send gzip or nothing`, { httpStatus: 415 }),
+    onInvalidRequestPayload: (_req, _enc, err) => new TallyError('GZIP_INVALID', `body is not valid gzip: ${errorMessage(err)}`, { httpStatus: 400 }),
+  });
+  await app.register(cors, { origin: config.CORS_ORIGINS.includes('*') ? true : [...config.CORS_ORIGINS], methods: ['POST', 'GET', 'OPTIONS'], maxAge: 600 });
+  await app.register(rateLimit, {
+    global: false,
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW,
+    keyGenerator: (req) => `${keyOf(req) ?? '-'}|${req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key and ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
+  });
+  await app.register(swagger, { openapi: openApiInfo });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // sendBeacon cannot set Content-Type: application/json, so text/plain bodies carry JSON too.
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+
+  app.post('/v1/events', {
+    schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST),
+    validatorCompiler: () => () => true, // per-event validation below reports index, field and reason
+    config: { rateLimit: {} },
+    onRequest: async (req) => {
+      req.keyKind = keys.resolve(keyOf(req));
+    },
+    handler: async (req, reply) => {
+      const events = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
+      const result = intake(events, {
+        keyKind: req.keyKind!,
+        ip: req.ip,
+        userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
+        receivedAt: (d.now ?? Date.now)(),
+        isBot: isbot,
+        anonymizeIp: config.ANONYMIZE_IP,
+      });
+      for (const e of result.errors) m.rejected.inc({ reason: `invalid:${e.field}` });
+      if (result.accepted.length === 0) {
+        m.requests.inc({ status: '400' });
+        return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'no valid event in the request' }, errors: result.errors });
+      }
+      const t0 = process.hrtime.bigint();
+      await d.produce(result.accepted.map((a) => a.event)); // throws DependencyError → 503
+      m.produce.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      for (const a of result.accepted) m.accepted.inc({ type: a.event.type });
+      m.requests.inc({ status: '202' });
+      return reply.code(202).send({
+        accepted: result.accepted.length,
+        rejected: events.length - result.accepted.length,
+        events: result.accepted.map((a) => ({ index: a.index, event_id: a.event.payload.event_id })),
+        errors: result.errors,
+      });
+    },
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    for (const c of d.readiness) {
+      try {
+        await c.check();
+        checks[c.name] = 'ok';
+      } catch (err) {
+        checks[c.name] = errorMessage(err);
+      }
+    }
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
+  return app;
+}
+
+/** Fastify's own body errors, renamed to the codes the API documents. */
+function bodyErrorCode(err: FastifyError): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'BODY_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'CONTENT_TYPE_UNSUPPORTED';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'BODY_EMPTY';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY': case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return 'JSON_INVALID';
+    default: return err.code ?? 'ERROR';
+  }
+}

@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import type { FieldError } from '@tally/events';
+import type { KeyKind } from './auth';
+
+/** What the server knows about the request an event came in. */
+export interface RequestContext {
+  keyKind: KeyKind;
+  ip: string;
+  userAgent: string | null;
+  receivedAt: number;
+  isBot: (ua: string) => boolean;
+  anonymizeIp: boolean;
+}
+
+const CLIENT_TIME_FIELDS = ['occurred_at', 'sent_at'] as const;
+const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
+// Set by the server only; a client value would be a lie about the server's own clock or verdict.
+const SERVER_SET_FIELDS = ['received_at', 'is_bot'] as const;
+
+/** ISO-8601 strings or epoch milliseconds; anything else is a field error. */
+export function parseTime(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) {
+    const ms = Date.parse(v);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}
+
+/** Drops the host part: IPv4 → last octet 0 (a /24); IPv6 → first 48 bits kept (a /48). */
+export function anonymizeIp(ip: string): string {
+  if (ip.includes('.') && !ip.includes(':')) return ip.replace(/\.\d+$/, '.0');
+  if (ip.startsWith('::ffff:')) return '::ffff:' + anonymizeIp(ip.slice(7));
+  const [head] = ip.split('::');
+  const groups = (head ?? '').split(':').filter(Boolean).slice(0, 3);
+  return `${groups.join(':')}::`;
+}
+
+/**
+ * Turns what a client sent into the Avro record of its event type: server fields filled in, client
+ * clock skew corrected (occurred_at shifted by received_at − sent_at), ids assigned when missing.
+ * Returns field errors for what only the server may set; the schema and domain rules are checked
+ * afterwards by validateEvent, the same function the consumers use.
+ */
+export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { record: Record<string, unknown>; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const { type: _type, ...fields } = raw;
+  for (const f of SERVER_SET_FIELDS) {
+    if (f in fields) errors.push({ field: f, reason: 'is set by the server and must not be sent' });
+  }
+  if (ctx.keyKind === 'browser') {
+    for (const f of SERVER_ONLY_FIELDS) if (f in fields) errors.push({ field: f, reason: 'may only be sent with a server key' });
+  }
+  const times: Partial<Record<(typeof CLIENT_TIME_FIELDS)[number], number>> = {};
+  for (const f of CLIENT_TIME_FIELDS) {
+    if (fields[f] === undefined || fields[f] === null) continue;
+    const t = parseTime(fields[f]);
+    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 timestamp (2026-11-26T12:00:00Z) or epoch milliseconds' });
+    else times[f] = t;
+  }
+  const sentAt = times.sent_at ?? null;
+  const skew = sentAt === null ? 0 : ctx.receivedAt - sentAt;
+  const ip = ctx.keyKind === 'server' && typeof fields.ip === 'string' ? fields.ip : ctx.ip;
+  const userAgent = ctx.keyKind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
+  const record: Record<string, unknown> = {
+    ...fields,
+    event_id: fields.event_id ?? randomUUID(),
+    occurred_at: (times.occurred_at ?? sentAt ?? ctx.receivedAt) + skew,
+    sent_at: sentAt,
+    received_at: ctx.receivedAt,
+    user_id: fields.user_id ?? null,
+    ip: ctx.anonymizeIp && typeof ip === 'string' ? anonymizeIp(ip) : ip,
+    user_agent: userAgent ?? null,
+    is_bot: typeof userAgent === 'string' && ctx.isBot(userAgent),
+  };
+  return { record, errors };
+}

@@ -1,0 +1,60 @@
+import { validateEvent, type FieldError, type TallyEvent } from '@tally/events';
+import { TallyError } from '@tally/runtime';
+import { enrich, type RequestContext } from './enrich';
+
+export interface IndexedError extends FieldError {
+  index: number;
+}
+
+export interface Intake {
+  accepted: { index: number; event: TallyEvent }[];
+  errors: IndexedError[];
+}
+
+/** `{"events":[…]}` or one event object; anything else is a 400 naming what was expected. */
+export function eventsOf(body: unknown, maxEvents: number): unknown[] {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new TallyError('BODY_INVALID', 'body must be a JSON object: one event, or {"events": [...]}', { httpStatus: 400 });
+  }
+  if (!('events' in body)) return [body];
+  const events = (body as { events: unknown }).events;
+  if (!Array.isArray(events)) throw new TallyError('BODY_INVALID', 'events must be an array of event objects', { httpStatus: 400 });
+  if (events.length === 0) throw new TallyError('BODY_INVALID', 'events must not be empty', { httpStatus: 400 });
+  if (events.length > maxEvents) {
+    throw new TallyError('TOO_MANY_EVENTS', `events has ${events.length} items; at most ${maxEvents} per request`, { httpStatus: 413 });
+  }
+  return events;
+}
+
+/**
+ * Validates and enriches each event on its own: one bad event never costs the valid ones around it.
+ * Errors name the event's index, the field and the reason.
+ */
+export function intake(events: unknown[], ctx: RequestContext): Intake {
+  const out: Intake = { accepted: [], errors: [] };
+  events.forEach((raw, index) => {
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+      out.errors.push({ index, field: '(event)', reason: 'must be an object with a "type" and the fields of that event' });
+      return;
+    }
+    const type = (raw as { type?: unknown }).type;
+    if (typeof type !== 'string') {
+      out.errors.push({ index, field: 'type', reason: type === undefined ? 'is required' : 'must be a string naming the event type' });
+      return;
+    }
+    const { record, errors } = enrich(raw as Record<string, unknown>, ctx);
+    const result = validateEvent(type, record);
+    const all = [...errors, ...(result.ok ? [] : result.errors)];
+    if (all.length > 0 || !result.ok) {
+      const seen = new Set<string>();
+      for (const e of all) {
+        const k = `${e.field}\u0000${e.reason}`;
+        if (!seen.has(k)) out.errors.push({ index, ...e, ...(e.field === 'event_type' ? { field: 'type' } : {}) });
+        seen.add(k);
+      }
+      return;
+    }
+    out.accepted.push({ index, event: result.event });
+  });
+  return out;
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { ConfigError } from '@tally/config';
+import { createKafka, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
+import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
+import { buildApp } from './app';
+import { loadIngestConfig } from './config';
+import { EventSink } from './sink';
+
+/** Wiring only: config → clients → app → signals. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadIngestConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`ingest-api: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
+  const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
+  lifecycle.installProcessHandlers();
+  const metrics = new ServiceMetrics('ingest_api');
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'ingest-api', logger });
+  const producer = new TallyProducer(kafka, { sendTimeoutMs: config.PRODUCE_TIMEOUT });
+  const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
+  const sink = new EventSink(codec, producer, logger);
+
+  lifecycle.onShutdown('kafka producer', () => producer.disconnect());
+  const app = await buildApp({
+    config, logger, metrics,
+    produce: (events) => sink.produce(events),
+    readiness: [
+      { name: 'kafka', check: () => { if (!producer.isConnected) throw new Error('producer not connected'); } },
+      { name: 'registry', check: () => { if (!sink.ready) throw new Error('schemas not registered yet'); } },
+    ],
+  });
+  // Registered after the producer: closes first, so in-flight requests finish their produce.
+  lifecycle.onShutdown('http server', () => app.close());
+  await app.listen({ port: config.PORT, host: config.HOST });
+
+  // Dependencies may come up after us: keep trying in the background; /readyz says when we are ready.
+  void connectWithRetry('kafka', () => producer.connect(), logger, lifecycle);
+  void connectWithRetry('registry', () => sink.registerSchemas(), logger, lifecycle);
+}
+
+async function connectWithRetry(what: string, fn: () => Promise<void>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): Promise<void> {
+  for (let attempt = 0; !lifecycle.isStopping; attempt++) {
+    try {
+      await fn();
+      return;
+    } catch (err) {
+      const wait = backoffMs(attempt, 500, 10_000);
+      logger.warn({ dependency: what, err: errorMessage(err), waitMs: wait }, 'dependency not available yet');
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+void main();
