@@ -20,7 +20,7 @@ describe('POST /v1/events', () => {
       expect(e.payload.occurred_at).toBe(NOW - 4_000);
       expect(validateEvent(e.type, e.payload).ok).toBe(true);
     }
-    expect(body.events[3]).toEqual({ index: 3, event_id: events[3]!.event_id });
+    expect(body.events[3]).toEqual({ index: 3, event_id: (events[3] as Record<string, unknown>).event_id });
   });
 
   it('assigns an event id when missing, takes text/plain (sendBeacon) and ?key=', async () => {

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { runCommand } from './context';
+import { checkSchemas, registerSchemas } from './commands/schemas';
+import { createTopics, describeTopics } from './commands/topics';
+
+// `tally topics describe | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
+const positiveInt = (name: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`);
+  return Number(v);
+};
+
+const program = new Command('tally')
+  .description('Operate a Tally deployment. Addresses come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MYSQL_URL, …).')
+  .addHelpText('after', '\nExit codes: 0 success, 1 the command failed or found a problem, 2 invalid configuration or arguments.')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program
+  .command('setup')
+  .description('create all topics and register all schemas (idempotent; run at start-up and deploy)')
+  .action(() => runCommand(async (c, l) => (await createTopics(c, l)) || registerSchemas(c)));
+
+const topics = program.command('topics').description('Kafka topics of the event catalog');
+topics
+  .command('create')
+  .description('create missing topics (idempotent)')
+  .option('--partitions <n>', 'partitions for new topics (default: schemas/topics.json)', positiveInt('--partitions'))
+  .option('--retention-ms <ms>', 'retention of new event topics', positiveInt('--retention-ms'))
+  .action((o: { partitions?: number; retentionMs?: number }) => runCommand((c, l) => createTopics(c, l, o)));
+topics.command('describe').description('partitions and message counts of each topic').action(() => runCommand(describeTopics));
+
+const schemas = program.command('schemas').description('Avro schemas in schemas/ and the registry');
+schemas.command('register').description('register every schema under <topic>-value (idempotent)').action(() => runCommand(registerSchemas));
+schemas
+  .command('check')
+  .description('check each schema is BACKWARD compatible: with --git against its previous committed version, else against the registry')
+  .option('--git', 'compare with the previous committed version of each file (CI)', false)
+  .action((o: { git: boolean }) => runCommand((c) => checkSchemas(c, o)));
+
+void program.parseAsync(process.argv);

@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { checkCompatibility, eventDefinitions, SCHEMAS_DIR, readSchemaSource, type AvroSchema } from '@tally/events';
+import { RegistryCodec } from '@tally/kafka';
+import type { CliConfig } from '../context';
+
+export async function registerSchemas(config: CliConfig): Promise<number> {
+  const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
+  for (const d of eventDefinitions()) {
+    const id = await codec.register(d.subject, d.avroSchema);
+    process.stdout.write(`  ${d.subject.padEnd(40)} id ${id}\n`);
+  }
+  return 0;
+}
+
+/**
+ * The last committed version of a schema file whose content differs from the file as it is now:
+ * the version this change must stay compatible with. Undefined for a new file or without history.
+ */
+export function previousVersion(file: string, cwd = join(SCHEMAS_DIR, '..')): string | undefined {
+  const rel = relative(cwd, file);
+  const current = readFileSync(file, 'utf8');
+  let commits: string[];
+  try {
+    commits = execFileSync('git', ['log', '--format=%H', '--', rel], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+  } catch {
+    return undefined; // not a git checkout (e.g. a release tarball): nothing to compare with
+  }
+  for (const c of commits) {
+    const text = execFileSync('git', ['show', `${c}:${rel}`], { cwd, encoding: 'utf8' });
+    if (JSON.stringify(JSON.parse(text)) !== JSON.stringify(JSON.parse(current))) return text;
+  }
+  return undefined;
+}
+
+/** Registers `previous` under a throwaway subject, asks the registry about `next`, removes the subject. */
+export async function compareWithRegistry(registryUrl: string, label: string, previous: AvroSchema, next: AvroSchema) {
+  const codec = new RegistryCodec(registryUrl);
+  const subject = `tally-compat-check-${randomUUID()}-${label}`;
+  await codec.register(subject, previous);
+  try {
+    const r = await checkCompatibility(registryUrl, subject, next);
+    return { ...r, message: r.message.replace(subject, label) };
+  } finally {
+    const base = registryUrl.replace(/\/+$/, '');
+    await fetch(`${base}/subjects/${encodeURIComponent(subject)}`, { method: 'DELETE' }).catch(() => undefined);
+  }
+}
+
+/**
+ * BACKWARD check of every schema: with `git`, against its previous committed version (CI: works on
+ * an empty registry); otherwise against what the registry already has (deploy: the live subjects).
+ */
+export async function checkSchemas(config: CliConfig, opts: { git: boolean }): Promise<number> {
+  const source = readSchemaSource();
+  let failed = 0;
+  for (const e of source.events) {
+    const file = join(SCHEMAS_DIR, e.spec.schema);
+    let r;
+    if (opts.git) {
+      const prev = previousVersion(file);
+      if (prev === undefined) {
+        process.stdout.write(`  ok   ${e.spec.schema}: no earlier version\n`);
+        continue;
+      }
+      r = await compareWithRegistry(config.SCHEMA_REGISTRY_URL, e.spec.schema, JSON.parse(prev) as AvroSchema, e.schema);
+    } else {
+      r = await checkCompatibility(config.SCHEMA_REGISTRY_URL, `${e.spec.topic}-value`, e.schema);
+    }
+    if (!r.compatible) failed++;
+    process.stdout.write(`  ${r.compatible ? 'ok  ' : 'FAIL'} ${r.message}\n`);
+  }
+  process.stdout.write(failed ? `schemas: ${failed} incompatible change(s)\n` : 'schemas: all compatible\n');
+  return failed ? 1 : 0;
+}
