@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
-# Runs every benchmark, one after the other (they would compete for the two cores otherwise).
-# Usage: npm run bench [-- --cold]
+# Runs every benchmark on the real stack, one after the other (they would compete for the two cores).
+#   npm run bench            all benchmarks
+#   npm run bench -- --cold  the stack start-up benchmark also measures a cold start (empty caches)
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
+bash stack/stack up
+npx tsc -b
+# shellcheck source=/dev/null
+source stack/stack-lib.sh
+KAFKA_LIBS="$(kafka_libs)"
+export KAFKA_LIBS
+echo "### ingest throughput, latency and memory"
+node bench/dist/ingest.js
 echo "### stack start-up and memory"
-bash stack-start.sh "$@"
+bash bench/stack-start.sh "$@"
