@@ -8,6 +8,8 @@ echo "tally: typecheck" >&2
 npx tsc -b
 echo "tally: lint" >&2
 npx eslint . --max-warnings=0
+echo "tally: schema compatibility (each changed schema against its previous committed version, by the registry)" >&2
+node packages/cli/dist/bin.js schemas check --git
 echo "tally: jest (unit, then integration against the stack)" >&2
 report="$(mktemp)"
 set +e

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { runDbCli, USAGE as DB_USAGE } from '@tally/db';
 import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
@@ -41,5 +42,22 @@ schemas
   .description('check each schema is BACKWARD compatible: with --git against its previous committed version, else against the registry')
   .option('--git', 'compare with the previous committed version of each file (CI)', false)
   .action((o: { git: boolean }) => runCommand((c) => checkSchemas(c, o)));
+
+program
+  .command('migrate')
+  .description('apply the MySQL migrations (web-app tables only when missing)')
+  .argument('[action]', 'latest | rollback | status', 'latest')
+  .action(async (action: string) => {
+    process.exitCode = await runDbCli(['migrate', action]);
+  });
+program
+  .command('seed')
+  .description('fill the catalog with deterministic demo data: --movies N --actors N --tags N --users N [--seed S]')
+  .addHelpText('after', `\n${DB_USAGE}`)
+  .allowUnknownOption()
+  .argument('[options...]')
+  .action(async (options: string[]) => {
+    process.exitCode = await runDbCli(['seed', ...options]);
+  });
 
 void program.parseAsync(process.argv);

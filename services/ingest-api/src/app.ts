@@ -1,14 +1,14 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { isbot } from 'isbot';
 import { TallyError, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
 import { KeyRing, presentedKey, type KeyKind } from './auth';
+import { cachedBotDetector } from './bot-detector';
 import type { IngestConfig } from './config';
 import { eventsOf, intake } from './handler';
 import { eventsRouteSchema, openApiInfo } from './openapi';
@@ -39,7 +39,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
   const { config } = d;
   const app = Fastify({
     loggerInstance: d.logger,
-    disableRequestLogging: true, // a log line per event request would cost more than the request
+    // No per-request log lines: one per event request would cost more than the request itself.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: trustProxy(config.TRUSTED_PROXIES),
     return503OnClosing: true,
@@ -51,6 +52,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     produce: d.metrics.histogram('produce_duration_seconds', 'Time until Kafka acknowledged a request\'s events', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
   };
   const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS);
+  const isBot = cachedBotDetector();
   const keyOf = (req: FastifyRequest) => presentedKey(req.headers, req.query);
 
   app.setErrorHandler((err: FastifyError | TallyError, req, reply) => {
@@ -99,7 +101,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
         ip: req.ip,
         userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
         receivedAt: (d.now ?? Date.now)(),
-        isBot: isbot,
+        isBot,
         anonymizeIp: config.ANONYMIZE_IP,
       });
       for (const e of result.errors) m.rejected.inc({ reason: `invalid:${e.field}` });

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Tools the test suite drives besides Node: PHP (the SDK's Laravel example is run for real).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=/dev/null
+source stack/stack-lib.sh
+command -v php >/dev/null 2>&1 || apt_install php-cli
