@@ -5,3 +5,4 @@ export { ConsumerRunner, type ConsumerRunnerOptions, type PartitionBatch, type D
 export { DLQ_HEADERS, deadLetterRecord, type DeadLetter } from './dead-letter';
 export { ensureTopics, type TopicSpec } from './admin';
 export { backoffMs } from './backoff';
+export { runConsumerService, type ConsumerServiceConfig, type ConsumerServiceParts } from './consumer-service';
