@@ -17,6 +17,9 @@ export const baseConfigSchema = z.object({
   ES_URL: z.string().url('must be a URL').default('http://127.0.0.1:9200'),
   // The local stack runs OpenSearch; production may run real Elasticsearch 8/9 with the same code.
   ES_FLAVOR: z.enum(['elasticsearch', 'opensearch']).default('opensearch'),
+  // Topic names are `<prefix><event type>` (tally.movie.viewed); another environment or a test on the
+  // same cluster uses its own prefix, and so its own topics and registry subjects.
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"').default('tally.'),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

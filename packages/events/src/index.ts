@@ -9,3 +9,4 @@ export { checkCompatibility, type CompatibilityResult } from './compat';
 export { diffSchemas, type SchemaProblem, type Direction } from './schema-diff';
 export { renderEventTypes, checkGeneratedFile, GENERATED_FILE, type DriftResult } from './codegen';
 export { sampleEvents, sampleTallyEvents } from './samples';
+export { topicNames, DEFAULT_TOPIC_PREFIX, type TopicNames } from './topic-names';

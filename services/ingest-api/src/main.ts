@@ -2,6 +2,7 @@
 import { ConfigError } from '@tally/config';
 import { createKafka, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
 import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
+import { topicNames } from '@tally/events';
 import { buildApp } from './app';
 import { loadIngestConfig } from './config';
 import { EventSink } from './sink';
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'ingest-api', logger });
   const producer = new TallyProducer(kafka, { sendTimeoutMs: config.PRODUCE_TIMEOUT });
   const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
-  const sink = new EventSink(codec, producer, logger);
+  const sink = new EventSink(codec, producer, logger, topicNames(config.TOPIC_PREFIX));
 
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
   const app = await buildApp({

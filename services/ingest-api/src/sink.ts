@@ -1,4 +1,4 @@
-import { eventDefinition, eventDefinitions, keyFor, topicFor, type EventType, type TallyEvent } from '@tally/events';
+import { eventDefinition, eventDefinitions, keyFor, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
 import { DependencyError, errorMessage, type Logger } from '@tally/runtime';
 import type { OutgoingRecord, RegistryCodec, TallyProducer } from '@tally/kafka';
 
@@ -14,6 +14,7 @@ export class EventSink {
     private readonly codec: RegistryCodec,
     private readonly producer: TallyProducer,
     private readonly logger: Logger,
+    private readonly names: TopicNames,
   ) {}
 
   get ready(): boolean {
@@ -23,7 +24,7 @@ export class EventSink {
   /** Idempotent: the registry returns the existing id for an unchanged schema. */
   async registerSchemas(): Promise<void> {
     const ids = new Map<EventType, number>();
-    for (const d of eventDefinitions()) ids.set(d.type, await this.codec.register(d.subject, d.avroSchema));
+    for (const d of eventDefinitions()) ids.set(d.type, await this.codec.register(this.names.subjectFor(d.type), d.avroSchema));
     this.schemaIds = ids;
     this.logger.info({ schemas: ids.size }, 'schemas registered');
   }
@@ -34,7 +35,7 @@ export class EventSink {
     try {
       // Events reaching here passed validateEvent against this very schema, so encode without re-checking.
       records = events.map((e) => ({
-        topic: topicFor(e.type),
+        topic: this.names.topicFor(e.type),
         key: keyFor(e),
         value: this.codec.encodeValidated(this.schemaIds.get(e.type)!, eventDefinition(e.type).avroType, e.payload),
       }));

@@ -2,15 +2,17 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { checkCompatibility, eventDefinitions, SCHEMAS_DIR, readSchemaSource, type AvroSchema } from '@tally/events';
+import { checkCompatibility, eventDefinitions, SCHEMAS_DIR, readSchemaSource, topicNames, type AvroSchema, type EventType } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import type { CliConfig } from '../context';
 
 export async function registerSchemas(config: CliConfig): Promise<number> {
   const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
+  const names = topicNames(config.TOPIC_PREFIX);
   for (const d of eventDefinitions()) {
-    const id = await codec.register(d.subject, d.avroSchema);
-    process.stdout.write(`  ${d.subject.padEnd(40)} id ${id}\n`);
+    const subject = names.subjectFor(d.type);
+    const id = await codec.register(subject, d.avroSchema);
+    process.stdout.write(`  ${subject.padEnd(40)} id ${id}\n`);
   }
   return 0;
 }
@@ -67,7 +69,7 @@ export async function checkSchemas(config: CliConfig, opts: { git: boolean }): P
       }
       r = await compareWithRegistry(config.SCHEMA_REGISTRY_URL, e.spec.schema, JSON.parse(prev) as AvroSchema, e.schema);
     } else {
-      r = await checkCompatibility(config.SCHEMA_REGISTRY_URL, `${e.spec.topic}-value`, e.schema);
+      r = await checkCompatibility(config.SCHEMA_REGISTRY_URL, topicNames(config.TOPIC_PREFIX).subjectFor(e.type as EventType), e.schema);
     }
     if (!r.compatible) failed++;
     process.stdout.write(`  ${r.compatible ? 'ok  ' : 'FAIL'} ${r.message}\n`);
