@@ -33,7 +33,9 @@ export interface PartitionBatch<T> {
  */
 export type BatchOutcome =
   | { kind: 'done'; deadLetters?: { offset: string; reason: string; detail: string }[] }
-  | { kind: 'retry'; error: unknown };
+  | { kind: 'retry'; error: unknown }
+  /** The sink's own progress is behind Kafka's (e.g. Redis lost its state): read again from `offset`. */
+  | { kind: 'rewind'; offset: string };
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string; detail: string };
 
@@ -58,11 +60,22 @@ export interface ConsumerRunnerOptions<T> {
   heartbeatIntervalMs?: number;
   partitionsConsumedConcurrently?: number;
   fromBeginning?: boolean;
+  /**
+   * For sinks that store their own progress (the truth, committed atomically with their effects):
+   * where to resume a newly assigned partition. The runner seeks there, so a sink whose store lost
+   * state (or is behind Kafka's commit) re-reads what it needs. Undefined: Kafka's commit is used.
+   */
+  resumeFrom?: (topic: string, partition: number) => Promise<string | undefined>;
   /** Called when kafkajs gives up (a crash it will not restart from): the service should exit non-zero. */
   onFatal: (err: unknown) => void;
 }
 
 class Stopped extends Error {}
+class Rewind extends Error {
+  constructor(readonly offset: string) {
+    super(`rewind to ${offset}`);
+  }
+}
 
 /**
  * The one consumer loop every Tally consumer uses. It owns offsets, heartbeats, retries, dead
@@ -97,6 +110,7 @@ export class ConsumerRunner<T> {
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
+      void this.seekToSinkProgress(e.payload.memberAssignment);
     });
     this.consumer.on(REBALANCING, () => this.m.rebalances.inc());
     this.consumer.on(CRASH, (e) => {
@@ -121,6 +135,26 @@ export class ConsumerRunner<T> {
     });
   }
 
+  private async seekToSinkProgress(assignment: Record<string, number[]>): Promise<void> {
+    if (!this.o.resumeFrom) return;
+    for (const [topic, partitions] of Object.entries(assignment)) {
+      for (const partition of partitions) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const offset = await this.o.resumeFrom(topic, partition);
+            if (offset !== undefined) this.consumer.seek({ topic, partition, offset });
+            break;
+          } catch (err) {
+            // The sink's store is down: wait for it, as the first batch would (it must not start from Kafka's commit).
+            this.log.warn({ topic, partition, err: errorMessage(err) }, 'cannot read sink progress yet');
+            await new Promise((r) => setTimeout(r, backoffMs(attempt, 200, 5_000)));
+            if (this.stopping) return;
+          }
+        }
+      }
+    }
+  }
+
   /** Finishes the chunk in progress (and commits it), then leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -137,6 +171,11 @@ export class ConsumerRunner<T> {
       }
     } catch (err) {
       if (err instanceof Stopped) return; // shutting down or partition lost: the unfinished chunk is not committed
+      if (err instanceof Rewind) {
+        this.log.warn({ topic: batch.topic, partition: batch.partition, offset: err.offset }, 'sink asked to re-read from an earlier offset');
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: err.offset });
+        return;
+      }
       throw err;
     }
   }
@@ -168,6 +207,7 @@ export class ConsumerRunner<T> {
         if (out.kind === 'retry') throw out.error;
         return out;
       });
+      if (outcome.kind === 'rewind') throw new Rewind(outcome.offset);
       for (const d of outcome.deadLetters ?? []) {
         const msg = messages.find((m) => m.offset === d.offset);
         if (msg) dead.push({ msg, dl: { reason: d.reason, detail: d.detail, step: 'handle' } });

@@ -1,0 +1,19 @@
+/** Redis key layout of the counter (shared with the flusher and query-api). */
+export type Metric = 'views' | 'downloads' | 'likes';
+export const METRICS: readonly Metric[] = ['views', 'downloads', 'likes'];
+
+export const counterKeys = {
+  /** What the web app reads: the movie's display value. */
+  display: (metric: Metric, javId: number) => `jav:${metric}:${javId}`,
+  /** Deltas not yet in MySQL: fields `{metric}:{id}` → delta, and `off:{topic}:{partition}` → highest offset they cover. */
+  pending: 'tally:counter:pending',
+  pendingField: (metric: Metric, javId: number) => `${metric}:${javId}`,
+  pendingOffsetField: (topic: string, partition: number) => `off:${topic}:${partition}`,
+  /** The counter's progress: `{topic}:{partition}` → last applied offset (the truth; Kafka's commit is informational). */
+  applied: 'tally:counter:applied',
+  appliedField: (topic: string, partition: number) => `${topic}:${partition}`,
+  /** Event ids counted recently, to absorb a client's retry of the same event at another offset. */
+  seen: (eventId: string) => `tally:counter:seen:${eventId}`,
+  featuredAll: 'jav:featured:all',
+  featuredGroup: (group: string) => `jav:featured:group:${group}`,
+} as const;
