@@ -5,3 +5,5 @@ cd "$(dirname "$0")/.."
 # shellcheck source=/dev/null
 source stack/stack-lib.sh
 command -v php >/dev/null 2>&1 || apt_install php-cli
+# The Compose client (v1 from Debian) validates docker-compose.yml; there is no Docker engine here.
+command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose

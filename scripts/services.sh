@@ -10,9 +10,17 @@ RUN="$STACK_DIR/run"; LOGS="$STACK_DIR/logs"
 mkdir -p "$RUN" "$LOGS"
 
 # name → entry point and the URL that says it is ready
-SERVICES=(ingest-api)
-entry() { case "$1" in ingest-api) echo services/ingest-api/dist/main.js ;; esac; }
-ready_url() { case "$1" in ingest-api) echo "http://127.0.0.1:${PORT_INGEST_API:-8080}/readyz" ;; esac; }
+SERVICES=(ingest-api event-logger counter history)
+entry() { echo "services/$1/dist/main.js"; }
+# The ingest API answers on its HTTP port; consumers on their management ports (see README).
+ready_url() {
+  case "$1" in
+    ingest-api) echo "http://127.0.0.1:8080/readyz" ;;
+    event-logger) echo "http://127.0.0.1:9101/readyz" ;;
+    counter) echo "http://127.0.0.1:9102/readyz" ;;
+    history) echo "http://127.0.0.1:9103/readyz" ;;
+  esac
+}
 
 pid_of() { local f="$RUN/svc-$1.pid"; [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
 
