@@ -57,3 +57,19 @@ export function loadConfig<S extends z.ZodTypeAny>(
   }
   return Object.freeze(result.data);
 }
+
+/**
+ * For a service's entry point: the parsed configuration, or — when the environment is invalid — the
+ * problems printed one per variable and exit code 2, before any connection is made.
+ */
+export function configOrExit<T>(service: string, load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

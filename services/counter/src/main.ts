@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from '@tally/config';
+import { configOrExit } from '@tally/config';
 import { createMysql, createRedis, readiness } from '@tally/clients';
 import { topicNames, validateEvent } from '@tally/events';
 import { runConsumerService } from '@tally/kafka';
@@ -7,19 +7,7 @@ import { COUNTED_TYPES, FEATURED_TYPES } from './handler';
 import { loadCounterConfig } from './config';
 import { CounterSink } from './sink';
 
-function config() {
-  try {
-    return loadCounterConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`counter: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
-const c = config();
+const c = configOrExit('counter', () => loadCounterConfig());
 const names = topicNames(c.TOPIC_PREFIX);
 void runConsumerService<Record<string, unknown> & { event_id: string }>('counter', names.deadLetter, c, async ({ logger }) => {
   const redis = createRedis({ url: c.REDIS_URL, connectionName: 'tally-counter' });

@@ -1,29 +1,17 @@
 #!/usr/bin/env node
 import { readiness, createMysql } from '@tally/clients';
-import { ConfigError } from '@tally/config';
+import { configOrExit } from '@tally/config';
 import { topicNames, validateEvent, type EventType } from '@tally/events';
 import { runConsumerService, type Validation } from '@tally/kafka';
-import { loadHistoryConfig, type HistoryConfig } from './config';
+import { loadHistoryConfig } from './config';
 import type { HistoryEvent, HistoryKind } from './handler';
 import { HistorySink } from './sink';
 
 const KINDS: Record<HistoryKind, EventType> = { view: 'movie.viewed', download: 'movie.downloaded' };
 
-function loadConfigOrExit(): Readonly<HistoryConfig> {
-  try {
-    return loadHistoryConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`history: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-}
-
 /** Wiring only: config → MySQL → sink → the shared consumer service (runner, management server, signals). */
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = configOrExit('history', () => loadHistoryConfig());
   const names = topicNames(config.TOPIC_PREFIX);
   const kindByTopic = new Map<string, HistoryKind>(
     (Object.entries(KINDS) as [HistoryKind, EventType][]).map(([kind, type]) => [names.topicFor(type), kind]),

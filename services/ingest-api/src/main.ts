@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError } from '@tally/config';
+import { configOrExit } from '@tally/config';
 import { createKafka, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
 import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { topicNames } from '@tally/events';
@@ -9,16 +9,7 @@ import { EventSink } from './sink';
 
 /** Wiring only: config → clients → app → signals. */
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = loadIngestConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`ingest-api: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = configOrExit('ingest-api', () => loadIngestConfig());
   const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
