@@ -14,3 +14,5 @@ echo "### ingest throughput, latency and memory"
 node bench/dist/ingest.js
 echo "### stack start-up and memory"
 bash bench/stack-start.sh "$@"
+echo "### consumers: counter, event-logger, history throughput, freshness and memory"
+node bench/dist/consumers.js

@@ -1,0 +1,216 @@
+/**
+ * Consumer benchmarks against the real stack, each beside the physical limit measured in the same
+ * run: counter events/s vs redis-benchmark pipelined INCR; event-logger rows/s vs a plain multi-row
+ * INSERT; history upserts/s vs a plain multi-row upsert; freshness p99 (POST → effect) at half of
+ * the ingest API's measured maximum; peak RSS per service. Isolated: own topics (TOPIC_PREFIX), own
+ * MySQL database, own Redis database index. Env: BENCH_EVENTS (default 100000), BENCH_SECONDS.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Kafka, logLevel } from 'kafkajs';
+import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
+import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
+import { RegistryCodec } from '@tally/kafka';
+
+const ROOT = resolve(__dirname, '../..');
+// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
+const env = process.env;
+const N = Number(env.BENCH_EVENTS ?? 100_000);
+const SECONDS = Number(env.BENCH_SECONDS ?? 10);
+const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
+const REDIS_URL = `${env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;
+const MIX: [EventType, number][] = [['movie.viewed', 0.6], ['movie.downloaded', 0.2], ['movie.liked', 0.15], ['movie.unliked', 0.05]];
+
+function pick(i: number): EventType {
+  let x = (i * 0.6180339887) % 1;
+  for (const [t, w] of MIX) if ((x -= w) < 0) return t;
+  return 'movie.viewed';
+}
+
+async function produce(names: TopicNames, n: number): Promise<Map<EventType, number>> {
+  const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7');
+  const ids = new Map<EventType, number>();
+  for (const [t] of MIX) ids.set(t, await codec.register(names.subjectFor(t), eventDefinition(t).avroSchema));
+  const producer = new Kafka({ brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING }).producer({ idempotent: true });
+  await producer.connect();
+  const counts = new Map<EventType, number>();
+  const now = Date.now();
+  for (let start = 0; start < n; start += 5_000) {
+    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+    for (let i = start; i < Math.min(n, start + 5_000); i++) {
+      const type = pick(i);
+      // Long tail: a few movies get most of the traffic, as on the real site.
+      const javId = 1 + Math.floor(1000 * Math.pow((i % 9973) / 9973, 3));
+      const value = { ...(sampleEvents()[type] as unknown as Record<string, unknown>), event_id: randomUUID(), jav_id: javId, user_id: i % 5 === 0 ? null : 1 + (i % 500), occurred_at: now, sent_at: now, received_at: now };
+      const list = byTopic.get(names.topicFor(type)) ?? [];
+      list.push({ key: String(javId), value: codec.encodeValidated(ids.get(type)!, eventDefinition(type).avroType, value) });
+      byTopic.set(names.topicFor(type), list);
+      counts.set(type, (counts.get(type) ?? 0) + 1);
+    }
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+  }
+  await producer.disconnect();
+  return counts;
+}
+
+function redisIncrLimit(): number {
+  const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', '6379', '-n', '1000000', '-P', '16', '-t', 'incr', '-q', '--csv'], { encoding: 'utf8' });
+  return Number(/"INCR","([\d.]+)"/.exec(out)?.[1]);
+}
+
+async function plainInsertLimit(temp: TempDatabase, rows: number): Promise<number> {
+  const t0 = Date.now();
+  for (let s = 0; s < rows; s += 1_000) {
+    const values = Array.from({ length: 1_000 }, (_, i) => [randomUUID(), 1 + ((s + i) % 1000), null, '203.0.113.9', 'Mozilla/5.0', 0, new Date(), new Date()]);
+    await temp.db.raw(`INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, values.flat());
+  }
+  const rate = rows / ((Date.now() - t0) / 1000);
+  await temp.db('view_events').truncate();
+  return rate;
+}
+
+async function plainUpsertLimit(temp: TempDatabase, rows: number): Promise<number> {
+  const t0 = Date.now();
+  for (let s = 0; s < rows; s += 1_000) {
+    const values = Array.from({ length: 1_000 }, (_, i) => [1 + ((s + i) % 500), 1 + (((s + i) * 7) % 1000), 1, new Date(), new Date(), '203.0.113.9', 'Mozilla/5.0']);
+    await temp.db.raw(`INSERT INTO user_jav_history (user_id, jav_id, view_count, first_viewed_at, last_viewed_at, ip, user_agent) VALUES ${values.map(() => '(?,?,?,?,?,?,?)').join(',')} ON DUPLICATE KEY UPDATE view_count = view_count + VALUES(view_count), last_viewed_at = GREATEST(last_viewed_at, VALUES(last_viewed_at))`, values.flat());
+  }
+  const rate = rows / ((Date.now() - t0) / 1000);
+  await temp.db('user_jav_history').truncate();
+  return rate;
+}
+
+async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+/** A Prometheus histogram's cumulative buckets (summed over labels): upper bound → count. */
+async function buckets(port: number, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const b = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\d+)`).exec(l);
+    if (m) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      b.set(le, (b.get(le) ?? 0) + Number(m[2]));
+    }
+  }
+  return b;
+}
+
+/** p99 of what was observed between two snapshots: the upper bound of the bucket holding it. */
+function p99(before: Map<number, number>, after: Map<number, number>): number {
+  const sorted = [...after].map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
+  const total = sorted[sorted.length - 1]?.[1] ?? 0;
+  return total === 0 ? NaN : (sorted.find(([, c]) => c >= total * 0.99)?.[0] ?? NaN);
+}
+
+function startService(name: string, port: number, extra: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], { env: { ...env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('benchmark step timed out');
+}
+
+const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
+
+/** Consumes everything already in its topics; events/s from ready to done, and peak RSS. */
+async function drain(name: string, port: number, expected: number, common: Record<string, string>): Promise<{ perSec: number; rssMb: number }> {
+  const p = startService(name, port, { ...common, GROUP_ID: `bench-${name}-${randomUUID()}` });
+  try {
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
+    const t0 = Date.now();
+    const metricName = `tally_${name.replace(/-/g, '_')}_messages_processed_total`;
+    await until(async () => (await metric(port, metricName)) >= expected, 600_000);
+    return { perSec: expected / ((Date.now() - t0) / 1000), rssMb: peakRssMb(p.pid!) };
+  } finally {
+    p.kill('SIGTERM');
+    await new Promise((r) => p.once('exit', r));
+  }
+}
+
+async function main(): Promise<void> {
+  const names = topicNames(`bench_${randomUUID().slice(0, 8)}.`);
+  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...env, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
+  const temp = await createTempDatabase(MYSQL_URL, 'tally_bench');
+  try {
+    await migrateLatest(temp.db);
+    await seedDemo(temp.db, { movies: 1000, actors: 100, tags: 20, users: 500, seed: 1 });
+    execFileSync('redis-cli', ['-n', '14', 'flushdb']);
+    process.stdout.write(`producing ${N} events…\n`);
+    const counts = await produce(names, N);
+    const common = { TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL };
+    process.stdout.write('limits: redis-benchmark, plain INSERT, plain upsert…\n');
+    const redisLimit = redisIncrLimit();
+    const insertLimit = await plainInsertLimit(temp, 100_000);
+    const upsertLimit = await plainUpsertLimit(temp, 100_000);
+    process.stdout.write('counter, event-logger, history draining the topics…\n');
+    const counter = await drain('counter', 19_802, N, common);
+    const logger = await drain('event-logger', 19_801, N, common);
+    const historyEvents = (counts.get('movie.viewed') ?? 0) + (counts.get('movie.downloaded') ?? 0);
+    const history = await drain('history', 19_803, historyEvents, common);
+    const fresh = await freshness(common);
+    const rows: [string, string, string, string][] = [
+      ['redis-benchmark INCR, pipelined 16', `${Math.round(redisLimit)} ops/s`, '1.00 (limit)', ''],
+      ['counter', `${Math.round(counter.perSec)} ev/s`, (counter.perSec / redisLimit).toFixed(2), 'target ≥ 0.50'],
+      ['plain multi-row INSERT (1,000 rows)', `${Math.round(insertLimit)} rows/s`, '1.00 (limit)', ''],
+      ['event-logger', `${Math.round(logger.perSec)} rows/s`, (logger.perSec / insertLimit).toFixed(2), 'target ≥ 0.70'],
+      ['plain multi-row upsert (1,000 rows)', `${Math.round(upsertLimit)} rows/s`, '1.00 (limit)', ''],
+      ['history', `${Math.round(history.perSec)} ev/s`, (history.perSec / upsertLimit).toFixed(2), 'target ≥ 0.60'],
+      ['freshness p99 POST → Redis counter', `≤ ${fresh.counter} s`, (fresh.counter / 1).toFixed(2), `at ${fresh.rate} req/s; target < 1 s`],
+      ['freshness p99 POST → MySQL row', `≤ ${fresh.logger} s`, (fresh.logger / 2).toFixed(2), 'target < 2 s'],
+      ['peak RSS counter / event-logger / history', `${counter.rssMb.toFixed(0)} / ${logger.rssMb.toFixed(0)} / ${history.rssMb.toFixed(0)} MB`, (Math.max(counter.rssMb, logger.rssMb, history.rssMb) / 150).toFixed(2), 'target < 150 MB'],
+    ];
+    process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(22)} ${'ratio'.padStart(13)}  note\n`);
+    for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(42)} ${b.padStart(22)} ${c.padStart(13)}  ${d}\n`);
+    mkdirSync(resolve(__dirname, '../results'), { recursive: true });
+    const file = resolve(__dirname, `../results/consumers-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), events: N, redisLimit, insertLimit, upsertLimit, counter, logger, history, fresh }, null, 2));
+    process.stdout.write(`\nwritten ${file}\n`);
+  } finally {
+    await temp.drop();
+    execFileSync('redis-cli', ['-n', '14', 'flushdb']);
+  }
+}
+
+/** The ingest API, counter and event-logger together at a fixed request rate; p99 of now − received_at. */
+async function freshness(common: Record<string, string>): Promise<{ counter: number; logger: number; rate: number }> {
+  const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], { env: { ...env, ...common, PORT: '18092', LOG_LEVEL: 'warn', BROWSER_KEYS: 'bench', RATE_LIMIT_MAX: '100000000' }, stdio: 'ignore' });
+  const counter = startService('counter', 19_812, { ...common, GROUP_ID: `bench-fresh-c-${randomUUID()}` });
+  const logger = startService('event-logger', 19_811, { ...common, GROUP_ID: `bench-fresh-l-${randomUUID()}` });
+  try {
+    for (const port of [19_812, 19_811]) await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
+    await until(async () => (await fetch('http://127.0.0.1:18092/readyz')).ok, 60_000);
+    // Let both groups finish reading the backlog of the drain benchmarks before measuring.
+    await until(async () => (await metric(19_812, 'tally_counter_messages_processed_total')) >= N, 600_000);
+    await until(async () => (await metric(19_811, 'tally_event_logger_messages_processed_total')) >= N, 600_000);
+    const before = { c: await buckets(19_812, 'tally_counter_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_logger_event_freshness_seconds') };
+    // Half of the 1-event-request maximum measured by the ingest benchmark (~2,700 req/s here).
+    const rate = Number(env.BENCH_FRESHNESS_RATE ?? 1_300);
+    const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+    await autocannon({ url: 'http://127.0.0.1:18092/v1/events', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: JSON.stringify({ type: 'movie.viewed', ...rest }), connections: 32, overallRate: rate, duration: SECONDS });
+    await new Promise((r) => setTimeout(r, 3_000));
+    return {
+      counter: p99(before.c, await buckets(19_812, 'tally_counter_event_freshness_seconds')),
+      logger: p99(before.l, await buckets(19_811, 'tally_event_logger_event_freshness_seconds')),
+      rate,
+    };
+  } finally {
+    for (const p of [api, counter, logger]) p.kill('SIGTERM');
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
