@@ -14,6 +14,7 @@ export interface ConsumerServiceConfig {
   MANAGEMENT_HOST: string;
   MANAGEMENT_PORT: number;
   SHUTDOWN_TIMEOUT: number;
+  KAFKA_SESSION_TIMEOUT: number;
 }
 
 export interface ConsumerServiceParts<T> {
@@ -51,6 +52,8 @@ export async function runConsumerService<T>(
     const runner = new ConsumerRunner<T>({
       ...parts.runner,
       kafka, service: name, codec: new RegistryCodec(config.SCHEMA_REGISTRY_URL), producer, deadLetterTopic, logger, metrics,
+      sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
+      heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT / 10)),
       onFatal: (err) => lifecycle.fatal(err, 'consumer crashed beyond recovery'),
     });
     const mgmt = await startManagementServer({

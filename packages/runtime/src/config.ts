@@ -6,6 +6,9 @@ export const serviceConfigSchema = baseConfigSchema.extend({
   MANAGEMENT_HOST: z.string().default('127.0.0.1'),
   SHUTDOWN_TIMEOUT: durationMs().default('30s'),
   LOG_REDACT_PERSONAL_DATA: bool().default('false'),
+  // A consumer that stops heartbeating (killed, frozen) loses its partitions after this long; shorter
+  // means faster failover, longer tolerates GC pauses. The heartbeat runs at a tenth of it.
+  KAFKA_SESSION_TIMEOUT: durationMs().default('30s'),
 });
 
 /** Each service has its own management port default, so all of them run side by side locally. */

@@ -1,0 +1,121 @@
+import { EVENT_TYPES, sampleEvents, topicNames, type EventPayloads, type EventType, type TallyEvent } from '@tally/events';
+import { eventValidator, filtersJson, rawRowOf, rowsByTable, sqlDateTime3, TABLE_COLUMNS, TABLE_FOR_TYPE } from './handler';
+
+const event = <T extends EventType>(type: T, payload: EventPayloads[T]) => ({ type, payload }) as unknown as TallyEvent;
+const samples = sampleEvents();
+// 2025-03-14T09:26:53.589Z, the samples' received_at; occurred_at is 1,250 ms earlier.
+const RECEIVED = '2025-03-14 09:26:53.589';
+const OCCURRED = '2025-03-14 09:26:52.339';
+
+function envelope(type: EventType) {
+  const p = samples[type];
+  return { event_id: p.event_id, user_id: p.user_id, ip: p.ip, user_agent: p.user_agent, is_bot: false, occurred_at: OCCURRED, received_at: RECEIVED };
+}
+
+describe('rawRowOf: one row per event type, columns of migration 0003', () => {
+  const expected: Record<EventType, Record<string, unknown>> = {
+    'movie.viewed': { jav_id: 48213 },
+    'movie.downloaded': { jav_id: 48213 },
+    'movie.rated': { jav_id: 48213, type: 'rate', rating: 4 },
+    'movie.liked': { jav_id: 48213, type: 'like', rating: null },
+    'movie.unliked': { jav_id: 48213, type: 'unlike', rating: null },
+    'movie.watchlisted': { jav_id: 5120, type: 'watchlist', rating: null },
+    'movie.unwatchlisted': { jav_id: 5120, type: 'unwatchlist', rating: null },
+    'actor.viewed': { actor_id: 311 },
+    'tag.viewed': { tag_id: 27 },
+    'search.performed': { query: 'uncensored 2021 remaster', filters: '{"studio":"S1","year":"2021"}', entity_type: 'movie', result_count: 38 },
+    'recommendation.clicked': { jav_id: 5120, reason: 'same_actor' },
+    'featured.item.created': {
+      action: 'created', item_type: 'actor', item_id: 311, group: 'homepage-hero', previous_group: null, rank: 2, active: true,
+      expires_at: '2025-03-21 09:26:53.589', admin_user_id: 7,
+    },
+    'featured.item.updated': {
+      action: 'updated', item_type: 'actor', item_id: 311, group: 'weekly-picks', previous_group: 'homepage-hero', rank: 0, active: true,
+      expires_at: '2025-03-21 09:26:53.589', admin_user_id: 7,
+    },
+    'featured.item.removed': {
+      action: 'removed', item_type: 'actor', item_id: 311, group: 'homepage-hero', previous_group: null, rank: 2, active: false,
+      expires_at: null, admin_user_id: 7,
+    },
+  };
+
+  it.each([...EVENT_TYPES])('%s', (type) => {
+    const row = rawRowOf(event(type, samples[type]));
+    expect(row).toEqual({ ...envelope(type), ...expected[type] });
+    // Exactly the table's columns, in its INSERT order: nothing missing, nothing extra.
+    expect(Object.keys(row).sort()).toEqual([...TABLE_COLUMNS[TABLE_FOR_TYPE[type]]].sort());
+  });
+
+  it('maps the 14 types onto the 8 tables as the brief says', () => {
+    expect(TABLE_FOR_TYPE).toEqual({
+      'movie.viewed': 'view_events', 'movie.downloaded': 'download_events', 'search.performed': 'search_events',
+      'actor.viewed': 'actor_view_events', 'tag.viewed': 'tag_view_events', 'recommendation.clicked': 'recommendation_click_events',
+      'movie.liked': 'interaction_events', 'movie.unliked': 'interaction_events', 'movie.rated': 'interaction_events',
+      'movie.watchlisted': 'interaction_events', 'movie.unwatchlisted': 'interaction_events',
+      'featured.item.created': 'featured_events', 'featured.item.updated': 'featured_events', 'featured.item.removed': 'featured_events',
+    });
+  });
+});
+
+describe('viewers', () => {
+  it('guest: user_id null, the IPv6 address kept', () => {
+    const row = rawRowOf(event('movie.viewed', { ...samples['movie.viewed'], user_id: null, ip: '2001:db8::7:1' }));
+    expect(row).toMatchObject({ user_id: null, ip: '2001:db8::7:1' });
+  });
+
+  it('signed-in user, bot flag and missing user agent', () => {
+    const row = rawRowOf(event('tag.viewed', { ...samples['tag.viewed'], user_id: 90210, ip: '198.51.100.9', user_agent: null, is_bot: true }));
+    expect(row).toMatchObject({ user_id: 90210, ip: '198.51.100.9', user_agent: null, is_bot: true });
+  });
+});
+
+describe('time and filters', () => {
+  it('DATETIME(3) text in UTC, milliseconds kept', () => {
+    expect(sqlDateTime3(Date.UTC(2026, 10, 26, 23, 59, 59, 7))).toBe('2026-11-26 23:59:59.007');
+    expect(sqlDateTime3(Date.UTC(2000, 0, 1))).toBe('2000-01-01 00:00:00.000');
+  });
+
+  it('filters as JSON text with sorted keys; no filters is {} and unicode survives', () => {
+    expect(filtersJson({ year: '2021', actor: '三上', studio: 'S1' })).toBe('{"actor":"三上","studio":"S1","year":"2021"}');
+    expect(JSON.parse(filtersJson({ year: '2021', actor: '三上' }))).toEqual({ year: '2021', actor: '三上' });
+    expect(filtersJson({})).toBe('{}');
+    const row = rawRowOf(event('search.performed', { ...samples['search.performed'], query: '', filters: { 'a "quoted"': 'x\\y' } }));
+    expect(JSON.parse(row.filters as string)).toEqual({ 'a "quoted"': 'x\\y' });
+    expect(row.query).toBe('');
+  });
+});
+
+describe('rowsByTable', () => {
+  it('groups by table and keeps the order of arrival', () => {
+    const s = sampleEvents();
+    const events = [
+      event('movie.liked', s['movie.liked']),
+      event('movie.viewed', s['movie.viewed']),
+      event('movie.rated', s['movie.rated']),
+      event('movie.viewed', { ...s['movie.viewed'], event_id: '3f2c7b9e-8d4a-4c1e-9f6b-000000000099' }),
+    ];
+    const grouped = rowsByTable(events);
+    expect([...grouped.keys()]).toEqual(['interaction_events', 'view_events']);
+    expect(grouped.get('interaction_events')!.map((r) => r.type)).toEqual(['like', 'rate']);
+    expect(grouped.get('view_events')!.map((r) => r.event_id)).toEqual([s['movie.viewed'].event_id, '3f2c7b9e-8d4a-4c1e-9f6b-000000000099']);
+  });
+});
+
+describe('eventValidator', () => {
+  const validate = eventValidator(topicNames('t_abc.'));
+
+  it('accepts a valid value of the topic’s type and returns it tagged', () => {
+    const r = validate('t_abc.movie.rated', samples['movie.rated']);
+    expect(r).toEqual({ ok: true, value: { type: 'movie.rated', payload: samples['movie.rated'] } });
+  });
+
+  it('refuses domain-rule violations with the field errors joined', () => {
+    const r = validate('t_abc.movie.rated', { ...samples['movie.rated'], rating: 9, jav_id: -1 });
+    expect(r).toEqual({ ok: false, reason: 'invalid_payload', detail: 'jav_id must be a positive integer; rating must be an integer from 1 to 5' });
+  });
+
+  it('refuses a topic that is not an event topic under the prefix', () => {
+    const r = validate('tally.movie.rated', samples['movie.rated']);
+    expect(r).toMatchObject({ ok: false, reason: 'unknown_topic' });
+  });
+});

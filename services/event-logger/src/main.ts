@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { createMysql, readiness } from '@tally/clients';
+import { configOrExit } from '@tally/config';
+import { topicNames, type TallyEvent } from '@tally/events';
+import { runConsumerService } from '@tally/kafka';
+import { loadEventLoggerConfig } from './config';
+import { eventValidator } from './handler';
+import { RawLogSink } from './sink';
+
+/** Wiring only: config → MySQL → the shared consumer service with the raw-log sink. */
+async function main(): Promise<void> {
+  const config = configOrExit('event-logger', () => loadEventLoggerConfig());
+  const names = topicNames(config.TOPIC_PREFIX);
+  await runConsumerService<TallyEvent>('event-logger', names.deadLetter, config, async ({ logger, metrics }) => {
+    const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
+    const sink = new RawLogSink(db, logger, metrics);
+    return {
+      resources: [{ name: 'mysql', close: () => db.destroy() }],
+      readiness: [readiness.mysql(db)],
+      runner: {
+        groupId: config.GROUP_ID,
+        topics: [...names.eventTopics],
+        maxChunk: config.MAX_CHUNK,
+        partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+        validate: eventValidator(names),
+        handle: (batch) => sink.handle(batch),
+      },
+    };
+  });
+}
+
+void main();
