@@ -11,6 +11,7 @@ const ROOT = resolve(__dirname, '../..');
 /** Topics and subjects of their own for one test file: `t_<random>.movie.viewed`, … */
 export function isolatedTopics(): TopicNames {
   const names = topicNames(`${uniqueName('t')}.`);
+  // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
   return names;
 }
