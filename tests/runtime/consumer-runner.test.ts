@@ -171,6 +171,13 @@ describe('ConsumerRunner as a process', () => {
     expect(twice).toEqual([40, 41, 42, 43, 44]);
   });
 
+  it('exits non-zero when Kafka cannot be reached at all, so a supervisor restarts it', async () => {
+    const p = spawnConsumer('unused', uniqueName('g'), { KAFKA_BROKERS: '127.0.0.1:1' });
+    const exit = await p.waitExit(60_000);
+    expect(exit.code).toBe(1);
+    expect(p.output).toMatch(/"level":"fatal".*start failed/);
+  }, 90_000);
+
   it('SIGTERM mid-chunk: finishes the chunk, commits it and exits 0', async () => {
     const { topic, schemaId } = await freshTopic('runner_term');
     await produceNumbers(topic, schemaId, 0, 30);

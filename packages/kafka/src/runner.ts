@@ -93,6 +93,7 @@ export class ConsumerRunner<T> {
   private stopping = false;
   private joined = false;
   private readonly committed = new Map<string, bigint>();
+  private readonly partitionLogs = new Map<string, Logger>();
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.log = o.logger.child({ component: 'consumer', group: o.groupId });
@@ -172,7 +173,7 @@ export class ConsumerRunner<T> {
     } catch (err) {
       if (err instanceof Stopped) return; // shutting down or partition lost: the unfinished chunk is not committed
       if (err instanceof Rewind) {
-        this.log.warn({ topic: batch.topic, partition: batch.partition, offset: err.offset }, 'sink asked to re-read from an earlier offset');
+        this.logFor(batch.topic, batch.partition).warn({ offset: err.offset }, 'sink asked to re-read from an earlier offset');
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: err.offset });
         return;
       }
@@ -248,6 +249,14 @@ export class ConsumerRunner<T> {
     }
   }
 
+  /** One child logger per partition, so every line says where it happened. */
+  private logFor(topic: string, partition: number): Logger {
+    const k = `${topic}:${partition}`;
+    let l = this.partitionLogs.get(k);
+    if (!l) this.partitionLogs.set(k, (l = this.log.child({ topic, partition })));
+    return l;
+  }
+
   /**
    * Runs `fn` until it succeeds, backing off between tries; gives up when the partition is lost
    * or, unless `duringShutdown` allows that many tries, when a shutdown began.
@@ -262,7 +271,7 @@ export class ConsumerRunner<T> {
         if (cancelled()) throw new Stopped();
         this.m.retries.inc({ topic: p.batch.topic, step, code: errorCode(err) });
         const wait = backoffMs(attempt, this.o.retryInitialMs ?? 200, this.o.retryMaxMs ?? 10_000);
-        this.log.warn({ step, attempt, waitMs: wait, err: errorMessage(err), topic: p.batch.topic, partition: p.batch.partition }, 'retrying');
+        this.logFor(p.batch.topic, p.batch.partition).warn({ step, attempt, waitMs: wait, err: errorMessage(err) }, 'retrying');
         await sleepWithTicks(wait, 1_000, () => p.heartbeat(), cancelled);
         if (cancelled()) throw new Stopped();
       }
