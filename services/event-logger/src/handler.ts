@@ -1,3 +1,4 @@
+import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
 import { validateEvent, type EventEnvelope, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
 import type { Validation } from '@tally/kafka';
 
@@ -7,18 +8,9 @@ import type { Validation } from '@tally/kafka';
  * `occurred_at` and the server's `received_at` are).
  */
 
-/** The raw logs, one per event family (the same names as @tally/db RAW_EVENT_TABLES). */
-export const RAW_LOG_TABLES = [
-  'view_events',
-  'download_events',
-  'search_events',
-  'actor_view_events',
-  'tag_view_events',
-  'recommendation_click_events',
-  'interaction_events',
-  'featured_events',
-] as const;
-export type RawLogTable = (typeof RAW_LOG_TABLES)[number];
+/** The raw logs, one per event family: the tables @tally/db's migrations define. */
+export const RAW_LOG_TABLES = RAW_EVENT_TABLES;
+export type RawLogTable = RawEventTable;
 
 export type SqlValue = string | number | boolean | null;
 export type RawRow = Readonly<Record<string, SqlValue>>;
