@@ -23,7 +23,7 @@ let initial: Map<number, { views: number; downloads: number; likes: number }>;
 function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess {
   const p = new ServiceProcess('services/counter/dist/main.js', {
     TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL: redisUrl, MANAGEMENT_PORT: String(testPort(19200) + n),
-    LOG_LEVEL: 'warn', MAX_CHUNK: '200', GROUP_ID: `counter-${names.prefix}`, ...extra,
+    LOG_LEVEL: 'warn', MAX_CHUNK: '200', GROUP_ID: `counter-${names.prefix}`, KAFKA_SESSION_TIMEOUT: '6s', ...extra,
   });
   procs.push(p);
   return p;
@@ -123,6 +123,9 @@ describe('counter', () => {
     // Rewind the group's Kafka offsets to the beginning, as a replay would, then start the counter.
     const admin = kafka.admin();
     await admin.connect();
+    // A member SIGKILLed earlier stays in the group until its session expires; offsets can only be
+    // reset once the group is empty.
+    await eventually(async () => ((await admin.describeGroups([`counter-${names.prefix}`])).groups[0]!.state === 'Empty' ? true : undefined), 30_000, 'counter group empty');
     for (const t of ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'] as EventType[]) {
       await admin.resetOffsets({ groupId: `counter-${names.prefix}`, topic: names.topicFor(t), earliest: true });
     }

@@ -106,6 +106,8 @@ describe('event-logger: load and replay', () => {
     const text = await metricsText(PORT);
     expect(counterSum(text, 'tally_event_logger_rows_inserted_total')).toBe(events.length);
     expect(counterSum(text, 'tally_event_logger_messages_dead_lettered_total')).toBe(0);
+    // Freshness (now − received_at) is observed for every processed event.
+    expect(counterSum(text, 'tally_event_logger_event_freshness_seconds_count')).toBe(events.length);
 
     // SIGTERM: drains, commits, exits 0.
     proc.signal('SIGTERM');

@@ -21,7 +21,7 @@ export interface ConsumerServiceParts<T> {
   /** What the service's sink needs, created once; closed (in reverse order) after the consumer stops. */
   resources: { name: string; close: () => Promise<unknown> | unknown }[];
   readiness: ReadinessCheck[];
-  runner: Pick<ConsumerRunnerOptions<T>, 'groupId' | 'topics' | 'handle' | 'validate' | 'maxChunk' | 'partitionsConsumedConcurrently' | 'resumeFrom'>;
+  runner: Pick<ConsumerRunnerOptions<T>, 'groupId' | 'topics' | 'handle' | 'validate' | 'maxChunk' | 'partitionsConsumedConcurrently' | 'resumeFrom' | 'receivedAtOf'>;
   /** Called once the consumer runs (e.g. to start timers); returns what to stop before the consumer. */
   afterStart?: () => Promise<(() => Promise<void>) | void>;
 }

@@ -52,6 +52,8 @@ export interface ConsumerRunnerOptions<T> {
   handle: (batch: PartitionBatch<T>) => Promise<BatchOutcome>;
   /** Domain rules beyond the Avro schema; a refusal dead-letters the message with reason `invalid_payload`. */
   validate?: (topic: string, value: unknown) => Validation<T>;
+  /** The event's server receive time (epoch ms) for the freshness metric; default: `value.received_at`. */
+  receivedAtOf?: (value: T) => number | undefined;
   /** Messages per handler call; the offset is committed after each chunk (≈ progress granularity). */
   maxChunk?: number;
   retryInitialMs?: number;
@@ -292,10 +294,10 @@ export class ConsumerRunner<T> {
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
     this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     const now = Date.now();
+    const receivedAtOf = this.o.receivedAtOf ?? ((v: T) => (v as { received_at?: unknown }).received_at as number | undefined);
     for (const d of valid) {
-      const receivedAt = (d.value as { received_at?: unknown }).received_at;
-      const ms = typeof receivedAt === 'number' ? receivedAt : receivedAt instanceof Date ? receivedAt.getTime() : undefined;
-      if (ms !== undefined) this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
+      const ms = receivedAtOf(d.value);
+      if (typeof ms === 'number') this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
     }
   }
 }

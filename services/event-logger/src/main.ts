@@ -24,6 +24,8 @@ async function main(): Promise<void> {
         partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
         validate: eventValidator(names),
         handle: (batch) => sink.handle(batch),
+        // Events arrive as { type, payload }: the freshness metric reads the payload's server time.
+        receivedAtOf: (e) => e.payload.received_at,
       },
     };
   });
