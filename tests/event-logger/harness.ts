@@ -8,6 +8,9 @@ import { eventDefinition, keyFor, topicNames, type EventType, type TallyEvent, t
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
 import { deleteTopics, kafka } from '../helpers/kafka';
+import { endOffsets } from '../helpers/pipeline';
+
+export { endOffsets };
 import { ServiceProcess } from '../helpers/process';
 
 // Shared by the event-logger test files. Each file gets its own topic prefix and its own database,
@@ -42,6 +45,29 @@ export async function isolatedEnvironment(): Promise<Isolated> {
       }
       await tmp.drop();
     },
+  };
+}
+
+/**
+ * The per-file setup every test here shares: an isolated environment before the tests, and after
+ * them every process the tests started killed and the environment removed.
+ */
+export function isolatedSuite(): { readonly iso: Isolated; readonly procs: ServiceProcess[] } {
+  let iso: Isolated | undefined;
+  const procs: ServiceProcess[] = [];
+  beforeAll(async () => {
+    iso = await isolatedEnvironment();
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(procs.map((p) => p.kill()));
+    await iso?.cleanup();
+  }, 60_000);
+  return {
+    get iso() {
+      if (!iso) throw new Error('isolated environment not ready (use it inside tests)');
+      return iso;
+    },
+    procs,
   };
 }
 
@@ -238,18 +264,6 @@ export async function groupOffsets(groupId: string, topics: readonly string[]): 
   }
 }
 
-/** End offsets (high watermarks) of topics, `topic:partition` → offset. */
-export async function endOffsets(topics: readonly string[]): Promise<Map<string, number>> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const m = new Map<string, number>();
-    for (const t of topics) for (const p of await admin.fetchTopicOffsets(t)) m.set(`${t}:${p.partition}`, Number(p.high));
-    return m;
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** Waits until the group has committed every partition up to its end offset. */
 export async function waitAllCommitted(groupId: string, topics: readonly string[], timeoutMs = 60_000): Promise<void> {

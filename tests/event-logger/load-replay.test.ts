@@ -1,9 +1,8 @@
 import { EVENT_TYPES, type TallyEvent } from '@tally/events';
 import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
-import type { ServiceProcess } from '../helpers/process';
 import {
-  counterSum, expectExactlyOnce, isolatedEnvironment, logsDigest, makeEvents, metricsText, produceEvents, startEventLogger, totalRows, uniqueName, waitAllCommitted, waitForRows, type Isolated,
+  counterSum, expectExactlyOnce, isolatedSuite, logsDigest, makeEvents, metricsText, produceEvents, startEventLogger, totalRows, uniqueName, waitAllCommitted, waitForRows,
 } from './harness';
 
 // The event-logger as a real process on its own topics and database: ≥ 10,000 events of all 14
@@ -11,16 +10,8 @@ import {
 
 const PER_TYPE = 1_000; // × 14 types = 14,000 events
 const PORT = testPort(21100);
-let iso: Isolated;
-const procs: ServiceProcess[] = [];
-
-beforeAll(async () => {
-  iso = await isolatedEnvironment();
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await iso?.cleanup();
-}, 60_000);
+const suite = isolatedSuite();
+const procs = suite.procs;
 
 const ms = (d: unknown) => (d instanceof Date ? d.getTime() : d);
 
@@ -63,7 +54,7 @@ function expectedRow(e: TallyEvent): { table: string; row: Record<string, unknow
 async function rowsByEventId(): Promise<Map<string, { table: string; row: Record<string, unknown> }>> {
   const out = new Map<string, { table: string; row: Record<string, unknown> }>();
   for (const table of new Set(EVENT_TYPES.map((t) => expectedRow({ type: t, payload: {} } as unknown as TallyEvent).table))) {
-    for (const r of (await iso.tmp.db(table).select('*')) as Record<string, unknown>[]) {
+    for (const r of (await suite.iso.tmp.db(table).select('*')) as Record<string, unknown>[]) {
       const { id: _id, ...row } = r;
       for (const k of ['occurred_at', 'received_at', 'expires_at']) if (k in row) row[k] = ms(row[k]);
       if (typeof row.filters === 'string') row.filters = JSON.parse(row.filters);
@@ -80,17 +71,17 @@ describe('event-logger: load and replay', () => {
   it(`logs ${PER_TYPE * 14} events of all 14 types exactly once, every field as produced`, async () => {
     events = makeEvents(PER_TYPE, EVENT_TYPES);
     expect(events.length).toBeGreaterThanOrEqual(10_000);
-    await produceEvents(iso.names, events);
+    await produceEvents(suite.iso.names, events);
 
-    const proc = await startEventLogger(iso, PORT, { GROUP_ID: group }, false);
+    const proc = await startEventLogger(suite.iso, PORT, { GROUP_ID: group }, false);
     procs.push(proc);
     // Throughput on a backlog: from the first row to the last (process start and group join excluded).
-    const first = await eventually(async () => ((await totalRows(iso.tmp.db)) > 0 ? Date.now() : undefined), 45_000, `a first row; output:\n${proc.output}`);
-    await waitForRows(iso.tmp.db, events.length, 90_000);
+    const first = await eventually(async () => ((await totalRows(suite.iso.tmp.db)) > 0 ? Date.now() : undefined), 45_000, `a first row; output:\n${proc.output}`);
+    await waitForRows(suite.iso.tmp.db, events.length, 90_000);
     const seconds = (Date.now() - first) / 1000;
     console.log(`event-logger: ${events.length} rows in ${seconds.toFixed(2)} s (≈ ${Math.round(events.length / seconds)} rows/s)`);
 
-    await expectExactlyOnce(iso.tmp.db, events);
+    await expectExactlyOnce(suite.iso.tmp.db, events);
     const stored = await rowsByEventId();
     for (const e of events) {
       const want = expectedRow(e);
@@ -102,7 +93,7 @@ describe('event-logger: load and replay', () => {
     expect(views.some((r) => r.user_id === null) && views.some((r) => r.user_id !== null)).toBe(true);
     expect(views.some((r) => r.is_bot === 1)).toBe(true);
 
-    await waitAllCommitted(group, iso.names.eventTopics);
+    await waitAllCommitted(group, suite.iso.names.eventTopics);
     const text = await metricsText(PORT);
     expect(counterSum(text, 'tally_event_logger_rows_inserted_total')).toBe(events.length);
     expect(counterSum(text, 'tally_event_logger_messages_dead_lettered_total')).toBe(0);
@@ -115,16 +106,16 @@ describe('event-logger: load and replay', () => {
   }, 150_000);
 
   it('a full replay from the earliest offsets (another group) changes no row', async () => {
-    const before = await logsDigest(iso.tmp.db);
+    const before = await logsDigest(suite.iso.tmp.db);
     expect(before.rows).toBe(events.length);
 
     // A second group reads every topic from the earliest offset: the whole log is delivered again.
     // (kafkajs admin.resetOffsets joins the group once per topic, ~5 s each: 14 topics ≈ 70 s.)
     const replayGroup = uniqueName('el_replay');
-    const proc = await startEventLogger(iso, PORT, { GROUP_ID: replayGroup });
+    const proc = await startEventLogger(suite.iso, PORT, { GROUP_ID: replayGroup });
     procs.push(proc);
-    await waitAllCommitted(replayGroup, iso.names.eventTopics, 90_000);
-    expect(await logsDigest(iso.tmp.db)).toEqual(before);
+    await waitAllCommitted(replayGroup, suite.iso.names.eventTopics, 90_000);
+    expect(await logsDigest(suite.iso.tmp.db)).toEqual(before);
 
     const text = await metricsText(PORT);
     expect(counterSum(text, 'tally_event_logger_rows_inserted_total')).toBe(0);

@@ -1,10 +1,9 @@
 import { EVENT_TYPES } from '@tally/events';
 import { eventually } from '../helpers/env';
 import { startIngest, testPort } from '../helpers/services';
-import type { ServiceProcess } from '../helpers/process';
 import {
-  counterSum, expectExactlyOnce, groupMembers, isolatedEnvironment, makeEvents, metricsText, postEvents, startEventLogger, uniqueName,
-  waitAllCommitted, waitForRows, type Isolated,
+  counterSum, expectExactlyOnce, groupMembers, isolatedSuite, makeEvents, metricsText, postEvents, startEventLogger, uniqueName,
+  waitAllCommitted, waitForRows,
 } from './harness';
 
 // Two event-logger processes in one consumer group, fed through the real ingest API: the group
@@ -13,22 +12,14 @@ import {
 const PORT_A = testPort(22300);
 const PORT_B = PORT_A + 1;
 const INGEST_PORT = testPort(23500);
-let iso: Isolated;
-const procs: ServiceProcess[] = [];
-
-beforeAll(async () => {
-  iso = await isolatedEnvironment();
-}, 60_000);
-afterAll(async () => {
-  await Promise.all(procs.map((p) => p.kill()));
-  await iso?.cleanup();
-}, 60_000);
+const suite = isolatedSuite();
+const procs = suite.procs;
 
 it('two instances, same group: both get partitions, every event logged exactly once', async () => {
   const group = uniqueName('el_pair');
   const [a, b] = await Promise.all([
-    startEventLogger(iso, PORT_A, { GROUP_ID: group }),
-    startEventLogger(iso, PORT_B, { GROUP_ID: group }),
+    startEventLogger(suite.iso, PORT_A, { GROUP_ID: group }),
+    startEventLogger(suite.iso, PORT_B, { GROUP_ID: group }),
   ]);
   procs.push(a, b);
   const members = await eventually(async () => {
@@ -37,14 +28,14 @@ it('two instances, same group: both get partitions, every event logged exactly o
   }, 45_000, 'a stable group of two members, each with partitions');
   expect(members.reduce((s, m) => s + m.partitions, 0)).toBe(EVENT_TYPES.length * 6);
 
-  const ingest = await startIngest({ PORT: String(INGEST_PORT), TOPIC_PREFIX: iso.prefix });
+  const ingest = await startIngest({ PORT: String(INGEST_PORT), TOPIC_PREFIX: suite.iso.prefix });
   procs.push(ingest.proc);
   const events = makeEvents(300, EVENT_TYPES); // 4,200 events in requests of 500
   await postEvents(ingest.url, events);
 
-  await waitForRows(iso.tmp.db, events.length, 60_000);
-  await waitAllCommitted(group, iso.names.eventTopics);
-  await expectExactlyOnce(iso.tmp.db, events);
+  await waitForRows(suite.iso.tmp.db, events.length, 60_000);
+  await waitAllCommitted(group, suite.iso.names.eventTopics);
+  await expectExactlyOnce(suite.iso.tmp.db, events);
   // Both wrote some of them.
   const written = await Promise.all([PORT_A, PORT_B].map(async (p) => counterSum(await metricsText(p), 'tally_event_logger_rows_inserted_total')));
   expect(written.every((n) => n > 0)).toBe(true);
