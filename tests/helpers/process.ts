@@ -10,8 +10,8 @@ export class ServiceProcess {
   output = '';
   private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(entry: string, env: Record<string, string>) {
-    this.child = spawn(process.execPath, [resolve(__dirname, '../..', entry)], {
+  constructor(entry: string, env: Record<string, string>, args: readonly string[] = []) {
+    this.child = spawn(process.execPath, [resolve(__dirname, '../..', entry), ...args], {
       // eslint-disable-next-line no-restricted-properties -- the child inherits PATH etc.
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

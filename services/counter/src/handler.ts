@@ -1,5 +1,5 @@
 import type { EventType } from '@tally/events';
-import { counterKeys, type Metric } from './keys';
+import { counterKeys, type Metric } from '@tally/layout';
 
 /** One counted effect of one event: which display value moves, and by how much. */
 export interface CounterEffect {

@@ -5,7 +5,7 @@ import type { BatchOutcome, PartitionBatch } from '@tally/kafka';
 import { TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
 import { effectOf, featuredKeysToDelete, type CounterEffect } from './handler';
-import { counterKeys, type Metric } from './keys';
+import { counterKeys, type Metric } from '@tally/layout';
 
 type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];

@@ -1,4 +1,4 @@
-/** Redis key layout of the counter (shared with the flusher and query-api). */
+/** Redis key layout of the counter (written by counter and flusher, read by query-api and the web app). */
 export type Metric = 'views' | 'downloads' | 'likes';
 export const METRICS: readonly Metric[] = ['views', 'downloads', 'likes'];
 
@@ -14,6 +14,9 @@ export const counterKeys = {
   appliedField: (topic: string, partition: number) => `${topic}:${partition}`,
   /** Event ids counted recently, to absorb a client's retry of the same event at another offset. */
   seen: (eventId: string) => `tally:counter:seen:${eventId}`,
+  /** A pending hash taken by the flusher (RENAME), named by its flush id until MySQL has it. */
+  flushing: (flushId: string) => `tally:counter:flushing:${flushId}`,
+  flushingPattern: 'tally:counter:flushing:*',
   featuredAll: 'jav:featured:all',
   featuredGroup: (group: string) => `jav:featured:group:${group}`,
 } as const;
