@@ -56,6 +56,12 @@ async function produce(names: TopicNames, n: number): Promise<Map<EventType, num
   return counts;
 }
 
+/** The named client's ceiling (bench/src/kafkajs-ceiling.ts) in its own process, as a service would run. */
+function ceiling(...args: string[]): number {
+  const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
+}
+
 function redisIncrLimit(): number {
   const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', '6379', '-n', '1000000', '-P', '16', '-t', 'incr', '-q', '--csv'], { encoding: 'utf8' });
   return Number(/"INCR","([\d.]+)"/.exec(out)?.[1]);
@@ -165,6 +171,10 @@ async function main(): Promise<void> {
     const common = { TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL };
     process.stdout.write('limits: redis-benchmark, plain INSERT, plain upsert…\n');
     const redisLimit = redisIncrLimit();
+    const counterTopics = MIX.map(([t]) => names.topicFor(t)).join(',');
+    const kafkajsBare = ceiling('consume', counterTopics, String(N));
+    const kafkajsDecode = ceiling('consume', counterTopics, String(N), 'decode');
+    process.stdout.write(`kafkajs alone: ${Math.round(kafkajsBare)} msg/s, with Avro decode ${Math.round(kafkajsDecode)} msg/s\n`);
     const insertLimit = await plainInsertLimit(temp, 100_000);
     const upsertLimit = await plainUpsertLimit(temp, 100_000);
     process.stdout.write('counter, event-logger, history draining the topics…\n');
@@ -178,7 +188,9 @@ async function main(): Promise<void> {
     const fresh = await freshness(common);
     const rows: [string, string, string, string][] = [
       ['redis-benchmark INCR, pipelined 16', `${Math.round(redisLimit)} ops/s`, '1.00 (limit)', ''],
-      ['counter', `${Math.round(counter.perSec)} ev/s`, (counter.perSec / redisLimit).toFixed(2), 'target ≥ 0.50'],
+      ['kafkajs consumer alone (no-op eachBatch)', `${Math.round(kafkajsBare)} msg/s`, (kafkajsBare / redisLimit).toFixed(2), 'the named client\'s ceiling'],
+      ['kafkajs consumer + Avro decode', `${Math.round(kafkajsDecode)} msg/s`, (kafkajsDecode / redisLimit).toFixed(2), 'ceiling for any counter built on it'],
+      ['counter', `${Math.round(counter.perSec)} ev/s`, (counter.perSec / redisLimit).toFixed(2), `target ≥ 0.50; ${(counter.perSec / kafkajsDecode).toFixed(2)} of kafkajs + decode`],
       ['plain multi-row INSERT (1,000 rows)', `${Math.round(insertLimit)} rows/s`, '1.00 (limit)', ''],
       ['event-logger', `${Math.round(logger.perSec)} rows/s`, (logger.perSec / insertLimit).toFixed(2), 'target ≥ 0.70'],
       ['plain multi-row upsert (1,000 rows)', `${Math.round(upsertLimit)} rows/s`, '1.00 (limit)', ''],
@@ -191,7 +203,7 @@ async function main(): Promise<void> {
     for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(42)} ${b.padStart(22)} ${c.padStart(13)}  ${d}\n`);
     mkdirSync(resolve(__dirname, '../results'), { recursive: true });
     const file = resolve(__dirname, `../results/consumers-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), events: N, redisLimit, insertLimit, upsertLimit, counter, logger, history, fresh }, null, 2));
+    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), events: N, redisLimit, kafkajsBare, kafkajsDecode, insertLimit, upsertLimit, counter, logger, history, fresh }, null, 2));
     process.stdout.write(`\nwritten ${file}\n`);
   } finally {
     await temp.drop();

@@ -46,6 +46,12 @@ function kafkaProducerPerf(size: number): { recordsPerSec: number; line: string 
   return { recordsPerSec: Number(m[1]), line };
 }
 
+/** The named client's ceiling (bench/src/kafkajs-ceiling.ts) in its own process, as a service would run. */
+function kafkajsCeiling(...args: string[]): number {
+  const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
+}
+
 async function load(opts: Omit<autocannon.Options, "url">): Promise<autocannon.Result> {
   return autocannon({ ...opts, url: URL, method: 'POST', headers, duration: SECONDS });
 }
@@ -64,6 +70,8 @@ async function main(): Promise<void> {
     '--create', '--if-not-exists', '--topic', 'tally.bench.producer-perf', '--partitions', '6', '--replication-factor', '1'], { stdio: 'ignore' });
   process.stdout.write(`record size ${size} B; Kafka ProducerPerformance (acks=all)…\n`);
   const kafka = kafkaProducerPerf(size);
+  process.stdout.write('kafkajs alone (Node, same record size, acks=all)…\n');
+  const kafkajs = kafkajsCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
 
   const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], {
     env: { ...env, PORT: String(PORT), LOG_LEVEL: 'warn', BROWSER_KEYS: 'bench-key', SERVER_KEYS: 'bench-server-key', RATE_LIMIT_MAX: '100000000' },
@@ -81,20 +89,21 @@ async function main(): Promise<void> {
     process.stdout.write('ingest: latency at a fixed 1,000 req/s…\n');
     const fixed = await load({ connections: 32, overallRate: 1000, body: JSON.stringify(clientEvent()) });
     const rss = peakRssMb(api.pid!);
-    report({ size, kafka, single, batch, fixed, rss });
+    report({ size, kafka, kafkajs, single, batch, fixed, rss });
   } finally {
     api.kill('SIGTERM');
   }
 }
 
-function report(r: { size: number; kafka: { recordsPerSec: number; line: string }; single: autocannon.Result; batch: autocannon.Result; fixed: autocannon.Result; rss: number }): void {
+function report(r: { size: number; kafka: { recordsPerSec: number; line: string }; kafkajs: number; single: autocannon.Result; batch: autocannon.Result; fixed: autocannon.Result; rss: number }): void {
   const ok = (x: autocannon.Result) => x['2xx'];
   const single = ok(r.single) / SECONDS;
   const batch = (ok(r.batch) * 100) / SECONDS;
   const rows = [
     ['Kafka ProducerPerformance (Java, acks=all)', `${Math.round(r.kafka.recordsPerSec)} rec/s`, '1.00 (limit)', ''],
+    ['kafkajs alone (Node, 100-record sends)', `${Math.round(r.kafkajs)} rec/s`, (r.kafkajs / r.kafka.recordsPerSec).toFixed(2), 'the named client\'s ceiling, no HTTP'],
     ['ingest, 1 event per request', `${Math.round(single)} ev/s`, (single / r.kafka.recordsPerSec).toFixed(2), `non-2xx ${r.single.non2xx}`],
-    ['ingest, 100 events per request', `${Math.round(batch)} ev/s`, (batch / r.kafka.recordsPerSec).toFixed(2), `target ≥ 0.60; non-2xx ${r.batch.non2xx}`],
+    ['ingest, 100 events per request', `${Math.round(batch)} ev/s`, (batch / r.kafka.recordsPerSec).toFixed(2), `target ≥ 0.60; ${(batch / r.kafkajs).toFixed(2)} of kafkajs alone; non-2xx ${r.batch.non2xx}`],
     ['latency at 1,000 req/s, p50 / p99', `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`, (r.fixed.latency.p99 / 10).toFixed(2), 'ratio to the 10 ms p99 target'],
     ['ingest-api peak RSS', `${r.rss.toFixed(0)} MB`, (r.rss / 150).toFixed(2), 'ratio to the 150 MB target'],
   ];
@@ -103,7 +112,7 @@ function report(r: { size: number; kafka: { recordsPerSec: number; line: string 
   mkdirSync(resolve(__dirname, '../results'), { recursive: true });
   const file = resolve(__dirname, `../results/ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({
-    at: new Date().toISOString(), seconds: SECONDS, recordSize: r.size, kafkaProducerPerf: r.kafka,
+    at: new Date().toISOString(), seconds: SECONDS, recordSize: r.size, kafkaProducerPerf: r.kafka, kafkajsAloneRecordsPerSec: r.kafkajs,
     single: { eventsPerSec: single, non2xx: r.single.non2xx, latency: r.single.latency },
     batch100: { eventsPerSec: batch, ratioToKafka: batch / r.kafka.recordsPerSec, non2xx: r.batch.non2xx },
     fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx }, peakRssMb: r.rss,

@@ -4,6 +4,7 @@ import { runDbCli, USAGE as DB_USAGE } from '@tally/db';
 import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
+import { showLag } from './commands/lag';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -42,6 +43,14 @@ schemas
   .description('check each schema is BACKWARD compatible: with --git against its previous committed version, else against the registry')
   .option('--git', 'compare with the previous committed version of each file (CI)', false)
   .action((o: { git: boolean }) => runCommand((c) => checkSchemas(c, o)));
+
+program
+  .command('lag')
+  .description('per consumer group and partition: committed offset, end offset, lag, member (from the broker)')
+  .option('--group <id...>', 'only these groups (default: every consumer group)')
+  .option('--json', 'machine-readable output', false)
+  .addHelpText('after', '\nExit codes: 0 shown, 1 a named group does not exist or the broker is unreachable, 2 bad arguments.')
+  .action((o: { group?: string[]; json: boolean }) => runCommand((c, l) => showLag(c, l, o)));
 
 program
   .command('migrate')
