@@ -5,6 +5,7 @@ import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
 import { showLag } from './commands/lag';
+import { parseDuration, simulate } from './commands/simulate';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -51,6 +52,25 @@ program
   .option('--json', 'machine-readable output', false)
   .addHelpText('after', '\nExit codes: 0 shown, 1 a named group does not exist or the broker is unreachable, 2 bad arguments.')
   .action((o: { group?: string[]; json: boolean }) => runCommand((c, l) => showLag(c, l, o)));
+
+program
+  .command('simulate')
+  .description('send realistic traffic through the ingest API: long-tail movie popularity, guests and users, searches (some with no result), likes, ratings, recommendation clicks, occasional featured changes')
+  .option('--rate <n>', 'events per second', positiveInt('--rate'), 50)
+  .option('--duration <t>', 'how long, e.g. 30s, 2m', (v: string) => {
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  }, 30_000)
+  .option('--endpoint <url>', 'ingest endpoint', 'http://127.0.0.1:8080/v1/events')
+  .option('--key <key>', 'server write key of the ingest API', 'dev-server-key')
+  .option('--seed <n>', 'random seed (same seed, same traffic)', positiveInt('--seed'), 1)
+  .option('--no-progress', 'no progress bar')
+  .addHelpText('after', '\nReads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some refused or undelivered, 2 bad arguments.')
+  .action((o: { rate: number; duration: number; endpoint: string; key: string; seed: number; progress: boolean }) =>
+    runCommand((c) => simulate(c, { rate: o.rate, durationMs: o.duration, endpoint: o.endpoint, key: o.key, seed: o.seed, progress: o.progress })));
 
 program
   .command('migrate')

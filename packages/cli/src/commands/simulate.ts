@@ -1,0 +1,79 @@
+import { SingleBar, Presets } from 'cli-progress';
+import type { Knex } from 'knex';
+import { createMysql } from '@tally/clients';
+import { rngFor } from '@tally/db';
+import { TallyClient, type TallyError } from '@tally/sdk';
+import { TrafficGenerator, type Catalog } from './simulation';
+import type { CliConfig } from '../context';
+
+export interface SimulateOptions {
+  rate: number;
+  durationMs: number;
+  endpoint: string;
+  key: string;
+  seed: number;
+  progress: boolean;
+}
+
+/** Parses `30s`, `2m`, `1500ms` or plain seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new Error(`--duration: "${text}" is not a duration (examples: 30s, 2m, 1500ms)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+async function loadCatalog(db: Knex): Promise<Catalog> {
+  // Popular first: the Zipf head lands on the movies the catalog already ranks highest.
+  const movies = await db('jav').select('id').orderBy([{ column: 'views', order: 'desc' }, { column: 'id' }]).limit(100_000);
+  const actors = await db('actors').select('id').orderBy('id').limit(20_000);
+  const tags = await db('tags').select('id', 'name').orderBy('id').limit(5_000);
+  const users = await db('users').select('id').orderBy('id').limit(100_000);
+  const featured = await db('featured_items').select('item_type', 'item_id', 'group', 'rank').where({ active: true }).limit(1_000);
+  return {
+    movieIds: movies.map((r: { id: number }) => Number(r.id)),
+    actorIds: actors.map((r: { id: number }) => Number(r.id)),
+    tagIds: tags.map((r: { id: number }) => Number(r.id)),
+    tagNames: tags.map((r: { name: string }) => r.name),
+    userIds: users.map((r: { id: number }) => Number(r.id)),
+    featured: featured.map((r: { item_type: 'movie' | 'actor' | 'tag'; item_id: number; group: string; rank: number }) => ({ ...r, item_id: Number(r.item_id) })),
+  };
+}
+
+/**
+ * `tally simulate`: realistic traffic through the ingest API at a steady rate, as the web app's back
+ * end would send it (server key, batched SDK client). Exit 0 when every event was accepted, 1 if any
+ * was refused or could not be delivered.
+ */
+export async function simulate(config: CliConfig, o: SimulateOptions): Promise<number> {
+  const db = createMysql({ url: config.MYSQL_URL, poolMax: 2 });
+  let catalog: Catalog;
+  try {
+    catalog = await loadCatalog(db);
+  } finally {
+    await db.destroy();
+  }
+  const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'));
+  const errors: TallyError[] = [];
+  const client = new TallyClient({ endpoint: o.endpoint, key: o.key, batchSize: 100, flushIntervalMs: 200, onError: (e) => errors.push(e) });
+  const total = Math.max(1, Math.round((o.rate * o.durationMs) / 1000));
+  const bar = o.progress ? new SingleBar({ format: 'simulate |{bar}| {value}/{total} events | {rate} ev/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
+  bar?.start(total, 0, { rate: 0 });
+  const t0 = Date.now();
+  let sent = 0;
+  let dropped = 0;
+  // Pace by the clock: each tick sends what is due by now, so a slow tick is caught up, not lost.
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - t0) / 1000) * o.rate) + 1);
+    for (; sent < due; sent++) if (!client.track(gen.next())) dropped++;
+    bar?.update(sent, { rate: Math.round(sent / Math.max(0.001, (Date.now() - t0) / 1000)) });
+    if (sent < total) await new Promise((r) => setTimeout(r, 20));
+  }
+  const last = await client.close();
+  bar?.stop();
+  const stats = client.stats();
+  const seconds = (Date.now() - t0) / 1000;
+  process.stdout.write(`simulate: ${stats.accepted} accepted, ${stats.rejected} rejected, ${dropped} dropped (queue full), ${last.retained.length} undelivered in ${seconds.toFixed(1)} s (${Math.round(stats.accepted / seconds)} ev/s)\n`);
+  for (const e of errors.slice(0, 5)) process.stderr.write(`tally: ${e.message}\n`);
+  return stats.rejected === 0 && last.retained.length === 0 && dropped === 0 && stats.accepted === total ? 0 : 1;
+}
