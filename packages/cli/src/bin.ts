@@ -6,6 +6,7 @@ import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
 import { showLag } from './commands/lag';
 import { parseDuration, simulate } from './commands/simulate';
+import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -52,6 +53,39 @@ program
   .option('--json', 'machine-readable output', false)
   .addHelpText('after', '\nExit codes: 0 shown, 1 a named group does not exist or the broker is unreachable, 2 bad arguments.')
   .action((o: { group?: string[]; json: boolean }) => runCommand((c, l) => showLag(c, l, o)));
+
+/** `--since 2h` (that long ago) or an ISO-8601 time. */
+const sinceTime = (v: string): Date => {
+  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(v)) return new Date(Date.now() - parseDuration(v));
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`--since: "${v}" is neither a duration ago (2h, 30m) nor an ISO-8601 time`);
+  return new Date(t);
+};
+
+const dlq = program.command('dlq').description('dead letters: poison messages the consumers refused, with their reasons');
+dlq
+  .command('list')
+  .description('every dead letter with its reason, service and source (read from the dead-letter topic)')
+  .option('--reason <reason>', 'only this reason (undecodable, unknown_schema, invalid_payload, …)')
+  .option('--since <time>', 'only those refused since: 2h, 30m or an ISO-8601 time', sinceTime)
+  .option('--json', 'machine-readable output', false)
+  .action((o: { reason?: string; since?: Date; json: boolean }) => runCommand((c, l) => dlqList(c, l, o)));
+dlq
+  .command('show')
+  .description('one dead letter in full: headers, key, payload decoded through the registry when possible')
+  .argument('<id>', '<partition>:<offset> as `dlq list` prints it')
+  .action((id: string) => runCommand((c, l) => dlqShow(c, l, id)));
+dlq
+  .command('requeue')
+  .description('after fixing the cause, send dead letters back to their source topic (each once; sinks deduplicate on event_id)')
+  .option('--reason <reason>', 'only this reason')
+  .option('--since <time>', 'only those refused since: 2h, 30m or an ISO-8601 time', sinceTime)
+  .option('--id <id...>', 'only these ids (<partition>:<offset>)')
+  .option('--dry-run', 'say what would be requeued, send nothing', false)
+  .option('--again', 'also resend those requeued before', false)
+  .addHelpText('after', '\nExit codes: 0 done, 1 some dead letters have no source topic header (not requeued) or the command failed, 2 bad arguments.')
+  .action((o: { reason?: string; since?: Date; id?: string[]; dryRun: boolean; again: boolean }) =>
+    runCommand((c, l) => dlqRequeue(c, l, { ...o, ...(o.id ? { ids: o.id } : {}) })));
 
 program
   .command('simulate')

@@ -12,6 +12,7 @@ export {
   WEB_APP_TABLES,
   RAW_EVENT_TABLES,
   BOOKKEEPING_TABLES,
+  DEAD_LETTER_TABLES,
   TALLY_TABLES,
   SEEDED_TABLES,
   RESET_BY_SEED_TABLES,
@@ -20,6 +21,7 @@ export {
   type WebAppTable,
   type RawEventTable,
   type BookkeepingTable,
+  type DeadLetterTable,
   type TallyTable,
   type SeededTable,
 } from './tables';

@@ -42,6 +42,13 @@ export const BOOKKEEPING_TABLES = [
 ] as const;
 export type BookkeepingTable = (typeof BOOKKEEPING_TABLES)[number];
 
+/** Dead-letter records copied from Kafka by snapshot-builder, and its read position (0005). */
+export const DEAD_LETTER_TABLES = ['dead_letters', 'dead_letter_offsets'] as const;
+export type DeadLetterTable = (typeof DEAD_LETTER_TABLES)[number];
+
+/** Dead letters `tally dlq requeue` sent back to their topic (0006). */
+export const REQUEUE_TABLES = ['dead_letter_requeues'] as const;
+
 /** Records which web-app tables/columns/indexes the migrations created, so rollback removes only those. */
 export const OWNERSHIP_TABLE = 'tally_owned_objects';
 
@@ -49,7 +56,7 @@ export const OWNERSHIP_TABLE = 'tally_owned_objects';
 export const MIGRATIONS_TABLE = 'tally_migrations';
 
 /** Tables that exist only because of Tally and go away with a full rollback. */
-export const TALLY_TABLES = [...RAW_EVENT_TABLES, ...BOOKKEEPING_TABLES, OWNERSHIP_TABLE] as const;
+export const TALLY_TABLES = [...RAW_EVENT_TABLES, ...BOOKKEEPING_TABLES, ...DEAD_LETTER_TABLES, ...REQUEUE_TABLES, OWNERSHIP_TABLE] as const;
 export type TallyTable = (typeof TALLY_TABLES)[number];
 
 /** Web-app tables the demo seeder fills (truncate-and-fill); user state tables are emptied. */

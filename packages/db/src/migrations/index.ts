@@ -3,6 +3,8 @@ import * as catalogTables from './0001-catalog-tables';
 import * as userTables from './0002-user-tables';
 import * as rawEventLogs from './0003-raw-event-logs';
 import * as pipelineBookkeeping from './0004-pipeline-bookkeeping';
+import * as deadLetters from './0005-dead-letters';
+import * as deadLetterRequeues from './0006-dead-letter-requeues';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -17,6 +19,8 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0002_user_tables', migration: userTables },
   { name: '0003_raw_event_logs', migration: rawEventLogs },
   { name: '0004_pipeline_bookkeeping', migration: pipelineBookkeeping },
+  { name: '0005_dead_letters', migration: deadLetters },
+  { name: '0006_dead_letter_requeues', migration: deadLetterRequeues },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {
