@@ -17,6 +17,12 @@ export interface ConsumerServiceConfig {
   KAFKA_SESSION_TIMEOUT: number;
 }
 
+/**
+ * What a consumer service's sink consumes and how it applies it: the part shared by the live service
+ * (main.ts) and `tally replay`, which feeds the same sink from its own consumer.
+ */
+export type SinkBinding<T> = Pick<ConsumerRunnerOptions<T>, 'topics' | 'handle' | 'validate' | 'resumeFrom' | 'receivedAtOf'>;
+
 export interface ConsumerServiceParts<T> {
   /** What the service's sink needs, created once; closed (in reverse order) after the consumer stops. */
   resources: { name: string; close: () => Promise<unknown> | unknown }[];

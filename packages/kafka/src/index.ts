@@ -5,5 +5,5 @@ export { ConsumerRunner, type ConsumerRunnerOptions, type PartitionBatch, type D
 export { DLQ_HEADERS, deadLetterRecord, type DeadLetter } from './dead-letter';
 export { ensureTopics, type TopicSpec } from './admin';
 export { backoffMs } from './backoff';
-export { runConsumerService, type ConsumerServiceConfig, type ConsumerServiceParts } from './consumer-service';
+export { runConsumerService, type ConsumerServiceConfig, type ConsumerServiceParts, type SinkBinding } from './consumer-service';
 export { consumerLag, type GroupLag, type PartitionLag } from './lag';

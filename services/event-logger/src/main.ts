@@ -4,8 +4,7 @@ import { configOrExit } from '@tally/config';
 import { topicNames, type TallyEvent } from '@tally/events';
 import { runConsumerService } from '@tally/kafka';
 import { loadEventLoggerConfig } from './config';
-import { eventValidator } from './handler';
-import { RawLogSink } from './sink';
+import { eventLoggerBinding } from './binding';
 
 /** Wiring only: config → MySQL → the shared consumer service with the raw-log sink. */
 async function main(): Promise<void> {
@@ -13,19 +12,14 @@ async function main(): Promise<void> {
   const names = topicNames(config.TOPIC_PREFIX);
   await runConsumerService<TallyEvent>('event-logger', names.deadLetter, config, async ({ logger, metrics }) => {
     const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
-    const sink = new RawLogSink(db, logger, metrics);
     return {
       resources: [{ name: 'mysql', close: () => db.destroy() }],
       readiness: [readiness.mysql(db)],
       runner: {
+        ...eventLoggerBinding(db, names, logger, metrics),
         groupId: config.GROUP_ID,
-        topics: [...names.eventTopics],
         maxChunk: config.MAX_CHUNK,
         partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
-        validate: eventValidator(names),
-        handle: (batch) => sink.handle(batch),
-        // Events arrive as { type, payload }: the freshness metric reads the payload's server time.
-        receivedAtOf: (e) => e.payload.received_at,
       },
     };
   });

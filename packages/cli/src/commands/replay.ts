@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Presets, SingleBar } from 'cli-progress';
+import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import { createMysql, createRedis } from '@tally/clients';
+import { topicNames, type EventType, type TopicNames } from '@tally/events';
+import { createKafka, PoisonMessageError, RegistryCodec, type BatchOutcome, type DecodedMessage, type SinkBinding } from '@tally/kafka';
+import { ServiceMetrics, type Logger } from '@tally/runtime';
+import { counterBinding } from '@tally/counter/dist/binding';
+import { eventLoggerBinding } from '@tally/event-logger/dist/binding';
+import { historyBinding } from '@tally/history/dist/binding';
+import type { CliConfig } from '../context';
+import { parseDuration } from './simulate';
+
+/** Where a replay starts or stops: the beginning, an offset (every partition), or a time. */
+export type Position = { kind: 'beginning' } | { kind: 'end' } | { kind: 'offset'; offset: bigint } | { kind: 'time'; ms: number };
+
+/** `beginning`, `end`, an offset (digits), an ISO-8601 time, or a duration ago (`2h`). */
+export function parsePosition(text: string, flag: string, now = Date.now()): Position {
+  const t = text.trim();
+  if (t === 'beginning' || t === 'earliest') return { kind: 'beginning' };
+  if (t === 'end' || t === 'latest') return { kind: 'end' };
+  if (/^\d+$/.test(t)) return { kind: 'offset', offset: BigInt(t) };
+  if (/^\d+(\.\d+)?(ms|s|m|h)$/.test(t)) return { kind: 'time', ms: now - parseDuration(t) };
+  const ms = Date.parse(t);
+  if (Number.isNaN(ms)) throw new Error(`${flag}: "${text}" is not beginning, end, an offset, an ISO-8601 time or a duration ago (2h)`);
+  return { kind: 'time', ms };
+}
+
+export const SINKS = ['event-logger', 'counter', 'history', 'stdout', 'ndjson:<file>'] as const;
+
+export interface ReplayOptions {
+  topics: string[];
+  from: Position;
+  to: Position;
+  sink: string;
+  /** history only: whose progress rows guard the replay (the live group's by default). */
+  progressGroup: string;
+  progress: boolean;
+}
+
+interface Range {
+  topic: string;
+  partition: number;
+  start: bigint;
+  /** Exclusive. */
+  end: bigint;
+}
+
+/** Resolves a position per partition with the broker's ListOffsets (by time: first offset at or after it). */
+async function offsetsAt(admin: Admin, topic: string, p: Position): Promise<Map<number, bigint>> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  if (p.kind === 'time') {
+    const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, p.ms);
+    const high = new Map(ends.map((e) => [e.partition, BigInt(e.high)]));
+    // -1: no message at or after that time → the partition's end.
+    return new Map(byTime.map((x) => [x.partition, BigInt(x.offset) < 0n ? high.get(x.partition)! : BigInt(x.offset)]));
+  }
+  return new Map(ends.map((e) => {
+    const low = BigInt(e.low);
+    const high = BigInt(e.high);
+    const at = p.kind === 'beginning' ? low : p.kind === 'end' ? high : p.offset < low ? low : p.offset > high ? high : p.offset;
+    return [e.partition, at];
+  }));
+}
+
+export async function planRanges(admin: Admin, topics: string[], from: Position, to: Position): Promise<Range[]> {
+  const ranges: Range[] = [];
+  for (const topic of topics) {
+    const starts = await offsetsAt(admin, topic, from);
+    const ends = await offsetsAt(admin, topic, to);
+    for (const [partition, start] of starts) {
+      const end = ends.get(partition) ?? start;
+      if (end > start) ranges.push({ topic, partition, start, end });
+    }
+  }
+  return ranges;
+}
+
+type Sink = { binding: SinkBinding<unknown>; close: () => Promise<unknown> };
+
+function fileSink(names: TopicNames, out: NodeJS.WritableStream, close: () => Promise<unknown>): Sink {
+  return {
+    binding: {
+      topics: [...names.eventTopics],
+      handle: async (batch) => {
+        const type = names.eventTypeFor(batch.topic);
+        for (const m of batch.messages) {
+          const line = JSON.stringify({ topic: batch.topic, partition: batch.partition, offset: m.offset, type, event: m.value }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+          if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+        }
+        return { kind: 'done' };
+      },
+    },
+    close,
+  };
+}
+
+async function openSink(config: CliConfig, o: ReplayOptions, names: TopicNames, logger: Logger, metrics: ServiceMetrics): Promise<Sink> {
+  if (o.sink === 'stdout') return fileSink(names, process.stdout, async () => undefined);
+  if (o.sink.startsWith('ndjson:')) {
+    const path = o.sink.slice('ndjson:'.length);
+    if (!path) throw new Error('--sink ndjson:<file> needs a file name');
+    const out = createWriteStream(path, { flags: 'w' });
+    return fileSink(names, out, () => new Promise((r) => out.end(r)));
+  }
+  const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
+  if (o.sink === 'event-logger') return { binding: eventLoggerBinding(db, names, logger, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
+  if (o.sink === 'history') return { binding: historyBinding(db, names, o.progressGroup, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
+  if (o.sink === 'counter') {
+    const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-replay' });
+    return { binding: counterBinding(redis, db, names, { dedupTtlSeconds: 600 }, logger) as SinkBinding<unknown>, close: async () => { await db.destroy(); await redis.quit(); } };
+  }
+  await db.destroy();
+  throw new Error(`--sink: "${o.sink}" is not one of ${SINKS.join(', ')}`);
+}
+
+export interface ReplaySummary {
+  messages: number;
+  applied: number;
+  alreadyApplied: number;
+  invalid: Record<string, number>;
+  seconds: number;
+}
+
+/**
+ * `tally replay`: reads a range of a topic with its own throwaway consumer group (the live groups'
+ * offsets never move), decodes through the registry, and applies the chosen sink's own idempotent
+ * write — the very code the service runs. Into live stores it changes nothing; into emptied tables
+ * it rebuilds what the range contained.
+ */
+export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions): Promise<{ code: number; summary: ReplaySummary }> {
+  const names = topicNames(config.TOPIC_PREFIX);
+  const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-replay', logger });
+  const metrics = new ServiceMetrics('replay', { defaultMetrics: false });
+  const sink = await openSink(config, o, names, logger, metrics);
+  const wrong = o.topics.filter((t) => !sink.binding.topics.includes(t));
+  if (wrong.length > 0) {
+    await sink.close();
+    throw new Error(`--sink ${o.sink} does not consume ${wrong.join(', ')} (it consumes ${sink.binding.topics.map((t) => names.eventTypeFor(t) ?? t).join(', ')})`);
+  }
+  const admin = kafka.admin();
+  await admin.connect();
+  const groupId = `tally-replay-${randomUUID()}`;
+  const summary: ReplaySummary = { messages: 0, applied: 0, alreadyApplied: 0, invalid: {}, seconds: 0 };
+  const t0 = Date.now();
+  let consumer: Consumer | undefined;
+  const bar = o.progress ? new SingleBar({ format: 'replay |{bar}| {value}/{total} messages | {rate} msg/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
+  try {
+    const ranges = await planRanges(admin, o.topics, o.from, o.to);
+    const total = ranges.reduce((n, r) => n + Number(r.end - r.start), 0);
+    bar?.start(total, 0, { rate: 0 });
+    if (ranges.length > 0) {
+      const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
+      const open = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r]));
+      consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
+      await consumer.connect();
+      for (const topic of new Set(ranges.map((r) => r.topic))) await consumer.subscribe({ topic, fromBeginning: true });
+      const c = consumer;
+      await new Promise<void>((resolve, reject) => {
+        c.run({
+          autoCommit: false,
+          eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
+            const range = open.get(`${batch.topic}:${batch.partition}`);
+            if (!range) return;
+            const inRange = batch.messages.filter((m: KafkaMessage) => BigInt(m.offset) >= range.start && BigInt(m.offset) < range.end);
+            if (inRange.length > 0) {
+              const decoded: DecodedMessage<unknown>[] = [];
+              for (const m of inRange) {
+                try {
+                  const { schemaId, value } = await codec.decode(m.value);
+                  const v = sink.binding.validate ? sink.binding.validate(batch.topic, value) : { ok: true as const, value };
+                  if (!v.ok) throw new PoisonMessageError('undecodable', v.reason);
+                  decoded.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: v.value, schemaId, timestamp: m.timestamp });
+                } catch (err) {
+                  if (!(err instanceof PoisonMessageError)) throw err;
+                  const why = err.reason === 'undecodable' && err.message !== 'undecodable' ? 'invalid_payload' : err.reason;
+                  summary.invalid[why] = (summary.invalid[why] ?? 0) + 1;
+                }
+              }
+              let outcome: BatchOutcome = { kind: 'done' };
+              for (let attempt = 0; decoded.length > 0; attempt++) {
+                outcome = await sink.binding.handle({ topic: batch.topic, partition: batch.partition, messages: decoded, heartbeat, reportReprocessed: (n) => (summary.alreadyApplied += n) });
+                if (outcome.kind !== 'retry') break;
+                if (attempt >= 5 || !isRunning() || isStale()) throw outcome.error;
+                await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+                await heartbeat();
+              }
+              if (outcome.kind === 'rewind') {
+                // The counter lost its Redis state: it needs what it counted since the last flush again.
+                range.start = BigInt(outcome.offset) < range.start ? BigInt(outcome.offset) : range.start;
+                c.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.offset });
+                return;
+              }
+              summary.messages += inRange.length;
+              summary.applied += decoded.length;
+              bar?.update(summary.messages, { rate: Math.round(summary.messages / Math.max(0.001, (Date.now() - t0) / 1000)) });
+            }
+            const last = batch.messages[batch.messages.length - 1];
+            if (last && BigInt(last.offset) + 1n >= range.end) {
+              open.delete(`${batch.topic}:${batch.partition}`);
+              c.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
+              if (open.size === 0) resolve();
+            }
+          },
+        }).catch(reject);
+        for (const r of ranges) c.seek({ topic: r.topic, partition: r.partition, offset: r.start.toString() });
+        c.on(c.events.CRASH, (e) => reject(e.payload.error));
+      });
+    }
+    summary.seconds = (Date.now() - t0) / 1000;
+    bar?.stop();
+    return { code: 0, summary };
+  } finally {
+    bar?.stop();
+    if (consumer) await consumer.disconnect();
+    await admin.deleteGroups([groupId]).catch(() => undefined);
+    await admin.disconnect();
+    await sink.close();
+  }
+}
+
+export function topicsFor(names: TopicNames, events: string[], topics: string[]): string[] {
+  const out = [...topics];
+  for (const e of events) {
+    let topic: string;
+    try {
+      topic = names.topicFor(e as EventType);
+    } catch {
+      throw new Error(`--event: "${e}" is not an event type (e.g. movie.viewed)`);
+    }
+    out.push(topic);
+  }
+  if (out.length === 0) throw new Error('name what to replay: --event <type> or --topic <topic>');
+  return [...new Set(out)];
+}

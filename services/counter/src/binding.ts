@@ -1,0 +1,25 @@
+import type Redis from 'ioredis';
+import type { Knex } from 'knex';
+import { validateEvent, type TopicNames } from '@tally/events';
+import type { SinkBinding } from '@tally/kafka';
+import type { Logger } from '@tally/runtime';
+import { COUNTED_TYPES, FEATURED_TYPES } from './handler';
+import { CounterSink } from './sink';
+
+export type CounterEvent = Record<string, unknown> & { event_id: string };
+
+/** Counted and featured topics into Redis, exactly once; shared by the service and `tally replay --sink counter`. */
+export function counterBinding(redis: Redis, db: Knex, names: TopicNames, opts: { dedupTtlSeconds: number }, logger: Logger): SinkBinding<CounterEvent> {
+  const sink = new CounterSink(redis, db, names, opts, logger);
+  return {
+    topics: [...COUNTED_TYPES, ...FEATURED_TYPES].map((t) => names.topicFor(t)),
+    validate: (topic, value) => {
+      const r = validateEvent(names.eventTypeFor(topic) ?? topic, value);
+      return r.ok
+        ? { ok: true, value: r.event.payload as unknown as CounterEvent }
+        : { ok: false, reason: 'invalid_payload', detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
+    },
+    handle: (batch) => sink.handle(batch),
+    resumeFrom: (topic, partition) => sink.resumeFrom(topic, partition),
+  };
+}

@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import { validateEvent, type EventType, type TopicNames } from '@tally/events';
+import type { SinkBinding, Validation } from '@tally/kafka';
+import type { ServiceMetrics } from '@tally/runtime';
+import type { HistoryEvent, HistoryKind } from './handler';
+import { HistorySink } from './sink';
+
+const KINDS: Record<HistoryKind, EventType> = { view: 'movie.viewed', download: 'movie.downloaded' };
+
+/**
+ * Views and downloads into user_jav_history; shared by the service and `tally replay --sink history`.
+ * `progressGroup` keys the sink's progress in consumer_progress: a replay into the live tables uses
+ * the live group's, so what the service applied is skipped.
+ */
+export function historyBinding(db: Knex, names: TopicNames, progressGroup: string, metrics: ServiceMetrics): SinkBinding<HistoryEvent> {
+  const kindByTopic = new Map<string, HistoryKind>(
+    (Object.entries(KINDS) as [HistoryKind, EventType][]).map(([kind, type]) => [names.topicFor(type), kind]),
+  );
+  const kindOf = (topic: string): HistoryKind => {
+    const kind = kindByTopic.get(topic);
+    if (!kind) throw new Error(`history does not consume ${topic}`);
+    return kind;
+  };
+  const validate = (topic: string, value: unknown): Validation<HistoryEvent> => {
+    const r = kindOf(topic) === 'view' ? validateEvent('movie.viewed', value) : validateEvent('movie.downloaded', value);
+    if (r.ok) return { ok: true, value: r.event.payload };
+    return { ok: false, reason: r.errors.map((e) => e.field).join(','), detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
+  };
+  const sink = new HistorySink(db, progressGroup, kindOf, metrics);
+  return { topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) };
+}
