@@ -17,6 +17,9 @@ export const counterKeys = {
   /** A pending hash taken by the flusher (RENAME), named by its flush id until MySQL has it. */
   flushing: (flushId: string) => `tally:counter:flushing:${flushId}`,
   flushingPattern: 'tally:counter:flushing:*',
+  /** Ids of the flushing hashes not yet cleaned up (added with the RENAME, removed with the DEL): the flusher's
+   * recovery reads this set instead of SCANning a keyspace holding ~1M dedup keys. */
+  flushes: 'tally:counter:flushes',
   featuredAll: 'jav:featured:all',
   featuredGroup: (group: string) => `jav:featured:group:${group}`,
 } as const;

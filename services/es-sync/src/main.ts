@@ -1,3 +1,44 @@
 #!/usr/bin/env node
-// Placeholder until the service lands.
-export {};
+import { createElasticsearchClient, createMysql, readiness } from '@tally/clients';
+import { configOrExit } from '@tally/config';
+import { runJobService } from '@tally/jobs';
+import { jobNames } from '@tally/layout';
+import { loadEsSyncConfig } from './config';
+import { EsSink } from './sink';
+import { CatalogSource } from './source';
+import { EsSync } from './sync';
+
+const SUMMARY = 'Copies MySQL counts to the Elasticsearch jav index (partial updates past a watermark) and rewrites the actors and tags indices. Elasticsearch is never written on a user action.';
+
+/** Wiring only: config → MySQL and Elasticsearch → sink and source → the shared job service. */
+async function main(): Promise<void> {
+  const config = configOrExit('es-sync', () => loadEsSyncConfig());
+  const flags = [
+    { name: 'full', description: 'resend the counts of every movie, not only those past the watermark' },
+    { name: 'reindex', description: 'build the jav, actors and tags indices from MySQL and swap the aliases' },
+  ];
+  await runJobService({ name: jobNames.esSync, summary: SUMMARY, flags }, config, process.argv.slice(2), async ({ logger, metrics }) => {
+    // The job lock holds one connection for the whole run, reads use one more (the next page is
+    // read while a bulk is in flight), plus one for readiness probes.
+    const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
+    const es = createElasticsearchClient({ url: config.ES_URL, flavor: config.ES_FLAVOR });
+    const sink = new EsSink(es, logger, { attempts: config.ITEM_RETRIES, backoffMs: config.RETRY_BACKOFF });
+    const sync = new EsSync(new CatalogSource(db), sink, {
+      prefix: config.ES_INDEX_PREFIX,
+      bulkSize: config.BULK_SIZE,
+      settleLagMs: config.SETTLE_LAG,
+      replicas: config.ES_INDEX_REPLICAS,
+    }, metrics);
+    return {
+      db,
+      resources: [
+        { name: 'mysql', close: () => db.destroy() },
+        { name: 'elasticsearch', close: () => es.close() },
+      ],
+      readiness: [readiness.mysql(db), readiness.elasticsearch(es)],
+      run: (ctx) => sync.run(ctx),
+    };
+  });
+}
+
+void main();

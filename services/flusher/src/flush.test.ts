@@ -1,0 +1,70 @@
+import { createLogger, ServiceMetrics } from '@tally/runtime';
+import type { Failpoint } from './config';
+import { Flusher, type FlushStore } from './flush';
+import type { ApplyReport } from './sink';
+
+const logger = createLogger({ service: 'flusher-test', level: 'silent' });
+
+/** An in-memory store that records the order of calls. */
+function fakeStore(opts: { leftovers?: string[]; ledger?: string[]; pending?: boolean; applied?: Partial<ApplyReport> } = {}) {
+  const calls: string[] = [];
+  const ledger = new Set(opts.ledger ?? []);
+  const store: FlushStore = {
+    leftovers: async () => opts.leftovers ?? [],
+    take: async (id) => {
+      calls.push('take');
+      ledger.delete(id);
+      return opts.pending ?? true;
+    },
+    read: async (id) => (id === 'gone' ? undefined : new Map([['views:1', '2'], ['likes:9', '1'], ['off:t:0', '5']])),
+    isApplied: async (id) => ledger.has(id),
+    apply: async (id) => {
+      calls.push(`apply:${id.length > 10 ? 'new' : id}`);
+      return { alreadyApplied: false, javRows: 1, unknownIds: [9], ...opts.applied };
+    },
+    realign: async (fields) => {
+      calls.push(`realign:${fields.length}`);
+      return fields.length;
+    },
+    cleanup: async (id) => {
+      calls.push(`cleanup:${id.length > 10 ? 'new' : id}`);
+    },
+  };
+  return { store, calls };
+}
+
+describe('Flusher', () => {
+  it('finishes leftovers before taking new deltas: applies the unledgered one, only cleans the ledgered one', async () => {
+    const { store, calls } = fakeStore({ leftovers: ['a', 'b', 'gone'], ledger: ['a'] });
+    const out = await new Flusher(store, new ServiceMetrics('f1', { defaultMetrics: false })).run({ logger });
+    expect(calls).toEqual(['realign:2', 'cleanup:a', 'apply:b', 'realign:2', 'cleanup:b', 'cleanup:gone', 'take', 'apply:new', 'realign:2', 'cleanup:new']);
+    expect(out.items).toBe(4);
+    expect(out.summary).toMatchObject({ taken: true, leftovers: 3, javRows: 2, unknownFields: 2 });
+  });
+
+  it('reports fields of movies MySQL does not have in a metric', async () => {
+    const metrics = new ServiceMetrics('f2', { defaultMetrics: false });
+    await new Flusher(fakeStore().store, metrics).run({ logger });
+    expect(await metrics.registry.metrics()).toMatch(/tally_f2_unknown_movie_fields_total 1/);
+  });
+
+  it('does nothing when nothing is pending', async () => {
+    const { store, calls } = fakeStore({ pending: false });
+    expect(await new Flusher(store, new ServiceMetrics('f3', { defaultMetrics: false })).run({ logger })).toMatchObject({ items: 0 });
+    expect(calls).toEqual(['take']);
+  });
+
+  it('a flush another run applied meanwhile is not counted again, only re-aligned and cleaned', async () => {
+    const { store, calls } = fakeStore({ applied: { alreadyApplied: true } });
+    const out = await new Flusher(store, new ServiceMetrics('f4', { defaultMetrics: false })).run({ logger });
+    expect(out.items).toBe(0);
+    expect(calls).toEqual(['take', 'apply:new', 'realign:2', 'cleanup:new']);
+  });
+
+  it('hits each failpoint between the steps it names', async () => {
+    const { store, calls } = fakeStore();
+    const at = (p: Failpoint) => calls.push(`!${p}`);
+    await new Flusher(store, new ServiceMetrics('f5', { defaultMetrics: false }), at).run({ logger });
+    expect(calls).toEqual(['take', '!after_take', 'apply:new', '!after_commit', 'realign:2', '!before_cleanup', 'cleanup:new']);
+  });
+});

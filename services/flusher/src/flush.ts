@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { JobContext, JobResult } from '@tally/jobs';
+import type { Logger, ServiceMetrics } from '@tally/runtime';
+
+type Counter = ReturnType<ServiceMetrics['counter']>;
+import type { Failpoint } from './config';
+import { parseFlushHash } from './handler';
+import type { FlushSink } from './sink';
+
+/** The sink's surface the flush uses (a fake in unit tests). */
+export type FlushStore = Pick<FlushSink, 'leftovers' | 'take' | 'read' | 'isApplied' | 'apply' | 'realign' | 'cleanup'>;
+
+interface Tally {
+  fields: number;
+  javRows: number;
+  unknownFields: number;
+}
+
+/**
+ * One flush run (the JobRunner holds the MySQL job lock around it):
+ *   1. finish what a killed run left: a taken hash already in the ledger is only re-aligned and
+ *      deleted, one not in it is applied — before anything new is taken, so the offsets MySQL
+ *      records never claim deltas that are still only in Redis;
+ *   2. take the pending hash (atomic RENAME to a key named by a new flush id);
+ *   3. apply it in one MySQL transaction with its ledger row and covered offsets;
+ *   4. re-align its display keys to MySQL + what is pending now; 5. delete the taken hash.
+ * A kill between any two steps is resolved by step 1 of the next run.
+ */
+export class Flusher {
+  private readonly recovered: Counter;
+  private readonly unknown: Counter;
+  private readonly malformed: Counter;
+  private readonly flushed: Counter;
+
+  constructor(
+    private readonly store: FlushStore,
+    metrics: ServiceMetrics,
+    private readonly failpoint: (at: Failpoint) => void = () => undefined,
+  ) {
+    this.recovered = metrics.counter('recovered_flushes_total', 'Flushes left by a killed run: applied now, or already in the ledger and only cleaned up', ['outcome']);
+    this.unknown = metrics.counter('unknown_movie_fields_total', 'Counter fields dropped because MySQL has no such movie (never invented)');
+    this.malformed = metrics.counter('malformed_fields_total', 'Fields of a taken hash that are neither a counter nor an offset (logged, skipped)');
+    this.flushed = metrics.counter('flushed_fields_total', 'Counter fields moved from Redis to MySQL');
+  }
+
+  async run(ctx: Pick<JobContext, 'logger'>): Promise<JobResult> {
+    const tally: Tally = { fields: 0, javRows: 0, unknownFields: 0 };
+    const leftovers = await this.store.leftovers();
+    for (const flushId of leftovers) await this.finishLeftover(flushId, tally, ctx.logger);
+    const flushId = randomUUID();
+    const taken = await this.store.take(flushId);
+    if (taken) {
+      this.failpoint('after_take');
+      await this.flushTaken(flushId, tally, ctx.logger);
+    }
+    return { items: tally.fields, summary: { taken, leftovers: leftovers.length, javRows: tally.javRows, unknownFields: tally.unknownFields } };
+  }
+
+  private async finishLeftover(flushId: string, tally: Tally, logger: Logger): Promise<void> {
+    if (await this.store.isApplied(flushId)) {
+      const hash = await this.store.read(flushId);
+      if (hash) await this.store.realign(parseFlushHash(hash).fields);
+      await this.store.cleanup(flushId);
+      this.recovered.inc({ outcome: 'cleaned' });
+      logger.warn({ flushId }, 'leftover flush was already in MySQL: cleaned up');
+      return;
+    }
+    this.recovered.inc({ outcome: 'applied' });
+    logger.warn({ flushId }, 'leftover flush not in MySQL: applying it');
+    await this.flushTaken(flushId, tally, logger);
+  }
+
+  private async flushTaken(flushId: string, tally: Tally, logger: Logger): Promise<void> {
+    const t0 = performance.now();
+    const hash = await this.store.read(flushId);
+    if (!hash) {
+      // Registered but gone: Redis lost its data (the counter then replays from MySQL's offsets).
+      await this.store.cleanup(flushId);
+      return;
+    }
+    const flush = parseFlushHash(hash);
+    if (flush.malformed.length > 0) {
+      this.malformed.inc(flush.malformed.length);
+      logger.error({ flushId, count: flush.malformed.length, sample: flush.malformed.slice(0, 10) }, 'malformed fields in the pending hash: skipped');
+    }
+    const t1 = performance.now();
+    const report = await this.store.apply(flushId, flush);
+    const t2 = performance.now();
+    if (report.alreadyApplied) {
+      logger.warn({ flushId }, 'flush was applied meanwhile by another run: not applied again');
+    } else {
+      this.failpoint('after_commit');
+      const unknown = new Set(report.unknownIds);
+      const unknownFields = flush.fields.filter((f) => unknown.has(f.id)).length;
+      if (unknownFields > 0) {
+        this.unknown.inc(unknownFields);
+        logger.warn({ flushId, movies: unknown.size, fields: unknownFields, sample: report.unknownIds.slice(0, 20) }, 'deltas for movies MySQL does not have: dropped');
+      }
+      this.flushed.inc(flush.fields.length);
+      tally.fields += flush.fields.length;
+      tally.javRows += report.javRows;
+      tally.unknownFields += unknownFields;
+    }
+    const t3 = performance.now();
+    await this.store.realign(flush.fields);
+    const t4 = performance.now();
+    this.failpoint('before_cleanup');
+    await this.store.cleanup(flushId);
+    // Per-step milliseconds: what to look at first when a flush gets slow.
+    const ms = { read: Math.round(t1 - t0), mysql: Math.round(t2 - t1), realign: Math.round(t4 - t3), cleanup: Math.round(performance.now() - t4) };
+    logger.info({ flushId, fields: flush.fields.length, javRows: report.javRows, offsets: flush.offsets.length, ms }, 'flush done');
+  }
+}

@@ -1,0 +1,54 @@
+import { chunks, insertDeltasSql, parseFlushHash, realignArgs } from './handler';
+
+describe('parseFlushHash', () => {
+  it('sums the metrics of one movie into one row, ascending ids, and keeps the covered offsets', () => {
+    const p = parseFlushHash([
+      ['views:20', '3'], ['likes:20', '-2'], ['downloads:7', '1'], ['views:7', '0'],
+      ['off:t_x.tally.movie.viewed:0', '41'], ['off:t_x.tally.movie.liked:11', '9007199254740993'],
+    ]);
+    expect(p.movies).toEqual([{ id: 7, views: 0, downloads: 1, likes: 0 }, { id: 20, views: 3, downloads: 0, likes: -2 }]);
+    expect(p.offsets).toEqual([
+      { topic: 't_x.tally.movie.viewed', partition: 0, offset: '41' },
+      // int64 offsets survive beyond 2^53: they stay strings.
+      { topic: 't_x.tally.movie.liked', partition: 11, offset: '9007199254740993' },
+    ]);
+    expect(p.malformed).toEqual([]);
+  });
+
+  it('keeps a zero-delta field for re-alignment but sends no SQL for a movie whose deltas all cancel out', () => {
+    const p = parseFlushHash([['likes:5', '0'], ['views:6', '0']]);
+    expect(p.movies).toEqual([]);
+    expect(p.fields).toEqual([{ metric: 'likes', id: 5 }, { metric: 'views', id: 6 }]);
+  });
+
+  it('reports malformed fields instead of applying or throwing', () => {
+    const p = parseFlushHash([
+      ['views:1', '1.5'], ['shares:2', '1'], ['views:x', '1'], ['views:0', '1'], ['views:3', '99999999999999999999'],
+      ['off:nopartition', '3'], ['off:t:1', '-1'], ['views:4', '2'],
+    ]);
+    expect(p.malformed.sort()).toEqual(['off:nopartition', 'off:t:1', 'shares:2', 'views:0', 'views:1', 'views:3', 'views:x'].sort());
+    expect(p.movies).toEqual([{ id: 4, views: 2, downloads: 0, likes: 0 }]);
+  });
+});
+
+describe('SQL and script arguments', () => {
+  it('builds one multi-row INSERT of integers', () => {
+    expect(insertDeltasSql('t', [{ id: 1, views: 2, downloads: 0, likes: -1 }, { id: 9, views: 0, downloads: 4, likes: 0 }]))
+      .toBe('INSERT INTO t (id, views, downloads, likes) VALUES (1,2,0,-1),(9,0,4,0)');
+  });
+
+  it('refuses a non-integer value rather than inlining it', () => {
+    expect(() => insertDeltasSql('t', [{ id: 1, views: 0.5, downloads: 0, likes: 0 }])).toThrow(/movie 1/);
+  });
+
+  it('chunks without losing or repeating items', () => {
+    expect(chunks([1, 2, 3, 4, 5], 2)).toEqual([[1, 2], [3, 4], [5]]);
+    expect(chunks([], 3)).toEqual([]);
+  });
+
+  it('re-aligns to the MySQL value, 0 for a movie MySQL does not have', () => {
+    const counts = new Map([[1, { views: 10, downloads: 2, likes: 3 }]]);
+    const r = realignArgs([{ metric: 'views', id: 1 }, { metric: 'likes', id: 8 }], counts, (f) => `jav:${f.metric}:${f.id}`, (f) => `${f.metric}:${f.id}`);
+    expect(r).toEqual({ keys: ['jav:views:1', 'jav:likes:8'], argv: ['views:1', '10', 'likes:8', '0'] });
+  });
+});

@@ -1,0 +1,122 @@
+import { METRICS, type Metric } from '@tally/layout';
+
+/** Summed deltas of one movie in a taken hash (0 for a metric it has no field for). */
+export interface MovieDeltas {
+  id: number;
+  views: number;
+  downloads: number;
+  likes: number;
+}
+
+/** `off:{topic}:{partition}` of a taken hash: the highest offset whose effect the hash holds. */
+export interface CoveredOffset {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are int64: kept as a decimal string end to end. */
+  offset: string;
+}
+
+export interface CounterField {
+  metric: Metric;
+  id: number;
+}
+
+export interface ParsedFlush {
+  /** Movies with at least one non-zero delta, ascending id (one lock order for every flush). */
+  movies: MovieDeltas[];
+  /** Every `{metric}:{id}` field, zero deltas included: the display keys to re-align. */
+  fields: CounterField[];
+  offsets: CoveredOffset[];
+  /** Fields neither a counter nor an offset, or with a non-integer value: logged, never applied. */
+  malformed: string[];
+}
+
+const INTEGER = /^-?\d{1,16}$/;
+const OFFSET = /^\d{1,19}$/;
+const METRIC_SET = new Set<string>(METRICS);
+
+/**
+ * Decodes a taken pending hash (the counter's layout, see @tally/layout counterKeys). A malformed
+ * field is reported rather than thrown: throwing would wedge every future flush on one bad field.
+ */
+export function parseFlushHash(entries: Iterable<readonly [string, string]>): ParsedFlush {
+  const byId = new Map<number, MovieDeltas>();
+  const fields: CounterField[] = [];
+  const offsets: CoveredOffset[] = [];
+  const malformed: string[] = [];
+  for (const [field, value] of entries) {
+    if (field.startsWith('off:')) {
+      const offset = parseOffsetField(field, value);
+      if (offset) offsets.push(offset);
+      else malformed.push(field);
+      continue;
+    }
+    const counter = parseCounterField(field);
+    const delta = INTEGER.test(value) ? Number(value) : NaN;
+    if (!counter || !Number.isSafeInteger(delta)) {
+      malformed.push(field);
+      continue;
+    }
+    fields.push(counter);
+    if (delta === 0) continue;
+    const movie = byId.get(counter.id) ?? { id: counter.id, views: 0, downloads: 0, likes: 0 };
+    movie[counter.metric] += delta;
+    byId.set(counter.id, movie);
+  }
+  const movies = [...byId.values()].filter((m) => m.views !== 0 || m.downloads !== 0 || m.likes !== 0).sort((a, b) => a.id - b.id);
+  return { movies, fields, offsets, malformed };
+}
+
+function parseCounterField(field: string): CounterField | undefined {
+  const colon = field.indexOf(':');
+  const metric = field.slice(0, colon);
+  const idText = field.slice(colon + 1);
+  if (colon < 0 || !METRIC_SET.has(metric) || !/^\d{1,15}$/.test(idText)) return undefined;
+  const id = Number(idText);
+  return id > 0 ? { metric: metric as Metric, id } : undefined;
+}
+
+function parseOffsetField(field: string, value: string): CoveredOffset | undefined {
+  // Topic names never hold ':' (TOPIC_PREFIX allows letters, digits, '.', '_', '-'): the partition is
+  // what follows the last one.
+  const last = field.lastIndexOf(':');
+  const topic = field.slice(4, last);
+  const partitionText = field.slice(last + 1);
+  if (last <= 4 || topic === '' || !/^\d{1,9}$/.test(partitionText) || !OFFSET.test(value)) return undefined;
+  return { topic, partition: Number(partitionText), offset: value };
+}
+
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/**
+ * Multi-row INSERT of deltas into the flush's temp table. Values are inlined, not bound: every one is
+ * a safe integer parsed and checked above, so this is injection-free and spares the driver escaping
+ * 20,000 placeholders per statement.
+ */
+export function insertDeltasSql(table: string, movies: readonly MovieDeltas[]): string {
+  for (const m of movies) {
+    if (![m.id, m.views, m.downloads, m.likes].every(Number.isSafeInteger)) throw new Error(`not an integer delta for movie ${m.id}`);
+  }
+  return `INSERT INTO ${table} (id, views, downloads, likes) VALUES ${movies.map((m) => `(${m.id},${m.views},${m.downloads},${m.likes})`).join(',')}`;
+}
+
+/** MySQL's counts per movie after the flush, missing movies absent. */
+export type MovieCounts = Map<number, Record<Metric, number>>;
+
+/**
+ * Arguments of the re-align script for some fields: display key and pending field per field, and the
+ * MySQL value it is based on. A movie MySQL does not have counts as 0, as the counter's seed does.
+ */
+export function realignArgs(fields: readonly CounterField[], counts: MovieCounts, keyOf: (f: CounterField) => string, pendingFieldOf: (f: CounterField) => string): { keys: string[]; argv: string[] } {
+  const keys: string[] = [];
+  const argv: string[] = [];
+  for (const f of fields) {
+    keys.push(keyOf(f));
+    argv.push(pendingFieldOf(f), String(counts.get(f.id)?.[f.metric] ?? 0));
+  }
+  return { keys, argv };
+}
