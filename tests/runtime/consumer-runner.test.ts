@@ -53,11 +53,24 @@ describe('ConsumerRunner in-process', () => {
         return n >= 0 ? { ok: true, value: v as { n: number } } : { ok: false, reason: 'n', detail: `must be ≥ 0, got ${n}` };
       },
       handle: (b) => handle(b.messages.map((m) => m.value.n)),
+      lagRefreshMs: 300,
     });
     runners.push(runner);
     void runner.start();
     return { runner, metrics };
   }
+
+  it('reports lag from the broker while the sink is stuck, and 0 once it recovers', async () => {
+    const { topic, schemaId } = await freshTopic('runner_lag');
+    await produceNumbers(topic, schemaId, 0, 7);
+    let down = true;
+    const { metrics } = startRunner(topic, uniqueName('dlq'), async () => (down ? { kind: 'retry', error: new Error('store down') } : { kind: 'done' }));
+    const lag = async () => Number(new RegExp(`tally_runner_test_consumer_lag_messages\\{topic="${topic}",partition="0"\\} (\\d+)`).exec(await metrics.registry.metrics())?.[1] ?? -1);
+    // Nothing commits while the store is down, yet the gauge shows the whole backlog (no batch finished).
+    await eventually(async () => ((await lag()) === 7 ? true : undefined), 20_000, 'lag 7 while stuck');
+    down = false;
+    await eventually(async () => ((await lag()) === 0 ? true : undefined), 20_000, 'lag 0 after recovery');
+  });
 
   it('dead-letters poison (bad bytes, unknown schema id, invalid value) with headers and processes the rest', async () => {
     const { topic, schemaId } = await freshTopic('runner_poison');

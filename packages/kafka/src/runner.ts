@@ -1,8 +1,9 @@
-import type { Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { errorCode, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { backoffMs, sleepWithTicks } from './backoff';
 import { PoisonMessageError, type RegistryCodec } from './codec';
 import { deadLetterRecord, type DeadLetter } from './dead-letter';
+import { consumerLag } from './lag';
 import { createRunnerMetrics, type RunnerMetrics } from './runner-metrics';
 import type { TallyProducer } from './producer';
 
@@ -68,6 +69,11 @@ export interface ConsumerRunnerOptions<T> {
    * state (or is behind Kafka's commit) re-reads what it needs. Undefined: Kafka's commit is used.
    */
   resumeFrom?: (topic: string, partition: number) => Promise<string | undefined>;
+  /**
+   * How often the member asks the broker for its partitions' lag (committed vs end offset), so the
+   * lag gauge keeps growing while the sink is stuck and no batch completes. 0 disables it.
+   */
+  lagRefreshMs?: number;
   /** Called when kafkajs gives up (a crash it will not restart from): the service should exit non-zero. */
   onFatal: (err: unknown) => void;
 }
@@ -96,6 +102,9 @@ export class ConsumerRunner<T> {
   private joined = false;
   private readonly committed = new Map<string, bigint>();
   private readonly partitionLogs = new Map<string, Logger>();
+  private assignment: Record<string, number[]> = {};
+  private lagTimer: NodeJS.Timeout | undefined;
+  private admin: Admin | undefined;
 
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.log = o.logger.child({ component: 'consumer', group: o.groupId });
@@ -112,6 +121,7 @@ export class ConsumerRunner<T> {
     const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
+      this.setAssignment(e.payload.memberAssignment);
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
       void this.seekToSinkProgress(e.payload.memberAssignment);
     });
@@ -128,6 +138,10 @@ export class ConsumerRunner<T> {
   }
 
   async start(): Promise<void> {
+    if ((this.o.lagRefreshMs ?? 15_000) > 0) {
+      this.lagTimer = setInterval(() => void this.refreshLag(), this.o.lagRefreshMs ?? 15_000);
+      this.lagTimer.unref();
+    }
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
     await this.consumer.run({
@@ -161,7 +175,32 @@ export class ConsumerRunner<T> {
   /** Finishes the chunk in progress (and commits it), then leaves the group. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.lagTimer);
     await this.consumer.disconnect();
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  /** Partitions that moved to another member stop being reported here (their new owner reports them). */
+  private setAssignment(assignment: Record<string, number[]>): void {
+    const keep = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
+    for (const [t, ps] of Object.entries(this.assignment)) for (const p of ps) if (!keep.has(`${t}:${p}`)) this.m.lag.remove({ topic: t, partition: String(p) });
+    this.assignment = assignment;
+  }
+
+  private async refreshLag(): Promise<void> {
+    if (!this.joined || this.stopping || Object.keys(this.assignment).length === 0) return;
+    try {
+      if (!this.admin) {
+        this.admin = this.o.kafka.admin();
+        await this.admin.connect();
+      }
+      const [group] = await consumerLag(this.admin, [this.o.groupId]);
+      for (const p of group?.partitions ?? []) {
+        if (this.assignment[p.topic]?.includes(p.partition)) this.m.lag.set({ topic: p.topic, partition: String(p.partition) }, p.lag);
+      }
+    } catch (err) {
+      this.log.debug({ err: errorMessage(err) }, 'lag refresh failed (next tick retries)');
+    }
   }
 
   private async onBatch(p: EachBatchPayload): Promise<void> {
