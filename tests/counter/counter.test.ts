@@ -158,10 +158,13 @@ describe('counter', () => {
     await producer.send([{ type: 'featured.item.created', value: makeEvent('featured.item.created', { group: 'warm', item_id: 4 }) }]);
     await eventually(async () => ((await redis.exists('jav:featured:group:warm')) === 0 ? true : undefined), 30_000, 'warm-up invalidation');
     await redis.mset('jav:featured:all', '[1]', 'jav:featured:group:home', '[1]', 'jav:featured:group:trending', '[1]');
+    const version = Number(await redis.get('jav:featured:version'));
     const t0 = Date.now();
     await producer.send([{ type: 'featured.item.updated', value: makeEvent('featured.item.updated', { group: 'home', previous_group: 'trending', item_id: 5 }) }]);
     await eventually(async () => ((await redis.exists('jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending')) === 0 ? true : undefined), 5_000, 'featured keys deleted');
     expect(Date.now() - t0).toBeLessThan(1_000);
+    // …and the version moved with them, so a query-api rebuild racing with the change stores nothing.
+    expect(Number(await redis.get('jav:featured:version'))).toBeGreaterThan(version);
     p.signal('SIGTERM');
     await p.waitExit();
   }, 60_000);

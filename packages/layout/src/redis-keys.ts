@@ -21,5 +21,7 @@ export const counterKeys = {
    * recovery reads this set instead of SCANning a keyspace holding ~1M dedup keys. */
   flushes: 'tally:counter:flushes',
   featuredAll: 'jav:featured:all',
+  /** Bumped by the counter with every invalidation: a cache rebuild that read MySQL before it must not store its list. */
+  featuredVersion: 'jav:featured:version',
   featuredGroup: (group: string) => `jav:featured:group:${group}`,
 } as const;

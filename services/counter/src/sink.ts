@@ -56,7 +56,9 @@ export class CounterSink {
 
   private async invalidateFeatured(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
     const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null })));
-    await this.redis.del(...keys);
+    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
+    // point (query-api compares the version) cannot put the old list back.
+    await this.redis.multi().del(...keys).incr(counterKeys.featuredVersion).exec();
     return { kind: 'done' };
   }
 
