@@ -10,7 +10,7 @@ RUN="$STACK_DIR/run"; LOGS="$STACK_DIR/logs"
 mkdir -p "$RUN" "$LOGS"
 
 # name → entry point and the URL that says it is ready
-SERVICES=(ingest-api event-logger counter history)
+SERVICES=(ingest-api event-logger counter history flusher es-sync snapshot-builder query-api)
 entry() { echo "services/$1/dist/main.js"; }
 # The ingest API answers on its HTTP port; consumers on their management ports (see README).
 ready_url() {
@@ -19,6 +19,10 @@ ready_url() {
     event-logger) echo "http://127.0.0.1:9101/readyz" ;;
     counter) echo "http://127.0.0.1:9102/readyz" ;;
     history) echo "http://127.0.0.1:9103/readyz" ;;
+    flusher) echo "http://127.0.0.1:9104/readyz" ;;
+    es-sync) echo "http://127.0.0.1:9105/readyz" ;;
+    snapshot-builder) echo "http://127.0.0.1:9106/readyz" ;;
+    query-api) echo "http://127.0.0.1:8090/readyz" ;;
   esac
 }
 

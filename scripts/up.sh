@@ -21,7 +21,19 @@ tally setup >/dev/null
 # Demo data once per stack: seeding again would reset the catalog the pipeline has been counting.
 if [[ ! -f "${STACK_DIR:-.stack}/run/demo-seeded" ]]; then
   tally seed --movies 2000 --actors 300 --tags 80 --users 200
+  # The Elasticsearch indices (jav, actors, tags, with mappings) from the fresh catalog; afterwards the
+  # scheduled es-sync keeps them current.
+  node services/es-sync/dist/main.js --reindex
   touch "${STACK_DIR:-.stack}/run/demo-seeded"
 fi
 bash scripts/services.sh up
+# A short burst of realistic traffic, then the jobs that publish it, so the admin UI shows live data
+# right away (the scheduled runs would get there within 5 and 30 minutes). A job already running in
+# the scheduled service makes --once exit 75 (locked): that run publishes the same data.
+echo "tally: a short burst of simulated traffic" >&2
+tally simulate --rate 100 --duration 10s --no-progress
+sleep 2
+node services/flusher/dist/main.js --once || [[ $? -eq 75 ]]
+node services/snapshot-builder/dist/main.js --once || [[ $? -eq 75 ]]
+echo "tally: admin UI http://127.0.0.1:8090/admin/ (token: dev-admin-token), API docs http://127.0.0.1:8090/docs, ingest http://127.0.0.1:8080/docs" >&2
 echo "tally: up in $(( $(date +%s) - t0 ))s — 'stack/stack status' and 'scripts/services.sh status' show what runs, 'npm test' runs the tests" >&2

@@ -10,13 +10,13 @@ describe('docker-compose.yml', () => {
   it('is valid for the Compose client', () => {
     const out = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
     expect(out.trim().split('\n').sort()).toEqual(
-      ['counter', 'elasticsearch', 'event-logger', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'redis', 'registry', 'registry-init', 'tally-setup'].sort(),
+      ['counter', 'elasticsearch', 'es-sync', 'es-sync-reindex', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'query-api', 'redis', 'registry', 'registry-init', 'snapshot-builder', 'tally-setup'].sort(),
     );
   });
 
   it('publishes each server on the local stack default port, on loopback only', () => {
     const text = readFileSync(resolve(ROOT, 'docker-compose.yml'), 'utf8');
-    for (const port of [9092, 8081, 3306, 6379, 27017, 9200, 8080]) expect(text).toContain(`"127.0.0.1:${port}:${port}"`);
+    for (const port of [9092, 8081, 3306, 6379, 27017, 9200, 8080, 8090]) expect(text).toContain(`"127.0.0.1:${port}:${port}"`);
     expect(text).not.toMatch(/ports: \["(?!127\.0\.0\.1:)/); // never bound on every interface
   });
 });

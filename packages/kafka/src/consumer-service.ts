@@ -21,13 +21,13 @@ export interface ConsumerServiceConfig {
  * What a consumer service's sink consumes and how it applies it: the part shared by the live service
  * (main.ts) and `tally replay`, which feeds the same sink from its own consumer.
  */
-export type SinkBinding<T> = Pick<ConsumerRunnerOptions<T>, 'topics' | 'handle' | 'validate' | 'resumeFrom' | 'receivedAtOf'>;
+export type SinkBinding<T> = Pick<ConsumerRunnerOptions<T>, 'topics' | 'handle' | 'validate' | 'resumeFrom' | 'receivedAtOf' | 'handleEmptyChunks'>;
 
 export interface ConsumerServiceParts<T> {
   /** What the service's sink needs, created once; closed (in reverse order) after the consumer stops. */
   resources: { name: string; close: () => Promise<unknown> | unknown }[];
   readiness: ReadinessCheck[];
-  runner: Pick<ConsumerRunnerOptions<T>, 'groupId' | 'topics' | 'handle' | 'validate' | 'maxChunk' | 'partitionsConsumedConcurrently' | 'resumeFrom' | 'receivedAtOf'>;
+  runner: Pick<ConsumerRunnerOptions<T>, 'groupId' | 'topics' | 'handle' | 'validate' | 'maxChunk' | 'partitionsConsumedConcurrently' | 'resumeFrom' | 'receivedAtOf' | 'handleEmptyChunks'>;
   /** Called once the consumer runs (e.g. to start timers); returns what to stop before the consumer. */
   afterStart?: () => Promise<(() => Promise<void>) | void>;
 }

@@ -20,7 +20,11 @@ export interface DecodedMessage<T> {
 export interface PartitionBatch<T> {
   topic: string;
   partition: number;
+  /** The valid messages of the chunk (dead-lettered ones are not here). */
   messages: DecodedMessage<T>[];
+  /** First and last offset of the chunk as fetched, dead-lettered messages included: a sink that keeps its own progress records `lastOffset`, so poison does not look like a gap. */
+  firstOffset: string;
+  lastOffset: string;
   /** Keep group membership during long work (kafkajs heartbeats only between batches otherwise). */
   heartbeat(): Promise<void>;
   /** Sinks that skip already-applied messages report them here (metric: reprocessed). */
@@ -74,6 +78,8 @@ export interface ConsumerRunnerOptions<T> {
    * lag gauge keeps growing while the sink is stuck and no batch completes. 0 disables it.
    */
   lagRefreshMs?: number;
+  /** Call `handle` even for a chunk whose messages were all dead-lettered (sinks that record progress per chunk). */
+  handleEmptyChunks?: boolean;
   /** Called when kafkajs gives up (a crash it will not restart from): the service should exit non-zero. */
   onFatal: (err: unknown) => void;
 }
@@ -103,6 +109,7 @@ export class ConsumerRunner<T> {
   private readonly committed = new Map<string, bigint>();
   private readonly partitionLogs = new Map<string, Logger>();
   private assignment: Record<string, number[]> = {};
+  private unchecked = new Set<string>();
   private lagTimer: NodeJS.Timeout | undefined;
   private admin: Admin | undefined;
 
@@ -123,7 +130,9 @@ export class ConsumerRunner<T> {
       this.joined = true;
       this.setAssignment(e.payload.memberAssignment);
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
-      void this.seekToSinkProgress(e.payload.memberAssignment);
+      // Each newly assigned partition is checked against the sink's progress before its first chunk
+      // (in onBatch, in order with its processing): an eager seek here would race with the fetches.
+      this.unchecked = new Set(Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
     });
     this.consumer.on(REBALANCING, () => this.m.rebalances.inc());
     this.consumer.on(CRASH, (e) => {
@@ -152,22 +161,26 @@ export class ConsumerRunner<T> {
     });
   }
 
-  private async seekToSinkProgress(assignment: Record<string, number[]>): Promise<void> {
-    if (!this.o.resumeFrom) return;
-    for (const [topic, partitions] of Object.entries(assignment)) {
-      for (const partition of partitions) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const offset = await this.o.resumeFrom(topic, partition);
-            if (offset !== undefined) this.consumer.seek({ topic, partition, offset });
-            break;
-          } catch (err) {
-            // The sink's store is down: wait for it, as the first batch would (it must not start from Kafka's commit).
-            this.log.warn({ topic, partition, err: errorMessage(err) }, 'cannot read sink progress yet');
-            await new Promise((r) => setTimeout(r, backoffMs(attempt, 200, 5_000)));
-            if (this.stopping) return;
-          }
-        }
+  /**
+   * Where the sink says a partition resumes (its own progress, the truth), read fresh before the
+   * partition's first chunk after an assignment. Returns the offset to seek to when the fetch started
+   * elsewhere, or undefined to go on with this batch. Waits (with backoff) while the sink's store is down.
+   */
+  private async sinkResumePoint(p: EachBatchPayload): Promise<string | undefined> {
+    const { topic, partition } = p.batch;
+    const key = `${topic}:${partition}`;
+    if (!this.o.resumeFrom || !this.unchecked.has(key)) return undefined;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const offset = await this.o.resumeFrom(topic, partition);
+        this.unchecked.delete(key);
+        const first = p.batch.messages[0]?.offset;
+        return offset !== undefined && first !== undefined && BigInt(offset) !== BigInt(first) ? offset : undefined;
+      } catch (err) {
+        // The sink's store is down: wait for it (the batch must not start from Kafka's commit).
+        this.logFor(topic, partition).warn({ err: errorMessage(err) }, 'cannot read sink progress yet');
+        await sleepWithTicks(backoffMs(attempt, 200, 5_000), 1_000, () => p.heartbeat(), () => this.stopping || !p.isRunning() || p.isStale());
+        if (this.stopping || !p.isRunning() || p.isStale()) throw new Stopped();
       }
     }
   }
@@ -207,6 +220,12 @@ export class ConsumerRunner<T> {
     const { batch } = p;
     const size = this.o.maxChunk ?? 500;
     try {
+      const resume = await this.sinkResumePoint(p);
+      if (resume !== undefined) {
+        this.logFor(batch.topic, batch.partition).info({ from: batch.messages[0]?.offset, resume }, 'resuming from the sink\'s own progress');
+        this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resume });
+        return;
+      }
       for (let i = 0; i < batch.messages.length; i += size) {
         if (!p.isRunning() || p.isStale() || this.stopping) return;
         await this.processChunk(p, batch.messages.slice(i, i + size));
@@ -237,12 +256,14 @@ export class ConsumerRunner<T> {
       else valid.push(r.decoded);
     }
 
-    if (valid.length > 0) {
+    if (valid.length > 0 || this.o.handleEmptyChunks) {
       const outcome = await this.retrying(p, 'handle', async () => {
         const out = await this.o.handle({
           topic: batch.topic,
           partition: batch.partition,
           messages: valid,
+          firstOffset: messages[0]!.offset,
+          lastOffset: messages[messages.length - 1]!.offset,
           heartbeat: () => p.heartbeat(),
           reportReprocessed: (n) => this.m.reprocessed.inc(labels, n),
         });

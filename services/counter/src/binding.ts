@@ -20,6 +20,8 @@ export function counterBinding(redis: Redis, db: Knex, names: TopicNames, opts: 
         : { ok: false, reason: 'invalid_payload', detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
     },
     handle: (batch) => sink.handle(batch),
+    // A chunk of poison only still moves the counter's progress, so the next chunk is not a gap.
+    handleEmptyChunks: true,
     resumeFrom: (topic, partition) => sink.resumeFrom(topic, partition),
   };
 }

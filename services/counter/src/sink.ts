@@ -56,7 +56,7 @@ export class CounterSink {
 
   private async invalidateFeatured(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
     const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null })));
-    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
+    if (keys.size === 0) return { kind: 'done' }; // a chunk of poison only    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
     // point (query-api compares the version) cannot put the old list back.
     await this.redis.multi().del(...keys).incr(counterKeys.featuredVersion).exec();
     return { kind: 'done' };
@@ -66,24 +66,28 @@ export class CounterSink {
     const field = counterKeys.appliedField(batch.topic, batch.partition);
     for (let attempt = 0; attempt < 5; attempt++) {
       const progress = await this.progress(batch.topic, batch.partition);
-      const first = BigInt(batch.messages[0]!.offset);
+      // The chunk's offsets as fetched (dead-lettered messages included): poison is not a gap.
+      const first = BigInt(batch.firstOffset);
+      const last = BigInt(batch.lastOffset);
       if (progress.resumeAt < first && !this.rewound.has(field)) {
         // Redis lost this partition's state: what it had counted since the last flush must be re-read.
+        // Once per loss: if the log no longer holds those offsets (retention), the next chunk goes on.
         this.rewound.add(field);
         this.logger.warn({ topic: batch.topic, partition: batch.partition, from: String(progress.resumeAt), fetched: String(first) }, 'counter state missing in Redis: rewinding to the offset recorded in MySQL');
         return { kind: 'rewind', offset: String(progress.resumeAt) };
       }
       const fresh = batch.messages.filter((m) => BigInt(m.offset) >= progress.resumeAt);
       if (fresh.length < batch.messages.length) batch.reportReprocessed(batch.messages.length - fresh.length);
-      if (fresh.length === 0) return { kind: 'done' };
+      if (last < progress.resumeAt) return { kind: 'done' };
       const effects = fresh.map((m) => effectOf(type, m.offset, m.value as never)).filter((e): e is CounterEffect => e !== undefined);
       const seeds = await this.seedsFor(effects);
-      const last = fresh[fresh.length - 1]!.offset;
-      const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, last,
+      const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, String(last),
         counterKeys.pendingOffsetField(batch.topic, batch.partition), this.opts.dedupTtlSeconds, effects.length,
         ...effects.flatMap((e) => [counterKeys.seen(e.eventId), counterKeys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(counterKeys.display(e.metric, e.javId)) ?? '']));
       if (reply[0] === 'ok') {
-        this.applied.set(field, last);
+        this.applied.set(field, String(last));
+        // Progress is in Redis again: a later loss of Redis state may rewind again.
+        this.rewound.delete(field);
         if (reply[2] > 0) batch.reportReprocessed(reply[2]);
         return { kind: 'done' };
       }

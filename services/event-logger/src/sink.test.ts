@@ -33,6 +33,8 @@ function batch(events: TallyEvent[]) {
   const b: PartitionBatch<TallyEvent> = {
     topic: 't.movie.viewed', partition: 0,
     messages: events.map((value, i) => ({ topic: 't.movie.viewed', partition: 0, offset: String(i), key: null, value, schemaId: 1, timestamp: '0' })),
+    firstOffset: '0',
+    lastOffset: String(Math.max(0, events.length - 1)),
     heartbeat: async () => undefined,
     reportReprocessed: (n) => reported.push(n),
   };

@@ -1,3 +1,54 @@
 #!/usr/bin/env node
-// Placeholder until the service lands.
-export {};
+import { AnalyticsReader } from '@tally/analytics';
+import { configOrExit } from '@tally/config';
+import { createElasticsearchClient, createMongo, createMysql, createRedis, readiness } from '@tally/clients';
+import { createKafka } from '@tally/kafka';
+import { createLogger, Lifecycle, ServiceMetrics } from '@tally/runtime';
+import { buildApp } from './app';
+import { loadQueryConfig } from './config';
+import { CountsStore } from './counts';
+import { FeaturedStore } from './featured';
+import { HistoryStore } from './history';
+import { PipelineHealth } from './pipeline-health';
+import { TagSearch } from './tag-search';
+
+/** Wiring only: config → clients → stores → app → signals. */
+async function main(): Promise<void> {
+  const config = configOrExit('query-api', () => loadQueryConfig());
+  const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
+  const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
+  lifecycle.installProcessHandlers();
+  const metrics = new ServiceMetrics('query_api');
+
+  const mysql = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-query-api' });
+  const mongo = createMongo({ url: config.MONGO_URL, serverSelectionTimeoutMs: config.MONGO_TIMEOUT });
+  const es = createElasticsearchClient({ url: config.ES_URL, flavor: config.ES_FLAVOR, requestTimeoutMs: 5_000 });
+  const kafkaAdmin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'query-api', logger }).admin();
+  const health = new PipelineHealth(kafkaAdmin, mysql, config.CONSUMER_GROUPS);
+  // Shutdown runs in reverse registration order: the HTTP server (registered last) closes first.
+  lifecycle.onShutdown('mysql', () => mysql.destroy());
+  lifecycle.onShutdown('redis', async () => void (await redis.quit()));
+  lifecycle.onShutdown('mongodb', () => mongo.close());
+  lifecycle.onShutdown('elasticsearch', () => es.close());
+  lifecycle.onShutdown('kafka admin', () => health.close());
+
+  const app = await buildApp({
+    config, logger, metrics, health,
+    counts: new CountsStore(redis, mysql),
+    featured: new FeaturedStore(redis, mysql, config.FEATURED_CACHE_TTL),
+    history: new HistoryStore(mysql),
+    // No connect() up front: the driver connects on first use, so a MongoDB outage at start only
+    // means the first dashboard answers from MySQL.
+    analytics: new AnalyticsReader({ mysql, mongo: mongo.db(), logger, mongoTimeoutMs: config.MONGO_TIMEOUT }),
+    tags: new TagSearch(es, config.ES_INDEX_PREFIX),
+    // MongoDB and Elasticsearch are not readiness checks: the API answers (with fallbacks or a 503 on
+    // tag search alone) without them, so taking the instance out of rotation would only make things worse.
+    readiness: [readiness.mysql(mysql), readiness.redis(redis)],
+  });
+  lifecycle.onShutdown('http server', () => app.close());
+  await app.listen({ port: config.PORT, host: config.HOST });
+  logger.info({ url: `http://${config.HOST}:${config.PORT}`, admin: `http://${config.HOST}:${config.PORT}/admin/`, docs: `http://${config.HOST}:${config.PORT}/docs` }, 'query-api listening');
+}
+
+void main();

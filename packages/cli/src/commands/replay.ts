@@ -179,8 +179,8 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
                 }
               }
               let outcome: BatchOutcome = { kind: 'done' };
-              for (let attempt = 0; decoded.length > 0; attempt++) {
-                outcome = await sink.binding.handle({ topic: batch.topic, partition: batch.partition, messages: decoded, heartbeat, reportReprocessed: (n) => (summary.alreadyApplied += n) });
+              for (let attempt = 0; decoded.length > 0 || sink.binding.handleEmptyChunks; attempt++) {
+                outcome = await sink.binding.handle({ topic: batch.topic, partition: batch.partition, messages: decoded, firstOffset: inRange[0]!.offset, lastOffset: inRange[inRange.length - 1]!.offset, heartbeat, reportReprocessed: (n) => (summary.alreadyApplied += n) });
                 if (outcome.kind !== 'retry') break;
                 if (attempt >= 5 || !isRunning() || isStale()) throw outcome.error;
                 await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));

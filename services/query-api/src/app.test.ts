@@ -1,0 +1,92 @@
+import { createLogger, DependencyError, ServiceMetrics } from '@tally/runtime';
+import { buildApp, type QueryDeps } from './app';
+import { loadQueryConfig } from './config';
+import type { Analytics } from './analytics';
+
+// The HTTP edge with fake stores: parameter decoding, auth and error shapes, without the stack.
+const TOKEN = 'unit-admin-token-42';
+const calls: unknown[] = [];
+
+async function testApp(over: Partial<QueryDeps> = {}) {
+  return buildApp({
+    config: loadQueryConfig({ ADMIN_TOKENS: `other-token-123456,${TOKEN}` }),
+    logger: createLogger({ service: 'query-test', level: 'silent' }),
+    metrics: new ServiceMetrics('query_test', { defaultMetrics: false }),
+    readiness: [],
+    counts: ({ get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3 }) }),
+    featured: ({ list: async () => ({ items: [], cached: true }) }),
+    history: ({ assertUser: async () => undefined, page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }) }),
+    tags: ({ search: async () => { throw new DependencyError('elasticsearch', 'connect ECONNREFUSED'); } }),
+    health: ({ consumerLag: async () => [], jobAges: async () => [] }),
+    analytics: ({
+      searches: async (q) => {
+        calls.push(q);
+        return { source: 'snapshot', generated_at: '2026-11-26T00:00:00.000Z', items: [] };
+      },
+    }) as Partial<Analytics> as Analytics,
+    ...over,
+  });
+}
+
+describe('query-api HTTP edge', () => {
+  it('decodes query parameters with defaults and passes them on', async () => {
+    const app = await testApp();
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    expect((await app.inject({ url: '/v1/analytics/searches', headers: auth })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/analytics/searches?window=30d&zero_results=1&entity_type=tag&limit=5', headers: auth })).statusCode).toBe(200);
+    expect(calls).toEqual([{ window: '7d', zeroResults: false, limit: 20 }, { window: '30d', zeroResults: true, entityType: 'tag', limit: 5 }]);
+    expect((await app.inject({ url: '/v1/users/3/history?limit=100&offset=40' })).json()).toMatchObject({ limit: 100, offset: 40 });
+  });
+
+  it.each([
+    ['/v1/movies/12abc/counts', 'id', 'id: must be a positive whole number (movie id)'],
+    ['/v1/movies/99999999999999999999/counts', 'id', 'id: must be a positive whole number (movie id)'],
+    ['/v1/users/1/history?limit=101', 'limit', 'limit: must be a whole number from 1 to 100'],
+    ['/v1/users/1/recommendations?limit=x', 'limit', 'limit: must be a whole number from 1 to 100'],
+    ['/v1/search/tags?q=%20', 'q', 'q: must not be empty'],
+    ['/v1/featured?group=a%3Cb', 'group', 'group: must be 1 to 64 letters, digits, ".", "_" or "-"'],
+  ])('%s → 400 naming %s', async (url, parameter, message) => {
+    const res = await (await testApp()).inject({ url });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ error: { code: 'INVALID_PARAMETER', parameter, message } });
+  });
+
+  it('names the allowed values of an enum parameter', async () => {
+    const res = await (await testApp()).inject({ url: '/v1/analytics/searches?window=1y', headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.json().error).toEqual({ code: 'INVALID_PARAMETER', parameter: 'window', message: "window: must be one of 24h, 7d, 30d (got '1y')" });
+  });
+
+  it('checks the admin token before reading anything, with any configured token accepted', async () => {
+    const app = await testApp();
+    calls.length = 0;
+    expect((await app.inject({ url: '/v1/analytics/searches?window=1y' })).json().error.code).toBe('AUTH_MISSING_TOKEN');
+    expect((await app.inject({ url: '/v1/analytics/searches', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/analytics/searches', headers: { authorization: `Bearer ${TOKEN}x` } })).json().error.code).toBe('AUTH_UNKNOWN_TOKEN');
+    expect(calls).toEqual([]);
+    expect((await app.inject({ url: '/v1/admin/session', headers: { authorization: 'bearer other-token-123456' } })).statusCode).toBe(200);
+  });
+
+  it('answers 503 with Retry-After when a store is down', async () => {
+    const res = await (await testApp()).inject({ url: '/v1/search/tags?q=dra' });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers['retry-after']).toBe('5');
+    expect(res.json().error.code).toBe('ELASTICSEARCH_UNAVAILABLE');
+  });
+
+  it('serves the admin page and chart.js from the package, with a same-origin-only CSP', async () => {
+    const app = await testApp();
+    const page = await app.inject({ url: '/admin/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.body).toContain('<script src="/admin/vendor/chart.umd.min.js" defer></script>');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const chart = await app.inject({ url: '/admin/vendor/chart.umd.min.js' });
+    expect(chart.statusCode).toBe(200);
+    expect(chart.body).toContain('Chart');
+    expect((await app.inject({ url: '/admin' })).headers.location).toBe('/admin/');
+  });
+
+  it('refuses the development admin token in production', () => {
+    expect(() => loadQueryConfig({ NODE_ENV: 'production' })).toThrow(/ADMIN_TOKENS: must be set in production/);
+    expect(() => loadQueryConfig({ ADMIN_TOKENS: 'short' })).toThrow(/ADMIN_TOKENS: each token must be at least 12 characters/);
+  });
+});

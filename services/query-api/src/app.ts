@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import fastifyStatic from '@fastify/static';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TallyError, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { AdminTokens } from './auth';
+import type { QueryConfig } from './config';
+import { InvalidParameter } from './params';
+import { openApiInfo } from './openapi';
+import { adminRoutes, type AdminDeps } from './routes/admin';
+import { publicRoutes, type PublicDeps } from './routes/public';
+
+export interface QueryDeps extends PublicDeps, Omit<AdminDeps, 'tokens'> {
+  config: Readonly<QueryConfig>;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  /** Throws while a dependency is unusable; shown per check on /readyz. */
+  readiness: { name: string; check: () => Promise<unknown> | unknown }[];
+}
+
+/** The admin page (HTML, JS, CSS) ships in the package, next to dist/. */
+const PUBLIC_DIR = resolve(__dirname, '../public');
+// chart.js' UMD build from node_modules, served by us: the admin page works without internet.
+const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
+// The admin page loads only its own files; data shown through textContent, never as HTML.
+const ADMIN_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+function trustProxy(list: string): string[] | false {
+  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : false;
+}
+
+/** The HTTP edge; every store is passed in, so tests run it against the real stack or fakes. */
+export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
+  const { config } = d;
+  const app = Fastify({
+    loggerInstance: d.logger,
+    // No per-request log lines: at the 2,000 req/s the counts route is built for they would cost more than the request.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: trustProxy(config.TRUSTED_PROXIES),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  // Parameters are decoded by zod in each route (params.ts); the route schemas are documentation.
+  app.setValidatorCompiler(() => () => true);
+  const requests = d.metrics.counter('requests_total', 'Requests by route and status', ['route', 'status']);
+  // Callback-style hooks: an async hook costs a promise per request on the 2,000 req/s counts route.
+  app.addHook('onResponse', (req, reply, done) => {
+    requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });
+    done();
+  });
+
+  app.setErrorHandler((err: FastifyError | TallyError, req, reply) => {
+    const status = err instanceof TallyError ? err.httpStatus : (err.statusCode ?? 500);
+    const code = err instanceof TallyError ? err.code : (err.code ?? 'ERROR');
+    if (status >= 500 && !(err instanceof TallyError && err.retriable)) req.log.error({ err }, 'unexpected error');
+    if (status === 503) reply.header('retry-after', String(config.RETRY_AFTER_SECONDS));
+    const message = status >= 500 && !(err instanceof TallyError) ? 'internal error' : err.message;
+    return reply.code(status).send({ error: { code, message, ...(err instanceof InvalidParameter ? { parameter: err.parameter } : {}) } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
+
+  await app.register(rateLimit, {
+    global: false,
+    max: config.RATE_LIMIT_MAX,
+    timeWindow: config.RATE_LIMIT_WINDOW,
+    errorResponseBuilder: (_req, ctx) => new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
+  });
+  await app.register(swagger, { openapi: openApiInfo });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await publicRoutes(app, d);
+  await adminRoutes(app, { ...d, tokens: new AdminTokens(config.ADMIN_TOKENS) });
+  await adminPage(app);
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    for (const c of d.readiness) {
+      try {
+        await c.check();
+        checks[c.name] = 'ok';
+      } catch (err) {
+        checks[c.name] = errorMessage(err);
+      }
+    }
+    const ready = Object.values(checks).every((v) => v === 'ok');
+    return reply.code(ready ? 200 : 503).send({ ready, checks });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
+  return app;
+}
+
+/** /admin: one static page; it holds no data, every figure comes from the token-guarded API. */
+async function adminPage(app: FastifyInstance): Promise<void> {
+  const chartJs = readFileSync(CHART_JS);
+  // Headers set per admin route, not in a global hook that every API request would pay for.
+  const secure = { 'content-security-policy': ADMIN_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+  app.get('/admin', { schema: { hide: true } }, async (_req, reply) => reply.headers(secure).redirect('/admin/'));
+  app.get('/admin/vendor/chart.umd.min.js', { schema: { hide: true } }, async (_req, reply) =>
+    reply.headers(secure).type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs),
+  );
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR, prefix: '/admin/', index: ['index.html'], schemaHide: true,
+    setHeaders: (res) => {
+      for (const [k, v] of Object.entries(secure)) res.setHeader(k, v);
+    },
+  });
+}

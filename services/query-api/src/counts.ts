@@ -1,0 +1,55 @@
+import type Redis from 'ioredis';
+import type { Knex } from 'knex';
+import { counterKeys, METRICS, type Metric } from '@tally/layout';
+import { NotFound } from './params';
+
+export interface MovieCounts {
+  jav_id: number;
+  views: number;
+  downloads: number;
+  likes: number;
+}
+
+/**
+ * Seeds one display key the way the counter does, atomically with respect to its apply script:
+ * MySQL's value + the pending delta not yet flushed. SET only when still missing, so a key the
+ * counter created meanwhile (with newer deltas in it) is never overwritten with an older value.
+ * KEYS: display key, pending hash. ARGV: MySQL value, pending field. Returns the value now shown.
+ */
+const SEED_SCRIPT = `
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+local p = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
+local seeded = tonumber(ARGV[1]) + p
+redis.call('SET', KEYS[1], seeded)
+return tostring(seeded)
+`;
+
+type SeedingRedis = Redis & { tallySeedDisplay(display: string, pending: string, mysqlValue: string, pendingField: string): Promise<string> };
+
+/** Display counts: Redis first (one MGET), MySQL only for keys Redis does not have yet. */
+export class CountsStore {
+  private readonly redis: SeedingRedis;
+
+  constructor(redis: Redis, private readonly db: Knex) {
+    if (!('tallySeedDisplay' in redis)) redis.defineCommand('tallySeedDisplay', { numberOfKeys: 2, lua: SEED_SCRIPT });
+    this.redis = redis as SeedingRedis;
+  }
+
+  async get(javId: number): Promise<MovieCounts> {
+    const shown = await this.redis.mget(...METRICS.map((m) => counterKeys.display(m, javId)));
+    if (shown.every((v) => v !== null)) return toCounts(javId, shown as string[]);
+    const row = await this.db('jav').where({ id: javId }).first<Record<Metric, number | string> | undefined>(...METRICS);
+    // The counter creates keys for movies MySQL does not know yet (counted at 0 + deltas); a movie
+    // neither knows about is unknown.
+    if (!row && shown.every((v) => v === null)) throw new NotFound('MOVIE_NOT_FOUND', `no movie with id ${javId}`);
+    const values = await Promise.all(
+      METRICS.map((m, i) => shown[i] ?? this.redis.tallySeedDisplay(counterKeys.display(m, javId), counterKeys.pending, String(Number(row?.[m] ?? 0)), counterKeys.pendingField(m, javId))),
+    );
+    return toCounts(javId, values);
+  }
+}
+
+function toCounts(javId: number, v: readonly string[]): MovieCounts {
+  return { jav_id: javId, views: Number(v[0]), downloads: Number(v[1]), likes: Number(v[2]) };
+}

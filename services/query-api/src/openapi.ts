@@ -1,0 +1,113 @@
+// OpenAPI descriptions of the routes (served at /docs). Documentation only: parameters are decoded
+// by the zod schemas in the routes (params.ts), which name the offending parameter in a 400.
+
+type Json = Record<string, unknown>;
+
+export const openApiInfo = {
+  openapi: '3.0.3',
+  info: { title: 'Tally query API', version: '1.0.0', description: 'The read path of the Tally pipeline: display counts, featured items, user history, recommendations, analytics and tag search.' },
+  components: { securitySchemes: { admin: { type: 'http' as const, scheme: 'bearer', description: 'An admin token (ADMIN_TOKENS)' } } },
+};
+
+const errorBody = (description: string): Json => ({
+  description,
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, parameter: { type: 'string' } } } },
+});
+
+const commonErrors = (extra: Record<number, string>): Record<number, Json> => {
+  const out: Record<number, Json> = { 400: errorBody('A parameter is invalid; error.parameter names it'), 429: errorBody('Rate limit exceeded; see Retry-After'), 503: errorBody('A store is unavailable; see Retry-After') };
+  for (const [status, d] of Object.entries(extra)) out[Number(status)] = errorBody(d);
+  return out;
+};
+
+const adminErrors = () => commonErrors({ 401: 'Missing or unknown admin token' });
+const str = { type: 'string' };
+const int = { type: 'integer' };
+const idParam = (name: string, description: string) => ({ type: 'object', properties: { [name]: { type: 'string', pattern: '^[1-9][0-9]*$', description } }, required: [name] });
+const anyObject = { type: 'object', additionalProperties: true };
+const sourced = (sources: string[]) => ({ source: { type: 'string', enum: sources, description: 'Where the figures came from; a fallback is computed live because the snapshot store is unavailable' } });
+
+export const schemas = {
+  counts: {
+    summary: 'Display counts of a movie',
+    description: 'Views, downloads and likes as the web app shows them (Redis). A movie Redis has no keys for yet is seeded from MySQL plus the deltas not yet flushed.',
+    tags: ['public'],
+    params: idParam('id', 'Movie (jav) id'),
+    response: { 200: { type: 'object', properties: { jav_id: int, views: int, downloads: int, likes: int } }, ...commonErrors({ 404: 'No such movie' }) },
+  },
+  featured: {
+    summary: 'Active featured items, in rank order, with the item loaded',
+    description: 'Cached in Redis (jav:featured:all, jav:featured:group:{group}) and rebuilt from MySQL after the counter invalidates it on a featured.* event. Expired items are never returned.',
+    tags: ['public'],
+    querystring: { type: 'object', properties: { group: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Only this group; all groups when absent' } } },
+    response: {
+      200: {
+        type: 'object',
+        properties: {
+          group: { type: 'string', nullable: true },
+          items: {
+            type: 'array',
+            items: { type: 'object', properties: { id: int, item_type: str, item_id: int, group: str, rank: int, expires_at: { type: 'string', nullable: true }, item: { ...anyObject, nullable: true } } },
+          },
+        },
+      },
+      ...commonErrors({}),
+    },
+  },
+  history: {
+    summary: "A user's viewing and download history, newest view first",
+    tags: ['public'],
+    params: idParam('id', 'User id'),
+    querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
+    response: { 200: { ...anyObject, description: '{ user_id, items: [...], limit, offset, next_offset }' }, ...commonErrors({ 404: 'No such user' }) },
+  },
+  recommendations: {
+    summary: 'Recommendations for a user',
+    description: 'From the recommendation snapshot; popularity when the user has none or MongoDB is unavailable (source says which).',
+    tags: ['public'],
+    params: idParam('id', 'User id'),
+    querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 } } },
+    response: { 200: { type: 'object', properties: { user_id: int, ...sourced(['snapshot', 'popularity_fallback']), generated_at: { type: 'string', nullable: true }, items: { type: 'array', items: { type: 'object', properties: { jav_id: int, score: { type: 'number' }, reason: str } } } } }, ...commonErrors({ 404: 'No such user' }) },
+  },
+  tags: {
+    summary: 'Tag search by name prefix',
+    tags: ['public'],
+    querystring: { type: 'object', properties: { q: { type: 'string', minLength: 1, maxLength: 100 }, limit: { type: 'integer', minimum: 1, maximum: 50, default: 10 } }, required: ['q'] },
+    response: { 200: { type: 'object', properties: { q: str, items: { type: 'array', items: { type: 'object', properties: { tag_id: int, name: str, movie_count: int } } } } }, ...commonErrors({}) },
+  },
+  dashboard: {
+    summary: 'The analytics dashboard (admin)',
+    description: 'From the latest analytics snapshot; computed from MySQL when MongoDB is unavailable (source: mysql_fallback, also in the X-Tally-Source header).',
+    tags: ['admin'],
+    security: [{ admin: [] }],
+    response: { 200: { type: 'object', properties: { ...sourced(['snapshot', 'mysql_fallback']), snapshot: anyObject } }, ...adminErrors() },
+  },
+  searches: {
+    summary: 'Popular or zero-result searches (admin)',
+    tags: ['admin'],
+    security: [{ admin: [] }],
+    querystring: {
+      type: 'object',
+      properties: {
+        window: { type: 'string', enum: ['24h', '7d', '30d'], default: '7d' },
+        zero_results: { type: 'boolean', default: false },
+        entity_type: { type: 'string', enum: ['movie', 'actor', 'tag'] },
+        limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+      },
+    },
+    response: { 200: { type: 'object', properties: { ...sourced(['snapshot', 'mysql_fallback']), generated_at: str, window: str, zero_results: { type: 'boolean' }, items: { type: 'array', items: anyObject } } }, ...adminErrors() },
+  },
+  health: {
+    summary: 'Pipeline health (admin): consumer lag per group, dead letters by reason, time since the last flush, sync and snapshot',
+    tags: ['admin'],
+    security: [{ admin: [] }],
+    response: { 200: anyObject, ...adminErrors() },
+  },
+  session: {
+    summary: 'Checks an admin token (the admin UI logs in with it)',
+    tags: ['admin'],
+    security: [{ admin: [] }],
+    response: { 200: { type: 'object', properties: { ok: { type: 'boolean' } } }, ...adminErrors() },
+  },
+} satisfies Record<string, Json>;
