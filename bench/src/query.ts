@@ -76,19 +76,22 @@ async function main(): Promise<void> {
     const bareMax = await load(BARE_PORT, { connections: 32 });
     process.stdout.write(`query-api counts at a fixed ${FIXED_RATE} req/s…\n`);
     const fixed = await load(QUERY_PORT, { connections: 32, overallRate: FIXED_RATE });
-    report({ queryMax, bareMax, fixed });
+    process.stdout.write(`bare route at a fixed ${FIXED_RATE} req/s (the latency floor of this machine and load generator)…\n`);
+    const bareFixed = await load(BARE_PORT, { connections: 32, overallRate: FIXED_RATE });
+    report({ queryMax, bareMax, fixed, bareFixed });
   } finally {
     query.kill('SIGTERM');
     bare.kill('SIGTERM');
   }
 }
 
-function report(r: { queryMax: autocannon.Result; bareMax: autocannon.Result; fixed: autocannon.Result }): void {
+function report(r: { queryMax: autocannon.Result; bareMax: autocannon.Result; fixed: autocannon.Result; bareFixed: autocannon.Result }): void {
   const rps = (x: autocannon.Result) => x['2xx'] / SECONDS;
   const ratio = rps(r.queryMax) / rps(r.bareMax);
   const rows = [
     ['bare Fastify route, Redis MGET (max)', `${Math.round(rps(r.bareMax))} req/s`, '1.00 (limit)', `p99 ${r.bareMax.latency.p99} ms`],
     ['query-api GET counts (max)', `${Math.round(rps(r.queryMax))} req/s`, ratio.toFixed(2), `p99 ${r.queryMax.latency.p99} ms; non-2xx ${r.queryMax.non2xx}`],
+    [`bare route at ${FIXED_RATE} req/s, p50 / p99`, `${r.bareFixed.latency.p50} / ${r.bareFixed.latency.p99} ms`, (r.bareFixed.latency.p99 / 5).toFixed(2), 'the floor here: same rate, same load generator'],
     [`query-api at ${FIXED_RATE} req/s, p50 / p99`, `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`, (r.fixed.latency.p99 / 5).toFixed(2), `ratio to the 5 ms p99 target; ${Math.round(rps(r.fixed))} req/s served; non-2xx ${r.fixed.non2xx}`],
   ];
   process.stdout.write(`\n${'measure'.padEnd(40)} ${'value'.padStart(16)} ${'ratio'.padStart(13)}  note\n`);
@@ -101,6 +104,7 @@ function report(r: { queryMax: autocannon.Result; bareMax: autocannon.Result; fi
     bareMax: { reqPerSec: rps(r.bareMax), latency: r.bareMax.latency, non2xx: r.bareMax.non2xx },
     queryMax: { reqPerSec: rps(r.queryMax), ratioToBare: ratio, latency: r.queryMax.latency, non2xx: r.queryMax.non2xx },
     fixed: { rate: FIXED_RATE, reqPerSec: rps(r.fixed), latency: r.fixed.latency, non2xx: r.fixed.non2xx, p99TargetMs: 5 },
+    bareFixed: { rate: FIXED_RATE, latency: r.bareFixed.latency },
   }, null, 2));
   process.stdout.write(`\nwritten ${file}\n`);
 }
