@@ -16,3 +16,11 @@ echo "### stack start-up and memory"
 bash bench/stack-start.sh "$@"
 echo "### consumers: counter, event-logger, history throughput, freshness and memory"
 node bench/dist/consumers.js
+echo "### flusher: 100,000 counters Redis → MySQL"
+node bench/dist/flusher.js
+echo "### es-sync: incremental sync vs a raw _bulk of the same updates"
+node bench/dist/es-sync.js
+echo "### query-api: GET counts at 2,000 req/s and max vs a bare route"
+node bench/dist/query.js
+echo "### snapshot-builder: build on 1,000,000 view events (takes ~10 minutes)"
+node bench/dist/snapshot.js
