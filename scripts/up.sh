@@ -23,7 +23,7 @@ if [[ ! -f "${STACK_DIR:-.stack}/run/demo-seeded" ]]; then
   tally seed --movies 2000 --actors 300 --tags 80 --users 200
   # The Elasticsearch indices (jav, actors, tags, with mappings) from the fresh catalog; afterwards the
   # scheduled es-sync keeps them current.
-  node services/es-sync/dist/main.js --reindex
+  LOG_LEVEL=warn node services/es-sync/dist/main.js --reindex
   touch "${STACK_DIR:-.stack}/run/demo-seeded"
 fi
 bash scripts/services.sh up
@@ -33,7 +33,7 @@ bash scripts/services.sh up
 echo "tally: a short burst of simulated traffic" >&2
 tally simulate --rate 100 --duration 10s --no-progress
 sleep 2
-node services/flusher/dist/main.js --once || [[ $? -eq 75 ]]
-node services/snapshot-builder/dist/main.js --once || [[ $? -eq 75 ]]
+LOG_LEVEL=warn node services/flusher/dist/main.js --once || [[ $? -eq 75 ]]
+LOG_LEVEL=warn node services/snapshot-builder/dist/main.js --once || [[ $? -eq 75 ]]
 echo "tally: admin UI http://127.0.0.1:8090/admin/ (token: dev-admin-token), API docs http://127.0.0.1:8090/docs, ingest http://127.0.0.1:8080/docs" >&2
 echo "tally: up in $(( $(date +%s) - t0 ))s — 'stack/stack status' and 'scripts/services.sh status' show what runs, 'npm test' runs the tests" >&2
