@@ -49,12 +49,12 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     const port = testPort(22_000);
     suite.procs.push(await startEventLogger(suite.iso, port));
     const rows = (eventId: unknown) => tmp.db('view_events').where({ event_id: eventId }).count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n));
-    await eventually(async () => ((await rows(good.event_id)) === 1 ? true : undefined), 30_000, 'the good event logged');
+    await eventually(async () => ((await rows(good.event_id)) === 1 ? true : undefined), 90_000, 'the good event logged');
 
     const listed = await eventually(async () => {
       const l = JSON.parse(await tally('dlq', 'list', '--json')) as { id: string; reason: string; service: string; source: { topic: string } }[];
       return l.length === 1 ? l : undefined;
-    }, 30_000, 'the poison message in the dead-letter topic');
+    }, 90_000, 'the poison message in the dead-letter topic');
     expect(listed[0]).toMatchObject({ reason: 'unknown_schema', service: 'event-logger', source: { topic } });
     expect(await tally('dlq', 'list')).toMatch(/1 dead letter \(unknown_schema: 1\)/);
     expect(await tally('dlq', 'show', listed[0]!.id)).toMatch(new RegExp(`schema id ${id} is unknown`));
@@ -63,14 +63,14 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     // The fix: the same schema registered again (Apicurio gives identical content its old id back).
     expect(await new RegistryCodec(env.SCHEMA_REGISTRY_URL).register(variantSubject, variant)).toBe(id);
     expect(await tally('dlq', 'requeue', '--reason', 'unknown_schema')).toMatch(/requeued 1, skipped 0/);
-    await eventually(async () => ((await rows(poison.event_id)) === 1 ? true : undefined), 30_000, 'the requeued event logged');
+    await eventually(async () => ((await rows(poison.event_id)) === 1 ? true : undefined), 90_000, 'the requeued event logged');
 
     // Once: a second requeue sends nothing; even a forced one adds no row (the sink dedups on event_id).
     expect(await tally('dlq', 'requeue')).toMatch(/requeued 0, skipped 1 already requeued/);
     expect(await tally('dlq', 'requeue', '--again')).toMatch(/requeued 1, skipped 0/);
     const metric = async () => Number(/tally_event_logger_messages_processed_total\{[^}]*movie\.viewed[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
-    await eventually(async () => ((await metric()) >= 3 ? true : undefined), 30_000, 'the forced requeue consumed');
+    await eventually(async () => ((await metric()) >= 3 ? true : undefined), 90_000, 'the forced requeue consumed');
     expect(await rows(poison.event_id)).toBe(1);
     expect(await tmp.db('view_events').count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(2);
-  });
+  }, 300_000);
 });

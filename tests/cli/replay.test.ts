@@ -58,7 +58,7 @@ describe('tally replay', () => {
     const total = before.length + inside.length + after.length;
 
     suite.procs.push(await startEventLogger(suite.iso, testPort(23_000)));
-    await eventually(async () => ((await rowCount(tmp.db)) === total ? true : undefined), 60_000, `${total} rows from the live event-logger`);
+    await eventually(async () => ((await rowCount(tmp.db)) === total ? true : undefined), 120_000, `${total} rows from the live event-logger`);
     const live = await rowsOf(tmp.db, inside);
     const digests = async () => Promise.all(RAW_EVENT_TABLES.map((t) => tableDigest(tmp.db, t)));
     const liveDigests = await digests();
@@ -80,7 +80,7 @@ describe('tally replay', () => {
     await tally('replay', '--event', 'movie.viewed', '--from', from, '--to', to, '--sink', `ndjson:${file}`, '--no-progress');
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; event: { event_id: string } });
     expect(lines.map((l) => l.event.event_id).sort()).toEqual(inside.filter((e) => e.type === 'movie.viewed').map((e) => e.payload.event_id).sort());
-  });
+  }, 300_000);
 
   it('names what is wrong with its arguments', async () => {
     const err = (await tally('replay', '--event', 'movie.vieweed', '--from', 'beginning', '--sink', 'stdout').catch((e: { stderr: string; code: number }) => e)) as { stderr: string; code: number };
