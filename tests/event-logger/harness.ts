@@ -74,7 +74,9 @@ export function isolatedSuite(): { readonly iso: Isolated; readonly procs: Servi
 /** The compiled service as a real process; waits until /readyz answers 200 unless told not to. */
 export async function startEventLogger(iso: Isolated, port: number, extra: Record<string, string> = {}, waitReady = true): Promise<ServiceProcess> {
   const proc = new ServiceProcess('services/event-logger/dist/main.js', {
-    LOG_LEVEL: 'warn', MYSQL_URL: iso.tmp.url, TOPIC_PREFIX: iso.prefix, MANAGEMENT_PORT: String(port), SHUTDOWN_TIMEOUT: '20s', ...extra,
+    // A group of the suite's own: the default (tally-event-logger) is the live quick-start service's
+    // group, and a member of it would be handed this suite's partitions and write them elsewhere.
+    LOG_LEVEL: 'warn', MYSQL_URL: iso.tmp.url, TOPIC_PREFIX: iso.prefix, MANAGEMENT_PORT: String(port), SHUTDOWN_TIMEOUT: '20s', GROUP_ID: `event-logger-${iso.prefix}`, ...extra,
   });
   if (waitReady) {
     await eventually(async () => ((await readyz(port)).status === 200 ? true : undefined), 45_000, `event-logger ready on :${port}; output:\n${proc.output}`);
