@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify';
 import type { Logger } from 'pino';
 import type { ServiceMetrics } from './metrics';
 import { errorMessage } from './errors';
@@ -45,6 +45,29 @@ async function runCheck(c: ReadinessCheck, timeoutMs: number): Promise<string> {
 }
 
 /**
+ * The three probes every Tally process answers, on its own port (management server) or beside its
+ * API (ingest-api, query-api): /healthz alive; /readyz every check passes within its time limit (503
+ * with each check's answer otherwise, and while shutting down); /metrics in Prometheus text format.
+ * Hidden from OpenAPI documents.
+ */
+export function healthRoutes(
+  app: FastifyInstance,
+  o: { checks: readonly ReadinessCheck[]; metrics: ServiceMetrics; checkTimeoutMs?: number; isShuttingDown?: () => boolean },
+): void {
+  const timeout = o.checkTimeoutMs ?? 1_000;
+  // `hide` is @fastify/swagger's schema extension: the probes stay out of the services' OpenAPI documents.
+  const hidden = { schema: { hide: true } as FastifySchema };
+  app.get('/healthz', hidden, async () => ({ status: 'ok' }));
+  app.get('/readyz', hidden, async (_req, reply) => {
+    const results = Object.fromEntries(await Promise.all(o.checks.map(async (c) => [c.name, await runCheck(c, timeout)] as const)));
+    const shuttingDown = o.isShuttingDown?.() ?? false;
+    const ready = !shuttingDown && Object.values(results).every((r) => r === 'ok');
+    return reply.code(ready ? 200 : 503).send({ ready, ...(shuttingDown ? { reason: 'shutting down' } : {}), checks: results });
+  });
+  app.get('/metrics', hidden, async (_req, reply) => reply.type(o.metrics.registry.contentType).send(await o.metrics.registry.metrics()));
+}
+
+/**
  * /healthz: the process is alive. /readyz: every dependency answers (and, for consumers, the group
  * assigned partitions). /metrics: Prometheus text format.
  */
@@ -54,15 +77,7 @@ export async function startManagementServer(s: ManagementSettings): Promise<Mana
   const app: FastifyInstance = Fastify({ logger: false });
   const timeout = s.checkTimeoutMs ?? 1_000;
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
-    const results = Object.fromEntries(await Promise.all(checks.map(async (c) => [c.name, await runCheck(c, timeout)] as const)));
-    const ready = !shuttingDown && Object.values(results).every((r) => r === 'ok');
-    return reply.code(ready ? 200 : 503).send({ ready, ...(shuttingDown ? { reason: 'shutting down' } : {}), checks: results });
-  });
-  app.get('/metrics', async (_req, reply) => {
-    return reply.type(s.metrics.registry.contentType).send(await s.metrics.registry.metrics());
-  });
+  healthRoutes(app, { checks, metrics: s.metrics, checkTimeoutMs: timeout, isShuttingDown: () => shuttingDown });
 
   const address = await app.listen({ port: s.port, host: s.host ?? '127.0.0.1' });
   s.logger.info({ url: address }, 'management server listening');

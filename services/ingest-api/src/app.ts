@@ -5,7 +5,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TallyError, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, errorMessage, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
 import { KeyRing, presentedKey, type KeyKind } from './auth';
 import { cachedBotDetector } from './bot-detector';
@@ -123,21 +123,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     },
   });
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    for (const c of d.readiness) {
-      try {
-        await c.check();
-        checks[c.name] = 'ok';
-      } catch (err) {
-        checks[c.name] = errorMessage(err);
-      }
-    }
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ready ? 200 : 503).send({ ready, checks });
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
+  // The app's logger type is pino's; the probes do not log, so the plain instance type is enough.
+  healthRoutes(app as unknown as FastifyInstance, { checks: d.readiness, metrics: d.metrics });
   return app;
 }
 

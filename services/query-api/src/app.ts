@@ -5,7 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TallyError, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { AdminTokens } from './auth';
 import type { QueryConfig } from './config';
 import { InvalidParameter } from './params';
@@ -75,21 +75,7 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
   await adminRoutes(app, { ...d, tokens: new AdminTokens(config.ADMIN_TOKENS) });
   await adminPage(app);
 
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    for (const c of d.readiness) {
-      try {
-        await c.check();
-        checks[c.name] = 'ok';
-      } catch (err) {
-        checks[c.name] = errorMessage(err);
-      }
-    }
-    const ready = Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ready ? 200 : 503).send({ ready, checks });
-  });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(d.metrics.registry.contentType).send(await d.metrics.registry.metrics()));
+  healthRoutes(app, { checks: d.readiness, metrics: d.metrics });
   return app;
 }
 
