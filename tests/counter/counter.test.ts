@@ -83,7 +83,7 @@ beforeAll(async () => {
   await redis.flushdb();
   producer = new EventProducer(names);
   await producer.connect();
-}, 120_000);
+}, 300_000); // topic setup and schema registration can be slow on a loaded CI machine
 
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.kill()));
