@@ -2,15 +2,17 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Client as EsClient } from '@elastic/elasticsearch';
 import { createElasticsearchClient, createMongo } from '@tally/clients';
 import { createTempDatabase, migrateLatest, RAW_EVENT_TABLES, seedDemo, type TempDatabase } from '@tally/db';
 import { eventDefinition, eventDefinitions, sampleEvents, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
-import { deleteTopics, kafka } from '../helpers/kafka';
+import { deleteTopics } from '../helpers/kafka';
+import { PrivateServer, type PrivateKind } from './private-server';
 import { endOffsets, isolatedTopics } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
 import { startIngest, testPort } from '../helpers/services';
@@ -23,6 +25,8 @@ import { startIngest, testPort } from '../helpers/services';
 //     (flusher, es-sync, snapshot-builder) run with --once.
 // An oracle records every event the ingest API answered 202 for (by event_id) and every poison
 // message injected; conserve() compares every store with it.
+
+const ROOT = resolve(__dirname, '../..');
 
 export type Consumer = 'event-logger' | 'counter' | 'history';
 export const CONSUMERS: readonly Consumer[] = ['event-logger', 'counter', 'history'];
@@ -111,6 +115,11 @@ export interface WorldOptions {
   users?: number;
   /** Extra environment per consumer (e.g. a small MAX_CHUNK so a kill lands mid-batch). */
   consumerEnv?: Partial<Record<Consumer, Record<string, string>>>;
+  /**
+   * Servers this world runs privately (started with the stack script in a temp STACK_DIR) instead
+   * of using the shared stack's, because the scenario stops, pauses or empties them.
+   */
+  privateServers?: readonly PrivateKind[];
 }
 
 /** A private redis-server on a port of this worker; `restartEmpty()` brings it back with no data. */
@@ -178,28 +187,56 @@ export class World {
   driven = 0;
   /** Poison produced, by topic and expected reason. */
   readonly poison: { type: EventType; reason: string }[] = [];
-  readonly procs = new Map<Consumer, ServiceProcess>();
+  /** Running or finished consumer processes, by `service` (instance 0) or `service#i`. */
+  readonly procs = new Map<string, ServiceProcess>();
+  /** The private servers of this world (see WorldOptions.privateServers). */
+  readonly servers: Partial<Record<PrivateKind, PrivateServer>> = {};
+  kafka!: Kafka;
   private ingest: ServiceProcess | undefined;
   private readonly finished: ServiceProcess[] = [];
   private seedCounts = new Map<string, number>();
   private seedHistory = new Map<string, { views: number; downloads: number }>();
   private es: EsClient | undefined;
   private mongo: ReturnType<typeof createMongo> | undefined;
-  private codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
-  private producer = kafka.producer({ idempotent: true });
+  private codec!: RegistryCodec;
+  private producer!: ReturnType<Kafka['producer']>;
   private producerConnected = false;
   private serial = 0;
 
-  constructor(private readonly opts: WorldOptions = {}) {}
+  constructor(private readonly opts: WorldOptions = {}) {
+    for (const k of opts.privateServers ?? []) this.servers[k] = new PrivateServer(k);
+  }
 
   get prefix(): string {
     return this.names.prefix;
   }
 
+  get kafkaBrokers(): string {
+    return this.servers.kafka?.url ?? env.KAFKA_BROKERS.join(',');
+  }
+
+  get mysqlUrl(): string {
+    return this.servers.mariadb?.url ?? env.MYSQL_URL;
+  }
+
+  get registryUrl(): string {
+    return this.servers.registry?.url ?? env.SCHEMA_REGISTRY_URL;
+  }
+
+  /** The addresses of this world's Kafka and registry, for processes and the CLI. */
+  private serverEnv(): Record<string, string> {
+    return { KAFKA_BROKERS: this.kafkaBrokers, SCHEMA_REGISTRY_URL: this.registryUrl };
+  }
+
   /** Topics, database, seed, Redis, indices (es-sync --reindex) and the ingest API; no consumer yet. */
   async setup(): Promise<void> {
-    this.names = isolatedTopics();
-    this.temp = await createTempDatabase(env.MYSQL_URL, 'tally_faults');
+    // Private servers start in parallel (the JVMs take most of the time).
+    await Promise.all(Object.values(this.servers).map((s) => s.up()));
+    this.kafka = new Kafka({ clientId: 'tally-faults', brokers: this.kafkaBrokers.split(','), logLevel: logLevel.NOTHING });
+    this.codec = new RegistryCodec(this.registryUrl);
+    this.producer = this.kafka.producer({ idempotent: true });
+    this.names = isolatedTopics(this.serverEnv());
+    this.temp = await createTempDatabase(this.mysqlUrl, 'tally_faults');
     await migrateLatest(this.temp.db);
     await seedDemo(this.temp.db, { movies: this.opts.movies ?? 20, actors: 10, tags: 10, users: this.opts.users ?? 20, seed: 7 });
     this.movieIds = ((await this.temp.db('jav').pluck('id')) as number[]).map(Number).sort((a, b) => a - b);
@@ -224,6 +261,7 @@ export class World {
     const mongo = new URL(env.MONGO_URL);
     mongo.pathname = `/${this.mongoDbName}`;
     return {
+      ...this.serverEnv(),
       LOG_LEVEL: 'warn',
       TOPIC_PREFIX: this.prefix,
       MYSQL_URL: this.temp.url,
@@ -239,50 +277,75 @@ export class World {
     return `${c}-${this.prefix}`;
   }
 
-  mgmtPort(c: Consumer): number {
-    return testPort(PORT_BASE[c]);
+  /** Management port of instance `i` of a consumer (instances of one service sit side by side). */
+  mgmtPort(c: Consumer, i = 0): number {
+    return testPort(PORT_BASE[c]) + i;
   }
 
-  /** Spawns the consumer and waits for /readyz 200. */
-  async start(c: Consumer): Promise<ServiceProcess> {
-    if (this.isRunning(c)) throw new Error(`${c} is already running`);
+  private key(c: Consumer, i: number): string {
+    return i === 0 ? c : `${c}#${i}`;
+  }
+
+  /** Spawns instance `i` of the consumer (all instances share the group) and waits for /readyz 200. */
+  async start(c: Consumer, i = 0): Promise<ServiceProcess> {
+    if (this.isRunning(c, i)) throw new Error(`${this.key(c, i)} is already running`);
     const proc = new ServiceProcess(ENTRY[c], {
-      ...this.baseEnv(), GROUP_ID: this.groupOf(c), MANAGEMENT_PORT: String(this.mgmtPort(c)), ...this.opts.consumerEnv?.[c],
+      ...this.baseEnv(), GROUP_ID: this.groupOf(c), MANAGEMENT_PORT: String(this.mgmtPort(c, i)), ...this.opts.consumerEnv?.[c],
     });
-    this.procs.set(c, proc);
-    await eventually(async () => {
-      if (proc.child.exitCode !== null) throw new Error(`${c} exited ${proc.child.exitCode}:\n${proc.output}`);
-      return (await fetch(`http://127.0.0.1:${this.mgmtPort(c)}/readyz`)).status === 200 ? true : undefined;
-    }, 45_000, `${c} ready; output:\n${proc.output}`);
+    this.procs.set(this.key(c, i), proc);
+    await this.waitReady(c, i, 60_000);
     return proc;
+  }
+
+  /** Waits until instance `i` answers /readyz 200 (it fails at once if the process exited). */
+  async waitReady(c: Consumer, i = 0, timeoutMs = 60_000): Promise<void> {
+    const proc = this.procs.get(this.key(c, i))!;
+    await eventually(async () => {
+      if (proc.child.exitCode !== null) throw new Error(`${this.key(c, i)} exited ${proc.child.exitCode}:\n${proc.output}`);
+      return (await this.readyz(c, i)) === 200 ? true : undefined;
+    }, timeoutMs, `${this.key(c, i)} ready; output:\n${proc.output.slice(-3000)}`);
+  }
+
+  /** /readyz status of instance `i` (0 when it does not answer). */
+  async readyz(c: Consumer, i = 0): Promise<number> {
+    try {
+      return (await fetch(`http://127.0.0.1:${this.mgmtPort(c, i)}/readyz`, { signal: AbortSignal.timeout(5_000) })).status;
+    } catch {
+      return 0;
+    }
   }
 
   async startAll(): Promise<void> {
     for (const c of CONSUMERS) await this.start(c);
   }
 
-  isRunning(c: Consumer): boolean {
-    const p = this.procs.get(c);
+  isRunning(c: Consumer, i = 0): boolean {
+    const p = this.procs.get(this.key(c, i));
     return p !== undefined && p.child.exitCode === null && p.child.signalCode === null;
   }
 
+  /** Some instance of the consumer is running. */
+  anyRunning(c: Consumer): boolean {
+    return [...this.procs.entries()].some(([k, p]) => (k === c || k.startsWith(`${c}#`)) && p.child.exitCode === null && p.child.signalCode === null);
+  }
+
   /** Sends `sig` and waits for the exit (SIGKILL: immediate; SIGTERM: within the shutdown deadline plus a margin). */
-  async signal(c: Consumer, sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    const p = this.procs.get(c);
-    if (!p) throw new Error(`${c} was never started`);
+  async signal(c: Consumer, sig: NodeJS.Signals, i = 0): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const p = this.procs.get(this.key(c, i));
+    if (!p) throw new Error(`${this.key(c, i)} was never started`);
     p.signal(sig);
     const exit = await p.waitExit(30_000);
     this.finished.push(p);
     return exit;
   }
 
-  async metrics(c: Consumer): Promise<string> {
-    return (await fetch(`http://127.0.0.1:${this.mgmtPort(c)}/metrics`)).text();
+  async metrics(c: Consumer, i = 0): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${this.mgmtPort(c, i)}/metrics`)).text();
   }
 
   /** A runner metric of the consumer's current process, e.g. `messages_processed_total`. */
-  async metric(c: Consumer, name: string): Promise<number> {
-    return metricSum(await this.metrics(c), `tally_${c.replace(/-/g, '_')}_${name}`);
+  async metric(c: Consumer, name: string, i = 0): Promise<number> {
+    return metricSum(await this.metrics(c, i), `tally_${c.replace(/-/g, '_')}_${name}`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -427,7 +490,7 @@ export class World {
   /** Messages a consumer group still has to commit, over the topics it reads (what `tally lag` reports). */
   async lag(c: Consumer): Promise<number> {
     const topics = CONSUMES[c].map((t) => this.names.topicFor(t));
-    const admin = kafka.admin();
+    const admin = this.kafka.admin();
     await admin.connect();
     try {
       const committed = await admin.fetchOffsets({ groupId: this.groupOf(c), topics });
@@ -447,7 +510,7 @@ export class World {
 
   /** Kafka's committed offsets of the consumer's group, `topic:partition` → next offset (−1: none). */
   async committedOffsets(c: Consumer): Promise<Map<string, number>> {
-    const admin = kafka.admin();
+    const admin = this.kafka.admin();
     await admin.connect();
     try {
       const res = await admin.fetchOffsets({ groupId: this.groupOf(c), topics: CONSUMES[c].map((t) => this.names.topicFor(t)) });
@@ -462,18 +525,29 @@ export class World {
   /** Every consumer running with lag 0. */
   async quiet(timeoutMs = 120_000): Promise<void> {
     for (const c of CONSUMERS) {
-      if (!this.isRunning(c)) throw new Error(`${c} is not running: the pipeline cannot become quiet`);
+      if (!this.anyRunning(c)) throw new Error(`${c} is not running: the pipeline cannot become quiet`);
       await eventually(async () => ((await this.lag(c)) === 0 ? true : undefined), timeoutMs, `${c} lag 0`);
     }
   }
 
-  /** `<job> --once [flags]` to its exit. */
-  async runJob(job: Job, flags: string[] = []): Promise<{ code: number | null; output: string }> {
-    const p = new ServiceProcess(ENTRY[job], {
-      ...this.baseEnv(), MANAGEMENT_PORT: String(testPort(PORT_BASE[job])), SETTLE_LAG: '0ms', DLQ_GROUP_PREFIX: `sb-dlq-${this.prefix}`, LOG_LEVEL: 'warn',
+  /** `<job> --once [flags]` as a process; `instance` > 0 when several run at once (own management port). */
+  spawnJob(job: Job, flags: string[] = [], opts: { env?: Record<string, string>; instance?: number } = {}): ServiceProcess {
+    return new ServiceProcess(ENTRY[job], {
+      ...this.baseEnv(), MANAGEMENT_PORT: String(testPort(PORT_BASE[job]) + (opts.instance ?? 0)), SETTLE_LAG: '0ms', DLQ_GROUP_PREFIX: `sb-dlq-${this.prefix}`, LOG_LEVEL: 'warn', ...opts.env,
     }, ['--once', ...flags]);
-    const { code } = await p.waitExit(120_000);
-    return { code, output: p.output };
+  }
+
+  /** `<job> --once [flags]` to its exit. */
+  async runJob(job: Job, flags: string[] = [], opts: { env?: Record<string, string>; instance?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+    const p = this.spawnJob(job, flags, opts);
+    const { code, signal } = await p.waitExit(120_000);
+    return { code, signal, output: p.output };
+  }
+
+  /** `tally setup` for this world's prefix again: creates whatever topic is missing (idempotent). */
+  setupTopics(): void {
+    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
+    execFileSync(process.execPath, ['packages/cli/dist/bin.js', 'setup'], { cwd: ROOT, env: { ...process.env, ...this.serverEnv(), TOPIC_PREFIX: this.prefix }, stdio: 'ignore' });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -699,11 +773,11 @@ export class World {
   /** Headers of every record on the dead-letter topic, up to its end offsets. */
   async readDeadLetters(): Promise<Record<string, string>[]> {
     const topic = this.names.deadLetter;
-    const ends = await endOffsets([topic]);
+    const ends = await endOffsets([topic], this.kafka);
     const total = [...ends.values()].reduce((a, b) => a + b, 0);
     const out: Record<string, string>[] = [];
     if (total === 0) return out;
-    const consumer = kafka.consumer({ groupId: uniqueName('faults-dlq-reader') });
+    const consumer = this.kafka.consumer({ groupId: uniqueName('faults-dlq-reader') });
     const reached = new Map<number, number>();
     await consumer.connect();
     try {
@@ -734,10 +808,10 @@ export class World {
     await this.ingest?.kill();
     if (this.producerConnected) await this.producer.disconnect().catch(() => undefined);
     await this.redis.stop();
-    if (this.names) {
-      await deleteTopics([...this.names.eventTopics, this.names.deadLetter]).catch(() => undefined);
+    if (this.names && this.kafka) {
+      if (!this.servers.kafka) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
       for (const t of this.names.eventTopics) {
-        for (const q of ['', '?permanent=true']) await fetch(`${env.SCHEMA_REGISTRY_URL}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
+        for (const q of ['', '?permanent=true']) await fetch(`${this.registryUrl}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
       }
     }
     if (this.es) {
@@ -749,7 +823,8 @@ export class World {
       await this.mongo.db().dropDatabase().catch(() => undefined);
       await this.mongo.close();
     }
-    await this.temp?.drop();
+    await this.temp?.drop().catch(() => undefined);
+    await Promise.all(Object.values(this.servers).map((s) => s.destroy()));
   }
 }
 
@@ -780,7 +855,7 @@ export function faultWorld(opts: WorldOptions = {}): { readonly world: World } {
   const world = new World(opts);
   beforeAll(async () => {
     await world.setup();
-  }, 180_000);
+  }, 400_000);
   afterAll(async () => {
     await world.destroy();
   }, 60_000);

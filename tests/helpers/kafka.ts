@@ -13,8 +13,8 @@ export async function createTopic(topic: string, partitions = 1): Promise<void> 
   }
 }
 
-export async function deleteTopics(topics: string[]): Promise<void> {
-  const admin = kafka.admin();
+export async function deleteTopics(topics: string[], client: Kafka = kafka): Promise<void> {
+  const admin = client.admin();
   await admin.connect();
   try {
     const have = new Set(await admin.listTopics());

@@ -4,15 +4,16 @@ import { resolve } from 'node:path';
 import { eventDefinitions, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { env, uniqueName } from './env';
+import type { Kafka } from 'kafkajs';
 import { kafka } from './kafka';
 
 const ROOT = resolve(__dirname, '../..');
 
 /** Topics and subjects of their own for one test file: `t_<random>.movie.viewed`, … */
-export function isolatedTopics(): TopicNames {
+export function isolatedTopics(extraEnv: Record<string, string> = {}): TopicNames {
   const names = topicNames(`${uniqueName('t')}.`);
   // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
+  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, ...extraEnv, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
   return names;
 }
 
@@ -62,8 +63,8 @@ export class EventProducer {
 }
 
 /** End offset (high watermark) of every partition of the topics. */
-export async function endOffsets(topics: readonly string[]): Promise<Map<string, number>> {
-  const admin = kafka.admin();
+export async function endOffsets(topics: readonly string[], client: Kafka = kafka): Promise<Map<string, number>> {
+  const admin = client.admin();
   await admin.connect();
   try {
     const m = new Map<string, number>();

@@ -125,8 +125,12 @@ export class ConsumerRunner<T> {
       maxWaitTimeInMs: 250,
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
+    const { GROUP_JOIN, CRASH } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
+      // Every join after the first is a rebalance this member went through. kafkajs emits REBALANCING
+      // only when a heartbeat hears of one; a member the coordinator expelled (its session expired)
+      // rejoins silently, and that is the rebalance ops most need to see.
+      if (this.joined) this.m.rebalances.inc();
       this.joined = true;
       this.setAssignment(e.payload.memberAssignment);
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
@@ -134,7 +138,6 @@ export class ConsumerRunner<T> {
       // (in onBatch, in order with its processing): an eager seek here would race with the fetches.
       this.unchecked = new Set(Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
     });
-    this.consumer.on(REBALANCING, () => this.m.rebalances.inc());
     this.consumer.on(CRASH, (e) => {
       this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart && !this.stopping) o.onFatal(e.payload.error);
@@ -258,7 +261,7 @@ export class ConsumerRunner<T> {
 
     if (valid.length > 0 || this.o.handleEmptyChunks) {
       const outcome = await this.retrying(p, 'handle', async () => {
-        const out = await this.o.handle({
+        const out = await this.beating(p, () => this.o.handle({
           topic: batch.topic,
           partition: batch.partition,
           messages: valid,
@@ -266,7 +269,7 @@ export class ConsumerRunner<T> {
           lastOffset: messages[messages.length - 1]!.offset,
           heartbeat: () => p.heartbeat(),
           reportReprocessed: (n) => this.m.reprocessed.inc(labels, n),
-        });
+        }));
         if (out.kind === 'retry') throw out.error;
         return out;
       });
@@ -282,7 +285,7 @@ export class ConsumerRunner<T> {
         deadLetterRecord(this.o.deadLetterTopic, this.o.service, { ...msg, topic: batch.topic, partition: batch.partition }, dl),
       );
       // If the dead-letter topic cannot take them, the offset must not move: retry, never skip.
-      await this.retrying(p, 'dead-letter', () => this.o.producer.send(records));
+      await this.retrying(p, 'dead-letter', () => this.beating(p, () => this.o.producer.send(records)));
       for (const { dl } of dead) this.m.deadLettered.inc({ ...labels, reason: dl.reason });
     }
 
@@ -296,6 +299,24 @@ export class ConsumerRunner<T> {
     this.committed.set(`${batch.topic}:${batch.partition}`, BigInt(next));
     this.observe(batch, valid, messages.length - dead.length, last, t0);
     await p.heartbeat();
+  }
+
+  /**
+   * Runs `fn` while heartbeating in the background. kafkajs heartbeats only when asked between
+   * awaits, so one sink write slower than the session timeout (a locked table, a frozen MySQL) would
+   * otherwise cost the membership: the group rebalances, the chunk is redelivered to another member,
+   * which is just as slow — a rebalance storm. Heartbeat errors are left to the next awaited
+   * heartbeat, which surfaces a rebalance the way kafkajs expects.
+   */
+  private async beating<R>(p: EachBatchPayload, fn: () => Promise<R>): Promise<R> {
+    const timer = setInterval(() => {
+      p.heartbeat().catch(() => undefined);
+    }, this.o.heartbeatIntervalMs ?? 3_000);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   private async decodeOne(batch: Batch, msg: KafkaMessage): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {

@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { testPort } from '../helpers/services';
+
+const run = promisify(execFile);
+const ROOT = resolve(__dirname, '../..');
+
+export type PrivateKind = 'kafka' | 'mariadb' | 'registry';
+
+// Port bases no other test directory uses (testPort adds pid % 500). Each kind needs a main port and
+// sometimes a second one (Kafka's controller, Apicurio's management interface).
+const PORTS: Record<PrivateKind, Record<string, number>> = {
+  kafka: { KAFKA_PORT: 34_000, KAFKA_CONTROLLER_PORT: 34_500 },
+  mariadb: { MYSQL_PORT: 35_000 },
+  registry: { REGISTRY_PORT: 35_500, REGISTRY_MANAGEMENT_PORT: 36_000 },
+};
+
+/**
+ * One server of the local stack started privately for a fault scenario, with the stack script
+ * itself (`STACK_DIR=<temp> stack/stack up <kind>`): same binaries, same settings, own ports and
+ * data directory. A scenario may stop, pause or restart it without touching the shared stack
+ * other suites use (the stack script only ever signals pids from its own STACK_DIR).
+ */
+export class PrivateServer {
+  readonly dir: string;
+  readonly ports: Record<string, number>;
+
+  constructor(readonly kind: PrivateKind) {
+    this.dir = mkdtempSync(join(tmpdir(), `tally-faults-${kind}-`));
+    this.ports = Object.fromEntries(Object.entries(PORTS[kind]).map(([k, base]) => [k, testPort(base)]));
+  }
+
+  /** The address clients use. */
+  get url(): string {
+    switch (this.kind) {
+      case 'kafka': return `127.0.0.1:${this.ports.KAFKA_PORT}`;
+      case 'mariadb': return `mysql://tally:tally@127.0.0.1:${this.ports.MYSQL_PORT}/tally`;
+      case 'registry': return `http://127.0.0.1:${this.ports.REGISTRY_PORT}/apis/ccompat/v7`;
+    }
+  }
+
+  private async stack(cmd: 'up' | 'down'): Promise<void> {
+    try {
+      await run('bash', [join(ROOT, 'stack/stack'), cmd, this.kind], {
+        // eslint-disable-next-line no-restricted-properties -- the stack script needs PATH, HOME and CACHE_DIR
+        env: { ...process.env, STACK_DIR: this.dir, ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])) },
+        timeout: 240_000,
+      });
+    } catch (err) {
+      const e = err as { stderr?: string; message: string };
+      throw new Error(`stack ${cmd} ${this.kind} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}`);
+    }
+  }
+
+  /** Starts it and waits until it is healthy (the stack script's own health check). */
+  async up(): Promise<void> {
+    await this.stack('up');
+  }
+
+  /** SIGTERM and wait (SIGKILL after the stack's grace period); the data directory stays. */
+  async down(): Promise<void> {
+    await this.stack('down');
+  }
+
+  /** Stop, wipe the data directory, start: a server that comes back empty (an in-memory registry's restart). */
+  async restartEmpty(): Promise<void> {
+    await this.down();
+    rmSync(join(this.dir, 'data'), { recursive: true, force: true });
+    await this.up();
+  }
+
+  /** The server's pid (its process group leader), as the stack script recorded it. */
+  pid(): number {
+    return Number(readFileSync(join(this.dir, 'run', `${this.kind}.pid`), 'utf8').trim());
+  }
+
+  /** SIGSTOP the whole process group: connections stay open and every request hangs, as on a frozen host. */
+  pause(): void {
+    process.kill(-this.pid(), 'SIGSTOP');
+  }
+
+  resume(): void {
+    process.kill(-this.pid(), 'SIGCONT');
+  }
+
+  async destroy(): Promise<void> {
+    try {
+      this.resume();
+    } catch {
+      // not running
+    }
+    await this.down().catch(() => undefined);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
