@@ -458,7 +458,7 @@ export class World {
   }
 
   /** One poison message of `kind` on the topic of `type`; every consumer of that topic must dead-letter it. */
-  async injectPoison(type: EventType, kind: PoisonKind): Promise<void> {
+  async injectPoison(type: EventType, kind: PoisonKind): Promise<{ topic: string; partition: number; offset: number }> {
     await this.connectProducer();
     let value: Buffer;
     if (kind === 'random_bytes') {
@@ -473,8 +473,10 @@ export class World {
       const sample = (sampleEvents() as unknown as Record<EventType, Record<string, unknown>>)[type];
       value = this.codec.encodeValidated(id, eventDefinition(type).avroType, { ...sample, event_id: 'not-a-uuid' });
     }
-    await this.producer.send({ topic: this.names.topicFor(type), acks: -1, messages: [{ key: `poison-${this.poison.length}`, value }] });
+    const topic = this.names.topicFor(type);
+    const [meta] = await this.producer.send({ topic, acks: -1, messages: [{ key: `poison-${this.poison.length}`, value }] });
     this.poison.push({ type, reason: POISON_REASON[kind] });
+    return { topic, partition: meta!.partition, offset: Number(meta!.baseOffset) };
   }
 
   private async connectProducer(): Promise<void> {
