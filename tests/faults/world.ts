@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
@@ -844,8 +844,20 @@ export function expectConserved(r: ConservationReport): void {
   expect(r.deadLetters.found).toBe(r.deadLetters.expected);
 }
 
-/** One line for the test log: what was driven and what was lost or doubled. */
+/**
+ * One line for the test log: what was driven and what was lost or doubled. With TALLY_FAULT_REPORT
+ * set (scripts/test-faults.sh), the report is also appended there as a JSON line for the README figure.
+ */
 export function summary(name: string, r: ConservationReport): string {
+  // eslint-disable-next-line no-restricted-properties -- a test-run option, not service configuration
+  const file = process.env.TALLY_FAULT_REPORT;
+  if (file) {
+    appendFileSync(file, `${JSON.stringify({
+      name, driven: r.driven, accepted: r.accepted, rawMissing: r.rawRows.missing, rawDuplicated: r.rawRows.duplicated,
+      lost: r.counts.lost, doubleCounted: r.counts.doubleCounted, mismatched: r.history.mismatched + r.elasticsearch.mismatched + r.mongo.mismatched,
+      deadLetters: r.deadLetters.found, deadLettersExpected: r.deadLetters.expected, problems: r.problems.length,
+    })}\n`);
+  }
   return `${name}: driven ${r.driven}, accepted ${r.accepted}, raw rows ${r.rawRows.found} (missing ${r.rawRows.missing}, duplicated ${r.rawRows.duplicated}), `
     + `counter effects ${r.counts.effects} (lost ${r.counts.lost}, double-counted ${r.counts.doubleCounted}), history rows ${r.history.rows} (mismatched ${r.history.mismatched}), `
     + `es movies ${r.elasticsearch.movies} (mismatched ${r.elasticsearch.mismatched}), mongo mismatched ${r.mongo.mismatched}, `
