@@ -128,6 +128,24 @@ describe('POST /v1/events', () => {
     expect((await send('10.1.1.2')).statusCode).toBe(202); // another ip has its own budget
   });
 
+  it('counts unknown keys against one budget per ip, so guessing keys is limited too', async () => {
+    const { app } = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1m' });
+    const send = (key: string) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.1.1.3', headers: { authorization: `Bearer ${key}` }, payload: clientEvent('movie.viewed') });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await send(`guess-${i}`)).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    expect((await send('bk-1')).statusCode).toBe(202); // a configured key keeps its own budget
+  });
+
+  it('names the limit, header or encoding a refused body has to change', async () => {
+    const { app } = await testApp({ BODY_LIMIT_BYTES: '2048' });
+    const post = (headers: Record<string, string>, payload: string | Buffer) => app.inject({ method: 'POST', url: '/v1/events', headers: { ...auth, ...headers }, payload });
+    expect((await post({ 'content-type': 'application/json' }, 'x'.repeat(3_000))).json().error.message).toBe('body is larger than the limit of 2048 bytes (counted after any gzip decompression)');
+    expect((await post({ 'content-type': 'application/xml' }, '<e/>')).json().error.message).toMatch(/^Content-Type 'application\/xml' is not supported/);
+    expect((await post({ 'content-type': 'application/json', 'content-encoding': 'br' }, '{}')).json().error.message).toBe("Content-Encoding 'br' is not supported; send gzip or nothing");
+    expect((await post({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, Buffer.from('not gzip'))).json().error.message).toMatch(/^body is not valid gzip: /);
+  });
+
   it('answers 503 with Retry-After when Kafka does not acknowledge, and accepts nothing', async () => {
     const { app } = await testApp({ RETRY_AFTER_SECONDS: '7' }, { failProduce: true });
     const res = await app.inject({ method: 'POST', url: '/v1/events', headers: auth, payload: { events: clientEvents() } });

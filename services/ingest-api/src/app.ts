@@ -5,7 +5,7 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TallyError, errorMessage, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
 import { KeyRing, presentedKey, type KeyKind } from './auth';
 import { cachedBotDetector } from './bot-detector';
@@ -62,22 +62,28 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     if (status === 503) reply.header('retry-after', String(config.RETRY_AFTER_SECONDS));
     m.requests.inc({ status: String(status) });
     if (status === 400 || status === 413 || status === 415) m.rejected.inc({ reason: code });
-    return reply.code(status).send({ error: { code, message: status >= 500 && !(err instanceof TallyError) ? 'internal error' : err.message } });
+    const message = err instanceof TallyError ? err.message : status >= 500 ? 'internal error' : bodyErrorMessage(err, req, config.BODY_LIMIT_BYTES);
+    return reply.code(status).send({ error: { code, message } });
   });
 
   await app.register(compress, {
     global: true,
     globalCompression: false, // responses are tiny; only request bodies may be gzip
     requestEncodings: ['gzip'],
-    onUnsupportedRequestEncoding: (_req, encoding) => new TallyError('ENCODING_UNSUPPORTED', `Content-Encoding '${encoding}' is not supported; send gzip or nothing`, { httpStatus: 415 }),
-    onInvalidRequestPayload: (_req, _enc, err) => new TallyError('GZIP_INVALID', `body is not valid gzip: ${errorMessage(err)}`, { httpStatus: 400 }),
+    onUnsupportedRequestEncoding: (encoding) => new TallyError('ENCODING_UNSUPPORTED', `Content-Encoding '${encoding}' is not supported; send gzip or nothing`, { httpStatus: 415 }),
+    // compress copies only this error's enumerable fields (the code) onto zlib's error; bodyErrorMessage words it.
+    onInvalidRequestPayload: () => new TallyError('GZIP_INVALID', 'body is not valid gzip', { httpStatus: 400 }),
   });
   await app.register(cors, { origin: config.CORS_ORIGINS.includes('*') ? true : [...config.CORS_ORIGINS], methods: ['POST', 'GET', 'OPTIONS'], maxAge: 600 });
   await app.register(rateLimit, {
     global: false,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW,
-    keyGenerator: (req) => `${keyOf(req) ?? '-'}|${req.ip}`,
+    // Unknown keys share the ip's '-' bucket: one bucket per guessed key would leave guessing unlimited.
+    keyGenerator: (req) => {
+      const key = keyOf(req);
+      return `${keys.kindOf(key) ? key : '-'}|${req.ip}`;
+    },
     errorResponseBuilder: (_req, ctx) =>
       new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key and ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
   });
@@ -91,8 +97,11 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST),
     validatorCompiler: () => () => true, // per-event validation below reports index, field and reason
     config: { rateLimit: {} },
-    onRequest: async (req) => {
+    // preParsing, not onRequest: the rate limit (an onRequest hook) must count refused keys too, and
+    // the key is still checked before a byte of the body is read.
+    preParsing: async (req, _reply, payload) => {
       req.keyKind = keys.resolve(keyOf(req));
+      return payload;
     },
     handler: async (req, reply) => {
       const events = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
@@ -126,6 +135,19 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
   // The app's logger type is pino's; the probes do not log, so the plain instance type is enough.
   healthRoutes(app as unknown as FastifyInstance, { checks: d.readiness, metrics: d.metrics });
   return app;
+}
+
+/** Fastify's own body errors, reworded to name the header or limit the client has to change. */
+function bodyErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: number): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE': return `body is larger than the limit of ${bodyLimit} bytes (counted after any gzip decompression)`;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const type = req.headers['content-type'];
+      return `Content-Type ${type ? `'${type}'` : '(none)'} is not supported; send application/json, or text/plain carrying JSON`;
+    }
+    case 'GZIP_INVALID': return `body is not valid gzip: ${err.message}`;
+    default: return err.message;
+  }
 }
 
 /** Fastify's own body errors, renamed to the codes the API documents. */

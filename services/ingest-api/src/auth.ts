@@ -24,10 +24,17 @@ export class KeyRing {
     if (presented === undefined || presented === '') {
       throw new TallyError('AUTH_MISSING_KEY', 'missing write key: send "Authorization: Bearer <key>", "X-Tally-Key: <key>" or ?key=<key>', { httpStatus: 401 });
     }
+    const found = this.kindOf(presented);
+    if (!found) throw new TallyError('AUTH_UNKNOWN_KEY', 'unknown write key', { httpStatus: 401 });
+    return found;
+  }
+
+  /** The kind of a configured key; undefined for a missing or unknown one. */
+  kindOf(presented: string | undefined): KeyKind | undefined {
+    if (presented === undefined || presented === '') return undefined;
     const h = digest(presented);
     let found: KeyKind | undefined;
     for (const k of this.keys) if (timingSafeEqual(k.hash, h)) found = k.kind;
-    if (!found) throw new TallyError('AUTH_UNKNOWN_KEY', 'unknown write key', { httpStatus: 401 });
     return found;
   }
 }

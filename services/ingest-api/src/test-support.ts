@@ -1,15 +1,10 @@
-import { sampleEvents, type EventType, type TallyEvent } from '@tally/events';
+import type { EventType, TallyEvent } from '@tally/events';
 import { DependencyError, ServiceMetrics, createLogger } from '@tally/runtime';
 import { buildApp } from './app';
 import { loadIngestConfig } from './config';
+import { clientEvents } from './fuzz-payloads';
 
-/** What a browser would send for each event type: the samples without server-set fields. */
-export function clientEvents(): Record<string, unknown>[] {
-  return Object.entries(sampleEvents()).map(([type, p]) => {
-    const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, ...rest } = p as unknown as Record<string, unknown>;
-    return { type, ...rest };
-  });
-}
+export { clientEvents };
 
 export function clientEvent(type: EventType): Record<string, unknown> {
   return clientEvents().find((e) => e.type === type)!;

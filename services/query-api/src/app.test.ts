@@ -66,6 +66,13 @@ describe('query-api HTTP edge', () => {
     expect((await app.inject({ url: '/v1/admin/session', headers: { authorization: 'bearer other-token-123456' } })).statusCode).toBe(200);
   });
 
+  it('counts refused admin tokens against the rate limit, so guessing tokens is slowed down', async () => {
+    const app = await testApp({ config: loadQueryConfig({ ADMIN_TOKENS: TOKEN, RATE_LIMIT_MAX: '3' }) });
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await app.inject({ url: '/v1/admin/session', headers: { authorization: `Bearer guess-${i}-0123456789` } })).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
   it('answers 503 with Retry-After when a store is down', async () => {
     const res = await (await testApp()).inject({ url: '/v1/search/tags?q=dra' });
     expect(res.statusCode).toBe(503);

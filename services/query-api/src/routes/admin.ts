@@ -24,7 +24,12 @@ const searchesQuery = z.object({
 export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<void> {
   const guarded = {
     config: { rateLimit: {} }, // also slows down token guessing
-    onRequest: async (req: { headers: { authorization?: string | string[] } }) => d.tokens.check(req.headers.authorization),
+    // preParsing, not onRequest: @fastify/rate-limit appends its onRequest hook after the route's own,
+    // so a token check there would refuse guesses before the limiter counted them (unlimited guessing).
+    preParsing: async (req: { headers: { authorization?: string | string[] } }, _reply: unknown, payload: unknown) => {
+      d.tokens.check(req.headers.authorization);
+      return payload;
+    },
   };
 
   app.get('/v1/admin/session', { schema: schemas.session, ...guarded }, async () => ({ ok: true }));
