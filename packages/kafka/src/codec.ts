@@ -1,5 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import { DependencyError, TallyError, errorMessage } from '@tally/runtime';
+import { DependencyError, TallyError, errorMessage, type Logger } from '@tally/runtime';
 
 /** Why a message cannot be decoded; these go to the dead-letter topic, never retried. */
 export type PoisonReason = 'undecodable' | 'unknown_schema' | 'invalid_payload';
@@ -9,6 +9,28 @@ export class PoisonMessageError extends TallyError {
     super(`POISON_${reason.toUpperCase()}`, message, { retriable: false, httpStatus: 422, cause });
     this.name = 'PoisonMessageError';
   }
+}
+
+/** One schema of the catalog a service registers: the value schema of a topic, under `<topic>-value`. */
+export interface CatalogSchema {
+  subject: string;
+  schema: object | string;
+}
+
+/** What registering the catalog gave: the id per subject, and the subjects whose id is not the one registered before. */
+export interface CatalogRegistration {
+  ids: ReadonlyMap<string, number>;
+  changed: { subject: string; before: number; after: number }[];
+}
+
+export interface RegistryCodecOptions {
+  /**
+   * Every schema of the pipeline, in catalog order (the order `tally setup` registers them in). With
+   * it, the codec can put back what a registry restarted empty forgot (see `ensureCatalog`), and a
+   * message whose id the registry does not know is poison only once the catalog is registered.
+   */
+  catalog?: readonly CatalogSchema[];
+  logger?: Logger;
 }
 
 export interface Decoded<T = unknown> {
@@ -31,15 +53,92 @@ function registryStatus(err: unknown): number | undefined {
  * running service keeps decoding while the registry is briefly down; only first sightings ask it.
  * Decoding separates three fates: poison (bad bytes, unknown id) → dead letter; registry
  * unreachable → retriable, so a registry outage never dead-letters good data.
+ *
+ * A registry that forgot everything (the local Apicurio keeps schemas in memory, so a restart empties
+ * it) is not poison either: with a catalog, an unknown id while some catalog schema is missing from its
+ * subject means "forgot", and the codec registers the catalog again and retries the lookup. The ids
+ * come back the same because Apicurio numbers each distinct schema content in order of first
+ * registration, and every Tally service registers the whole catalog in one order, so on an empty
+ * registry the catalog's schemas get the ids they had when `tally setup` first registered them.
+ * Limit: that holds only while the registry held nothing but the current catalog. After a schema
+ * change (v1 and v2 of a subject) or any other content (a `tally schemas check` subject), a reset
+ * registry hands out different ids: messages still in Kafka with an old id are then, for a consumer
+ * that has not cached it, either unknown (dead-lettered as unknown_schema, bytes kept) or, if the old
+ * id now names another schema, read with that one (Avro usually refuses the body → undecodable,
+ * dead-lettered; a body that happens to fit would be misread). The wire format carries only the id,
+ * so nothing can tell the two apart; a registry that must survive restarts needs persistent storage.
+ * `ensureCatalog` reports changed ids so the services can say it loudly.
  */
 export class RegistryCodec {
   readonly registry: SchemaRegistry;
   private readonly subjectIds = new Map<string, number>();
+  private readonly catalog: readonly CatalogSchema[];
+  private readonly logger: Logger | undefined;
+  private ensuring: Promise<CatalogRegistration> | undefined;
 
-  constructor(readonly url: string) {
+  constructor(readonly url: string, opts: RegistryCodecOptions = {}) {
     // Two quick retries absorb a blip; a longer outage surfaces to the caller (503 at the edge,
     // backoff in consumers) instead of hanging inside the client.
     this.registry = new SchemaRegistry({ host: url, clientId: 'tally', retry: { retries: 2, initialRetryTimeInSecs: 0.1 } });
+    this.catalog = opts.catalog ?? [];
+    this.logger = opts.logger;
+  }
+
+  /**
+   * Registers every catalog schema, one after another in catalog order (idempotent: an unchanged
+   * schema keeps its id). Concurrent callers share one pass. Ids that differ from the ones this
+   * process registered before are reported in `changed` (see the class comment for what that means).
+   */
+  async ensureCatalog(): Promise<CatalogRegistration> {
+    this.ensuring ??= (async () => {
+      try {
+        const before = new Map(this.subjectIds);
+        const ids = new Map<string, number>();
+        for (const { subject, schema } of this.catalog) ids.set(subject, await this.register(subject, schema));
+        const changed = [...ids].filter(([s, id]) => before.has(s) && before.get(s) !== id).map(([subject, after]) => ({ subject, before: before.get(subject)!, after }));
+        return { ids, changed };
+      } finally {
+        this.ensuring = undefined;
+      }
+    })();
+    return this.ensuring;
+  }
+
+  /**
+   * Whether the registry lost the catalog: some catalog schema is not registered under its subject.
+   * Asked only after a lookup by id failed, so a deleted subject costs a re-registration, not a dead letter.
+   */
+  async catalogLost(): Promise<boolean> {
+    return (await this.lookupCatalog(true)).size < this.catalog.length;
+  }
+
+  /**
+   * The id the registry has for each catalog schema under its subject, without registering anything
+   * (a subject or schema it does not have is left out; `firstMissing` stops at the first one).
+   */
+  async lookupCatalog(firstMissing = false): Promise<Map<string, number>> {
+    const base = this.url.replace(/\/+$/, '');
+    const ids = new Map<string, number>();
+    for (const { subject, schema } of this.catalog) {
+      let res: Response;
+      try {
+        res = await fetch(`${base}/subjects/${encodeURIComponent(subject)}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+          body: JSON.stringify({ schema: typeof schema === 'string' ? schema : JSON.stringify(schema) }),
+          signal: AbortSignal.timeout(5_000),
+        });
+      } catch (err) {
+        throw new DependencyError('registry', `cannot look up ${subject}: ${errorMessage(err)}`, err);
+      }
+      if (res.status === 404) {
+        if (firstMissing) break;
+        continue;
+      }
+      if (res.status !== 200) throw new DependencyError('registry', `looking up ${subject} answered ${res.status}`);
+      ids.set(subject, ((await res.json()) as { id: number }).id);
+    }
+    return ids;
   }
 
   /** Registers (idempotently) and returns the id; BACKWARD is the level the stack's registry enforces. */
@@ -98,17 +197,32 @@ export class RegistryCodec {
       throw new PoisonMessageError('undecodable', `not in the Confluent wire format (${buffer ? `${buffer.length} bytes, first byte ${buffer[0]}` : 'null value'})`);
     }
     const schemaId = buffer.readInt32BE(1);
-    let type: { fromBuffer(b: Buffer): unknown };
-    try {
-      type = (await this.registry.getSchema(schemaId)) as unknown as typeof type;
-    } catch (err) {
-      if (registryStatus(err) === 404) throw new PoisonMessageError('unknown_schema', `schema id ${schemaId} is unknown to the registry`, err);
-      throw new DependencyError('registry', `cannot fetch schema ${schemaId}: ${errorMessage(err)}`, err);
-    }
+    const type = await this.schemaFor(schemaId);
     try {
       return { schemaId, value: type.fromBuffer(buffer.subarray(HEADER_BYTES)) as T };
     } catch (err) {
       throw new PoisonMessageError('undecodable', `Avro body does not match schema ${schemaId}: ${errorMessage(err)}`, err);
+    }
+  }
+
+  private async schemaFor(schemaId: number, repaired = false): Promise<{ fromBuffer(b: Buffer): unknown }> {
+    try {
+      return (await this.registry.getSchema(schemaId)) as unknown as { fromBuffer(b: Buffer): unknown };
+    } catch (err) {
+      if (registryStatus(err) !== 404) throw new DependencyError('registry', `cannot fetch schema ${schemaId}: ${errorMessage(err)}`, err);
+      // Unknown id. A registry that forgot the catalog gets it back (in catalog order, so with the
+      // old ids). Then the id is asked for once more, in any case: a repair by this process, another
+      // one, or another service may have finished between the 404 and the check (a cold consumer's
+      // start-up registration racing its first batch dead-lettered a valid event that way).
+      if (!repaired && this.catalog.length > 0) {
+        if (await this.catalogLost()) {
+          this.logger?.warn({ schemaId }, 'the registry lost the schemas (restarted empty?): registering the catalog again');
+          const { changed } = await this.ensureCatalog();
+          if (changed.length > 0) this.logger?.error({ changed }, 'the registry gave different schema ids than before: messages with the old ids cannot be read reliably');
+        }
+        return this.schemaFor(schemaId, true);
+      }
+      throw new PoisonMessageError('unknown_schema', `schema id ${schemaId} is unknown to the registry${repaired ? ', which has the catalog' : ''}`, err);
     }
   }
 }

@@ -1,9 +1,11 @@
 import type { Logger } from '@tally/runtime';
-import { createLogger, Lifecycle, ServiceMetrics, startManagementServer, type ReadinessCheck } from '@tally/runtime';
+import { createLogger, errorMessage, Lifecycle, ServiceMetrics, startManagementServer, type ReadinessCheck } from '@tally/runtime';
+import { backoffMs } from './backoff';
 import { createKafka } from './client';
 import { RegistryCodec } from './codec';
 import { TallyProducer } from './producer';
 import { ConsumerRunner, type ConsumerRunnerOptions } from './runner';
+import { eventSchemaCatalog } from './schema-catalog';
 
 /** Settings every consumer service has (a subset of its zod config). */
 export interface ConsumerServiceConfig {
@@ -15,6 +17,7 @@ export interface ConsumerServiceConfig {
   MANAGEMENT_PORT: number;
   SHUTDOWN_TIMEOUT: number;
   KAFKA_SESSION_TIMEOUT: number;
+  TOPIC_PREFIX: string;
 }
 
 /**
@@ -55,9 +58,13 @@ export async function runConsumerService<T>(
     const producer = new TallyProducer(kafka);
     await producer.connect();
     lifecycle.onShutdown('dead-letter producer', () => producer.disconnect());
+    // The whole catalog, so this service can put back what a registry restarted empty forgot (with
+    // the same ids) instead of dead-lettering good events as unknown_schema.
+    const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL, { catalog: eventSchemaCatalog(config.TOPIC_PREFIX), logger });
+    void registerCatalog(codec, logger, lifecycle);
     const runner = new ConsumerRunner<T>({
       ...parts.runner,
-      kafka, service: name, codec: new RegistryCodec(config.SCHEMA_REGISTRY_URL), producer, deadLetterTopic, logger, metrics,
+      kafka, service: name, codec, producer, deadLetterTopic, logger, metrics,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
       heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT / 10)),
       onFatal: (err) => lifecycle.fatal(err, 'consumer crashed beyond recovery'),
@@ -77,5 +84,24 @@ export async function runConsumerService<T>(
     logger.info({ group: parts.runner.groupId, topics: parts.runner.topics.length, management: mgmt.url }, 'consumer service started');
   } catch (err) {
     lifecycle.fatal(err, 'start failed');
+  }
+}
+
+/**
+ * Registers the catalog at start, in the background (the registry may come up after us; decoding
+ * waits for it anyway), retrying until it is done. It also fills the codec's cache, so the ids of
+ * the catalog are known without a lookup.
+ */
+async function registerCatalog(codec: RegistryCodec, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  for (let attempt = 0; !lifecycle.isStopping; attempt++) {
+    try {
+      const { ids } = await codec.ensureCatalog();
+      logger.info({ schemas: ids.size }, 'schemas registered');
+      return;
+    } catch (err) {
+      const wait = backoffMs(attempt, 500, 10_000);
+      logger.warn({ dependency: 'registry', err: errorMessage(err), waitMs: wait }, 'cannot register the schemas yet');
+      await new Promise((r) => setTimeout(r, wait).unref());
+    }
   }
 }

@@ -21,6 +21,8 @@ interface Pending {
   records: OutgoingRecord[];
   resolve: () => void;
   reject: (err: unknown) => void;
+  /** The caller already got its timeout: never send these records (the client was told 503). */
+  abandoned?: boolean;
 }
 
 /**
@@ -32,19 +34,42 @@ interface Pending {
  * and go out together in the next one (Nagle-style, no fixed linger, so an idle producer sends at once).
  * kafkajs serializes an idempotent producer's requests (~1 ms each here), so one request per HTTP
  * call capped the ingest API near 1,000 requests/s; coalescing makes the cost per batch, not per call.
+ *
+ * Exactly-once across broker restarts (a restart under load lost 4 acknowledged events before this,
+ * tests/faults/kafka-restart.test.ts): kafkajs numbers each partition's batches and, when a request
+ * fails, rolls the number back — even if the broker did write the batch and only the answer was lost
+ * (a broker stopping mid-request). Any *other* records sent next by the same kafkajs producer reuse
+ * the number: the broker takes them for a retry of the written batch, answers success and drops them
+ * (acknowledged, never stored), or refuses them as out of order (and every later batch with them).
+ * Three rules keep the numbers true:
+ *  - one request at a time per kafkajs producer: each of the `maxConcurrentRequests` requests in
+ *    flight has a producer (a producer id) of its own, so nothing can slip in between a failed attempt
+ *    and its retry;
+ *  - kafkajs retries a request for ever (with its own backoff): the same records, the same numbers;
+ *  - kafkajs still gives up when it cannot reconnect to a broker that is gone (its connection retries
+ *    are limited) or on a non-retriable error; the producer that failed is then replaced by a new one
+ *    (a new producer id, numbering from 0) before it sends again, as the Java client bumps its epoch.
+ *    The failed records may have been written: the caller got an error (the ingest API's 503) and
+ *    resubmits them with the same event ids, which the sinks deduplicate.
+ * The caller never waits on kafkajs' retries: it gets its error at `sendTimeoutMs`.
  */
 export class TallyProducer {
-  private readonly producer: Producer;
+  /** One kafkajs producer per request in flight; `failed`: replace it before its next request. */
+  private readonly slots: { producer: Producer; busy: boolean; failed: boolean }[];
   private connected = false;
   private queue: Pending[] = [];
-  private inFlight = 0;
 
-  constructor(kafka: Kafka, private readonly s: ProducerSettings = {}) {
-    this.producer = kafka.producer({
+  constructor(private readonly kafka: Kafka, private readonly s: ProducerSettings = {}) {
+    this.slots = Array.from({ length: s.maxConcurrentRequests ?? 3 }, () => ({ producer: this.create(), busy: false, failed: false }));
+  }
+
+  private create(): Producer {
+    return this.kafka.producer({
       idempotent: true,
-      // Idempotence keeps order with up to 5 in flight (KIP-98); kafkajs' own retries stay unlimited
-      // for the idempotent producer (limiting them voids its exactly-once guarantee).
       maxInFlightRequests: 5,
+      // Unlimited, as kafkajs intends for an idempotent producer (see the class comment). It must be
+      // said here: kafkajs merges the client's retry settings (5 retries) into the producer's.
+      retry: { retries: Number.MAX_SAFE_INTEGER },
       allowAutoTopicCreation: false,
       // The Java client's murmur2 partitioner: the data team's Java/Python consumers agree on placement.
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -53,7 +78,7 @@ export class TallyProducer {
 
   async connect(): Promise<void> {
     try {
-      await this.producer.connect();
+      await Promise.all(this.slots.map((slot) => slot.producer.connect()));
       this.connected = true;
     } catch (err) {
       throw new DependencyError('kafka', `producer cannot connect: ${errorMessage(err)}`, err);
@@ -64,13 +89,28 @@ export class TallyProducer {
     return this.connected;
   }
 
-  /** Resolves when Kafka acknowledged all of `records` (of any topics); rejects with a retriable error otherwise. */
-  async send(records: OutgoingRecord[]): Promise<void> {
+  /**
+   * Resolves when Kafka acknowledged all of `records` (of any topics); rejects with a retriable error
+   * otherwise. By default the caller gets its error at `sendTimeoutMs` while the request may still be
+   * retried and land (right for an HTTP client that retries with the same event ids). `untilSettled`
+   * waits for the request's real outcome instead: a caller that retries with *new* records (the
+   * consumer runner's dead letters) would otherwise put a copy on the topic per timeout.
+   */
+  async send(records: OutgoingRecord[], opts: { untilSettled?: boolean } = {}): Promise<void> {
     if (records.length === 0) return;
+    if (opts.untilSettled) {
+      await new Promise<void>((resolve, reject) => {
+        this.queue.push({ records, resolve, reject });
+        this.pump();
+      });
+      return;
+    }
     const timeout = this.s.sendTimeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
+    let pending: Pending | undefined;
     const acked = new Promise<void>((resolve, reject) => {
-      this.queue.push({ records, resolve, reject });
+      pending = { records, resolve, reject };
+      this.queue.push(pending);
       this.pump();
     });
     try {
@@ -81,6 +121,8 @@ export class TallyProducer {
         }),
       ]);
     } catch (err) {
+      // If still queued, nothing was sent, and nothing is sent later either (fewer copies to dedup).
+      pending!.abandoned = true;
       throw err instanceof DependencyError ? err : new DependencyError('kafka', `produce failed: ${errorMessage(err)}`, err);
     } finally {
       clearTimeout(timer);
@@ -88,7 +130,9 @@ export class TallyProducer {
   }
 
   private pump(): void {
-    if (this.inFlight >= (this.s.maxConcurrentRequests ?? 3) || this.queue.length === 0) return;
+    this.queue = this.queue.filter((p) => !p.abandoned);
+    const slot = this.slots.find((x) => !x.busy);
+    if (!slot || this.queue.length === 0) return;
     const max = this.s.maxBatchRecords ?? 5_000;
     const batch: Pending[] = [];
     let n = 0;
@@ -97,22 +141,36 @@ export class TallyProducer {
       batch.push(p);
       n += p.records.length;
     }
-    this.inFlight++;
-    this.producer
-      .sendBatch({ acks: -1, timeout: this.s.sendTimeoutMs ?? 5_000, compression: CompressionTypes.None, topicMessages: byTopic(batch.flatMap((p) => p.records)) })
-      .then(
-        () => batch.forEach((p) => p.resolve()),
-        (err: unknown) => batch.forEach((p) => p.reject(new DependencyError('kafka', `produce failed: ${errorMessage(err)}`, err))),
-      )
-      .finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
+    slot.busy = true;
+    void this.sendOn(slot, batch).finally(() => {
+      slot.busy = false;
+      this.pump();
+    });
+  }
+
+  private async sendOn(slot: TallyProducer['slots'][number], batch: Pending[]): Promise<void> {
+    try {
+      if (slot.failed) {
+        // Nothing else uses this producer (one request per producer): it can go at once.
+        void slot.producer.disconnect().catch(() => undefined);
+        slot.producer = this.create();
+        await slot.producer.connect();
+        slot.failed = false;
+      }
+      const live = batch.filter((p) => !p.abandoned);
+      if (live.length === 0) return;
+      await slot.producer.sendBatch({ acks: -1, timeout: this.s.sendTimeoutMs ?? 5_000, compression: CompressionTypes.None, topicMessages: byTopic(live.flatMap((p) => p.records)) });
+      live.forEach((p) => p.resolve());
+    } catch (err) {
+      // A request that failed (or a replacement that could not connect): a new producer next time.
+      if (this.connected) slot.failed = true;
+      batch.forEach((p) => p.reject(new DependencyError('kafka', `produce failed: ${errorMessage(err)}`, err)));
+    }
   }
 
   async disconnect(): Promise<void> {
     this.connected = false;
-    await this.producer.disconnect();
+    await Promise.all(this.slots.map((slot) => slot.producer.disconnect()));
   }
 }
 

@@ -106,6 +106,7 @@ export class ConsumerRunner<T> {
   private readonly log: Logger;
   private stopping = false;
   private joined = false;
+  private joinedOnce = false;
   private readonly committed = new Map<string, bigint>();
   private readonly partitionLogs = new Map<string, Logger>();
   private assignment: Record<string, number[]> = {};
@@ -130,7 +131,8 @@ export class ConsumerRunner<T> {
       // Every join after the first is a rebalance this member went through. kafkajs emits REBALANCING
       // only when a heartbeat hears of one; a member the coordinator expelled (its session expired)
       // rejoins silently, and that is the rebalance ops most need to see.
-      if (this.joined) this.m.rebalances.inc();
+      if (this.joinedOnce) this.m.rebalances.inc();
+      this.joinedOnce = true;
       this.joined = true;
       this.setAssignment(e.payload.memberAssignment);
       this.log.info({ assignment: e.payload.memberAssignment }, 'joined group');
@@ -140,6 +142,8 @@ export class ConsumerRunner<T> {
     });
     this.consumer.on(CRASH, (e) => {
       this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
+      // Not a member until kafkajs has restarted it and it joined again (a broker outage): not ready.
+      this.joined = false;
       if (!e.payload.restart && !this.stopping) o.onFatal(e.payload.error);
     });
   }
@@ -284,8 +288,9 @@ export class ConsumerRunner<T> {
       const records = dead.map(({ msg, dl }) =>
         deadLetterRecord(this.o.deadLetterTopic, this.o.service, { ...msg, topic: batch.topic, partition: batch.partition }, dl),
       );
-      // If the dead-letter topic cannot take them, the offset must not move: retry, never skip.
-      await this.retrying(p, 'dead-letter', () => this.beating(p, () => this.o.producer.send(records)));
+      // If the dead-letter topic cannot take them, the offset must not move: retry, never skip. Each
+      // try waits for its request's real outcome, so a slow one is never doubled by the next.
+      await this.retrying(p, 'dead-letter', () => this.beating(p, () => this.o.producer.send(records, { untilSettled: true })));
       for (const { dl } of dead) this.m.deadLettered.inc({ ...labels, reason: dl.reason });
     }
 

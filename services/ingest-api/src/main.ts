@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 import { configOrExit } from '@tally/config';
-import { createKafka, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
+import { createKafka, eventSchemaCatalog, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
 import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { topicNames } from '@tally/events';
 import { buildApp } from './app';
 import { loadIngestConfig } from './config';
 import { EventSink } from './sink';
+
+// How often the ingest API makes sure the registry still has its schemas (a restarted in-memory
+// registry comes back empty): at most this long producing with ids the registry has forgotten.
+const REGISTRY_CHECK_MS = 5_000;
 
 /** Wiring only: config → clients → app → signals. */
 async function main(): Promise<void> {
@@ -16,7 +20,7 @@ async function main(): Promise<void> {
   const metrics = new ServiceMetrics('ingest_api');
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'ingest-api', logger });
   const producer = new TallyProducer(kafka, { sendTimeoutMs: config.PRODUCE_TIMEOUT });
-  const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
+  const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL, { catalog: eventSchemaCatalog(config.TOPIC_PREFIX), logger });
   const sink = new EventSink(codec, producer, logger, topicNames(config.TOPIC_PREFIX));
 
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
@@ -35,6 +39,15 @@ async function main(): Promise<void> {
   // Dependencies may come up after us: keep trying in the background; /readyz says when we are ready.
   void connectWithRetry('kafka', () => producer.connect(), logger, lifecycle);
   void connectWithRetry('registry', () => sink.registerSchemas(), logger, lifecycle);
+  void every(REGISTRY_CHECK_MS, () => sink.checkRegistry(), lifecycle);
+}
+
+/** Runs `fn` every `ms` (never overlapping) until shutdown. */
+async function every(ms: number, fn: () => Promise<void>, lifecycle: Lifecycle): Promise<void> {
+  while (!lifecycle.isStopping) {
+    await new Promise((r) => setTimeout(r, ms).unref());
+    if (!lifecycle.isStopping) await fn();
+  }
 }
 
 async function connectWithRetry(what: string, fn: () => Promise<void>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): Promise<void> {

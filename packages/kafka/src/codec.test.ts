@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DependencyError } from '@tally/runtime';
+import { PoisonMessageError, RegistryCodec, type CatalogSchema } from './codec';
+
+/**
+ * The part of a Confluent-compatible registry the codec uses, in memory like the local Apicurio:
+ * ids per distinct schema content, handed out in order of first registration; `reset()` is a restart.
+ */
+class FakeRegistry {
+  private ids = new Map<string, number>();
+  private subjects = new Map<string, number[]>();
+  /** Called when an id lookup is about to answer 404 (to let "another service" act in between). */
+  onUnknownId: ((id: number) => void) | undefined;
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => void this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((r) => this.server?.close(r));
+  }
+
+  reset(): void {
+    this.ids = new Map();
+    this.subjects = new Map();
+  }
+
+  register(subject: string, schema: string): number {
+    let id = this.ids.get(schema);
+    if (id === undefined) this.ids.set(schema, (id = this.ids.size + 1));
+    const versions = this.subjects.get(subject) ?? [];
+    if (!versions.includes(id)) versions.push(id);
+    this.subjects.set(subject, versions);
+    return id;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let body = '';
+    for await (const chunk of req) body += String(chunk);
+    const send = (status: number, value: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/vnd.schemaregistry.v1+json' });
+      res.end(JSON.stringify(value));
+    };
+    const path = decodeURIComponent(req.url ?? '');
+    let m: RegExpExecArray | null;
+    if ((m = /^\/schemas\/ids\/(\d+)$/.exec(path)) && req.method === 'GET') {
+      const id = Number(m[1]);
+      let schema = [...this.ids].find(([, i]) => i === id)?.[0];
+      if (schema === undefined) {
+        this.onUnknownId?.(id);
+        schema = [...this.ids].find(([, i]) => i === id)?.[0];
+        if (schema === undefined) return send(404, { error_code: 40403, message: `Schema ${id} not found` });
+      }
+      return send(200, { schema });
+    }
+    if ((m = /^\/config\/(.+)$/.exec(path))) {
+      if (req.method === 'PUT') return send(200, { compatibility: 'BACKWARD' });
+      return this.subjects.has(m[1]!) ? send(200, { compatibilityLevel: 'BACKWARD' }) : send(404, { error_code: 40401 });
+    }
+    if ((m = /^\/subjects\/(.+)\/versions$/.exec(path)) && req.method === 'POST') {
+      return send(200, { id: this.register(m[1]!, (JSON.parse(body) as { schema: string }).schema) });
+    }
+    if ((m = /^\/subjects\/(.+)$/.exec(path)) && req.method === 'POST') {
+      const id = this.ids.get((JSON.parse(body) as { schema: string }).schema);
+      if (id === undefined || !this.subjects.get(m[1]!)?.includes(id)) return send(404, { error_code: 40403 });
+      return send(200, { subject: m[1], id, version: 1 });
+    }
+    send(404, { error_code: 404 });
+  }
+}
+
+const record = (name: string, field: string, type: string) => ({ type: 'record', name, namespace: 'test', fields: [{ name: field, type }] });
+const CATALOG: CatalogSchema[] = [
+  { subject: 't.first-value', schema: record('First', 'a', 'string') },
+  { subject: 't.second-value', schema: record('Second', 'b', 'long') },
+  { subject: 't.third-value', schema: record('Third', 'c', 'int') },
+];
+
+describe('RegistryCodec and a registry that forgets', () => {
+  const registry = new FakeRegistry();
+  beforeAll(() => registry.start());
+  afterAll(() => registry.stop());
+  beforeEach(() => {
+    registry.reset();
+    registry.onUnknownId = undefined;
+  });
+
+  /** A message of the second catalog schema, written while the registry had the catalog. */
+  async function writtenBeforeTheRestart(): Promise<{ id: number; message: Buffer }> {
+    const producer = new RegistryCodec(registry.url, { catalog: CATALOG });
+    const { ids } = await producer.ensureCatalog();
+    const id = ids.get('t.second-value')!;
+    return { id, message: await producer.encode(id, { b: 42 }) };
+  }
+
+  it('registers the catalog in its order, so an empty registry gives the same ids again', async () => {
+    const first = await new RegistryCodec(registry.url, { catalog: CATALOG }).ensureCatalog();
+    registry.reset();
+    const again = await new RegistryCodec(registry.url, { catalog: CATALOG }).ensureCatalog();
+    expect([...again.ids]).toEqual([...first.ids]);
+    expect([...first.ids.values()]).toEqual([1, 2, 3]);
+  });
+
+  it('a cold consumer reading a message written before the registry restarted empty: registers the catalog again and decodes it', async () => {
+    const { id, message } = await writtenBeforeTheRestart();
+    registry.reset();
+    const consumer = new RegistryCodec(registry.url, { catalog: CATALOG });
+    await expect(consumer.decode(message)).resolves.toEqual({ schemaId: id, value: { b: 42 } });
+    expect(await consumer.lookupCatalog()).toEqual(new Map([['t.first-value', 1], ['t.second-value', 2], ['t.third-value', 3]]));
+  });
+
+  it('an id that appears while the codec checks the catalog (another service finished the repair) is not poison', async () => {
+    const { id, message } = await writtenBeforeTheRestart();
+    registry.reset();
+    // The 404 is answered, and before the codec looks at the subjects the catalog is complete again.
+    registry.onUnknownId = () => {
+      registry.onUnknownId = undefined;
+      setImmediate(() => CATALOG.forEach((c) => registry.register(c.subject, JSON.stringify(c.schema))));
+    };
+    const consumer = new RegistryCodec(registry.url, { catalog: CATALOG });
+    const decoded = consumer.decode(message);
+    await expect(decoded).resolves.toEqual({ schemaId: id, value: { b: 42 } });
+  });
+
+  it('an unknown id while the registry has the catalog is poison (unknown_schema)', async () => {
+    const { message } = await writtenBeforeTheRestart();
+    const bogus = Buffer.from(message);
+    bogus.writeInt32BE(2_000_000_000, 1);
+    const err = await new RegistryCodec(registry.url, { catalog: CATALOG }).decode(bogus).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PoisonMessageError);
+    expect(err).toMatchObject({ reason: 'unknown_schema' });
+  });
+
+  it('without a catalog (tally dlq, replay), an unknown id stays poison even on an empty registry', async () => {
+    const { message } = await writtenBeforeTheRestart();
+    registry.reset();
+    await expect(new RegistryCodec(registry.url).decode(message)).rejects.toMatchObject({ reason: 'unknown_schema' });
+  });
+
+  it('a registry that is down is a retriable dependency error, not poison', async () => {
+    const { message } = await writtenBeforeTheRestart();
+    const down = new RegistryCodec('http://127.0.0.1:1', { catalog: CATALOG });
+    const err = await down.decode(message).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DependencyError);
+    expect(err).toMatchObject({ retriable: true });
+  });
+
+  it('reports ids that differ from the ones registered before (a registry that held other schemas first)', async () => {
+    const codec = new RegistryCodec(registry.url, { catalog: CATALOG });
+    await codec.ensureCatalog();
+    registry.reset();
+    registry.register('someone-else-value', JSON.stringify(record('Other', 'x', 'string')));
+    const { changed } = await codec.ensureCatalog();
+    expect(changed).toEqual([
+      { subject: 't.first-value', before: 1, after: 2 },
+      { subject: 't.second-value', before: 2, after: 3 },
+      { subject: 't.third-value', before: 3, after: 4 },
+    ]);
+  });
+});
