@@ -51,13 +51,29 @@ export class PrivateServer {
       });
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new Error(`stack ${cmd} ${this.kind} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}`);
+      // The stack prints the log's tail, which for a JVM is mostly its shutdown; the cause is earlier.
+      let causes = '';
+      try {
+        causes = readFileSync(join(this.dir, 'logs', `${this.kind}.log`), 'utf8').split('\n').filter((l) => /ERROR|Exception|Address already in use/.test(l)).slice(0, 10).join('\n');
+      } catch {
+        // no log yet
+      }
+      throw new Error(`stack ${cmd} ${this.kind} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}\nfirst errors in its log:\n${causes}`);
     }
   }
 
-  /** Starts it and waits until it is healthy (the stack script's own health check). */
+  /**
+   * Starts it and waits until it is healthy (the stack script's own health check). One more try on
+   * failure: its ports lie in the kernel's ephemeral range, where an outgoing connection of any
+   * process can hold one for a while.
+   */
   async up(): Promise<void> {
-    await this.stack('up');
+    try {
+      await this.stack('up');
+    } catch (err) {
+      console.warn(`${this.kind}: first start failed, trying once more: ${String(err).slice(0, 2_000)}`);
+      await this.stack('up');
+    }
   }
 
   /** SIGTERM and wait (SIGKILL after the stack's grace period); the data directory stays. */

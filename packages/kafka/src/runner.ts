@@ -101,7 +101,7 @@ class Rewind extends Error {
  * therefore replays at most the unfinished chunk, which idempotent sinks absorb.
  */
 export class ConsumerRunner<T> {
-  private readonly consumer: Consumer;
+  private consumer: Consumer;
   private readonly m: RunnerMetrics;
   private readonly log: Logger;
   private stopping = false;
@@ -117,7 +117,12 @@ export class ConsumerRunner<T> {
   constructor(private readonly o: ConsumerRunnerOptions<T>) {
     this.log = o.logger.child({ component: 'consumer', group: o.groupId });
     this.m = createRunnerMetrics(o.metrics);
-    this.consumer = o.kafka.consumer({
+    this.consumer = this.createConsumer();
+  }
+
+  private createConsumer(): Consumer {
+    const o = this.o;
+    const consumer = o.kafka.consumer({
       groupId: o.groupId,
       sessionTimeout: o.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: o.heartbeatIntervalMs ?? 3_000,
@@ -126,8 +131,8 @@ export class ConsumerRunner<T> {
       maxWaitTimeInMs: 250,
       retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
     });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
-    this.consumer.on(GROUP_JOIN, (e) => {
+    const { GROUP_JOIN, CRASH } = consumer.events;
+    consumer.on(GROUP_JOIN, (e) => {
       // Every join after the first is a rebalance this member went through. kafkajs emits REBALANCING
       // only when a heartbeat hears of one; a member the coordinator expelled (its session expired)
       // rejoins silently, and that is the rebalance ops most need to see.
@@ -140,12 +145,48 @@ export class ConsumerRunner<T> {
       // (in onBatch, in order with its processing): an eager seek here would race with the fetches.
       this.unchecked = new Set(Object.entries(e.payload.memberAssignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
     });
-    this.consumer.on(CRASH, (e) => {
+    consumer.on(CRASH, (e) => {
       this.log.error({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed');
       // Not a member until kafkajs has restarted it and it joined again (a broker outage): not ready.
       this.joined = false;
-      if (!e.payload.restart && !this.stopping) o.onFatal(e.payload.error);
+      if (e.payload.restart || this.stopping) return;
+      // kafkajs gives up for good on errors it deems non-retriable, and some of those are only a
+      // broker that is still restarting (no broker available, connection refused). Those are
+      // recovered here, in-process, with a new consumer; anything else is fatal (the supervisor
+      // restarts the process).
+      if (isBrokerUnreachable(e.payload.error)) void this.recover();
+      else o.onFatal(e.payload.error);
     });
+    return consumer;
+  }
+
+  private async runConsumer(): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+  }
+
+  /** A new kafkajs consumer in place of one that gave up, retried with backoff until it runs. */
+  private async recover(): Promise<void> {
+    for (let attempt = 0; !this.stopping; attempt++) {
+      await new Promise((r) => setTimeout(r, backoffMs(attempt, 1_000, 15_000)));
+      if (this.stopping) return;
+      await this.consumer.disconnect().catch(() => undefined);
+      this.consumer = this.createConsumer();
+      this.m.recoveries.inc();
+      try {
+        await this.runConsumer();
+        this.log.warn({ attempt }, 'consumer recovered with a new client after kafkajs gave up');
+        return;
+      } catch (err) {
+        this.log.warn({ attempt, err: errorMessage(err) }, 'consumer not recovered yet');
+      }
+    }
   }
 
   /** Readiness: connected and a member of the group (a member may have 0 partitions when over-scaled). */
@@ -158,14 +199,7 @@ export class ConsumerRunner<T> {
       this.lagTimer = setInterval(() => void this.refreshLag(), this.o.lagRefreshMs ?? 15_000);
       this.lagTimer.unref();
     }
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topics: this.o.topics, fromBeginning: this.o.fromBeginning ?? true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.o.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => this.onBatch(payload),
-    });
+    await this.runConsumer();
   }
 
   /**
@@ -386,4 +420,18 @@ export class ConsumerRunner<T> {
       if (typeof ms === 'number') this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
     }
   }
+}
+
+/**
+ * A crash kafkajs will not restart from, caused only by the broker being away (stopped, restarting,
+ * not yet accepting connections): worth a new client rather than a process exit.
+ */
+export function isBrokerUnreachable(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { name, message } = e as { name?: string; message?: string };
+    if (/^KafkaJS(Connection|ConnectionClosed|NoBrokerAvailable|BrokerNotFound|RequestTimeout|GroupCoordinatorNotFound|NumberOfRetriesExceeded)(Error)?$/.test(name ?? '')) return true;
+    if (/ECONNREFUSED|ECONNRESET|EPIPE|Closed connection|No brokers? available|coordinator is not available/i.test(message ?? '')) return true;
+    e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

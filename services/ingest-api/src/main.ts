@@ -14,7 +14,8 @@ const REGISTRY_CHECK_MS = 5_000;
 /** Wiring only: config → clients → app → signals. */
 async function main(): Promise<void> {
   const config = configOrExit('ingest-api', () => loadIngestConfig());
-  const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
+  // With ANONYMIZE_IP the stored events carry no raw IP, so the logs may not either.
+  const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA || config.ANONYMIZE_IP });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
   const metrics = new ServiceMetrics('ingest_api');
