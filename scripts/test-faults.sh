@@ -6,7 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash stack/stack up >/dev/null 2>&1 || bash stack/stack up   # idempotent; shows errors on failure
 npx tsc -b
-export TALLY_FULL_SUITE=1
 export TALLY_FAULT_REPORT; TALLY_FAULT_REPORT="$(mktemp)"
 results="$(mktemp)"
 set +e
