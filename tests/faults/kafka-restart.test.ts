@@ -1,8 +1,8 @@
 import { eventually } from '../helpers/env';
 import { endOffsets } from '../helpers/pipeline';
-import type { ServiceProcess } from '../helpers/process';
 import { byStatus, RetryingLoad, type Attempt } from './retrying-load';
 import { CONSUMERS, expectConserved, faultWorld, summary } from './world';
+import { alive, type ServiceProcess } from '../helpers/process';
 
 // Scenario 6: the Kafka broker (a private one: this world's own, data directory kept) is stopped
 // under load — first cleanly (SIGTERM), then by SIGKILL — kept down for OUTAGE_MS and started
@@ -30,15 +30,6 @@ interface Outage {
 
 function ingestOutput(): string {
   return (world as unknown as { ingest?: ServiceProcess }).ingest?.output.slice(-4_000) ?? '';
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 it('Kafka broker restarted under load (SIGTERM, then SIGKILL): 503 while it is gone, every 202 exactly once, consumers recover', async () => {

@@ -3,6 +3,7 @@ import { mkdtempSync, mkdirSync, readdirSync, symlinkSync, writeFileSync, exists
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { alive } from '../helpers/process';
 
 // Drives the real stack CLI on its own ports and folders, so the developer's running stack is
 // never touched. Redis and MariaDB are the quickest real servers to start for these checks.
@@ -18,15 +19,6 @@ function stack(args: string[], env: Record<string, string>, path = process.env.P
     timeout: 120_000,
   });
   return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('stack CLI', () => {
