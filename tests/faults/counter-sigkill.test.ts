@@ -11,11 +11,7 @@ it('counter SIGKILLed mid-batch under load, restarted: exact counts everywhere',
   const load = world.load(3_000, { batch: 50, paceMs: 20 });
 
   // Mid-batch under load: the counter has applied something and still has a backlog.
-  const atKill = await eventually(async () => {
-    const processed = await world.metric('counter', 'messages_processed_total');
-    const lag = await world.lag('counter');
-    return processed > 0 && lag > 0 ? { processed, lag } : undefined;
-  }, 60_000, 'counter processing with a backlog');
+  const atKill = await world.busyWithBacklog('counter');
   const killed = await world.signal('counter', 'SIGKILL');
   expect(killed.signal).toBe('SIGKILL');
   expect(atKill.lag).toBeGreaterThan(0);

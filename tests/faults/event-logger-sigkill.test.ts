@@ -10,11 +10,7 @@ it('event-logger SIGKILLed mid-batch under load, restarted: exact rows, no dupli
   await world.startAll();
   const load = world.load(3_000, { batch: 50, paceMs: 20 });
 
-  const atKill = await eventually(async () => {
-    const processed = await world.metric('event-logger', 'messages_processed_total');
-    const lag = await world.lag('event-logger');
-    return processed > 0 && lag > 0 ? { processed, lag } : undefined;
-  }, 60_000, 'event-logger processing with a backlog');
+  const atKill = await world.busyWithBacklog('event-logger');
   expect((await world.signal('event-logger', 'SIGKILL')).signal).toBe('SIGKILL');
   expect(atKill.lag).toBeGreaterThan(0);
 

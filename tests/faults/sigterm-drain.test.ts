@@ -1,4 +1,3 @@
-import { eventually } from '../helpers/env';
 import { CONSUMERS, expectConserved, faultWorld, summary } from './world';
 
 // Scenario 3: SIGTERM reaches each consumer in turn while it is processing under load. Each one must
@@ -12,11 +11,7 @@ it('SIGTERM each consumer mid-batch: exit 0, nothing reprocessed after restart, 
   const load = world.load(6_000, { batch: 25, paceMs: 40 });
 
   for (const c of CONSUMERS) {
-    const at = await eventually(async () => {
-      const processed = await world.metric(c, 'messages_processed_total');
-      const lag = await world.lag(c);
-      return processed > 0 && lag > 0 ? { processed, lag } : undefined;
-    }, 60_000, `${c} processing with a backlog`);
+    const at = await world.busyWithBacklog(c);
     expect(at.lag).toBeGreaterThan(0);
     // signal() waits at most 30 s; the service's own deadline is 20 s.
     expect(await world.signal(c, 'SIGTERM')).toEqual({ code: 0, signal: null });

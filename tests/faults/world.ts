@@ -524,6 +524,18 @@ export class World {
     }
   }
 
+  /**
+   * Waits until the consumer is mid-stream: it has processed more than `processedAbove` messages and
+   * still has a backlog — the moment a kill or signal lands "mid-batch under load".
+   */
+  async busyWithBacklog(c: Consumer, processedAbove = 0): Promise<{ processed: number; lag: number }> {
+    return eventually(async () => {
+      const processed = await this.metric(c, 'messages_processed_total');
+      const lag = await this.lag(c);
+      return processed > processedAbove && lag > 0 ? { processed, lag } : undefined;
+    }, 60_000, `${c} processing with a backlog`);
+  }
+
   /** Every consumer running with lag 0. */
   async quiet(timeoutMs = 120_000): Promise<void> {
     for (const c of CONSUMERS) {
