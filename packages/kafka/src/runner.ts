@@ -39,8 +39,13 @@ export interface PartitionBatch<T> {
 export type BatchOutcome =
   | { kind: 'done'; deadLetters?: { offset: string; reason: string; detail: string }[] }
   | { kind: 'retry'; error: unknown }
-  /** The sink's own progress is behind Kafka's (e.g. Redis lost its state): read again from `offset`. */
-  | { kind: 'rewind'; offset: string };
+  /**
+   * The sink's own progress is behind Kafka's (e.g. Redis lost its state): read again from `offset`.
+   * `everyPartition`: the loss is not this partition's alone, so every partition this member owns is
+   * moved back to the sink's resume point now — a partition that receives nothing new would otherwise
+   * never notice, and what it had counted since the last durable point would stay lost.
+   */
+  | { kind: 'rewind'; offset: string; everyPartition?: boolean };
 
 export type Validation<T> = { ok: true; value: T } | { ok: false; reason: string; detail: string };
 
@@ -86,7 +91,7 @@ export interface ConsumerRunnerOptions<T> {
 
 class Stopped extends Error {}
 class Rewind extends Error {
-  constructor(readonly offset: string) {
+  constructor(readonly offset: string, readonly everyPartition = false) {
     super(`rewind to ${offset}`);
   }
 }
@@ -276,10 +281,29 @@ export class ConsumerRunner<T> {
       if (err instanceof Rewind) {
         this.logFor(batch.topic, batch.partition).warn({ offset: err.offset }, 'sink asked to re-read from an earlier offset');
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: err.offset });
+        if (err.everyPartition) await this.rewindOthers(batch.topic, batch.partition);
         return;
       }
       throw err;
     }
+  }
+
+  /** Seeks every other partition of this member to where the sink says it resumes (see `everyPartition`). */
+  private async rewindOthers(topic: string, partition: number): Promise<void> {
+    if (!this.o.resumeFrom) return;
+    for (const [t, ps] of Object.entries(this.assignment)) {
+      for (const p of ps) {
+        if (t === topic && p === partition) continue;
+        try {
+          const offset = await this.o.resumeFrom(t, p);
+          if (offset !== undefined) this.consumer.seek({ topic: t, partition: p, offset });
+        } catch (err) {
+          // The partition's next chunk still checks its progress itself (the sink's own rewind).
+          this.logFor(t, p).warn({ err: errorMessage(err) }, 'could not read the sink progress to rewind');
+        }
+      }
+    }
+    this.log.warn({ partitions: Object.values(this.assignment).reduce((n, ps) => n + ps.length, 0) }, 'sink lost its state: every partition moved back to the sink\'s progress');
   }
 
   private async processChunk(p: EachBatchPayload, messages: KafkaMessage[]): Promise<void> {
@@ -311,7 +335,7 @@ export class ConsumerRunner<T> {
         if (out.kind === 'retry') throw out.error;
         return out;
       });
-      if (outcome.kind === 'rewind') throw new Rewind(outcome.offset);
+      if (outcome.kind === 'rewind') throw new Rewind(outcome.offset, outcome.everyPartition);
       for (const d of outcome.deadLetters ?? []) {
         const msg = messages.find((m) => m.offset === d.offset);
         if (msg) dead.push({ msg, dl: { reason: d.reason, detail: d.detail, step: 'handle' } });

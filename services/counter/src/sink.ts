@@ -74,7 +74,8 @@ export class CounterSink {
         // Once per loss: if the log no longer holds those offsets (retention), the next chunk goes on.
         this.rewound.add(field);
         this.logger.warn({ topic: batch.topic, partition: batch.partition, from: String(progress.resumeAt), fetched: String(first) }, 'counter state missing in Redis: rewinding to the offset recorded in MySQL');
-        return { kind: 'rewind', offset: String(progress.resumeAt) };
+        // Redis lost every partition's state at once, not only this one's.
+        return { kind: 'rewind', offset: String(progress.resumeAt), everyPartition: true };
       }
       const fresh = batch.messages.filter((m) => BigInt(m.offset) >= progress.resumeAt);
       if (fresh.length < batch.messages.length) batch.reportReprocessed(batch.messages.length - fresh.length);
