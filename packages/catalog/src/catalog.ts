@@ -1,3 +1,4 @@
+import { appKeys, type AppKeys } from '@tally/layout';
 import type { CatalogMapping } from './mapping';
 import { DEMO_MAPPING } from './mapping';
 
@@ -16,7 +17,12 @@ export const q = (name: string): string => `\`${name}\``;
  * names, the columns of each part, and the few SQL fragments more than one reader needs.
  */
 export class Catalog {
-  constructor(readonly mapping: CatalogMapping = DEMO_MAPPING) {}
+  /** The app's Redis keys under the mapping's prefix. */
+  readonly keys: AppKeys;
+
+  constructor(readonly mapping: CatalogMapping = DEMO_MAPPING) {
+    this.keys = appKeys(mapping.redis.prefix);
+  }
 
   /** The app's tables are in MYSQL_URL's own database (the demo): Tally then also creates and seeds them. */
   get sharesDatabase(): boolean {

@@ -2,9 +2,33 @@
 export type Metric = 'views' | 'downloads' | 'likes';
 export const METRICS: readonly Metric[] = ['views', 'downloads', 'likes'];
 
+/**
+ * Keys the web app's pages read, under its prefix (the catalog mapping's `redis.prefix`, `jav:` by
+ * default): display counters and the featured cache (docs/featured-cache.schema.json).
+ */
+export interface AppKeys {
+  /** The movie's display value. */
+  display(metric: Metric, javId: number): string;
+  featuredAll: string;
+  /** Bumped by the counter with every invalidation: a cache rebuild that read MySQL before it must not store its list. */
+  featuredVersion: string;
+  featuredGroup(group: string): string;
+}
+
+export function appKeys(prefix: string): AppKeys {
+  return {
+    display: (metric, javId) => `${prefix}${metric}:${javId}`,
+    featuredAll: `${prefix}featured:all`,
+    featuredVersion: `${prefix}featured:version`,
+    featuredGroup: (group) => `${prefix}featured:group:${group}`,
+  };
+}
+
+/** The app keys under the default prefix `jav:`. */
+export const DEFAULT_APP_KEYS = appKeys('jav:');
+
+/** Tally's own keys (prefix `tally:counter:`), never read by the app. */
 export const counterKeys = {
-  /** What the web app reads: the movie's display value. */
-  display: (metric: Metric, javId: number) => `jav:${metric}:${javId}`,
   /** Deltas not yet in MySQL: fields `{metric}:{id}` → delta, and `off:{topic}:{partition}` → highest offset they cover. */
   pending: 'tally:counter:pending',
   pendingField: (metric: Metric, javId: number) => `${metric}:${javId}`,
@@ -20,8 +44,4 @@ export const counterKeys = {
   /** Ids of the flushing hashes not yet cleaned up (added with the RENAME, removed with the DEL): the flusher's
    * recovery reads this set instead of SCANning a keyspace holding ~1M dedup keys. */
   flushes: 'tally:counter:flushes',
-  featuredAll: 'jav:featured:all',
-  /** Bumped by the counter with every invalidation: a cache rebuild that read MySQL before it must not store its list. */
-  featuredVersion: 'jav:featured:version',
-  featuredGroup: (group: string) => `jav:featured:group:${group}`,
 } as const;

@@ -1,5 +1,5 @@
 import type { EventType } from '@tally/events';
-import { counterKeys, type Metric } from '@tally/layout';
+import { DEFAULT_APP_KEYS, type Metric } from '@tally/layout';
 
 /** One counted effect of one event: which display value moves, and by how much. */
 export interface CounterEffect {
@@ -39,7 +39,7 @@ export function effectOf(type: EventType, offset: string, value: CountedValue): 
 
 /** Cache keys a featured change invalidates: the whole list and the item's group (old and new on a move). */
 export function featuredKeysToDelete(value: { group: string; previous_group?: string | null }): string[] {
-  const keys = [counterKeys.featuredAll, counterKeys.featuredGroup(value.group)];
-  if (value.previous_group && value.previous_group !== value.group) keys.push(counterKeys.featuredGroup(value.previous_group));
+  const keys = [DEFAULT_APP_KEYS.featuredAll, DEFAULT_APP_KEYS.featuredGroup(value.group)];
+  if (value.previous_group && value.previous_group !== value.group) keys.push(DEFAULT_APP_KEYS.featuredGroup(value.previous_group));
   return keys;
 }

@@ -5,7 +5,7 @@ import type { BatchOutcome, PartitionBatch } from '@tally/kafka';
 import { TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
 import { effectOf, featuredKeysToDelete, type CounterEffect } from './handler';
-import { counterKeys, type Metric } from '@tally/layout';
+import { DEFAULT_APP_KEYS, counterKeys, type Metric } from '@tally/layout';
 
 type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];
@@ -58,7 +58,7 @@ export class CounterSink {
     const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null })));
     if (keys.size === 0) return { kind: 'done' }; // a chunk of poison only    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
     // point (query-api compares the version) cannot put the old list back.
-    await this.redis.multi().del(...keys).incr(counterKeys.featuredVersion).exec();
+    await this.redis.multi().del(...keys).incr(DEFAULT_APP_KEYS.featuredVersion).exec();
     return { kind: 'done' };
   }
 
@@ -84,7 +84,7 @@ export class CounterSink {
       const seeds = await this.seedsFor(effects);
       const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, String(last),
         counterKeys.pendingOffsetField(batch.topic, batch.partition), this.opts.dedupTtlSeconds, effects.length,
-        ...effects.flatMap((e) => [counterKeys.seen(e.eventId), counterKeys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(counterKeys.display(e.metric, e.javId)) ?? '']));
+        ...effects.flatMap((e) => [counterKeys.seen(e.eventId), DEFAULT_APP_KEYS.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(DEFAULT_APP_KEYS.display(e.metric, e.javId)) ?? '']));
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));
         // Progress is in Redis again: a later loss of Redis state may rewind again.
@@ -115,7 +115,7 @@ export class CounterSink {
 
   /** MySQL values for display keys missing in Redis (a new movie, or Redis emptied). */
   private async seedsFor(effects: CounterEffect[]): Promise<Map<string, string>> {
-    const pairs = new Map(effects.map((e) => [counterKeys.display(e.metric, e.javId), e] as const));
+    const pairs = new Map(effects.map((e) => [DEFAULT_APP_KEYS.display(e.metric, e.javId), e] as const));
     const seeds = new Map<string, string>();
     if (pairs.size === 0) return seeds;
     const keys = [...pairs.keys()];
@@ -127,7 +127,7 @@ export class CounterSink {
       .select<{ id: number; views: number; downloads: number; likes: number }[]>('id', 'views', 'downloads', 'likes');
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     // A movie MySQL does not know (yet) starts at 0; the flusher's UPDATE then simply finds no row.
-    for (const e of missing) seeds.set(counterKeys.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric as Metric] ?? 0)));
+    for (const e of missing) seeds.set(DEFAULT_APP_KEYS.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric as Metric] ?? 0)));
     return seeds;
   }
 }

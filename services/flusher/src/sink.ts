@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
-import { counterKeys } from '@tally/layout';
+import { DEFAULT_APP_KEYS, counterKeys } from '@tally/layout';
 import { TallyError } from '@tally/runtime';
 import { chunks, insertDeltasSql, realignArgs, type CounterField, type MovieCounts, type ParsedFlush } from './handler';
 import { REALIGN_SCRIPT, TAKE_SCRIPT } from './scripts';
@@ -141,7 +141,7 @@ export class FlushSink {
     for (let i = 0; i < parts.length; i++) {
       const counts = await next!;
       next = read(i + 1);
-      const { keys, argv } = realignArgs(parts[i]!, counts, (f) => counterKeys.display(f.metric, f.id), (f) => counterKeys.pendingField(f.metric, f.id));
+      const { keys, argv } = realignArgs(parts[i]!, counts, (f) => DEFAULT_APP_KEYS.display(f.metric, f.id), (f) => counterKeys.pendingField(f.metric, f.id));
       set += await this.redis.tallyRealign(keys.length + 1, counterKeys.pending, ...keys, ...argv);
     }
     return set;

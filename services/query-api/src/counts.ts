@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
-import { counterKeys, METRICS, type Metric } from '@tally/layout';
+import { DEFAULT_APP_KEYS, counterKeys, METRICS, type Metric } from '@tally/layout';
 import { NotFound } from './params';
 
 export interface MovieCounts {
@@ -37,14 +37,14 @@ export class CountsStore {
   }
 
   async get(javId: number): Promise<MovieCounts> {
-    const shown = await this.redis.mget(...METRICS.map((m) => counterKeys.display(m, javId)));
+    const shown = await this.redis.mget(...METRICS.map((m) => DEFAULT_APP_KEYS.display(m, javId)));
     if (shown.every((v) => v !== null)) return toCounts(javId, shown as string[]);
     const row = await this.db('jav').where({ id: javId }).first<Record<Metric, number | string> | undefined>(...METRICS);
     // The counter creates keys for movies MySQL does not know yet (counted at 0 + deltas); a movie
     // neither knows about is unknown.
     if (!row && shown.every((v) => v === null)) throw new NotFound('MOVIE_NOT_FOUND', `no movie with id ${javId}`);
     const values = await Promise.all(
-      METRICS.map((m, i) => shown[i] ?? this.redis.tallySeedDisplay(counterKeys.display(m, javId), counterKeys.pending, String(Number(row?.[m] ?? 0)), counterKeys.pendingField(m, javId))),
+      METRICS.map((m, i) => shown[i] ?? this.redis.tallySeedDisplay(DEFAULT_APP_KEYS.display(m, javId), counterKeys.pending, String(Number(row?.[m] ?? 0)), counterKeys.pendingField(m, javId))),
     );
     return toCounts(javId, values);
   }

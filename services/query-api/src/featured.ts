@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
-import { counterKeys } from '@tally/layout';
+import { DEFAULT_APP_KEYS } from '@tally/layout';
 
 type ItemType = 'movie' | 'actor' | 'tag';
 
@@ -50,7 +50,7 @@ export class FeaturedStore {
   constructor(private readonly redis: Redis, private readonly db: Knex, private readonly ttlMs: number, private readonly now: () => number = Date.now) {}
 
   async list(group: string | undefined): Promise<{ items: FeaturedItem[]; cached: boolean }> {
-    const key = group === undefined ? counterKeys.featuredAll : counterKeys.featuredGroup(group);
+    const key = group === undefined ? DEFAULT_APP_KEYS.featuredAll : DEFAULT_APP_KEYS.featuredGroup(group);
     const hit = await this.redis.get(key);
     const items = hit !== null ? (JSON.parse(hit) as FeaturedItem[]) : await this.rebuild(key, group);
     // Expiry is checked on every read, not only at rebuild: a cached list stays exact to the millisecond.
@@ -61,10 +61,10 @@ export class FeaturedStore {
   private rebuild(key: string, group: string | undefined): Promise<FeaturedItem[]> {
     let p = this.inflight.get(key);
     if (!p) {
-      p = this.redis.get(counterKeys.featuredVersion)
+      p = this.redis.get(DEFAULT_APP_KEYS.featuredVersion)
         .then(async (version) => {
           const items = await this.load(group);
-          await this.redis.eval(SET_IF_UNCHANGED, 2, key, counterKeys.featuredVersion, version ?? '0', JSON.stringify(items), String(this.ttlMs));
+          await this.redis.eval(SET_IF_UNCHANGED, 2, key, DEFAULT_APP_KEYS.featuredVersion, version ?? '0', JSON.stringify(items), String(this.ttlMs));
           return items;
         })
         .finally(() => this.inflight.delete(key));
