@@ -6,6 +6,7 @@ import { committedOffset, kafka, readTopic } from '../helpers/kafka';
 import { EventProducer, endOffsets, isolatedTopics, makeEvent } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
+import { LikeOracle } from '../helpers/likes';
 
 // The counter as a real process against the real Kafka, Redis and MySQL. Isolation: its own topics
 // (TOPIC_PREFIX), its own MySQL database and its own Redis database index.
@@ -17,7 +18,8 @@ let temp: TempDatabase;
 let producer: EventProducer;
 const redis = new Redis(redisUrl);
 const procs: ServiceProcess[] = [];
-const expected = new Map<string, number>(); // display key → expected delta
+const expected = new Map<string, number>(); // display key → expected delta (views, downloads)
+const likes = new LikeOracle();
 let initial: Map<number, { views: number; downloads: number; likes: number }>;
 
 function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess {
@@ -29,7 +31,7 @@ function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess
   return p;
 }
 
-/** Produces `n` counted events (views, downloads, likes, unlikes; some bots, some client retries). */
+/** Produces `n` counted events (views, downloads, likes, unlikes; some bots, some guests, some client retries; likes at shuffled times). */
 async function produceMix(n: number): Promise<void> {
   const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'];
   const batch: { type: EventType; value: Record<string, unknown> }[] = [];
@@ -37,13 +39,16 @@ async function produceMix(n: number): Promise<void> {
     const type = types[i % types.length]!;
     const javId = 1 + ((i * 7) % MOVIES);
     const isBot = i % 50 === 0;
-    const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20) });
+    // Likes and unlikes of one user and movie arrive out of order (two topics, shuffled times): the
+    // latest by occurred_at must win, whatever the order of delivery.
+    const at = Date.now() - 60_000 + ((i * 7919) % 50_000);
+    const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: at });
     batch.push({ type, value });
     if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, another offset
-    if (!isBot) {
-      const metric = type === 'movie.viewed' ? 'views' : type === 'movie.downloaded' ? 'downloads' : 'likes';
-      const key = `jav:${metric}:${javId}`;
-      expected.set(key, (expected.get(key) ?? 0) + (type === 'movie.unliked' ? -1 : 1));
+    likes.apply(type, value);
+    if (!isBot && (type === 'movie.viewed' || type === 'movie.downloaded')) {
+      const key = `jav:${type === 'movie.viewed' ? 'views' : 'downloads'}:${javId}`;
+      expected.set(key, (expected.get(key) ?? 0) + 1);
     }
     if (batch.length >= 500) await producer.send(batch.splice(0));
   }
@@ -65,7 +70,7 @@ async function assertExact(): Promise<void> {
   for (let id = 1; id <= MOVIES; id++) {
     for (const metric of ['views', 'downloads', 'likes'] as const) {
       const key = `jav:${metric}:${id}`;
-      const delta = expected.get(key) ?? 0;
+      const delta = metric === 'likes' ? (likes.likes().get(id) ?? 0) : (expected.get(key) ?? 0);
       const shown = await redis.get(key);
       if (delta === 0 && shown === null) continue;
       expect({ key, value: Number(shown) }).toEqual({ key, value: initial.get(id)![metric] + delta });

@@ -12,6 +12,7 @@ import { eventDefinition, eventDefinitions, sampleEvents, type EventType, type T
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
 import { deleteTopics } from '../helpers/kafka';
+import { LikeOracle } from '../helpers/likes';
 import { PrivateServer, type PrivateKind } from './private-server';
 import { endOffsets, isolatedTopics } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
@@ -64,12 +65,11 @@ export const TABLE_OF: Record<EventType, (typeof RAW_EVENT_TABLES)[number]> = {
   'featured.item.created': 'featured_events', 'featured.item.updated': 'featured_events', 'featured.item.removed': 'featured_events',
 };
 /** Counting rules (services/counter/src/handler.ts): bots never count. */
-const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 | -1 }>> = {
+const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 }>> = {
   'movie.viewed': { metric: 'views', delta: 1 },
   'movie.downloaded': { metric: 'downloads', delta: 1 },
-  'movie.liked': { metric: 'likes', delta: 1 },
-  'movie.unliked': { metric: 'likes', delta: -1 },
 };
+// Likes are per user (the latest like/unlike by occurred_at wins): LikeOracle.
 
 const BOT_UA = 'Googlebot/2.1 (+http://www.google.com/bot.html)';
 const HUMAN_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0';
@@ -83,6 +83,8 @@ interface Accepted {
   javId: number | null;
   userId: number | null;
   bot: boolean;
+  /** As the ingest API stored it: like/unlike events are sent without sent_at, so no skew correction moves it. */
+  occurredAt: number;
 }
 
 export type PoisonKind = 'random_bytes' | 'unknown_schema' | 'invalid_values';
@@ -375,6 +377,12 @@ export class World {
         ip: `198.51.100.${k % 250}`,
         user_agent: k % 6 === 1 ? BOT_UA : HUMAN_UA,
       };
+      if (type === 'movie.liked' || type === 'movie.unliked') {
+        // Shuffled times within the last minute, and no sent_at: the ingest API then stores
+        // occurred_at as sent (no skew correction), so the oracle knows which change is the latest.
+        fields.occurred_at = now - 60_000 + ((k * 7919) % 50_000);
+        fields.sent_at = null;
+      }
       if ('jav_id' in sample) fields.jav_id = this.movieIds[(k * 7 + Math.floor(k / 17)) % this.movieIds.length]!;
       if ('expires_at' in sample) fields.expires_at = now + 86_400_000;
       out.push({ type, ...fields } as ClientEvent);
@@ -407,6 +415,7 @@ export class World {
       javId: typeof e.jav_id === 'number' ? e.jav_id : null,
       userId: typeof e.user_id === 'number' ? e.user_id : null,
       bot: e.user_agent === BOT_UA,
+      occurredAt: Number(e.occurred_at),
     });
   }
 
@@ -570,6 +579,9 @@ export class World {
   /** Expected display value per `metric:id`: seed + effects of the distinct accepted non-bot events. */
   expectedCounts(): Map<string, number> {
     const m = new Map(this.seedCounts);
+    const likes = new LikeOracle();
+    for (const [eventId, a] of this.accepted) likes.apply(a.type, { jav_id: a.javId, user_id: a.userId, occurred_at: a.occurredAt, event_id: eventId, is_bot: a.bot });
+    for (const [javId, n] of likes.likes()) m.set(`likes:${javId}`, (m.get(`likes:${javId}`) ?? 0) + n);
     for (const a of this.accepted.values()) {
       const e = EFFECT[a.type];
       if (!e || a.bot || a.javId === null) continue;
@@ -618,7 +630,7 @@ export class World {
 
     // Counter: Redis display values before any flush (the flusher re-aligns them, which could hide a miscount).
     const before = await this.redisMismatches('before flush');
-    for (const a of this.accepted.values()) if (EFFECT[a.type] && !a.bot) report.counts.effects++;
+    for (const a of this.accepted.values()) if ((EFFECT[a.type] || (a.userId !== null && (a.type === 'movie.liked' || a.type === 'movie.unliked'))) && !a.bot) report.counts.effects++;
 
     // Raw logs: one row per accepted event id, in its table.
     const wantByTable = new Map<string, Set<string>>(RAW_EVENT_TABLES.map((t) => [t, new Set<string>()]));

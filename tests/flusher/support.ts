@@ -9,6 +9,7 @@ import { env, eventually } from '../helpers/env';
 import { EventProducer, endOffsets, isolatedTopics, makeEvent } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
+import { LikeOracle } from '../helpers/likes';
 
 export const METRICS = ['views', 'downloads', 'likes'] as const;
 export type Metric = (typeof METRICS)[number];
@@ -51,7 +52,15 @@ export class FlusherWorld {
   readonly redis: PrivateRedis;
   initial = new Map<number, Counts>();
   /** Effect of the distinct, non-bot events produced: `${metric}:${id}` → delta. */
+  /** Views and downloads per `metric:id`; likes come from the per-user oracle (expectedDelta). */
   readonly expected = new Map<string, number>();
+  readonly likes = new LikeOracle();
+
+  /** The expected change of `metric:id` since the seed. */
+  expectedDelta(field: string): number {
+    const [metric, id] = field.split(':');
+    return metric === 'likes' ? (this.likes.likes().get(Number(id)) ?? 0) : (this.expected.get(field) ?? 0);
+  }
   private readonly procs: ServiceProcess[] = [];
   private seq = 0;
 
@@ -105,13 +114,13 @@ export class FlusherWorld {
       const type = types[i % types.length]!;
       const javId = 1 + ((i * 7) % this.movies);
       const isBot = i % 50 === 0;
-      const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20) });
+      const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: Date.now() - 60_000 + ((i * 7919) % 50_000) });
       batch.push({ type, value });
       if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, next offset
-      if (!isBot) {
-        const metric: Metric = type === 'movie.viewed' ? 'views' : type === 'movie.downloaded' ? 'downloads' : 'likes';
-        const key = `${metric}:${javId}`;
-        this.expected.set(key, (this.expected.get(key) ?? 0) + (type === 'movie.unliked' ? -1 : 1));
+      this.likes.apply(type, value);
+      if (!isBot && (type === 'movie.viewed' || type === 'movie.downloaded')) {
+        const key = `${type === 'movie.viewed' ? 'views' : 'downloads'}:${javId}`;
+        this.expected.set(key, (this.expected.get(key) ?? 0) + 1);
       }
       if (batch.length >= 500) await this.producer.send(batch.splice(0));
     }
@@ -164,7 +173,7 @@ export class FlusherWorld {
     for (let id = 1; id <= this.movies; id++) {
       for (const metric of METRICS) {
         const field = `${metric}:${id}`;
-        const want = this.initial.get(id)![metric] + (this.expected.get(field) ?? 0);
+        const want = this.initial.get(id)![metric] + this.expectedDelta(field);
         const p = pending.get(field) ?? 0;
         const inMysql = mysql.get(id)![metric];
         if (inMysql + p !== want || (opts.flushed && p !== 0)) wrong.push({ field, want, mysql: inMysql, pending: p });
@@ -173,6 +182,11 @@ export class FlusherWorld {
       }
     }
     expect(wrong).toEqual([]);
+    if (opts.flushed) {
+      // The per-user states flushed with the deltas explain them: users liking each movie = the oracle.
+      const rows = (await this.temp.db('movie_user_state').where({ facet: 'like', value: 1 }).groupBy('jav_id').select('jav_id').count({ n: '*' })) as { jav_id: number; n: number | string }[];
+      expect(new Map(rows.map((r) => [Number(r.jav_id), Number(r.n)]))).toEqual(this.likes.likes());
+    }
   }
 
   private track(p: ServiceProcess): ServiceProcess {

@@ -75,5 +75,5 @@ export async function rollbackAdoption(db: Knex): Promise<AdoptedObject[]> {
 export async function assertCatalog(db: Knex, catalog: Catalog, parts: readonly CatalogPart[]): Promise<void> {
   const report = await checkCatalog(db, catalog, parts);
   if (report.problems.length === 0 && report.ddl.length === 0) return;
-  throw new TallyError('CATALOG_MISMATCH', `the app's schema (${report.database}) does not match the catalog mapping:\n${formatReport(report)}\nrun \`tally adopt check\` for the whole report`);
+  throw new TallyError('CATALOG_MISMATCH', `the app's schema (${report.database}) does not match the catalog mapping:\n${formatReport(report)}\nrun \`tally adopt check\` for the whole report`, { exitCode: 2 });
 }

@@ -156,7 +156,7 @@ export function parseCatalogMapping(doc: unknown, source = 'the catalog mapping'
   const r = catalogMappingSchema.safeParse(doc);
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(document)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}` : i.message}`);
-  throw new TallyError('CATALOG_MAPPING_INVALID', `${source} is invalid:\n${lines.join('\n')}`);
+  throw new TallyError('CATALOG_MAPPING_INVALID', `${source} is invalid:\n${lines.join('\n')}`, { exitCode: 2 });
 }
 
 /** The mapping of CATALOG_MAPPING (a JSON file), or the demo mapping when it is not set. */
@@ -166,13 +166,13 @@ export function loadCatalogMapping(path: string | undefined): CatalogMapping {
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING: cannot read ${path}: ${(err as Error).message}`);
+    throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING: cannot read ${path}: ${(err as Error).message}`, { exitCode: 2 });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (err) {
-    throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING: ${path} is not JSON: ${(err as Error).message}`);
+    throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING: ${path} is not JSON: ${(err as Error).message}`, { exitCode: 2 });
   }
   return parseCatalogMapping(doc, `CATALOG_MAPPING (${path})`);
 }

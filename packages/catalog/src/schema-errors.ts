@@ -1,3 +1,5 @@
+import { TallyError } from '@tally/runtime';
+
 /**
  * MySQL/MariaDB errors that mean the schema is not what the code expects. Retrying cannot help (the
  * table or column will not appear by itself), so a consumer meeting one stops with its message
@@ -15,4 +17,13 @@ const SCHEMA_ERRNOS = new Set([
 export function isSchemaError(err: unknown): boolean {
   const errno = (err as { errno?: unknown } | null)?.errno;
   return typeof errno === 'number' && SCHEMA_ERRNOS.has(errno);
+}
+
+/**
+ * For a sink's catch: a schema error becomes a non-retriable coded error (the runner then stops the
+ * service with it, exit 2); anything else is returned as it is, to be retried.
+ */
+export function classifyStoreError(err: unknown): unknown {
+  if (!isSchemaError(err)) return err;
+  return new TallyError('SCHEMA_MISMATCH', `MySQL refused a statement because the schema is not what the catalog mapping says: ${(err as Error).message}. Fix the mapping or the schema (run \`tally adopt check\`), then restart.`, { retriable: false, exitCode: 2, cause: err });
 }

@@ -1,5 +1,5 @@
 import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { errorCode, errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { errorCode, errorMessage, TallyError, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { backoffMs, sleepWithTicks } from './backoff';
 import { PoisonMessageError, type RegistryCodec } from './codec';
 import { deadLetterRecord, type DeadLetter } from './dead-letter';
@@ -412,6 +412,12 @@ export class ConsumerRunner<T> {
       try {
         return await fn();
       } catch (err) {
+        // A coded error that says retrying cannot help (the app's schema lost a column the sink
+        // writes, say) stops the service with its message instead of retrying the chunk for ever.
+        if (err instanceof TallyError && !err.retriable) {
+          this.o.onFatal(err);
+          throw new Stopped();
+        }
         const shuttingDown = () => this.stopping || !p.isRunning();
         const cancelled = () => p.isStale() || (shuttingDown() && attempt + 1 >= (opts.duringShutdown ?? 0));
         if (cancelled()) throw new Stopped();

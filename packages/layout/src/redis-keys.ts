@@ -36,6 +36,10 @@ export const counterKeys = {
   /** The counter's progress: `{topic}:{partition}` → last applied offset (the truth; Kafka's commit is informational). */
   applied: 'tally:counter:applied',
   appliedField: (topic: string, partition: number) => `${topic}:${partition}`,
+  /** Per-user state of a facet for one movie: field user id → `occurredAt|eventId|value` of the user's latest change. */
+  state: (facet: string, javId: number) => `tally:counter:state:${facet}:${javId}`,
+  /** A state change not yet in MySQL (movie_user_state), in the pending hash beside the deltas it caused. */
+  pendingStateField: (facet: string, javId: number, userId: number) => `state:${facet}:${javId}:${userId}`,
   /** Event ids counted recently, to absorb a client's retry of the same event at another offset. */
   seen: (eventId: string) => `tally:counter:seen:${eventId}`,
   /** A pending hash taken by the flusher (RENAME), named by its flush id until MySQL has it. */

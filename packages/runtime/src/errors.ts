@@ -6,12 +6,15 @@ export class TallyError extends Error {
   readonly code: string;
   readonly retriable: boolean;
   readonly httpStatus: number;
-  constructor(code: string, message: string, opts: { retriable?: boolean; httpStatus?: number; cause?: unknown } = {}) {
+  /** The process exit code when this error stops a service: 2 for what an operator must fix (configuration, schema), else 1. */
+  readonly exitCode: 1 | 2;
+  constructor(code: string, message: string, opts: { retriable?: boolean; httpStatus?: number; cause?: unknown; exitCode?: 1 | 2 } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'TallyError';
     this.code = code;
     this.retriable = opts.retriable ?? false;
     this.httpStatus = opts.httpStatus ?? (this.retriable ? 503 : 500);
+    this.exitCode = opts.exitCode ?? 1;
   }
 }
 

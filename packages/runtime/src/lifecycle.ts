@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
+import { errorMessage, TallyError } from './errors';
 
 type Step = { name: string; run: () => Promise<unknown> | unknown };
 
@@ -39,7 +39,9 @@ export class Lifecycle {
 
   fatal(err: unknown, what = 'fatal error'): void {
     this.logger.fatal({ err }, what);
-    void this.shutdown(1);
+    // What an operator must fix is also said plainly on stderr (the log may be JSON lines in a collector).
+    if (err instanceof TallyError && err.exitCode === 2) process.stderr.write(`${err.message}\n`);
+    void this.shutdown(err instanceof TallyError ? err.exitCode : 1);
   }
 
   shutdown(code: number): Promise<void> {

@@ -2,42 +2,75 @@
  * One atomic step per partition chunk (Redis runs a script without interleaving other commands):
  *   1. compare-and-set guard: the partition's applied offset must still be what this consumer read,
  *      else another member (after a rebalance) or a zombie advanced it → "conflict", nothing written;
- *   2. per effect: skip an event id counted within the dedup window (SET NX EX);
- *   3. seed a missing display key from MySQL (passed in) + its pending delta, then INCRBY the summed
+ *   2. per count effect (view, download): skip an event id counted within the dedup window (SET NX EX);
+ *   3. per state effect (like, unlike): compare with the user's stored state (or its MySQL seed) by
+ *      (occurred_at, event_id); only a newer change is stored (state hash and pending hash), and it
+ *      moves the figure by new value − old value (0 when the user already was in that state). No
+ *      dedup key: a retry or a replay carries the same rank, which is never newer than itself;
+ *   4. seed a missing display key from MySQL (passed in) + its pending delta, then INCRBY the summed
  *      delta; HINCRBY the pending hash (what the flusher will move to MySQL);
- *   4. record the chunk's last offset as applied and as covered by the pending hash.
+ *   5. record the chunk's last offset as applied and as covered by the pending hash.
  * KEYS: applied hash, pending hash. ARGV: appliedField, expected ('' = none), newOffset,
- *   pendingOffsetField, dedupTtlSeconds, nEffects, then per effect: seenKey, displayKey, pendingField,
- *   delta, seed ('' = not read: the key existed when checked).
- * Returns {'ok', counted, duplicates} | {'conflict', current} | {'need_seed', displayKey}.
+ *   pendingOffsetField, dedupTtlSeconds, nEffects, then per effect (5): seenKey, displayKey,
+ *   pendingField, delta, seed ('' = not read: the key existed when checked); then nStates, and per
+ *   state (10): stateKey, userField, at, eventId, value, displayKey, pendingField, pendingStateField,
+ *   stateSeed ('' = the field existed when checked; else `at|eventId|value` from MySQL or '0||0'),
+ *   displaySeed.
+ * Returns {'ok', counted, duplicates} | {'conflict', current} | {'need_seed', key}.
  */
 export const APPLY_SCRIPT = `
 local applied, pending = KEYS[1], KEYS[2]
 local field, expected, newOffset, offField = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl, n = tonumber(ARGV[5]), tonumber(ARGV[6])
+local sb = 7 + n * 5
+local ns = tonumber(ARGV[sb] or '0')
 local current = redis.call('HGET', applied, field) or ''
 if current ~= expected then return {'conflict', current} end
--- Every display key must exist or come with a seed; checked before any write, so a 'need_seed'
--- answer leaves Redis untouched (the caller reads MySQL for it and calls again).
+-- Every display key and user state must exist or come with a seed; checked before any write, so a
+-- 'need_seed' answer leaves Redis untouched (the caller reads MySQL for it and calls again).
 for i = 0, n - 1 do
   local b = 7 + i * 5
   if ARGV[b + 4] == '' and redis.call('EXISTS', ARGV[b + 1]) == 0 then return {'need_seed', ARGV[b + 1]} end
 end
+for j = 0, ns - 1 do
+  local b = sb + 1 + j * 10
+  if ARGV[b + 8] == '' and redis.call('HEXISTS', ARGV[b], ARGV[b + 1]) == 0 then return {'need_seed', ARGV[b]} end
+  if ARGV[b + 9] == '' and redis.call('EXISTS', ARGV[b + 5]) == 0 then return {'need_seed', ARGV[b + 5]} end
+end
 local sums, seeds, order = {}, {}, {}
 local counted, dups = 0, 0
+local function add(displayKey, pendingField, delta, seed)
+  if seed ~= '' then seeds[displayKey] = seed end
+  if sums[displayKey] == nil then
+    sums[displayKey] = 0
+    order[#order + 1] = {displayKey, pendingField}
+  end
+  sums[displayKey] = sums[displayKey] + delta
+end
 for i = 0, n - 1 do
   local b = 7 + i * 5
-  local seenKey, displayKey, pendingField = ARGV[b], ARGV[b + 1], ARGV[b + 2]
-  local delta, seed = tonumber(ARGV[b + 3]), ARGV[b + 4]
-  if seed ~= '' then seeds[displayKey] = seed end
-  if redis.call('SET', seenKey, '1', 'NX', 'EX', ttl) then
-    if sums[displayKey] == nil then
-      sums[displayKey] = 0
-      order[#order + 1] = {displayKey, pendingField}
-    end
-    sums[displayKey] = sums[displayKey] + delta
+  if redis.call('SET', ARGV[b], '1', 'NX', 'EX', ttl) then
+    add(ARGV[b + 1], ARGV[b + 2], tonumber(ARGV[b + 3]), ARGV[b + 4])
     counted = counted + 1
   else
+    if ARGV[b + 4] ~= '' then seeds[ARGV[b + 1]] = ARGV[b + 4] end
+    dups = dups + 1
+  end
+end
+for j = 0, ns - 1 do
+  local b = sb + 1 + j * 10
+  local stateKey, user, at, eid, value = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], tonumber(ARGV[b + 4])
+  local cur = redis.call('HGET', stateKey, user) or ARGV[b + 8]
+  local cAt, cId, cVal = string.match(cur, '^(%d+)|([^|]*)|(%d+)$')
+  cAt, cVal = tonumber(cAt), tonumber(cVal)
+  if at > cAt or (at == cAt and eid > cId) then
+    local s = ARGV[b + 2] .. '|' .. eid .. '|' .. ARGV[b + 4]
+    redis.call('HSET', stateKey, user, s)
+    redis.call('HSET', pending, ARGV[b + 7], s)
+    add(ARGV[b + 5], ARGV[b + 6], value - cVal, ARGV[b + 9])
+    counted = counted + 1
+  else
+    if ARGV[b + 9] ~= '' then seeds[ARGV[b + 5]] = ARGV[b + 9] end
     dups = dups + 1
   end
 end

@@ -1,19 +1,28 @@
-import { effectOf, featuredKeysToDelete } from './handler';
+import { effectOf, featuredKeysToDelete, stateEffectOf } from './handler';
+import { appKeys } from '@tally/layout';
 
 describe('counting rules', () => {
-  const v = { event_id: 'e1', jav_id: 42, is_bot: false };
-  it('counts views, downloads, likes and unlikes; ignores bots and other events', () => {
-    expect(effectOf('movie.viewed', '7', v)).toEqual({ offset: '7', eventId: 'e1', metric: 'views', javId: 42, delta: 1 });
+  const v = { event_id: 'E1', jav_id: 42, is_bot: false, user_id: 7, occurred_at: 1_700_000_000_123 };
+  it('counts views and downloads; ignores bots and events without a count', () => {
+    expect(effectOf('movie.viewed', '7', v)).toEqual({ offset: '7', eventId: 'E1', metric: 'views', javId: 42, delta: 1 });
     expect(effectOf('movie.downloaded', '7', v)?.metric).toBe('downloads');
-    expect(effectOf('movie.liked', '7', v)).toMatchObject({ metric: 'likes', delta: 1 });
-    expect(effectOf('movie.unliked', '7', v)).toMatchObject({ metric: 'likes', delta: -1 });
     expect(effectOf('movie.viewed', '7', { ...v, is_bot: true })).toBeUndefined();
     expect(effectOf('movie.rated', '7', v)).toBeUndefined();
+    expect(effectOf('movie.liked', '7', v)).toBeUndefined();
   });
 
-  it('invalidates the list and the group, and the old group on a move', () => {
+  it('turns likes and unlikes into per-user states ranked by occurred_at and event id; guests and bots have none', () => {
+    expect(stateEffectOf('movie.liked', '3', v)).toEqual({ offset: '3', facet: 'like', metric: 'likes', javId: 42, userId: 7, value: 1, at: v.occurred_at, eventId: 'e1' });
+    expect(stateEffectOf('movie.unliked', '3', v)).toMatchObject({ facet: 'like', value: 0 });
+    expect(stateEffectOf('movie.liked', '3', { ...v, user_id: null })).toBeUndefined();
+    expect(stateEffectOf('movie.liked', '3', { ...v, is_bot: true })).toBeUndefined();
+    expect(stateEffectOf('movie.viewed', '3', v)).toBeUndefined();
+  });
+
+  it('invalidates the list and the group, and the old group on a move, under the app prefix', () => {
     expect(featuredKeysToDelete({ group: 'home' })).toEqual(['jav:featured:all', 'jav:featured:group:home']);
     expect(featuredKeysToDelete({ group: 'home', previous_group: 'trending' })).toEqual(['jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending']);
     expect(featuredKeysToDelete({ group: 'home', previous_group: 'home' })).toHaveLength(2);
+    expect(featuredKeysToDelete({ group: 'home' }, appKeys('shop:'))).toEqual(['shop:featured:all', 'shop:featured:group:home']);
   });
 });

@@ -1,5 +1,5 @@
 import type { EventType } from '@tally/events';
-import { DEFAULT_APP_KEYS, type Metric } from '@tally/layout';
+import { DEFAULT_APP_KEYS, type AppKeys, type Metric } from '@tally/layout';
 
 /** One counted effect of one event: which display value moves, and by how much. */
 export interface CounterEffect {
@@ -7,18 +7,65 @@ export interface CounterEffect {
   eventId: string;
   metric: Metric;
   javId: number;
-  delta: 1 | -1;
+  delta: number;
 }
 
-const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 | -1 }>> = {
+const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 }>> = {
   'movie.viewed': { metric: 'views', delta: 1 },
   'movie.downloaded': { metric: 'downloads', delta: 1 },
-  'movie.liked': { metric: 'likes', delta: 1 },
-  'movie.unliked': { metric: 'likes', delta: -1 },
+};
+
+/** Per-user facets: the figure is the number of users in a state, not a sum of events. */
+export type Facet = 'like';
+const STATE: Partial<Record<EventType, { facet: Facet; metric: Metric; value: 0 | 1 }>> = {
+  'movie.liked': { facet: 'like', metric: 'likes', value: 1 },
+  'movie.unliked': { facet: 'like', metric: 'likes', value: 0 },
 };
 
 /** The event types whose topics the counter reads for counts. */
-export const COUNTED_TYPES = Object.keys(EFFECT) as EventType[];
+export const COUNTED_TYPES = [...Object.keys(EFFECT), ...Object.keys(STATE)] as EventType[];
+
+/**
+ * One user's change of a per-user facet (like/unlike): it moves the figure only when it is the user's
+ * latest change by (occurred_at, event_id) and differs from the state before it.
+ */
+export interface StateEffect {
+  offset: string;
+  facet: Facet;
+  metric: Metric;
+  javId: number;
+  userId: number;
+  value: 0 | 1;
+  /** occurred_at, epoch ms. */
+  at: number;
+  /** Lower-cased: the tie-breaker compares it as text, as MySQL's ascii_general_ci would. */
+  eventId: string;
+}
+
+/** A stored state: `at|eventId|value`; no state yet = NO_STATE (value 0, older than any event). */
+export const NO_STATE = '0||0';
+export const stateText = (s: { at: number; eventId: string | null; value: number }): string => `${s.at}|${s.eventId ?? ''}|${s.value}`;
+
+interface StateValue {
+  event_id: string;
+  jav_id: number;
+  user_id: number | null;
+  occurred_at: number;
+  is_bot: boolean;
+}
+
+/**
+ * Likes are per user: a like by a user who already likes the movie, or an unlike by one who does not,
+ * changes nothing, and the latest change by occurred_at wins whatever order the two topics deliver.
+ * Guests have no identity to hold a state (the app's interactions need a user too): not counted.
+ */
+export function stateEffectOf(type: EventType, offset: string, value: StateValue): StateEffect | undefined {
+  const s = STATE[type];
+  if (!s || value.is_bot || value.user_id === null) return undefined;
+  return { offset, facet: s.facet, metric: s.metric, javId: value.jav_id, userId: value.user_id, value: s.value, at: value.occurred_at, eventId: value.event_id.toLowerCase() };
+}
+
+export const isStateType = (type: EventType): boolean => STATE[type] !== undefined;
 export const FEATURED_TYPES: EventType[] = ['featured.item.created', 'featured.item.updated', 'featured.item.removed'];
 
 interface CountedValue {
@@ -28,7 +75,7 @@ interface CountedValue {
 }
 
 /**
- * Counting rules: +1 view, +1 download, +1 like, −1 unlike. Crawlers (is_bot) are logged by the
+ * Counting rules: +1 view, +1 download (likes: stateEffectOf). Crawlers (is_bot) are logged by the
  * event-logger but never counted: display counts are what people did.
  */
 export function effectOf(type: EventType, offset: string, value: CountedValue): CounterEffect | undefined {
@@ -38,8 +85,8 @@ export function effectOf(type: EventType, offset: string, value: CountedValue): 
 }
 
 /** Cache keys a featured change invalidates: the whole list and the item's group (old and new on a move). */
-export function featuredKeysToDelete(value: { group: string; previous_group?: string | null }): string[] {
-  const keys = [DEFAULT_APP_KEYS.featuredAll, DEFAULT_APP_KEYS.featuredGroup(value.group)];
-  if (value.previous_group && value.previous_group !== value.group) keys.push(DEFAULT_APP_KEYS.featuredGroup(value.previous_group));
-  return keys;
+export function featuredKeysToDelete(value: { group: string; previous_group?: string | null }, keys: AppKeys = DEFAULT_APP_KEYS): string[] {
+  const out = [keys.featuredAll, keys.featuredGroup(value.group)];
+  if (value.previous_group && value.previous_group !== value.group) out.push(keys.featuredGroup(value.previous_group));
+  return out;
 }

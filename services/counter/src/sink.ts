@@ -4,8 +4,9 @@ import type { EventType, TopicNames } from '@tally/events';
 import type { BatchOutcome, PartitionBatch } from '@tally/kafka';
 import { TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
-import { effectOf, featuredKeysToDelete, type CounterEffect } from './handler';
-import { DEFAULT_APP_KEYS, counterKeys, type Metric } from '@tally/layout';
+import { effectOf, featuredKeysToDelete, isStateType, NO_STATE, stateEffectOf, stateText, type CounterEffect, type StateEffect } from './handler';
+import { counterKeys, type Metric } from '@tally/layout';
+import { classifyStoreError, DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
 
 type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];
@@ -31,6 +32,7 @@ export class CounterSink {
     private readonly names: TopicNames,
     private readonly opts: { dedupTtlSeconds: number },
     private readonly logger: Logger,
+    private readonly catalog: Catalog = DEMO_CATALOG,
   ) {
     redis.defineCommand('tallyApply', { numberOfKeys: 2, lua: APPLY_SCRIPT });
     this.redis = redis as RedisWithApply;
@@ -42,7 +44,7 @@ export class CounterSink {
       if (type && type.startsWith('featured.')) return await this.invalidateFeatured(batch);
       return await this.count(batch, type!);
     } catch (err) {
-      return { kind: 'retry', error: err };
+      return { kind: 'retry', error: classifyStoreError(err) };
     }
   }
 
@@ -55,10 +57,10 @@ export class CounterSink {
   }
 
   private async invalidateFeatured(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
-    const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null })));
+    const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null }, this.catalog.keys)));
     if (keys.size === 0) return { kind: 'done' }; // a chunk of poison only    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
     // point (query-api compares the version) cannot put the old list back.
-    await this.redis.multi().del(...keys).incr(DEFAULT_APP_KEYS.featuredVersion).exec();
+    await this.redis.multi().del(...keys).incr(this.catalog.keys.featuredVersion).exec();
     return { kind: 'done' };
   }
 
@@ -80,11 +82,28 @@ export class CounterSink {
       const fresh = batch.messages.filter((m) => BigInt(m.offset) >= progress.resumeAt);
       if (fresh.length < batch.messages.length) batch.reportReprocessed(batch.messages.length - fresh.length);
       if (last < progress.resumeAt) return { kind: 'done' };
-      const effects = fresh.map((m) => effectOf(type, m.offset, m.value as never)).filter((e): e is CounterEffect => e !== undefined);
-      const seeds = await this.seedsFor(effects);
+      const effects: CounterEffect[] = [];
+      const states: StateEffect[] = [];
+      for (const m of fresh) {
+        const value = m.value as never;
+        const state = stateEffectOf(type, m.offset, value);
+        if (state) states.push(state);
+        else if (!isStateType(type)) {
+          const e = effectOf(type, m.offset, value);
+          if (e) effects.push(e);
+        }
+      }
+      const keys = this.catalog.keys;
+      const seeds = await this.seedsFor([...effects, ...states]);
+      const stateSeeds = await this.stateSeedsFor(states);
       const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, String(last),
         counterKeys.pendingOffsetField(batch.topic, batch.partition), this.opts.dedupTtlSeconds, effects.length,
-        ...effects.flatMap((e) => [counterKeys.seen(e.eventId), DEFAULT_APP_KEYS.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(DEFAULT_APP_KEYS.display(e.metric, e.javId)) ?? '']));
+        ...effects.flatMap((e) => [counterKeys.seen(e.eventId), keys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(keys.display(e.metric, e.javId)) ?? '']),
+        states.length,
+        ...states.flatMap((e) => [
+          counterKeys.state(e.facet, e.javId), String(e.userId), e.at, e.eventId, e.value, keys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId),
+          counterKeys.pendingStateField(e.facet, e.javId, e.userId), stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '', seeds.get(keys.display(e.metric, e.javId)) ?? '',
+        ]));
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));
         // Progress is in Redis again: a later loss of Redis state may rewind again.
@@ -113,21 +132,50 @@ export class CounterSink {
     return { resumeAt: row ? BigInt(row.offset) + 1n : 0n, redisValue };
   }
 
+  /**
+   * MySQL states (movie_user_state) for users whose state is not in Redis: a first change since the
+   * backfill, or Redis emptied (then the counter replays from the flusher's offsets, and MySQL holds
+   * exactly the states of what it flushed). Key `facet:javId:userId` → `at|eventId|value`, or NO_STATE.
+   */
+  private async stateSeedsFor(states: StateEffect[]): Promise<Map<string, string>> {
+    const seeds = new Map<string, string>();
+    if (states.length === 0) return seeds;
+    const unique = [...new Map(states.map((s) => [`${s.facet}:${s.javId}:${s.userId}`, s] as const)).entries()];
+    const pipe = this.redis.pipeline();
+    for (const [, s] of unique) pipe.hexists(counterKeys.state(s.facet, s.javId), String(s.userId));
+    const exists = ((await pipe.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v === 1;
+    });
+    const missing = unique.filter((_u, i) => !exists[i]);
+    if (missing.length === 0) return seeds;
+    for (const [k] of missing) seeds.set(k, NO_STATE);
+    const [rows] = (await this.db.raw(
+      `SELECT facet, jav_id, user_id, value, event_at, event_id FROM movie_user_state WHERE (facet, jav_id, user_id) IN (${missing.map(() => '(?, ?, ?)').join(', ')})`,
+      missing.flatMap(([, s]) => [s.facet, s.javId, s.userId]),
+    )) as [{ facet: string; jav_id: number | string; user_id: number | string; value: number; event_at: Date; event_id: string | null }[]];
+    for (const r of rows) seeds.set(`${r.facet}:${Number(r.jav_id)}:${Number(r.user_id)}`, stateText({ at: r.event_at.getTime(), eventId: r.event_id?.toLowerCase() ?? null, value: Number(r.value) }));
+    return seeds;
+  }
+
   /** MySQL values for display keys missing in Redis (a new movie, or Redis emptied). */
-  private async seedsFor(effects: CounterEffect[]): Promise<Map<string, string>> {
-    const pairs = new Map(effects.map((e) => [DEFAULT_APP_KEYS.display(e.metric, e.javId), e] as const));
+  private async seedsFor(effects: { metric: Metric; javId: number }[]): Promise<Map<string, string>> {
+    const appKeys = this.catalog.keys;
+    const pairs = new Map(effects.map((e) => [appKeys.display(e.metric, e.javId), e] as const));
     const seeds = new Map<string, string>();
     if (pairs.size === 0) return seeds;
     const keys = [...pairs.keys()];
     const present = await this.redis.mget(...keys);
     const missing = keys.filter((_k, i) => present[i] === null).map((k) => pairs.get(k)!);
     if (missing.length === 0) return seeds;
-    const rows = await this.db('jav')
-      .whereIn('id', [...new Set(missing.map((e) => e.javId))])
-      .select<{ id: number; views: number; downloads: number; likes: number }[]>('id', 'views', 'downloads', 'likes');
+    const ids = [...new Set(missing.map((e) => e.javId))];
+    const m = this.catalog.movies;
+    const [rows] = (await this.db.raw(`SELECT m.${q(m.id)} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${q(m.id)} IN (${ids.map(() => '?').join(', ')})`, ids)) as [
+      { id: number; views: number; downloads: number; likes: number }[],
+    ];
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     // A movie MySQL does not know (yet) starts at 0; the flusher's UPDATE then simply finds no row.
-    for (const e of missing) seeds.set(DEFAULT_APP_KEYS.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric as Metric] ?? 0)));
+    for (const e of missing) seeds.set(appKeys.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric] ?? 0)));
     return seeds;
   }
 }

@@ -21,7 +21,20 @@ export interface CounterField {
   id: number;
 }
 
+/** `state:{facet}:{javId}:{userId}` → `at|eventId|value`: a user's latest like/unlike the counter stored. */
+export interface UserState {
+  facet: string;
+  javId: number;
+  userId: number;
+  /** occurred_at of the change, epoch ms. */
+  at: number;
+  eventId: string | null;
+  value: number;
+}
+
 export interface ParsedFlush {
+  /** Per-user states the deltas came from, written to movie_user_state in the same transaction. */
+  states: UserState[];
   /** Movies with at least one non-zero delta, ascending id (one lock order for every flush). */
   movies: MovieDeltas[];
   /** Every `{metric}:{id}` field, zero deltas included: the display keys to re-align. */
@@ -44,7 +57,14 @@ export function parseFlushHash(entries: Iterable<readonly [string, string]>): Pa
   const fields: CounterField[] = [];
   const offsets: CoveredOffset[] = [];
   const malformed: string[] = [];
+  const states: UserState[] = [];
   for (const [field, value] of entries) {
+    if (field.startsWith('state:')) {
+      const state = parseStateField(field, value);
+      if (state) states.push(state);
+      else malformed.push(field);
+      continue;
+    }
     if (field.startsWith('off:')) {
       const offset = parseOffsetField(field, value);
       if (offset) offsets.push(offset);
@@ -64,7 +84,7 @@ export function parseFlushHash(entries: Iterable<readonly [string, string]>): Pa
     byId.set(counter.id, movie);
   }
   const movies = [...byId.values()].filter((m) => m.views !== 0 || m.downloads !== 0 || m.likes !== 0).sort((a, b) => a.id - b.id);
-  return { movies, fields, offsets, malformed };
+  return { movies, fields, offsets, malformed, states };
 }
 
 function parseCounterField(field: string): CounterField | undefined {
@@ -74,6 +94,16 @@ function parseCounterField(field: string): CounterField | undefined {
   if (colon < 0 || !METRIC_SET.has(metric) || !/^\d{1,15}$/.test(idText)) return undefined;
   const id = Number(idText);
   return id > 0 ? { metric: metric as Metric, id } : undefined;
+}
+
+const FACETS = new Set(['like', 'rating', 'watchlist']);
+const STATE_VALUE = /^(\d{1,15})\|([0-9a-f-]{0,36})\|(\d{1,3})$/;
+
+function parseStateField(field: string, value: string): UserState | undefined {
+  const [, facet, javText, userText, extra] = field.split(':');
+  const v = STATE_VALUE.exec(value);
+  if (extra !== undefined || !facet || !FACETS.has(facet) || !/^\d{1,15}$/.test(javText ?? '') || !/^\d{1,15}$/.test(userText ?? '') || !v) return undefined;
+  return { facet, javId: Number(javText), userId: Number(userText), at: Number(v[1]), eventId: v[2] === '' ? null : v[2]!, value: Number(v[3]) };
 }
 
 function parseOffsetField(field: string, value: string): CoveredOffset | undefined {

@@ -3,6 +3,7 @@ import { createMysql, createRedis, readiness } from '@tally/clients';
 import { configOrExit } from '@tally/config';
 import { runJobService } from '@tally/jobs';
 import { jobNames } from '@tally/layout';
+import { assertCatalog, loadCatalog } from '@tally/catalog';
 import { loadFlusherConfig, type Failpoint } from './config';
 import { Flusher } from './flush';
 import { FlushSink } from './sink';
@@ -22,7 +23,9 @@ async function main(): Promise<void> {
       // The job lock holds one connection for the whole run, the flush transaction another, readiness a third.
       const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
       const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-flusher' });
-      const sink = new FlushSink(redis, db, { mysqlChunkRows: config.MYSQL_CHUNK_ROWS, realignChunkKeys: config.REALIGN_CHUNK_KEYS, readPageFields: config.READ_PAGE_FIELDS });
+      const catalog = loadCatalog(config.CATALOG_MAPPING);
+      await assertCatalog(db, catalog, ['movies']);
+      const sink = new FlushSink(redis, db, { mysqlChunkRows: config.MYSQL_CHUNK_ROWS, realignChunkKeys: config.REALIGN_CHUNK_KEYS, readPageFields: config.READ_PAGE_FIELDS }, catalog);
       const flusher = new Flusher(sink, metrics, failpoint);
       return {
         db,

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchOutcome, DecodedMessage, PartitionBatch } from '@tally/kafka';
 import type { ServiceMetrics } from '@tally/runtime';
+import { classifyStoreError, DEMO_CATALOG, q, type Catalog, type CatalogMapping } from '@tally/catalog';
 import { foldHistory, type HistoryDelta, type HistoryEvent, type HistoryKind } from './handler';
 
 /**
@@ -10,23 +11,44 @@ import { foldHistory, type HistoryDelta, type HistoryEvent, type HistoryKind } f
  */
 const LOCK_WAIT_SECONDS = 5;
 
-// Assignments of ON DUPLICATE KEY UPDATE run left to right and later ones see earlier results (MySQL 8
-// and MariaDB alike), so ip and user_agent are decided BEFORE last_viewed_at is overwritten. VALUES()
-// rather than the `AS new` row alias: MariaDB has no alias, MySQL 8 keeps VALUES() (deprecated, working).
-// NULL-safe LEAST/GREATEST: a download-only delta carries NULL view times and must not erase stored ones.
-// Ties at the same millisecond go to the delta applied later (mergeDeltas in handler.ts is this, in JS).
-const NEWER_VIEW = 'VALUES(last_viewed_at) IS NOT NULL AND (last_viewed_at IS NULL OR VALUES(last_viewed_at) >= last_viewed_at)';
-const UPSERT_TAIL = `
-ON DUPLICATE KEY UPDATE
-  ip = IF(${NEWER_VIEW}, VALUES(ip), ip),
-  user_agent = IF(${NEWER_VIEW}, VALUES(user_agent), user_agent),
-  view_count = view_count + VALUES(view_count),
-  first_viewed_at = COALESCE(LEAST(first_viewed_at, VALUES(first_viewed_at)), first_viewed_at, VALUES(first_viewed_at)),
-  last_viewed_at = COALESCE(GREATEST(last_viewed_at, VALUES(last_viewed_at)), last_viewed_at, VALUES(last_viewed_at)),
-  downloaded = GREATEST(downloaded, VALUES(downloaded)),
-  download_count = download_count + VALUES(download_count),
-  last_downloaded_at = COALESCE(GREATEST(last_downloaded_at, VALUES(last_downloaded_at)), last_downloaded_at, VALUES(last_downloaded_at))`;
-const UPSERT_HEAD = 'INSERT INTO user_jav_history (user_id, jav_id, view_count, first_viewed_at, last_viewed_at, ip, user_agent, downloaded, download_count, last_downloaded_at) VALUES ';
+type HistoryColumn = keyof CatalogMapping['history']['columns'];
+
+/**
+ * The upsert for the mapped history table: only the columns the mapping names (an app table may lack
+ * some), in the app's names. Assignments of ON DUPLICATE KEY UPDATE run left to right and later ones
+ * see earlier results (MySQL 8 and MariaDB alike), so ip and user_agent are decided BEFORE
+ * last_viewed_at is overwritten. VALUES() rather than the `AS new` row alias: MariaDB has no alias,
+ * MySQL 8 keeps VALUES() (deprecated, working). NULL-safe LEAST/GREATEST: a download-only delta
+ * carries NULL view times and must not erase stored ones. Ties at the same millisecond go to the
+ * delta applied later (mergeDeltas in handler.ts is this, in JS). Without a mapped last-viewed column
+ * there is no "latest": ip and user agent then follow the latest applied chunk.
+ */
+export function historyUpsert(catalog: Catalog): { head: string; tail: string; columns: HistoryColumn[] } {
+  const h = catalog.mapping.history;
+  const col = (k: HistoryColumn) => h.columns[k];
+  const ORDER: HistoryColumn[] = ['viewCount', 'firstViewedAt', 'lastViewedAt', 'ip', 'userAgent', 'downloaded', 'downloadCount', 'lastDownloadedAt'];
+  const columns = ORDER.filter((k) => col(k) !== null);
+  const c = (k: HistoryColumn) => q(col(k)!);
+  const last = col('lastViewedAt') === null ? null : c('lastViewedAt');
+  const newerView = last === null ? 'TRUE' : `VALUES(${last}) IS NOT NULL AND (${last} IS NULL OR VALUES(${last}) >= ${last})`;
+  const keepOrLater = (k: HistoryColumn, fn: 'LEAST' | 'GREATEST') => `${c(k)} = COALESCE(${fn}(${c(k)}, VALUES(${c(k)})), ${c(k)}, VALUES(${c(k)}))`;
+  const SET: Record<HistoryColumn, () => string> = {
+    ip: () => `${c('ip')} = IF(${newerView}, VALUES(${c('ip')}), ${c('ip')})`,
+    userAgent: () => `${c('userAgent')} = IF(${newerView}, VALUES(${c('userAgent')}), ${c('userAgent')})`,
+    viewCount: () => `${c('viewCount')} = ${c('viewCount')} + VALUES(${c('viewCount')})`,
+    firstViewedAt: () => keepOrLater('firstViewedAt', 'LEAST'),
+    lastViewedAt: () => keepOrLater('lastViewedAt', 'GREATEST'),
+    downloaded: () => `${c('downloaded')} = GREATEST(${c('downloaded')}, VALUES(${c('downloaded')}))`,
+    downloadCount: () => `${c('downloadCount')} = ${c('downloadCount')} + VALUES(${c('downloadCount')})`,
+    lastDownloadedAt: () => keepOrLater('lastDownloadedAt', 'GREATEST'),
+  };
+  // ip and user agent first: they compare with the stored last-viewed time before it moves.
+  const updates = (['ip', 'userAgent', 'viewCount', 'firstViewedAt', 'lastViewedAt', 'downloaded', 'downloadCount', 'lastDownloadedAt'] as HistoryColumn[]).filter((k) => col(k) !== null).map((k) => SET[k]());
+  // With no column to update the key alone absorbs the row (user_id = user_id is a no-op assignment).
+  const tail = `\nON DUPLICATE KEY UPDATE\n  ${updates.length > 0 ? updates.join(',\n  ') : `${q(h.user)} = ${q(h.user)}`}`;
+  const head = `INSERT INTO ${catalog.sql('history')} (${[q(h.user), q(h.movie), ...columns.map(c)].join(', ')}) VALUES `;
+  return { head, tail, columns };
+}
 
 const date = (ms: number | null) => (ms === null ? null : new Date(ms));
 const placeholders = (rows: number, cols: number) => Array.from({ length: rows }, () => `(${Array(cols).fill('?').join(', ')})`).join(', ');
@@ -52,6 +74,7 @@ interface ChunkResult {
  */
 export class HistorySink {
   private readonly rowsUpserted;
+  private readonly statement: ReturnType<typeof historyUpsert>;
   private readonly skipped;
 
   constructor(
@@ -59,7 +82,9 @@ export class HistorySink {
     private readonly groupId: string,
     private readonly kindOf: (topic: string) => HistoryKind,
     metrics: ServiceMetrics,
+    catalog: Catalog = DEMO_CATALOG,
   ) {
+    this.statement = historyUpsert(catalog);
     this.rowsUpserted = metrics.counter('rows_upserted_total', 'user_jav_history rows inserted or updated (one per user and movie per chunk)', ['topic']);
     this.skipped = metrics.counter('events_skipped_total', 'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)', ['topic', 'why']);
   }
@@ -72,8 +97,9 @@ export class HistorySink {
       r = await this.db.transaction((trx) => this.applyChunk(trx, batch), { isolationLevel: 'read committed' });
     } catch (error) {
       // Any MySQL error (down, lock wait, deadlock, a concurrent owner inserting the same progress row
-      // or event id): nothing was committed, so the runner retries the same chunk.
-      return { kind: 'retry', error };
+      // or event id): nothing was committed, so the runner retries the same chunk. A schema error
+      // (a mapped column gone) cannot heal by retrying: classified so the service stops with it.
+      return { kind: 'retry', error: classifyStoreError(error) };
     }
     const labels = { topic: batch.topic };
     const again = r.skippedByOffset + r.skippedAsApplied + r.duplicatesInChunk;
@@ -140,10 +166,18 @@ export class HistorySink {
 
   /** One multi-row statement per chunk, rows in key order (see HistoryFold.deltas). */
   private async upsert(trx: Knex.Transaction, deltas: HistoryDelta[]): Promise<void> {
-    const values = deltas.flatMap((d) => [
-      d.userId, d.javId, d.viewCount, date(d.firstViewedAt), date(d.lastViewedAt), d.ip, d.userAgent,
-      d.downloadCount > 0 ? 1 : 0, d.downloadCount, date(d.lastDownloadedAt),
-    ]);
-    await trx.raw(UPSERT_HEAD + placeholders(deltas.length, 10) + UPSERT_TAIL, values);
+    const { head, tail, columns } = this.statement;
+    const value: Record<HistoryColumn, (d: HistoryDelta) => unknown> = {
+      viewCount: (d) => d.viewCount,
+      firstViewedAt: (d) => date(d.firstViewedAt),
+      lastViewedAt: (d) => date(d.lastViewedAt),
+      ip: (d) => d.ip,
+      userAgent: (d) => d.userAgent,
+      downloaded: (d) => (d.downloadCount > 0 ? 1 : 0),
+      downloadCount: (d) => d.downloadCount,
+      lastDownloadedAt: (d) => date(d.lastDownloadedAt),
+    };
+    const values = deltas.flatMap((d) => [d.userId, d.javId, ...columns.map((k) => value[k](d))]);
+    await trx.raw(head + placeholders(deltas.length, 2 + columns.length) + tail, values as Knex.RawBinding[]);
   }
 }
