@@ -1,0 +1,78 @@
+import type { Knex } from 'knex';
+import { TallyError } from '@tally/runtime';
+import { q, type Catalog } from './catalog';
+
+/** The part of a Redis client the backfill uses (ioredis fits). */
+export interface BackfillRedis {
+  hlen(key: string): Promise<number>;
+  mset(...keysAndValues: string[]): Promise<unknown>;
+}
+
+export interface BackfillReport {
+  /** movie_user_state rows per facet after the backfill (a re-run changes nothing: idempotent). */
+  states: { like: number; rating: number; watchlist: number };
+  /** Movies whose likes column changed to the number of users liking them. */
+  moviesChanged: number;
+  /** Display keys `<prefix>likes:{id}` set from MySQL. */
+  displayKeys: number;
+}
+
+const EPOCH = "'1970-01-01 00:00:00.000'";
+const PAGE = 1_000;
+// The backfilled state is as of the app's change time: a later event wins, an older one does not.
+const NEWER = 'VALUES(event_at) > event_at OR (VALUES(event_at) = event_at AND COALESCE(VALUES(event_id), \'\') > COALESCE(event_id, \'\'))';
+const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE value = IF(${NEWER}, VALUES(value), value), event_id = IF(${NEWER}, VALUES(event_id), event_id), event_at = GREATEST(event_at, VALUES(event_at))`;
+
+/**
+ * Fills Tally's per-user state from the app's own tables and makes the likes figure the app's
+ * (docs/adopting.md, step 3): movie_user_state from interactions and watchlists, the mapped likes
+ * column = users liking each movie, and the display keys from it. Runs before the counter has
+ * counted anything: afterwards the counter's Redis state is the newer truth and a backfill would
+ * race it (refused unless `force`).
+ */
+export async function backfillUserState(db: Knex, redis: BackfillRedis, catalog: Catalog, opts: { force?: boolean } = {}): Promise<BackfillReport> {
+  const [[offsets]] = (await db.raw('SELECT COUNT(*) AS n FROM counter_offsets')) as [[{ n: number | string }]];
+  const applied = await redis.hlen('tally:counter:applied');
+  if (!opts.force && (Number(offsets!.n) > 0 || applied > 0)) {
+    throw new TallyError('BACKFILL_AFTER_START', 'the counter has already counted events (counter_offsets or tally:counter:applied is not empty): backfill before the first start of the consumers, or pass --force if you know no like was counted since', { exitCode: 1 });
+  }
+  const i = catalog.mapping.interactions;
+  const at = i.changedAt === null ? EPOCH : `COALESCE(${q(i.changedAt)}, ${EPOCH})`;
+  const from = catalog.sql('interactions');
+  const insert = (select: string) => `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_at, event_id) ${select} ${UPSERT_TAIL}`;
+  const states = { like: 0, rating: 0, watchlist: 0 };
+  const run = async (sql: string, bindings: Knex.RawBinding[]): Promise<number> => ((await db.raw(sql, bindings)) as [{ affectedRows: number }])[0].affectedRows;
+  const who = `${q(i.movie)}, ${q(i.user)}`;
+  if (i.shape.kind === 'columns') {
+    await run(insert(`SELECT 'like', ${who}, IF(${q(i.shape.liked)} = 1, 1, 0), ${at}, NULL FROM ${from} WHERE ${q(i.shape.liked)} IS NOT NULL`), []);
+    if (i.shape.rating !== null) await run(insert(`SELECT 'rating', ${who}, ${q(i.shape.rating)}, ${at}, NULL FROM ${from} WHERE ${q(i.shape.rating)} BETWEEN 1 AND 5`), []);
+  } else {
+    await run(insert(`SELECT 'like', ${who}, 1, MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? GROUP BY ${who}`), [i.shape.like]);
+    if (i.shape.value !== null) {
+      await run(insert(`SELECT 'rating', ${who}, MAX(${q(i.shape.value)}), MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? AND ${q(i.shape.value)} BETWEEN 1 AND 5 GROUP BY ${who}`), [i.shape.rate]);
+    }
+  }
+  const w = catalog.mapping.watchlists;
+  await run(insert(`SELECT DISTINCT 'watchlist', ${q(w.movie)}, ${q(w.user)}, 1, ${EPOCH}, NULL FROM ${catalog.sql('watchlists')}`), []);
+
+  const [counted] = (await db.raw('SELECT facet, COUNT(*) AS n FROM movie_user_state GROUP BY facet')) as [{ facet: keyof BackfillReport['states']; n: number | string }[]];
+  for (const r of counted) states[r.facet] = Number(r.n);
+
+  // counts_updated_at is assigned first, while likes still holds the old value, so es-sync sees exactly the movies that changed.
+  const m = catalog.movies;
+  const moviesChanged = await run(
+    `UPDATE ${catalog.sql('movies')} j LEFT JOIN (SELECT jav_id, COUNT(*) AS n FROM movie_user_state WHERE facet = 'like' AND value = 1 GROUP BY jav_id) s ON s.jav_id = j.${q(m.id)}
+        SET j.${q(m.countsUpdatedAt)} = IF(j.${q(m.counts.likes)} <> COALESCE(s.n, 0), NOW(3), j.${q(m.countsUpdatedAt)}), j.${q(m.counts.likes)} = COALESCE(s.n, 0)
+      WHERE j.${q(m.counts.likes)} <> COALESCE(s.n, 0)`,
+    [],
+  );
+  let displayKeys = 0;
+  for (let after = 0; ; ) {
+    const [rows] = (await db.raw(`SELECT ${q(m.id)} AS id, ${q(m.counts.likes)} AS likes FROM ${catalog.sql('movies')} WHERE ${q(m.id)} > ? ORDER BY ${q(m.id)} LIMIT ${PAGE}`, [after])) as [{ id: number; likes: number | string }[]];
+    if (rows.length === 0) break;
+    await redis.mset(...rows.flatMap((r) => [catalog.keys.display('likes', Number(r.id)), String(Number(r.likes))]));
+    displayKeys += rows.length;
+    after = Number(rows[rows.length - 1]!.id);
+  }
+  return { states, moviesChanged, displayKeys };
+}
