@@ -21,11 +21,12 @@ tally setup >/dev/null
 # Demo data once per stack: seeding again would reset the catalog the pipeline has been counting.
 if [[ ! -f "${STACK_DIR:-.stack}/run/demo-seeded" ]]; then
   tally seed --movies 2000 --actors 300 --tags 80 --users 200
-  # The Elasticsearch indices (jav, actors, tags, with mappings) from the fresh catalog; afterwards the
-  # scheduled es-sync keeps them current.
-  LOG_LEVEL=warn node services/es-sync/dist/main.js --reindex
   touch "${STACK_DIR:-.stack}/run/demo-seeded"
 fi
+# The Elasticsearch indices (jav, actors, tags, with mappings) from the catalog, only where none exist
+# (a fresh stack, or OpenSearch reset alone); an existing index — Tally's or the web app's — is left
+# alone, and the scheduled es-sync keeps them current. 75: the scheduled es-sync holds the job lock.
+LOG_LEVEL=warn node services/es-sync/dist/main.js --init || [[ $? -eq 75 ]]
 bash scripts/services.sh up
 # A short burst of realistic traffic, then the jobs that publish it, so the admin UI shows live data
 # right away (the scheduled runs would get there within 5 and 30 minutes). A job already running in

@@ -10,8 +10,14 @@ describe('docker-compose.yml', () => {
   it('is valid for the Compose client', () => {
     const out = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
     expect(out.trim().split('\n').sort()).toEqual(
-      ['counter', 'elasticsearch', 'es-sync', 'es-sync-reindex', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'query-api', 'redis', 'registry', 'registry-init', 'snapshot-builder', 'tally-setup'].sort(),
+      ['counter', 'elasticsearch', 'es-sync', 'es-sync-init', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'query-api', 'redis', 'registry', 'registry-init', 'snapshot-builder', 'tally-setup'].sort(),
     );
+  });
+
+  it('never rebuilds the search indices on a start: only es-sync --init, which leaves existing indices alone', () => {
+    const text = readFileSync(resolve(ROOT, 'docker-compose.yml'), 'utf8');
+    expect(text).not.toMatch(/"--reindex"/);
+    expect(text).toContain('command: ["node", "services/es-sync/dist/main.js", "--init"]');
   });
 
   it('publishes each server on the local stack default port, on loopback only', () => {

@@ -21,6 +21,12 @@ describe('parseJobArgs', () => {
   it('refuses positionals', () => {
     expect(() => parseJobArgs(['now'], flags)).toThrow(/now/);
   });
+  it('refuses a flag without the one it requires, and two that conflict, naming both', () => {
+    const withRules = [...flags, { name: 'take-over', description: 'x', requires: ['reindex'] }, { name: 'init', description: 'y', conflicts: ['reindex', 'full'] }];
+    expect(() => parseJobArgs(['--take-over'], withRules)).toThrow(new JobArgsError('--take-over needs --reindex'));
+    expect([...parseJobArgs(['--reindex', '--take-over'], withRules).flags]).toEqual(['reindex', 'take-over']);
+    expect(() => parseJobArgs(['--init', '--full'], withRules)).toThrow(new JobArgsError('--init cannot be combined with --full'));
+  });
   it('usage lists every flag and the exit codes', () => {
     const u = jobUsage('es-sync', 'Copies counts.', flags);
     expect(u).toMatch(/--full/);

@@ -3,6 +3,10 @@ import { parseArgs } from 'node:util';
 export interface JobFlag {
   name: string;
   description: string;
+  /** Flags this one only makes sense with (es-sync's --take-over needs --reindex). */
+  requires?: string[];
+  /** Flags it cannot be combined with: the run would have to guess which one was meant. */
+  conflicts?: string[];
 }
 
 export type JobArgs = { once: boolean; help: boolean; flags: Set<string> };
@@ -26,6 +30,13 @@ export function parseJobArgs(argv: readonly string[], flags: readonly JobFlag[] 
     throw new JobArgsError(err instanceof Error ? err.message : String(err));
   }
   const chosen = new Set(flags.filter((f) => values[f.name] === true).map((f) => f.name));
+  for (const f of flags) {
+    if (!chosen.has(f.name)) continue;
+    const absent = (f.requires ?? []).filter((r) => !chosen.has(r));
+    if (absent.length > 0) throw new JobArgsError(`--${f.name} needs ${absent.map((r) => `--${r}`).join(' and ')}`);
+    const clash = (f.conflicts ?? []).filter((c) => chosen.has(c));
+    if (clash.length > 0) throw new JobArgsError(`--${f.name} cannot be combined with ${clash.map((c) => `--${c}`).join(' or ')}`);
+  }
   return { once: values.once === true || chosen.size > 0, help: values.help === true, flags: chosen };
 }
 

@@ -1,3 +1,5 @@
+import { DEFAULT_COUNT_FIELDS, writtenCountFields, type CountFields } from './target';
+
 /**
  * Pure decisions of es-sync: which documents a MySQL row becomes, what a bulk item's answer means,
  * and how far the watermark may move. No I/O here (sink.ts writes, source.ts reads).
@@ -59,13 +61,19 @@ export function count(v: number | string): number | string {
   return Number.isSafeInteger(n) ? n : String(v);
 }
 
-/** The partial update of a movie's counts. Never an upsert: a missing document is reported, not invented. */
-export function countsUpdate(row: CountsRow): BulkOp {
-  return {
-    id: row.id,
-    action: 'update',
-    doc: { views: count(row.views), downloads: count(row.downloads), likes: count(row.likes), counts_updated_at: row.counts_updated_at },
-  };
+/** The counts under their configured field names (a null field is not written). */
+export function countValues(row: CountsRow, fields: CountFields): Record<string, number | string> {
+  return Object.fromEntries(writtenCountFields(fields).map(([name, field]) => [field, count(row[name])]));
+}
+
+/**
+ * The partial update of a movie's counts. Never an upsert: a missing document is reported, not
+ * invented. `stamp` = false for a foreign index: only its own count fields change, nothing is added.
+ */
+export function countsUpdate(row: CountsRow, fields: CountFields = DEFAULT_COUNT_FIELDS, stamp = true): BulkOp {
+  const doc: Record<string, unknown> = countValues(row, fields);
+  if (stamp) doc.counts_updated_at = row.counts_updated_at;
+  return { id: row.id, action: 'update', doc };
 }
 
 /** DATE columns arrive as a Date at UTC midnight (the session is UTC) or, from some drivers, a string. */
@@ -75,7 +83,7 @@ export function isoDate(d: Date | string | null): string | null {
 }
 
 /** The whole jav document: what query-api sorts by popularity and searches by title, code, actor, tag. */
-export function movieDocument(row: MovieRow, actors: readonly string[], tags: readonly string[]): BulkOp {
+export function movieDocument(row: MovieRow, actors: readonly string[], tags: readonly string[], fields: CountFields = DEFAULT_COUNT_FIELDS): BulkOp {
   return {
     id: row.id,
     action: 'index',
@@ -85,9 +93,7 @@ export function movieDocument(row: MovieRow, actors: readonly string[], tags: re
       title: row.title,
       provider: row.provider,
       release_date: isoDate(row.release_date),
-      views: count(row.views),
-      downloads: count(row.downloads),
-      likes: count(row.likes),
+      ...countValues(row, fields),
       counts_updated_at: row.counts_updated_at,
       actors: [...actors],
       tags: [...tags],

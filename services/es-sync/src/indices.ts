@@ -1,20 +1,40 @@
 import type { estypes } from '@elastic/elasticsearch';
-import { esIndices } from '@tally/layout';
+import { DEFAULT_COUNT_FIELDS, DEFAULT_SEARCH_TARGET, writtenCountFields, type CountFields, type SearchTarget } from './target';
 
-export type CatalogIndex = keyof typeof esIndices;
+/** The three indices es-sync keeps; `jav` is the movie index (its name comes from the SearchTarget). */
+export type CatalogIndex = 'jav' | 'actors' | 'tags';
 export const CATALOG_INDICES: readonly CatalogIndex[] = ['jav', 'actors', 'tags'];
 
-/** The alias query-api reads and es-sync writes: `<prefix>jav`, `<prefix>actors`, `<prefix>tags`. */
-export function aliasName(prefix: string, index: CatalogIndex): string {
-  return `${prefix}${esIndices[index]}`;
+/**
+ * The one marker of ownership: every index es-sync creates carries it in its mapping's `_meta`.
+ * An index or alias without it (the web app's own `jav`, an index built before the marker existed)
+ * is foreign, whatever its name: es-sync never deletes, replaces or rewrites it, and only updates
+ * the count fields of a foreign movie index in place.
+ */
+export const TALLY_META = Object.freeze({ managed_by: 'tally-es-sync' });
+
+export function isTallyMapping(mapping: { _meta?: Record<string, unknown> | undefined } | undefined): boolean {
+  return mapping?._meta?.managed_by === TALLY_META.managed_by;
 }
+
+/** The name query-api reads and es-sync writes: `<prefix>jav`, `<prefix>actors`, `<prefix>tags`. */
+export function aliasName(prefix: string, index: CatalogIndex, target: SearchTarget = DEFAULT_SEARCH_TARGET): string {
+  return `${prefix}${(index === 'jav' ? target.movies : target[index]).index}`;
+}
+
+const stamp = (at: Date) => at.toISOString().replace(/[-:.]/g, '').toLowerCase();
 
 /**
  * A new concrete index behind an alias, e.g. `jav_v20261126t153000123z`: sortable by build time and
  * unique per --reindex, so the old one keeps serving until the alias swap.
  */
-export function versionedIndexName(prefix: string, index: CatalogIndex, at: Date): string {
-  return `${aliasName(prefix, index)}_v${at.toISOString().replace(/[-:.]/g, '').toLowerCase()}`;
+export function versionedIndexName(prefix: string, index: CatalogIndex, at: Date, target: SearchTarget = DEFAULT_SEARCH_TARGET): string {
+  return `${aliasName(prefix, index, target)}_v${stamp(at)}`;
+}
+
+/** Where --take-over keeps a foreign concrete index it replaces, e.g. `jav_pre_tally_20261126t153000123z`. */
+export function preTallyCopyName(name: string, at: Date): string {
+  return `${name}_pre_tally_${stamp(at)}`;
 }
 
 const keywordLower: estypes.MappingKeywordProperty = { type: 'keyword', normalizer: 'lower' };
@@ -26,37 +46,40 @@ const searchableName: estypes.MappingSearchAsYouTypeProperty = { type: 'search_a
 
 const analysis: estypes.IndicesIndexSettingsAnalysis = { normalizer: { lower: { type: 'custom', filter: ['lowercase', 'asciifolding'] } } };
 
+/** Fields of es-sync's own movie documents besides the counts (a count field may not take one of these names). */
+export const MOVIE_FIELDS: Record<string, estypes.MappingProperty> = {
+  id: { type: 'long' },
+  code: { ...keywordLower, fields: { text: { type: 'text' } } },
+  title: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 500 } } },
+  provider: { type: 'keyword' },
+  release_date: { type: 'date', format: 'yyyy-MM-dd' },
+  counts_updated_at: { type: 'date' },
+  actors: { type: 'text', fields: { keyword: { type: 'keyword' } } },
+  tags: { type: 'keyword', fields: { text: { type: 'text' } } },
+};
+
+const catalogMapping = (): estypes.MappingTypeMapping => ({
+  _meta: { ...TALLY_META },
+  dynamic: 'strict',
+  properties: { id: { type: 'long' }, name: searchableName, movie_count: { type: 'long' }, synced_run: { type: 'long' } },
+});
+
 /**
+ * The mappings of the indices es-sync builds, the movie counts under their configured names.
  * `dynamic: strict` everywhere: a field es-sync does not know (a typo, a stale document written by
  * something else) fails that document loudly instead of quietly growing the mapping.
  */
-export const MAPPINGS: Record<CatalogIndex, estypes.MappingTypeMapping> = {
-  jav: {
-    dynamic: 'strict',
-    properties: {
-      id: { type: 'long' },
-      code: { ...keywordLower, fields: { text: { type: 'text' } } },
-      title: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 500 } } },
-      provider: { type: 'keyword' },
-      release_date: { type: 'date', format: 'yyyy-MM-dd' },
-      // Popularity sorts read these: long, as MySQL's BIGINT.
-      views: { type: 'long' },
-      downloads: { type: 'long' },
-      likes: { type: 'long' },
-      counts_updated_at: { type: 'date' },
-      actors: { type: 'text', fields: { keyword: { type: 'keyword' } } },
-      tags: { type: 'keyword', fields: { text: { type: 'text' } } },
-    },
-  },
-  actors: {
-    dynamic: 'strict',
-    properties: { id: { type: 'long' }, name: searchableName, movie_count: { type: 'long' }, synced_run: { type: 'long' } },
-  },
-  tags: {
-    dynamic: 'strict',
-    properties: { id: { type: 'long' }, name: searchableName, movie_count: { type: 'long' }, synced_run: { type: 'long' } },
-  },
-};
+export function mappingsFor(countFields: CountFields): Record<CatalogIndex, estypes.MappingTypeMapping> {
+  // Popularity sorts read the counts: long, as MySQL's BIGINT.
+  const counts = Object.fromEntries(writtenCountFields(countFields).map(([, field]) => [field, { type: 'long' } as const]));
+  return {
+    jav: { _meta: { ...TALLY_META }, dynamic: 'strict', properties: { ...MOVIE_FIELDS, ...counts } },
+    actors: catalogMapping(),
+    tags: catalogMapping(),
+  };
+}
+
+export const MAPPINGS: Record<CatalogIndex, estypes.MappingTypeMapping> = mappingsFor(DEFAULT_COUNT_FIELDS);
 
 // No refreshes and no replicas while loading: each refresh writes a new segment (100k documents at
 // the default 1 s interval would write dozens), and replicas are copied once at the end instead.

@@ -1,7 +1,8 @@
 import type { Client, estypes } from '@elastic/elasticsearch';
-import { DependencyError, errorMessage, TallyError, type Logger } from '@tally/runtime';
+import { DependencyError, errorMessage } from '@tally/runtime';
 import { classifyItem, type BulkItemAnswer, type BulkOp } from './handler';
 import { LOAD_SETTINGS, liveSettings } from './indices';
+import { concreteIndex, type Holder } from './ownership';
 
 export interface BulkResult {
   /** Ids written (or already equal). */
@@ -23,7 +24,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class EsSink {
   constructor(
     private readonly es: Client,
-    private readonly logger: Logger,
     private readonly retry: { attempts: number; backoffMs: number },
   ) {}
 
@@ -71,13 +71,13 @@ export class EsSink {
     return (res.items ?? []).map((item) => Object.values(item)[0] ?? { status: 0 });
   }
 
-  /** Fails with a clear code when an alias is missing (a new environment that never ran --reindex). */
-  async requireAliases(aliases: readonly string[]): Promise<void> {
-    const missing: string[] = [];
-    for (const alias of aliases) if (!(await this.es.indices.existsAlias({ name: alias }))) missing.push(alias);
-    if (missing.length > 0) {
-      throw new TallyError('ES_SYNC_INDEX_MISSING', `no Elasticsearch alias ${missing.join(', ')}: run \`es-sync --reindex\` once to build the indices`);
-    }
+  /** What holds `name` (an alias is checked first: `exists` is true for an alias too), with each index's owner. */
+  async holder(name: string): Promise<Holder> {
+    const kind = (await this.es.indices.existsAlias({ name })) ? 'alias' : (await this.es.indices.exists({ index: name })) ? 'index' : 'none';
+    if (kind === 'none') return { kind, name };
+    const mappings = await this.es.indices.getMapping({ index: name });
+    const indices = Object.entries(mappings).map(([index, m]) => concreteIndex(index, m.mappings as Parameters<typeof concreteIndex>[1]));
+    return kind === 'index' ? { kind, name, indices: [indices[0]!] } : { kind, name, indices };
   }
 
   async createIndex(name: string, mappings: estypes.MappingTypeMapping): Promise<void> {
@@ -95,31 +95,39 @@ export class EsSink {
   }
 
   /**
-   * Points every alias at its new index in ONE _aliases call (readers see either all old or all
-   * new indices, never a mix), then deletes the indices the aliases left. A concrete index that
-   * holds an alias's name (auto-created by a write before any --reindex) is removed in the same
-   * atomic call, since an alias cannot coexist with it.
+   * All alias moves and index removals of a rebuild in ONE _aliases call: readers see either all
+   * old or all new indices, never a mix, and if any action fails (a name taken meanwhile) none applies.
    */
-  async swapAliases(pairs: readonly { alias: string; index: string }[], onSwapped: () => void): Promise<string[]> {
-    const actions: estypes.IndicesUpdateAliasesAction[] = [];
-    const retired: string[] = [];
-    for (const { alias, index } of pairs) {
-      if (await this.es.indices.existsAlias({ name: alias })) {
-        const current = Object.keys(await this.es.indices.getAlias({ name: alias }));
-        for (const old of current) {
-          actions.push({ remove: { index: old, alias } });
-          retired.push(old);
-        }
-      } else if (await this.es.indices.exists({ index: alias })) {
-        this.logger.warn({ index: alias }, 'a concrete index has the alias name: removing it in the alias swap');
-        actions.push({ remove_index: { index: alias } });
-      }
-      actions.push({ add: { index, alias } });
-    }
+  async updateAliases(actions: estypes.IndicesUpdateAliasesAction[]): Promise<void> {
     await this.es.indices.updateAliases({ actions });
-    onSwapped();
-    for (const old of retired) await this.deleteIndex(old);
-    return retired;
+  }
+
+  /** `index.blocks.write` as set on the index (null = not set). */
+  async writeBlock(name: string): Promise<boolean | null> {
+    const res = await this.es.indices.getSettings({ index: name, name: 'index.blocks.write', flat_settings: true });
+    const value = (res[name]?.settings as Record<string, unknown> | undefined)?.['index.blocks.write'];
+    return value === undefined ? null : String(value) === 'true';
+  }
+
+  /** Sets `index.blocks.write` (null removes the setting, as if never set). */
+  async setWriteBlock(name: string, blocked: boolean | null): Promise<void> {
+    await this.es.indices.putSettings({ index: name, settings: { 'index.blocks.write': blocked } });
+  }
+
+  /**
+   * `_clone`: a copy with the same mapping, settings and documents (segments hard-linked, not
+   * reindexed: seconds even for a large index). The source must be write-blocked; the copy inherits
+   * the block. Waits until the copy's primaries are active, i.e. its documents are readable.
+   */
+  async clone(source: string, target: string): Promise<void> {
+    await this.es.indices.clone({ index: source, target, wait_for_active_shards: 1 });
+    await this.es.cluster.health({ index: target, wait_for_status: 'yellow', timeout: '60s' });
+  }
+
+  /** Documents in an index, after a refresh so nothing indexed is left out. */
+  async countDocs(name: string): Promise<number> {
+    await this.es.indices.refresh({ index: name });
+    return (await this.es.count({ index: name })).count;
   }
 
   async deleteIndex(name: string): Promise<void> {

@@ -4,18 +4,30 @@ import {
   advanceWatermark, catalogDocument, compareWatermarks, countsUpdate, describeFailures, emptyTally, movieDocument, reasonLabel,
   SAMPLE_IDS, WATERMARK_START, type BulkOp, type CountsRow, type SyncTally,
 } from './handler';
-import { aliasName, CATALOG_INDICES, MAPPINGS, versionedIndexName, type CatalogIndex } from './indices';
+import { COUNT_FIELD_VARIABLES } from './config';
+import { aliasName, CATALOG_INDICES, type CatalogIndex } from './indices';
+import { isTallyHolder, type Holder } from './ownership';
+import { Rebuild, type Loaders } from './rebuild';
 import type { BulkResult, EsSink } from './sink';
 import type { CatalogSource } from './source';
+import { writtenCountFields, type SearchTarget } from './target';
 
 export interface SyncSettings {
   prefix: string;
+  target: SearchTarget;
   bulkSize: number;
   settleLagMs: number;
   replicas: number;
 }
 
-type Mode = 'incremental' | 'full' | 'reindex';
+type Mode = 'incremental' | 'full' | 'reindex' | 'init';
+
+/** Where a counts run writes: the movie index's name, whether it is Tally's, how to address it. */
+interface CountsTarget {
+  name: string;
+  tally: boolean;
+  requireAlias: boolean;
+}
 
 /**
  * The es-sync job: one run in one of three modes. Counts go to the jav index as partial updates
@@ -27,6 +39,10 @@ type Mode = 'incremental' | 'full' | 'reindex';
  * on an hourly schedule: 2,000 tags + 20,000 actors took 8.4 s on the 2-core dev box (bench/src/es-sync.ts,
  * "idle run"). Past ~10× that, switch to update + detect_noop and an id diff for deletions. The jav documents'
  * own actor/tag names and titles are only rewritten by --reindex (counts are what changes hourly).
+ *
+ * An index es-sync did not create (the web app's own, see TALLY_META) is written only in place: its
+ * count fields get partial updates, nothing else in its documents changes, and a foreign actors or
+ * tags index is not rewritten at all.
  */
 export class EsSync {
   private readonly synced;
@@ -34,6 +50,9 @@ export class EsSync {
   private readonly failures;
   private readonly retries;
   private readonly watermarkGauge;
+  private readonly foreignSkips;
+  private readonly names: Readonly<Record<CatalogIndex, string>>;
+  private readonly rebuild: Rebuild;
 
   constructor(
     private readonly source: CatalogSource,
@@ -46,24 +65,67 @@ export class EsSync {
     this.failures = metrics.counter('item_failures_total', 'Bulk items still failing after the in-run retries (the watermark waits for them)', ['index', 'reason']);
     this.retries = metrics.counter('item_retries_total', 'Bulk items retried within a run after a transient failure', ['index']);
     this.watermarkGauge = metrics.gauge('counts_watermark_timestamp_seconds', 'counts_updated_at of the jav watermark (alert on its age)');
+    this.foreignSkips = metrics.counter('foreign_index_skips_total', 'Runs that left an actors or tags index alone because es-sync did not create it', ['index']);
+    this.names = Object.fromEntries(CATALOG_INDICES.map((i) => [i, aliasName(settings.prefix, i, settings.target)])) as Record<CatalogIndex, string>;
+    const loaders: Loaders = {
+      movies: (ctx, to, mode) => this.loadMovies(ctx, to, mode),
+      catalog: (ctx, kind, to, mode) => this.loadCatalog(ctx, kind, to, mode, false),
+    };
+    this.rebuild = new Rebuild(source, sink, { ...settings, names: this.names }, loaders, async (w) => {
+      await this.source.saveWatermark(this.countsWatermarkName, w);
+      this.watermarkGauge.set(w.at.getTime() / 1000);
+    });
   }
 
   private get countsWatermarkName(): string {
-    return `es-sync:${aliasName(this.settings.prefix, 'jav')}:counts`;
+    return `es-sync:${this.names.jav}:counts`;
   }
 
   async run(ctx: JobContext): Promise<JobResult> {
-    const mode: Mode = ctx.args.flags.has('reindex') ? 'reindex' : ctx.args.flags.has('full') ? 'full' : 'incremental';
-    if (mode === 'reindex') return this.reindex(ctx);
-    await this.sink.requireAliases(CATALOG_INDICES.map((i) => aliasName(this.settings.prefix, i)));
-    const counts = mode === 'full' ? await this.full(ctx) : await this.incremental(ctx);
-    const actors = await this.refreshCatalog(ctx, 'actors', mode);
-    const tags = await this.refreshCatalog(ctx, 'tags', mode);
-    return this.finish(ctx.logger, mode, counts, { actors, tags });
+    const { flags } = ctx.args;
+    const mode: Mode = flags.has('init') ? 'init' : flags.has('reindex') ? 'reindex' : flags.has('full') ? 'full' : 'incremental';
+    if (mode === 'reindex' || mode === 'init') return this.rebuild.run(ctx, mode);
+    const [movies, actors, tags] = await this.requireIndices();
+    const target = this.countsTarget(movies);
+    if (!target.tally) ctx.logger.info({ index: target.name }, 'the movie index was not created by es-sync: only its count fields are updated, in place');
+    const foreign = [actors, tags].filter((h) => !isTallyHolder(h)).map((h) => h.name);
+    if (foreign.length > 0) ctx.logger.warn({ indices: foreign }, 'not created by es-sync (no _meta marker): not rewritten; `es-sync --reindex --take-over` replaces them');
+    const counts = mode === 'full' ? await this.full(ctx, target) : await this.incremental(ctx, target);
+    const catalog = {
+      actors: isTallyHolder(actors) ? await this.refreshCatalog(ctx, 'actors', mode) : this.skipForeign('actors'),
+      tags: isTallyHolder(tags) ? await this.refreshCatalog(ctx, 'tags', mode) : this.skipForeign('tags'),
+    };
+    return this.finish(ctx.logger, mode, counts, catalog, { moviesIndex: target.tally ? 'tally' : 'foreign', foreignSkipped: foreign });
+  }
+
+  /** The three names must exist (Tally's or the app's); counts go only to fields the movie index maps. */
+  private async requireIndices(): Promise<[Holder, Holder, Holder]> {
+    const holders = await Promise.all([this.sink.holder(this.names.jav), this.sink.holder(this.names.actors), this.sink.holder(this.names.tags)] as const);
+    const missing = holders.filter((h) => h.kind === 'none').map((h) => h.name);
+    if (missing.length > 0) {
+      throw new TallyError('ES_SYNC_INDEX_MISSING', `no Elasticsearch index or alias ${missing.join(', ')}: run \`es-sync --reindex\` once to build the indices (or \`es-sync --init\`, which builds only the missing ones)`);
+    }
+    const movies = holders[0];
+    for (const [count, field] of writtenCountFields(this.settings.target.movies.countFields)) {
+      const without = movies.kind === 'none' ? [] : movies.indices.filter((i) => !i.fields.includes(field)).map((i) => i.name);
+      if (without.length === 0) continue;
+      const fix = isTallyHolder(movies) ? 'or rebuild the index with `es-sync --reindex`' : `or "-" to not write ${count}`;
+      throw new TallyError('ES_SYNC_COUNT_FIELD_UNMAPPED', `${movies.name} (${without.join(', ')}) has no field "${field}" for ${count}: set ${COUNT_FIELD_VARIABLES[count]} to the field it has, ${fix}`);
+    }
+    return holders;
+  }
+
+  private countsTarget(movies: Holder): CountsTarget {
+    return { name: movies.name, tally: isTallyHolder(movies), requireAlias: movies.kind === 'alias' };
+  }
+
+  private skipForeign(kind: 'actors' | 'tags'): SyncTally {
+    this.foreignSkips.inc({ index: kind });
+    return emptyTally();
   }
 
   /** Rows whose counts changed since the watermark, in key order; the watermark follows per page. */
-  private async incremental(ctx: JobContext): Promise<SyncTally> {
+  private async incremental(ctx: JobContext, target: CountsTarget): Promise<SyncTally> {
     const cutoff = new Date((await this.source.now()).getTime() - this.settings.settleLagMs);
     let watermark = (await this.source.watermark(this.countsWatermarkName)) ?? WATERMARK_START;
     this.watermarkGauge.set(watermark.at.getTime() / 1000);
@@ -71,6 +133,7 @@ export class EsSync {
     let after = watermark;
     const tally = await this.pages(
       ctx,
+      target,
       'incremental',
       () => this.source.changedCounts(after, cutoff, this.settings.bulkSize),
       (page) => (after = { at: page[page.length - 1]!.counts_updated_at!, id: page[page.length - 1]!.id }),
@@ -90,11 +153,12 @@ export class EsSync {
   }
 
   /** Every row by id. The watermark moves to the run's cutoff only if every row made it. */
-  private async full(ctx: JobContext): Promise<SyncTally> {
+  private async full(ctx: JobContext, target: CountsTarget): Promise<SyncTally> {
     const cutoff = new Date((await this.source.now()).getTime() - this.settings.settleLagMs);
     let afterId = 0;
     const tally = await this.pages(
       ctx,
+      target,
       'full',
       () => this.source.countsById(afterId, this.settings.bulkSize),
       (page) => (afterId = page[page.length - 1]!.id),
@@ -115,19 +179,22 @@ export class EsSync {
    */
   private async pages(
     ctx: JobContext,
+    target: CountsTarget,
     mode: Mode,
     read: () => Promise<CountsRow[]>,
     moveCursor: (page: CountsRow[]) => void,
     settle: (page: CountsRow[], failed: ReadonlySet<number>) => Promise<void>,
   ): Promise<SyncTally> {
     const tally = emptyTally();
-    const alias = aliasName(this.settings.prefix, 'jav');
+    const fields = this.settings.target.movies.countFields;
     let page = await read();
     while (page.length > 0 && !ctx.signal.aborted) {
       moveCursor(page);
       const next = page.length === this.settings.bulkSize ? read() : Promise.resolve([]);
       next.catch(() => undefined); // awaited below; a rejection while the bulk fails must not go unhandled
-      const result = await this.sink.bulk(alias, page.map(countsUpdate), { requireAlias: true });
+      // A foreign index gets its count fields only: no counts_updated_at it does not have.
+      const ops = page.map((row) => countsUpdate(row, fields, target.tally));
+      const result = await this.sink.bulk(target.name, ops, { requireAlias: target.requireAlias });
       this.account(tally, result, 'jav', mode);
       await settle(page, new Set(result.failed.keys()));
       page = await next;
@@ -151,7 +218,7 @@ export class EsSync {
 
   /** Rewrites every actor or tag document, then deletes those whose row is gone (only if all were written). */
   private async refreshCatalog(ctx: JobContext, kind: 'actors' | 'tags', mode: Mode): Promise<SyncTally> {
-    const alias = aliasName(this.settings.prefix, kind);
+    const alias = this.names[kind];
     const tally = await this.loadCatalog(ctx, kind, alias, mode, true);
     if (tally.failed.size === 0 && !ctx.signal.aborted) {
       const deleted = await this.sink.deleteStale(alias, ctx.runId);
@@ -174,43 +241,7 @@ export class EsSync {
     return tally;
   }
 
-  /**
-   * Builds new versioned indices from MySQL and swaps all three aliases at once. Until the swap,
-   * readers keep the old indices; a failed build deletes only what it created. The counts watermark
-   * is then set to the build's start (less the settle lag): rows stamped since are resent by the
-   * next incremental run, as their new counts may have been read before or after the change.
-   */
-  private async reindex(ctx: JobContext): Promise<JobResult> {
-    const started = await this.source.now();
-    const built = CATALOG_INDICES.map((index) => ({ index, alias: aliasName(this.settings.prefix, index), name: versionedIndexName(this.settings.prefix, index, started) }));
-    const created: string[] = [];
-    let swapped = false;
-    try {
-      for (const b of built) {
-        await this.sink.createIndex(b.name, MAPPINGS[b.index]);
-        created.push(b.name);
-      }
-      const movies = await this.loadMovies(ctx, built[0]!.name);
-      const actors = await this.loadCatalog(ctx, 'actors', built[1]!.name, 'reindex', false);
-      const tags = await this.loadCatalog(ctx, 'tags', built[2]!.name, 'reindex', false);
-      const failed = new Map([...movies.failed, ...actors.failed, ...tags.failed]);
-      if (ctx.signal.aborted) throw new TallyError('ES_SYNC_STOPPED', 'reindex stopped before it finished; the aliases were not moved', { retriable: true });
-      if (failed.size > 0) throw new TallyError('ES_SYNC_ITEMS_FAILED', `reindex not swapped in: ${describeFailures(failed)}`, { retriable: true });
-      for (const b of built) await this.sink.finishLoad(b.name, this.settings.replicas);
-      const retired = await this.sink.swapAliases(built.map((b) => ({ alias: b.alias, index: b.name })), () => (swapped = true));
-      const watermark = { at: new Date(started.getTime() - this.settings.settleLagMs), id: 0 };
-      await this.source.saveWatermark(this.countsWatermarkName, watermark);
-      this.watermarkGauge.set(watermark.at.getTime() / 1000);
-      const summary = { mode: 'reindex', indices: built.map((b) => b.name), retired, movies: movies.synced, actors: actors.synced, tags: tags.synced };
-      return { items: movies.synced + actors.synced + tags.synced, summary };
-    } catch (err) {
-      // Once the aliases point at the new indices they are the live ones: never delete them.
-      if (!swapped) for (const name of created) await this.sink.deleteIndex(name).catch(() => undefined);
-      throw err;
-    }
-  }
-
-  private async loadMovies(ctx: JobContext, target: string): Promise<SyncTally> {
+  private async loadMovies(ctx: JobContext, target: string, mode: Mode): Promise<SyncTally> {
     const tally = emptyTally();
     let afterId = 0;
     let page = await this.source.movies(afterId, this.settings.bulkSize);
@@ -218,15 +249,15 @@ export class EsSync {
       afterId = page[page.length - 1]!.row.id;
       const next = page.length === this.settings.bulkSize ? this.source.movies(afterId, this.settings.bulkSize) : Promise.resolve([]);
       next.catch(() => undefined);
-      const ops: BulkOp[] = page.map((m) => movieDocument(m.row, m.actors, m.tags));
-      this.account(tally, await this.sink.bulk(target, ops, { requireAlias: false }), 'jav', 'reindex');
+      const ops: BulkOp[] = page.map((m) => movieDocument(m.row, m.actors, m.tags, this.settings.target.movies.countFields));
+      this.account(tally, await this.sink.bulk(target, ops, { requireAlias: false }), 'jav', mode);
       page = await next;
     }
     return tally;
   }
 
   /** Reports the run; throws (the run is recorded failed, alerts fire) if any document still failed. */
-  private finish(logger: Logger, mode: Mode, counts: SyncTally, catalog: Record<'actors' | 'tags', SyncTally>): JobResult {
+  private finish(logger: Logger, mode: Mode, counts: SyncTally, catalog: Record<'actors' | 'tags', SyncTally>, owners: Record<string, unknown>): JobResult {
     if (counts.missing > 0) {
       logger.warn({ missing: counts.missing, ids: counts.missingIds }, 'movies with no document in the jav index: counted, not created; run --reindex');
     }
@@ -240,6 +271,7 @@ export class EsSync {
       failed: failed.size,
       actors: catalog.actors.synced,
       tags: catalog.tags.synced,
+      ...owners,
     };
     if (failed.size > 0) {
       logger.error({ ...summary, failedIds: [...failed.keys()].slice(0, SAMPLE_IDS) }, 'documents failed; the watermark stays before the first of them');
