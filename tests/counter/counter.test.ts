@@ -6,7 +6,7 @@ import { committedOffset, kafka, readTopic } from '../helpers/kafka';
 import { EventProducer, endOffsets, isolatedTopics, makeEvent } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
-import { LikeOracle } from '../helpers/likes';
+import { LikeOracle, STATE_METRICS } from '../helpers/likes';
 
 // The counter as a real process against the real Kafka, Redis and MySQL. Isolation: its own topics
 // (TOPIC_PREFIX), its own MySQL database and its own Redis database index.
@@ -20,7 +20,9 @@ const redis = new Redis(redisUrl);
 const procs: ServiceProcess[] = [];
 const expected = new Map<string, number>(); // display key → expected delta (views, downloads)
 const likes = new LikeOracle();
-let initial: Map<number, { views: number; downloads: number; likes: number }>;
+type Counts = Record<'views' | 'downloads' | 'likes' | 'rating_count' | 'rating_sum' | 'watchlists', number>;
+let initial: Map<number, Counts>;
+const COUNTED: EventType[] = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
 
 function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess {
   const p = new ServiceProcess('services/counter/dist/main.js', {
@@ -33,7 +35,7 @@ function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess
 
 /** Produces `n` counted events (views, downloads, likes, unlikes; some bots, some guests, some client retries; likes at shuffled times). */
 async function produceMix(n: number): Promise<void> {
-  const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'];
+  const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
   const batch: { type: EventType; value: Record<string, unknown> }[] = [];
   for (let i = 0; i < n; i++) {
     const type = types[i % types.length]!;
@@ -42,7 +44,7 @@ async function produceMix(n: number): Promise<void> {
     // Likes and unlikes of one user and movie arrive out of order (two topics, shuffled times): the
     // latest by occurred_at must win, whatever the order of delivery.
     const at = Date.now() - 60_000 + ((i * 7919) % 50_000);
-    const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: at });
+    const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: at, ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}) });
     batch.push({ type, value });
     if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, another offset
     likes.apply(type, value);
@@ -57,7 +59,7 @@ async function produceMix(n: number): Promise<void> {
 
 /** Waits until the counter's applied offsets reach the end of every counted topic. */
 async function caughtUp(): Promise<void> {
-  const topics = (['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'] as EventType[]).map((t) => names.topicFor(t));
+  const topics = COUNTED.map((t) => names.topicFor(t));
   const ends = await endOffsets(topics);
   await eventually(async () => {
     const applied = await redis.hgetall('tally:counter:applied');
@@ -68,9 +70,9 @@ async function caughtUp(): Promise<void> {
 
 async function assertExact(): Promise<void> {
   for (let id = 1; id <= MOVIES; id++) {
-    for (const metric of ['views', 'downloads', 'likes'] as const) {
+    for (const metric of ['views', 'downloads', ...STATE_METRICS] as const) {
       const key = `jav:${metric}:${id}`;
-      const delta = metric === 'likes' ? (likes.likes().get(id) ?? 0) : (expected.get(key) ?? 0);
+      const delta = metric === 'views' || metric === 'downloads' ? (expected.get(key) ?? 0) : (likes.figures().get(`${metric}:${id}`) ?? 0);
       const shown = await redis.get(key);
       if (delta === 0 && shown === null) continue;
       expect({ key, value: Number(shown) }).toEqual({ key, value: initial.get(id)![metric] + delta });
@@ -84,7 +86,8 @@ beforeAll(async () => {
   temp = await createTempDatabase(env.MYSQL_URL, 'tally_counter');
   await migrateLatest(temp.db);
   await seedDemo(temp.db, { movies: MOVIES, actors: 10, tags: 5, users: 20, seed: 3 });
-  initial = new Map((await temp.db('jav').select('id', 'views', 'downloads', 'likes')).map((r: { id: number; views: number; downloads: number; likes: number }) => [Number(r.id), { views: Number(r.views), downloads: Number(r.downloads), likes: Number(r.likes) }]));
+  const metrics = ['views', 'downloads', ...STATE_METRICS] as const;
+  initial = new Map((await temp.db('jav').select('id', ...metrics)).map((r: Record<string, number>) => [Number(r.id), Object.fromEntries(metrics.map((m) => [m, Number(r[m])])) as Counts]));
   await redis.flushdb();
   producer = new EventProducer(names);
   await producer.connect();
@@ -131,7 +134,7 @@ describe('counter', () => {
     // A member SIGKILLed earlier stays in the group until its session expires; offsets can only be
     // reset once the group is empty.
     await eventually(async () => ((await admin.describeGroups([`counter-${names.prefix}`])).groups[0]!.state === 'Empty' ? true : undefined), 30_000, 'counter group empty');
-    for (const t of ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'] as EventType[]) {
+    for (const t of COUNTED) {
       await admin.resetOffsets({ groupId: `counter-${names.prefix}`, topic: names.topicFor(t), earliest: true });
     }
     await admin.disconnect();

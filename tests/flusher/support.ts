@@ -11,10 +11,10 @@ import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 import { LikeOracle } from '../helpers/likes';
 
-export const METRICS = ['views', 'downloads', 'likes'] as const;
+export const METRICS = ['views', 'downloads', 'likes', 'rating_count', 'rating_sum', 'watchlists'] as const;
 export type Metric = (typeof METRICS)[number];
 type Counts = Record<Metric, number>;
-const COUNTED: EventType[] = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'];
+const COUNTED: EventType[] = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
 
 /** A private redis-server (so a test may empty it or restart it), started on a port of this worker. */
 export class PrivateRedis {
@@ -59,7 +59,7 @@ export class FlusherWorld {
   /** The expected change of `metric:id` since the seed. */
   expectedDelta(field: string): number {
     const [metric, id] = field.split(':');
-    return metric === 'likes' ? (this.likes.likes().get(Number(id)) ?? 0) : (this.expected.get(field) ?? 0);
+    return metric === 'views' || metric === 'downloads' ? (this.expected.get(field) ?? 0) : (this.likes.figures().get(field) ?? 0);
   }
   private readonly procs: ServiceProcess[] = [];
   private seq = 0;
@@ -107,14 +107,14 @@ export class FlusherWorld {
 
   /** Views, downloads, likes and unlikes over all movies; some bots (never counted), some client retries (counted once). */
   async produceMix(n: number): Promise<void> {
-    const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked'];
+    const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
     const batch: { type: EventType; value: Record<string, unknown> }[] = [];
     for (let k = 0; k < n; k++) {
       const i = this.seq++;
       const type = types[i % types.length]!;
       const javId = 1 + ((i * 7) % this.movies);
       const isBot = i % 50 === 0;
-      const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: Date.now() - 60_000 + ((i * 7919) % 50_000) });
+      const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: Date.now() - 60_000 + ((i * 7919) % 50_000), ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}) });
       batch.push({ type, value });
       if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, next offset
       this.likes.apply(type, value);
@@ -139,8 +139,8 @@ export class FlusherWorld {
   }
 
   async mysqlCounts(): Promise<Map<number, Counts>> {
-    const rows = (await this.temp.db('jav').select('id', 'views', 'downloads', 'likes')) as ({ id: number } & Record<Metric, number | string>)[];
-    return new Map(rows.map((r) => [Number(r.id), { views: Number(r.views), downloads: Number(r.downloads), likes: Number(r.likes) }]));
+    const rows = (await this.temp.db('jav').select('id', ...METRICS)) as ({ id: number } & Record<Metric, number | string>)[];
+    return new Map(rows.map((r) => [Number(r.id), Object.fromEntries(METRICS.map((m) => [m, Number(r[m])])) as Counts]));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { appKeys, type AppKeys } from '@tally/layout';
+import { appKeys, METRICS, type AppKeys } from '@tally/layout';
 import { DEMO_MAPPING, loadCatalogMapping, type CatalogMapping } from './mapping';
 
 /** The mapped tables, by Tally's name for them. */
@@ -58,12 +58,7 @@ export class Catalog {
   /** `col AS metric` for each count column (and counts_updated_at), for a raw SELECT over the movies table. */
   movieCountsSelect(alias = 'm'): string {
     const m = this.mapping.movies;
-    return [
-      `${alias}.${q(m.counts.views)} AS views`,
-      `${alias}.${q(m.counts.downloads)} AS downloads`,
-      `${alias}.${q(m.counts.likes)} AS likes`,
-      `${alias}.${q(m.countsUpdatedAt)} AS counts_updated_at`,
-    ].join(', ');
+    return [...METRICS.map((metric) => `${alias}.${q(m.counts[metric])} AS ${metric}`), `${alias}.${q(m.countsUpdatedAt)} AS counts_updated_at`].join(', ');
   }
 
   /**

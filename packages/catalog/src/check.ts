@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { q, type Catalog, type CatalogPart } from './catalog';
+import { METRICS, type Metric } from '@tally/layout';
 import { introspect, type LiveColumn, type LiveTable } from './introspect';
 
 /** The index es-sync walks with `(counts_updated_at, id) > watermark`; Tally adds it when missing. */
@@ -76,16 +77,14 @@ function needsOf(c: Catalog, part: CatalogPart): ColumnNeed[] {
   switch (part) {
     case 'movies': {
       const mv = m.movies;
-      const count = (metric: 'views' | 'downloads' | 'likes') => n(`movies.counts.${metric}`, mv.counts[metric], 'integer', { notNull: true, add: 'BIGINT NOT NULL DEFAULT 0' });
+      const count = (metric: Metric) => n(`movies.counts.${metric}`, mv.counts[metric], 'integer', { notNull: true, add: 'BIGINT NOT NULL DEFAULT 0' });
       return [
         ...n('movies.id', mv.id, 'integer'),
         ...n('movies.display.code', mv.display.code, 'string'),
         ...n('movies.display.title', mv.display.title, 'string'),
         ...n('movies.display.provider', mv.display.provider, 'string'),
         ...n('movies.display.release_date', mv.display.release_date, 'date'),
-        ...count('views'),
-        ...count('downloads'),
-        ...count('likes'),
+        ...METRICS.flatMap(count),
         ...n('movies.countsUpdatedAt', mv.countsUpdatedAt, 'time', { add: 'DATETIME(3) NULL' }),
       ];
     }

@@ -22,7 +22,17 @@ const movies = z
       .strict()
       .default({}),
     /** Counter columns Tally owns after the cut-over: the flusher adds to them, nothing else writes them. */
-    counts: z.object({ views: ident.default('views'), downloads: ident.default('downloads'), likes: ident.default('likes') }).strict().default({}),
+    counts: z
+      .object({
+        views: ident.default('views'),
+        downloads: ident.default('downloads'),
+        likes: ident.default('likes'),
+        rating_count: ident.default('rating_count'),
+        rating_sum: ident.default('rating_sum'),
+        watchlists: ident.default('watchlists'),
+      })
+      .strict()
+      .default({}),
     /** Stamped by the flusher with every change of counts; es-sync walks it. Tally adds it when missing. */
     countsUpdatedAt: ident.default('counts_updated_at'),
   })

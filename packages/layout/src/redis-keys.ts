@@ -1,6 +1,11 @@
 /** Redis key layout of the counter (written by counter and flusher, read by query-api and the web app). */
-export type Metric = 'views' | 'downloads' | 'likes';
-export const METRICS: readonly Metric[] = ['views', 'downloads', 'likes'];
+/**
+ * The per-movie figures: sums of events (views, downloads) and figures of per-user state (likes =
+ * users who like it; rating_count and rating_sum of the users' current ratings, so the average is
+ * rating_sum / rating_count; watchlists = users with it on their watchlist).
+ */
+export type Metric = 'views' | 'downloads' | 'likes' | 'rating_count' | 'rating_sum' | 'watchlists';
+export const METRICS: readonly Metric[] = ['views', 'downloads', 'likes', 'rating_count', 'rating_sum', 'watchlists'];
 
 /**
  * Keys the web app's pages read, under its prefix (the catalog mapping's `redis.prefix`, `jav:` by

@@ -3,9 +3,10 @@
  *   1. compare-and-set guard: the partition's applied offset must still be what this consumer read,
  *      else another member (after a rebalance) or a zombie advanced it → "conflict", nothing written;
  *   2. per count effect (view, download): skip an event id counted within the dedup window (SET NX EX);
- *   3. per state effect (like, unlike): compare with the user's stored state (or its MySQL seed) by
- *      (occurred_at, event_id); only a newer change is stored (state hash and pending hash), and it
- *      moves the figure by new value − old value (0 when the user already was in that state). No
+ *   3. per state effect (like/unlike, rating, watchlist): compare with the user's stored state (or its
+ *      MySQL seed) by (occurred_at, event_id); only a newer change is stored (state hash and pending
+ *      hash), and it moves the figures: a flag by new − old (0 when the user already was in that
+ *      state), a rating's count by (new > 0) − (old > 0) and its sum by new − old. No
  *      dedup key: a retry or a replay carries the same rank, which is never newer than itself;
  *   4. seed a missing display key from MySQL (passed in) + its pending delta, then INCRBY the summed
  *      delta; HINCRBY the pending hash (what the flusher will move to MySQL);
@@ -13,9 +14,10 @@
  * KEYS: applied hash, pending hash. ARGV: appliedField, expected ('' = none), newOffset,
  *   pendingOffsetField, dedupTtlSeconds, nEffects, then per effect (5): seenKey, displayKey,
  *   pendingField, delta, seed ('' = not read: the key existed when checked); then nStates, and per
- *   state (10): stateKey, userField, at, eventId, value, displayKey, pendingField, pendingStateField,
- *   stateSeed ('' = the field existed when checked; else `at|eventId|value` from MySQL or '0||0'),
- *   displaySeed.
+ *   state (14): stateKey, userField, at, eventId, value, pendingStateField, stateSeed ('' = the field
+ *   existed when checked; else `at|eventId|value` from MySQL or '0||0'), kind ('flag' | 'rating'),
+ *   then two (displayKey, pendingField, displaySeed) triples: a flag's figure (second triple empty),
+ *   or a rating's count and sum.
  * Returns {'ok', counted, duplicates} | {'conflict', current} | {'need_seed', key}.
  */
 export const APPLY_SCRIPT = `
@@ -33,9 +35,11 @@ for i = 0, n - 1 do
   if ARGV[b + 4] == '' and redis.call('EXISTS', ARGV[b + 1]) == 0 then return {'need_seed', ARGV[b + 1]} end
 end
 for j = 0, ns - 1 do
-  local b = sb + 1 + j * 10
-  if ARGV[b + 8] == '' and redis.call('HEXISTS', ARGV[b], ARGV[b + 1]) == 0 then return {'need_seed', ARGV[b]} end
-  if ARGV[b + 9] == '' and redis.call('EXISTS', ARGV[b + 5]) == 0 then return {'need_seed', ARGV[b + 5]} end
+  local b = sb + 1 + j * 14
+  if ARGV[b + 6] == '' and redis.call('HEXISTS', ARGV[b], ARGV[b + 1]) == 0 then return {'need_seed', ARGV[b]} end
+  for _, k in ipairs({b + 8, b + 11}) do
+    if ARGV[k] ~= '' and ARGV[k + 2] == '' and redis.call('EXISTS', ARGV[k]) == 0 then return {'need_seed', ARGV[k]} end
+  end
 end
 local sums, seeds, order = {}, {}, {}
 local counted, dups = 0, 0
@@ -57,20 +61,28 @@ for i = 0, n - 1 do
     dups = dups + 1
   end
 end
+local function b2n(x) if x > 0 then return 1 end return 0 end
 for j = 0, ns - 1 do
-  local b = sb + 1 + j * 10
+  local b = sb + 1 + j * 14
   local stateKey, user, at, eid, value = ARGV[b], ARGV[b + 1], tonumber(ARGV[b + 2]), ARGV[b + 3], tonumber(ARGV[b + 4])
-  local cur = redis.call('HGET', stateKey, user) or ARGV[b + 8]
+  local cur = redis.call('HGET', stateKey, user) or ARGV[b + 6]
   local cAt, cId, cVal = string.match(cur, '^(%d+)|([^|]*)|(%d+)$')
   cAt, cVal = tonumber(cAt), tonumber(cVal)
   if at > cAt or (at == cAt and eid > cId) then
     local s = ARGV[b + 2] .. '|' .. eid .. '|' .. ARGV[b + 4]
     redis.call('HSET', stateKey, user, s)
-    redis.call('HSET', pending, ARGV[b + 7], s)
-    add(ARGV[b + 5], ARGV[b + 6], value - cVal, ARGV[b + 9])
+    redis.call('HSET', pending, ARGV[b + 5], s)
+    if ARGV[b + 7] == 'rating' then
+      add(ARGV[b + 8], ARGV[b + 9], b2n(value) - b2n(cVal), ARGV[b + 10])
+      add(ARGV[b + 11], ARGV[b + 12], value - cVal, ARGV[b + 13])
+    else
+      add(ARGV[b + 8], ARGV[b + 9], value - cVal, ARGV[b + 10])
+    end
     counted = counted + 1
   else
-    if ARGV[b + 9] ~= '' then seeds[ARGV[b + 5]] = ARGV[b + 9] end
+    for _, k in ipairs({b + 8, b + 11}) do
+      if ARGV[k] ~= '' and ARGV[k + 2] ~= '' then seeds[ARGV[k]] = ARGV[k + 2] end
+    end
     dups = dups + 1
   end
 end

@@ -11,8 +11,11 @@ describe('counting rules', () => {
     expect(effectOf('movie.liked', '7', v)).toBeUndefined();
   });
 
-  it('turns likes and unlikes into per-user states ranked by occurred_at and event id; guests and bots have none', () => {
-    expect(stateEffectOf('movie.liked', '3', v)).toEqual({ offset: '3', facet: 'like', metric: 'likes', javId: 42, userId: 7, value: 1, at: v.occurred_at, eventId: 'e1' });
+  it('turns likes, ratings and watchlist changes into per-user states ranked by occurred_at and event id; guests and bots have none', () => {
+    expect(stateEffectOf('movie.liked', '3', v)).toEqual({ offset: '3', facet: 'like', kind: 'flag', metrics: ['likes'], javId: 42, userId: 7, value: 1, at: v.occurred_at, eventId: 'e1' });
+    expect(stateEffectOf('movie.rated', '3', { ...v, rating: 4 })).toMatchObject({ facet: 'rating', kind: 'rating', metrics: ['rating_count', 'rating_sum'], value: 4 });
+    expect(stateEffectOf('movie.watchlisted', '3', v)).toMatchObject({ facet: 'watchlist', kind: 'flag', metrics: ['watchlists'], value: 1 });
+    expect(stateEffectOf('movie.unwatchlisted', '3', v)).toMatchObject({ facet: 'watchlist', value: 0 });
     expect(stateEffectOf('movie.unliked', '3', v)).toMatchObject({ facet: 'like', value: 0 });
     expect(stateEffectOf('movie.liked', '3', { ...v, user_id: null })).toBeUndefined();
     expect(stateEffectOf('movie.liked', '3', { ...v, is_bot: true })).toBeUndefined();

@@ -15,27 +15,43 @@ const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 }>> = {
   'movie.downloaded': { metric: 'downloads', delta: 1 },
 };
 
-/** Per-user facets: the figure is the number of users in a state, not a sum of events. */
-export type Facet = 'like';
-const STATE: Partial<Record<EventType, { facet: Facet; metric: Metric; value: 0 | 1 }>> = {
-  'movie.liked': { facet: 'like', metric: 'likes', value: 1 },
-  'movie.unliked': { facet: 'like', metric: 'likes', value: 0 },
+/**
+ * Per-user facets: the figure is about users in a state, not a sum of events. A `flag` facet (like,
+ * watchlist) moves its one figure by new − old (0/1); a `rating` moves the count of raters by whether
+ * the user had / has a rating and the sum of stars by new − old, so average = rating_sum / rating_count.
+ */
+export type Facet = 'like' | 'rating' | 'watchlist';
+export type FacetKind = 'flag' | 'rating';
+const FACETS: Record<Facet, { kind: FacetKind; metrics: readonly Metric[] }> = {
+  like: { kind: 'flag', metrics: ['likes'] },
+  watchlist: { kind: 'flag', metrics: ['watchlists'] },
+  rating: { kind: 'rating', metrics: ['rating_count', 'rating_sum'] },
+};
+const STATE: Partial<Record<EventType, { facet: Facet; value: (v: StateValue) => number }>> = {
+  'movie.liked': { facet: 'like', value: () => 1 },
+  'movie.unliked': { facet: 'like', value: () => 0 },
+  'movie.watchlisted': { facet: 'watchlist', value: () => 1 },
+  'movie.unwatchlisted': { facet: 'watchlist', value: () => 0 },
+  'movie.rated': { facet: 'rating', value: (v) => Number(v.rating) },
 };
 
 /** The event types whose topics the counter reads for counts. */
 export const COUNTED_TYPES = [...Object.keys(EFFECT), ...Object.keys(STATE)] as EventType[];
 
 /**
- * One user's change of a per-user facet (like/unlike): it moves the figure only when it is the user's
- * latest change by (occurred_at, event_id) and differs from the state before it.
+ * One user's change of a per-user facet: it moves the figures only when it is the user's latest
+ * change by (occurred_at, event_id) and differs from the state before it.
  */
 export interface StateEffect {
   offset: string;
   facet: Facet;
-  metric: Metric;
+  kind: FacetKind;
+  /** The figures it moves: one for a flag, [count, sum] for a rating. */
+  metrics: readonly Metric[];
   javId: number;
   userId: number;
-  value: 0 | 1;
+  /** 1/0 for a flag, the stars (1–5) for a rating. */
+  value: number;
   /** occurred_at, epoch ms. */
   at: number;
   /** Lower-cased: the tie-breaker compares it as text, as MySQL's ascii_general_ci would. */
@@ -52,17 +68,20 @@ interface StateValue {
   user_id: number | null;
   occurred_at: number;
   is_bot: boolean;
+  rating?: number;
 }
 
 /**
- * Likes are per user: a like by a user who already likes the movie, or an unlike by one who does not,
- * changes nothing, and the latest change by occurred_at wins whatever order the two topics deliver.
- * Guests have no identity to hold a state (the app's interactions need a user too): not counted.
+ * Likes, ratings and watchlists are per user: a like by a user who already likes the movie, or an
+ * unlike by one who does not, changes nothing; a second rating replaces the first; the latest change
+ * by occurred_at wins whatever order the topics deliver. Guests have no identity to hold a state (the
+ * app's interactions need a user too): not counted.
  */
 export function stateEffectOf(type: EventType, offset: string, value: StateValue): StateEffect | undefined {
   const s = STATE[type];
   if (!s || value.is_bot || value.user_id === null) return undefined;
-  return { offset, facet: s.facet, metric: s.metric, javId: value.jav_id, userId: value.user_id, value: s.value, at: value.occurred_at, eventId: value.event_id.toLowerCase() };
+  const f = FACETS[s.facet];
+  return { offset, facet: s.facet, kind: f.kind, metrics: f.metrics, javId: value.jav_id, userId: value.user_id, value: s.value(value), at: value.occurred_at, eventId: value.event_id.toLowerCase() };
 }
 
 export const isStateType = (type: EventType): boolean => STATE[type] !== undefined;

@@ -94,16 +94,19 @@ export class CounterSink {
         }
       }
       const keys = this.catalog.keys;
-      const seeds = await this.seedsFor([...effects, ...states]);
+      const seeds = await this.seedsFor([...effects, ...states.flatMap((e) => e.metrics.map((metric) => ({ metric, javId: e.javId })))]);
       const stateSeeds = await this.stateSeedsFor(states);
       const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, String(last),
         counterKeys.pendingOffsetField(batch.topic, batch.partition), this.opts.dedupTtlSeconds, effects.length,
         ...effects.flatMap((e) => [counterKeys.seen(e.eventId), keys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(keys.display(e.metric, e.javId)) ?? '']),
         states.length,
-        ...states.flatMap((e) => [
-          counterKeys.state(e.facet, e.javId), String(e.userId), e.at, e.eventId, e.value, keys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId),
-          counterKeys.pendingStateField(e.facet, e.javId, e.userId), stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '', seeds.get(keys.display(e.metric, e.javId)) ?? '',
-        ]));
+        ...states.flatMap((e) => {
+          const display = e.metrics.map((metric) => [keys.display(metric, e.javId), counterKeys.pendingField(metric, e.javId), seeds.get(keys.display(metric, e.javId)) ?? '']);
+          return [
+            counterKeys.state(e.facet, e.javId), String(e.userId), e.at, e.eventId, e.value, counterKeys.pendingStateField(e.facet, e.javId, e.userId),
+            stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '', e.kind, ...display[0]!, ...(display[1] ?? ['', '', '']),
+          ];
+        }));
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));
         // Progress is in Redis again: a later loss of Redis state may rewind again.
@@ -171,7 +174,7 @@ export class CounterSink {
     const ids = [...new Set(missing.map((e) => e.javId))];
     const m = this.catalog.movies;
     const [rows] = (await this.db.raw(`SELECT m.${q(m.id)} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${q(m.id)} IN (${ids.map(() => '?').join(', ')})`, ids)) as [
-      { id: number; views: number; downloads: number; likes: number }[],
+      ({ id: number } & Record<Metric, number | string>)[],
     ];
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     // A movie MySQL does not know (yet) starts at 0; the flusher's UPDATE then simply finds no row.

@@ -1,12 +1,9 @@
 import { METRICS, type Metric } from '@tally/layout';
 
 /** Summed deltas of one movie in a taken hash (0 for a metric it has no field for). */
-export interface MovieDeltas {
-  id: number;
-  views: number;
-  downloads: number;
-  likes: number;
-}
+export type MovieDeltas = { id: number } & Record<Metric, number>;
+
+const noDeltas = (id: number): MovieDeltas => ({ id, ...(Object.fromEntries(METRICS.map((m) => [m, 0])) as Record<Metric, number>) });
 
 /** `off:{topic}:{partition}` of a taken hash: the highest offset whose effect the hash holds. */
 export interface CoveredOffset {
@@ -79,11 +76,11 @@ export function parseFlushHash(entries: Iterable<readonly [string, string]>): Pa
     }
     fields.push(counter);
     if (delta === 0) continue;
-    const movie = byId.get(counter.id) ?? { id: counter.id, views: 0, downloads: 0, likes: 0 };
+    const movie = byId.get(counter.id) ?? noDeltas(counter.id);
     movie[counter.metric] += delta;
     byId.set(counter.id, movie);
   }
-  const movies = [...byId.values()].filter((m) => m.views !== 0 || m.downloads !== 0 || m.likes !== 0).sort((a, b) => a.id - b.id);
+  const movies = [...byId.values()].filter((m) => METRICS.some((metric) => m[metric] !== 0)).sort((a, b) => a.id - b.id);
   return { movies, fields, offsets, malformed, states };
 }
 
@@ -129,9 +126,9 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export function insertDeltasSql(table: string, movies: readonly MovieDeltas[]): string {
   for (const m of movies) {
-    if (![m.id, m.views, m.downloads, m.likes].every(Number.isSafeInteger)) throw new Error(`not an integer delta for movie ${m.id}`);
+    if (![m.id, ...METRICS.map((metric) => m[metric])].every(Number.isSafeInteger)) throw new Error(`not an integer delta for movie ${m.id}`);
   }
-  return `INSERT INTO ${table} (id, views, downloads, likes) VALUES ${movies.map((m) => `(${m.id},${m.views},${m.downloads},${m.likes})`).join(',')}`;
+  return `INSERT INTO ${table} (id, ${METRICS.join(', ')}) VALUES ${movies.map((m) => `(${[m.id, ...METRICS.map((metric) => m[metric])].join(',')})`).join(',')}`;
 }
 
 /** MySQL's counts per movie after the flush, missing movies absent. */

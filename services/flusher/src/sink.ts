@@ -1,6 +1,6 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
-import { counterKeys } from '@tally/layout';
+import { counterKeys, METRICS, type Metric } from '@tally/layout';
 import { DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
 import { TallyError } from '@tally/runtime';
 import { chunks, insertDeltasSql, realignArgs, type CounterField, type MovieCounts, type ParsedFlush, type UserState } from './handler';
@@ -119,7 +119,7 @@ export class FlushSink {
     const unknownIds: number[] = [];
     if (flush.movies.length === 0) return { javRows, unknownIds };
     await trx.raw(`DROP TEMPORARY TABLE IF EXISTS ${TEMP_TABLE}`);
-    await trx.raw(`CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, views BIGINT NOT NULL, downloads BIGINT NOT NULL, likes BIGINT NOT NULL) ENGINE=MEMORY`);
+    await trx.raw(`CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ${METRICS.map((m) => `${m} BIGINT NOT NULL`).join(', ')}) ENGINE=MEMORY`);
     try {
       for (const chunk of chunks(flush.movies, this.opts.mysqlChunkRows)) {
         await trx.raw(insertDeltasSql(TEMP_TABLE, chunk));
@@ -166,17 +166,17 @@ export class FlushSink {
   /** The movies' counter columns as the catalog maps them (the app's names, Tally's arithmetic). */
   private updateSql(): string {
     const m = this.catalog.movies;
-    const c = (metric: 'views' | 'downloads' | 'likes') => `j.${q(m.counts[metric])} = j.${q(m.counts[metric])} + d.${metric}`;
+    const c = (metric: Metric) => `j.${q(m.counts[metric])} = j.${q(m.counts[metric])} + d.${metric}`;
     return `UPDATE ${this.catalog.sql('movies')} j JOIN ${TEMP_TABLE} d ON d.id = j.${q(m.id)}
-           SET ${c('views')}, ${c('downloads')}, ${c('likes')}, j.${q(m.countsUpdatedAt)} = NOW(3)`;
+           SET ${METRICS.map(c).join(', ')}, j.${q(m.countsUpdatedAt)} = NOW(3)`;
   }
 
   private async countsOf(fields: readonly CounterField[]): Promise<MovieCounts> {
     // Ids are integers parsed and checked by parseFlushHash: inlined like the deltas.
     const ids = [...new Set(fields.map((f) => f.id))];
     const id = q(this.catalog.movies.id);
-    const [rows] = (await this.db.raw(`SELECT m.${id} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${id} IN (${ids.join(',')})`)) as [{ id: number; views: number | string; downloads: number | string; likes: number | string }[]];
-    return new Map(rows.map((r) => [Number(r.id), { views: Number(r.views), downloads: Number(r.downloads), likes: Number(r.likes) }]));
+    const [rows] = (await this.db.raw(`SELECT m.${id} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${id} IN (${ids.join(',')})`)) as [({ id: number } & Record<Metric, number | string>)[]];
+    return new Map(rows.map((r) => [Number(r.id), Object.fromEntries(METRICS.map((m) => [m, Number(r[m])])) as Record<Metric, number>]));
   }
 
   /**

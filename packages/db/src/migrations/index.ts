@@ -6,6 +6,7 @@ import * as pipelineBookkeeping from './0004-pipeline-bookkeeping';
 import * as deadLetters from './0005-dead-letters';
 import * as deadLetterRequeues from './0006-dead-letter-requeues';
 import * as adoptionAndUserState from './0007-adoption-and-user-state';
+import * as userStateFigures from './0008-user-state-figures';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0005_dead_letters', migration: deadLetters },
   { name: '0006_dead_letter_requeues', migration: deadLetterRequeues },
   { name: '0007_adoption_and_user_state', migration: adoptionAndUserState },
+  { name: '0008_user_state_figures', migration: userStateFigures },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {
