@@ -11,6 +11,10 @@ export interface LiveColumn {
   hasDefault: boolean;
   autoIncrement: boolean;
   generated: boolean;
+  /** An insert that leaves it out stores NULL (nullable, and no default or DEFAULT NULL). */
+  defaultsToNull: boolean;
+  /** ON UPDATE CURRENT_TIMESTAMP: any UPDATE of the row, Tally's too, rewrites it. */
+  onUpdate: boolean;
 }
 
 export interface LiveIndex {
@@ -25,12 +29,17 @@ export interface LiveTable {
   indexes: LiveIndex[];
 }
 
-/** Tables of one schema as they are now, read-only (information_schema: no lock on the tables themselves). */
-export async function introspect(db: Knex, database: string | null, tables: readonly string[]): Promise<{ database: string; tables: Map<string, LiveTable> }> {
+/**
+ * Tables of one schema as they are now, read-only (information_schema: no lock on the tables
+ * themselves). `databaseExists` tells a misspelt `mapping.database` from a database without the tables.
+ */
+export async function introspect(db: Knex, database: string | null, tables: readonly string[]): Promise<{ database: string; databaseExists: boolean; tables: Map<string, LiveTable> }> {
   const [[{ db: current }]] = (await db.raw('SELECT DATABASE() AS db')) as [[{ db: string }]];
   const schema = database ?? current;
+  const [found] = (await db.raw('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema])) as [unknown[]];
+  const databaseExists = found.length > 0;
   const out = new Map<string, LiveTable>();
-  if (tables.length === 0) return { database: schema, tables: out };
+  if (tables.length === 0 || !databaseExists) return { database: schema, databaseExists, tables: out };
   const names = [...new Set(tables)];
   const marks = names.map(() => '?').join(', ');
   const [cols] = (await db.raw(
@@ -51,6 +60,9 @@ export async function introspect(db: Knex, database: string | null, tables: read
       hasDefault: r.d !== null,
       autoIncrement: extra.includes('auto_increment'),
       generated: extra.includes('generated') || extra.includes('virtual') || extra.includes('persistent') || extra.includes('stored'),
+      // MySQL: no default = SQL NULL; MariaDB: 'NULL' for DEFAULT NULL (a string default 'NULL' is quoted, "'NULL'").
+      defaultsToNull: r.n === 'YES' && (r.d === null || r.d === 'NULL'),
+      onUpdate: extra.includes('on update'),
     });
   }
   const [idx] = (await db.raw(
@@ -65,5 +77,5 @@ export async function introspect(db: Knex, database: string | null, tables: read
     if (!index) table.indexes.push((index = { name: r.i, unique: Number(r.nu) === 0, columns: [] }));
     index.columns.push(r.c);
   }
-  return { database: schema, tables: out };
+  return { database: schema, databaseExists, tables: out };
 }

@@ -1,7 +1,8 @@
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Catalog, DEMO_MAPPING, loadCatalogMapping, parseCatalogMapping } from './index';
+import { adoptsApp, Catalog, DEMO_MAPPING, loadCatalogMapping, parseCatalogMapping } from './index';
+import { charCapacity, enumValues } from './needs';
 
 describe('catalog mapping', () => {
   it('defaults to the demo schema, so a file names only what differs', () => {
@@ -37,5 +38,32 @@ describe('catalog mapping', () => {
     const demo = new Catalog();
     expect(demo.table('movies')).toBe('jav');
     expect(demo.likedPairs().sql).toMatch(/WHERE `liked` = 1$/);
+  });
+
+  it('refuses a column Tally writes named twice in its table (two counts in one column, a count over a key)', () => {
+    expect(() => parseCatalogMapping({ movies: { counts: { downloads: 'views' } } })).toThrow(/movies\.counts\.downloads: names the same column \(views\) as movies\.counts\.views/);
+    expect(() => parseCatalogMapping({ movies: { countsUpdatedAt: 'id' } })).toThrow(/movies\.countsUpdatedAt: names the same column \(id\) as movies\.id/);
+    expect(() => parseCatalogMapping({ history: { columns: { viewCount: 'user_id' } } })).toThrow(/history\.columns\.viewCount: names the same column \(user_id\) as history\.user/);
+    // Read-only columns may share (a title shown as the code too), and null never collides.
+    expect(parseCatalogMapping({ movies: { display: { code: 'title', provider: null, release_date: null } } }).movies.display.code).toBe('title');
+  });
+
+  it('adopts an app whenever a mapping file is set, even one whose database is null', () => {
+    expect(adoptsApp({})).toBe(false);
+    expect(adoptsApp({ CATALOG_MAPPING: '/etc/tally/mapping.json' })).toBe(true);
+  });
+});
+
+describe('column type parsing', () => {
+  it('reads ENUM values with quotes and backslashes as information_schema prints them', () => {
+    expect(enumValues("enum('movie','actor','o''brien','a\\\\b')")).toEqual(['movie', 'actor', "o'brien", 'a\\b']);
+    expect(enumValues('varchar(20)')).toBeNull();
+  });
+
+  it('knows how many characters a string column holds', () => {
+    expect(charCapacity('varchar(45)', 'varchar')).toBe(45);
+    expect(charCapacity('char(36)', 'char')).toBe(36);
+    expect(charCapacity('tinytext', 'tinytext')).toBe(255);
+    expect(charCapacity('text', 'text')).toBe(65_535);
   });
 });

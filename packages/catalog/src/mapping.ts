@@ -164,9 +164,57 @@ export const DEMO_MAPPING: CatalogMapping = catalogMappingSchema.parse({});
  */
 export function parseCatalogMapping(doc: unknown, source = 'the catalog mapping'): CatalogMapping {
   const r = catalogMappingSchema.safeParse(doc);
-  if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => `  ${i.path.join('.') || '(document)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}` : i.message}`);
+  const lines = r.success
+    ? sharedColumns(r.data)
+    : r.error.issues.map((i) => `  ${i.path.join('.') || '(document)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}` : i.message}`);
+  if (r.success && lines.length === 0) return r.data;
   throw new TallyError('CATALOG_MAPPING_INVALID', `${source} is invalid:\n${lines.join('\n')}`, { exitCode: 2 });
+}
+
+/**
+ * A column Tally writes may not be named twice in its table: two counts in one column would add
+ * views and downloads together, and a count over a key or display column would overwrite it.
+ */
+function sharedColumns(m: CatalogMapping): string[] {
+  const mv = m.movies;
+  const h = m.history;
+  const tables: { written: [string, string | null][]; read: [string, string | null][] }[] = [
+    {
+      written: [...Object.entries(mv.counts).map(([k, v]): [string, string | null] => [`movies.counts.${k}`, v]), ['movies.countsUpdatedAt', mv.countsUpdatedAt]],
+      read: [['movies.id', mv.id], ...Object.entries(mv.display).map(([k, v]): [string, string | null] => [`movies.display.${k}`, v])],
+    },
+    {
+      written: Object.entries(h.columns).map(([k, v]): [string, string | null] => [`history.columns.${k}`, v]),
+      read: [['history.user', h.user], ['history.movie', h.movie]],
+    },
+  ];
+  const lines: string[] = [];
+  for (const { written, read } of tables) {
+    const seen = new Map<string, string>();
+    for (const [path, column] of [...read, ...written]) {
+      if (column === null) continue;
+      const first = seen.get(column);
+      if (first !== undefined && written.some(([p]) => p === path)) lines.push(`  ${path}: names the same column (${column}) as ${first}; a column Tally writes must be its own`);
+      else if (first === undefined) seen.set(column, path);
+    }
+  }
+  return lines;
+}
+
+/**
+ * CATALOG_MAPPING, the path of the mapping file (unset: the demo schema). Every program that reads
+ * the app's tables extends its configuration with this, so the variable has one name and one rule.
+ */
+export const catalogConfigSchema = z.object({ CATALOG_MAPPING: z.string().min(1).optional() });
+
+/**
+ * Tally runs against a web app's own tables whenever a mapping file is set, even one whose
+ * `database` is null (the app's tables in MYSQL_URL's database): then Tally never creates, changes
+ * or seeds an app table except through `tally adopt apply`. Only with no file does it own the demo
+ * schema (creates it in migrations, truncates it in `tally seed`).
+ */
+export function adoptsApp(config: { CATALOG_MAPPING?: string | undefined }): boolean {
+  return config.CATALOG_MAPPING !== undefined;
 }
 
 /** The mapping of CATALOG_MAPPING (a JSON file), or the demo mapping when it is not set. */

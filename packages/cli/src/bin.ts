@@ -8,6 +8,7 @@ import { showLag } from './commands/lag';
 import { parseDuration, simulate } from './commands/simulate';
 import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 import { parsePosition, replay, SINKS, topicsFor } from './commands/replay';
+import { adoptApply, adoptCheck, adoptRollback } from './commands/adopt';
 import { topicNames } from '@tally/events';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
@@ -22,7 +23,7 @@ const positiveInt = (name: string) => (v: string) => {
 };
 
 const program = new Command('tally')
-  .description('Operate a Tally deployment. Addresses come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MYSQL_URL, …).')
+  .description("Operate a Tally deployment. Addresses come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MYSQL_URL, …); CATALOG_MAPPING names the web app's tables (unset: the demo schema).")
   .addHelpText('after', '\nExit codes: 0 success, 1 the command failed or found a problem, 2 invalid configuration or arguments.')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -140,16 +141,51 @@ program
   .action((o: { rate: number; duration: number; endpoint: string; key: string; seed: number; progress: boolean }) =>
     runCommand((c) => simulate(c, { rate: o.rate, durationMs: o.duration, endpoint: o.endpoint, key: o.key, seed: o.seed, progress: o.progress })));
 
+const adopt = program
+  .command('adopt')
+  .description("run Tally against the web app's own tables (CATALOG_MAPPING, docs/adopting.md): check, apply, rollback");
+adopt
+  .command('check')
+  .description('read-only: compare the mapping with the live schema; print what matches, each problem with its fix, and the exact DDL apply would run')
+  .option('--json', 'machine-readable output (the whole report)', false)
+  .addHelpText('after', `
+Problems are what only the app team (or a mapping change) can fix: a missing table or column, a wrong
+type, a nullable or unsigned count, a missing or colliding unique key, duplicate history rows, a NOT
+NULL column without a default. Warnings (e.g. an ON UPDATE column the flusher would move) do not
+count. Exit codes: 0 nothing missing, 1 a problem or a statement for apply is left, 2 invalid
+configuration (CATALOG_MAPPING unreadable or invalid, mapping.database not on the server).`)
+  .action((o: { json: boolean }) => runCommand((c) => adoptCheck(c, o)));
+adopt
+  .command('apply')
+  .description("run only the check's additive DDL (ADD COLUMN, ADD INDEX, LOCK=NONE) on the app's tables, printing each statement before it runs, and record each object for rollback")
+  .option('--dry-run', 'run nothing: print the check and its DDL (same output and exit codes as check)', false)
+  .addHelpText('after', `
+Refuses while the check reports any problem, related to the DDL or not: nothing runs, exit 1. Tally's
+services would not start with a problem left anyway, and fixing one can change the DDL. Needs
+\`tally migrate\` first (the record lives in MYSQL_URL's database, table tally_adopted_objects).
+Exit codes: 0 applied (or nothing to apply) and the check is clean, 1 refused or a statement failed,
+2 invalid configuration.`)
+  .action((o: { dryRun: boolean }) => runCommand((c) => adoptApply(c, o)));
+adopt
+  .command('rollback')
+  .description('drop exactly the columns and indexes apply added (newest first), after listing them; nothing else')
+  .option('--yes', 'really drop them: a dropped count column loses the counts Tally kept in it', false)
+  .addHelpText('after', `
+Without --yes it only lists what it would drop. Stop Tally's consumers, flusher and es-sync and switch
+the app back to its own counter writes first (docs/adopting.md). Exit codes: 0 dropped (or nothing
+recorded), 1 failed, 2 --yes missing (nothing dropped) or invalid configuration.`)
+  .action((o: { yes: boolean }) => runCommand((c) => adoptRollback(c, o)));
+
 program
   .command('migrate')
-  .description('apply the MySQL migrations (web-app tables only when missing)')
+  .description("apply the MySQL migrations: Tally's tables, and the demo web-app tables when missing unless CATALOG_MAPPING is set (then app tables are never touched)")
   .argument('[action]', 'latest | rollback | status', 'latest')
   .action(async (action: string) => {
     process.exitCode = await runDbCli(['migrate', action]);
   });
 program
   .command('seed')
-  .description('fill the catalog with deterministic demo data: --movies N --actors N --tags N --users N [--seed S]')
+  .description('fill the demo catalog with deterministic data: --movies N --actors N --tags N --users N [--seed S]; refused (exit 2) when CATALOG_MAPPING is set')
   .addHelpText('after', `\n${DB_USAGE}`)
   .allowUnknownOption()
   .argument('[options...]')

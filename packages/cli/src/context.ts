@@ -1,13 +1,14 @@
 import { baseConfigSchema, loadConfig, ConfigError } from '@tally/config';
+import { catalogConfigSchema } from '@tally/catalog';
 import { createLogger, type Logger } from '@tally/runtime';
 
 export type CliConfig = ReturnType<typeof loadCliConfig>;
 
 export function loadCliConfig() {
-  return loadConfig(baseConfigSchema);
+  return loadConfig(baseConfigSchema.merge(catalogConfigSchema));
 }
 
-/** Errors a person can act on exit 1 with one line; config errors exit 2 (see `tally --help`). */
+/** Errors a person can act on exit 1 with one line; config errors (the environment, the mapping file) exit 2 (see `tally --help`). */
 export async function runCommand(fn: (config: CliConfig, logger: Logger) => Promise<number | void>): Promise<void> {
   let config: CliConfig;
   try {
@@ -25,6 +26,6 @@ export async function runCommand(fn: (config: CliConfig, logger: Logger) => Prom
     process.exitCode = code ?? 0;
   } catch (err) {
     process.stderr.write(`tally: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    process.exitCode = (err as { code?: unknown } | null)?.code === 'CATALOG_MAPPING_INVALID' ? 2 : 1;
   }
 }

@@ -9,10 +9,13 @@ export type DbCommand = { command: 'migrate'; action: MigrateAction } | { comman
 export const SEED_DEFAULTS: SeedOptions = { movies: 1000, actors: 200, tags: 60, users: 100, seed: 1 };
 
 export const USAGE = `usage:
-  migrate [latest|rollback|status]     apply, roll back all, or list Tally's migrations (default: latest)
+  migrate [latest|rollback|status]     apply, roll back all, or list Tally's migrations (default: latest);
+                                       with CATALOG_MAPPING set they create only Tally's own tables and
+                                       never create, change or drop an app table
   seed [--movies N] [--actors N] [--tags N] [--users N] [--seed S]
-                                       fill the web app tables with deterministic demo data
-                                       (defaults: ${SEED_DEFAULTS.movies} movies, ${SEED_DEFAULTS.actors} actors, ${SEED_DEFAULTS.tags} tags, ${SEED_DEFAULTS.users} users, seed ${SEED_DEFAULTS.seed})`;
+                                       truncate and refill the demo web app tables with deterministic data
+                                       (defaults: ${SEED_DEFAULTS.movies} movies, ${SEED_DEFAULTS.actors} actors, ${SEED_DEFAULTS.tags} tags, ${SEED_DEFAULTS.users} users, seed ${SEED_DEFAULTS.seed});
+                                       refused (exit 2) when CATALOG_MAPPING is set: those are the app's tables`;
 
 const usage = (message: string): DbError => new DbError('DB_USAGE', `${message}\n${USAGE}`);
 

@@ -125,3 +125,48 @@ describe('migrations over a web app that already has its own jav table', () => {
     expect(await t.db('jav').orderBy('id')).toEqual(rowsBefore);
   });
 });
+
+describe('migrations without web-app tables (CATALOG_MAPPING set: the app owns its tables)', () => {
+  const ADOPT = { webAppTables: false };
+  let t: TempDatabase;
+  afterEach(() => t.drop());
+
+  it('on an empty database create only Tally’s tables, and roll back to an empty database', async () => {
+    t = await createTempDatabase(MYSQL_URL);
+    expect(await migrateLatest(t.db, ADOPT)).toEqual(NAMES);
+    expect(await migrationStatus(t.db, ADOPT)).toEqual({ completed: NAMES, pending: [] });
+    expect(await tables(t.db)).toEqual([...TALLY_TABLES, MIGRATIONS_TABLE, `${MIGRATIONS_TABLE}_lock`].sort());
+    expect(await t.db(OWNERSHIP_TABLE).count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect(await migrateRollbackAll(t.db, ADOPT)).toEqual([...NAMES].reverse());
+    expect(await tables(t.db)).toEqual([]);
+  });
+
+  it("never touch the app's tables in the same database: not a column added, not a row changed, not dropped by rollback", async () => {
+    t = await createTempDatabase(MYSQL_URL);
+    // The app's jav (no likes/counts_updated_at: the demo migration would add them) and a users table.
+    await t.db.raw('CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, dvd_id VARCHAR(20) NOT NULL, views INT NOT NULL DEFAULT 0) ENGINE=InnoDB');
+    await t.db.raw('CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL) ENGINE=InnoDB');
+    await t.db('jav').insert([{ dvd_id: 'APP-001', views: 7 }, { dvd_id: 'APP-002', views: 0 }]);
+    await t.db('users').insert({ name: 'real user' });
+    const snapshot = async () => ({ jav: [await showCreate(t.db, 'jav'), await t.db('jav').orderBy('id')], users: [await showCreate(t.db, 'users'), await t.db('users').orderBy('id')] });
+    const before = await snapshot();
+
+    await migrateLatest(t.db, ADOPT);
+    expect(await snapshot()).toEqual(before);
+    const created = (await tables(t.db)).filter((x) => !['jav', 'users'].includes(x));
+    expect(created).toEqual([...TALLY_TABLES, MIGRATIONS_TABLE, `${MIGRATIONS_TABLE}_lock`].sort());
+
+    await migrateRollbackAll(t.db, ADOPT);
+    expect(await tables(t.db)).toEqual(['jav', 'users']);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('roll back without dropping a table an earlier demo-mode run created: it may hold the app’s data now', async () => {
+    t = await createTempDatabase(MYSQL_URL);
+    await migrateLatest(t.db); // demo mode: creates jav, users, … and records them as Tally's
+    await t.db('users').insert({ username: 'since adopted', email: 'a@example.test' });
+    await migrateRollbackAll(t.db, ADOPT);
+    expect(await tables(t.db)).toEqual([...WEB_APP_TABLES, OWNERSHIP_TABLE].sort());
+    expect(await t.db('users').pluck('username')).toEqual(['since adopted']);
+  });
+});

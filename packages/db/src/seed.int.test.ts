@@ -1,5 +1,6 @@
 import { baseConfigSchema, loadConfig } from '@tally/config';
 import { migrateLatest } from './migrate';
+import { MIGRATIONS } from './migrations';
 import { runDbCommand } from './bin';
 import { seedDemo, type SeedOptions } from './seed';
 import { SEEDED_TABLES, RESET_BY_SEED_TABLES } from './tables';
@@ -74,10 +75,12 @@ describe('seedDemo on a migrated database', () => {
     const lines = await runDbCommand(t.db, { command: 'seed', options: { ...opts, movies: 10 } });
     expect(lines[0]).toMatch(/^seeded \(seed 42\) in \d+ ms$/);
     expect(lines).toContain('  jav: 10');
-    expect(await runDbCommand(t.db, { command: 'migrate', action: 'status' })).toEqual([
-      'applied  0001_catalog_tables', 'applied  0002_user_tables', 'applied  0003_raw_event_logs', 'applied  0004_pipeline_bookkeeping',
-      'applied  0005_dead_letters', 'applied  0006_dead_letter_requeues',
-    ]);
+    expect(await runDbCommand(t.db, { command: 'migrate', action: 'status' })).toEqual(MIGRATIONS.map((m) => `applied  ${m.name}`));
+  });
+
+  it('refuses to seed through the runner when the web-app tables are not the demo\'s', async () => {
+    await expect(runDbCommand(t.db, { command: 'seed', options: opts }, { webAppTables: false })).rejects.toMatchObject({ code: 'DB_SEED_APP_CATALOG' });
+    expect(await t.db('jav').count({ n: '*' }).first()).toEqual({ n: 10 });
   });
 });
 

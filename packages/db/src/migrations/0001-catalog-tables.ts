@@ -97,3 +97,19 @@ export async function down(db: Knex): Promise<void> {
   await dropOwnedObjects(db, TABLES);
   await db.schema.dropTableIfExists(OWNERSHIP_TABLE);
 }
+
+/** With a web app's own tables (no web-app tables created): only the registry, which stays empty. */
+export async function upOwnershipOnly(db: Knex): Promise<void> {
+  await createOwnershipRegistry(db);
+}
+
+/**
+ * Never drops an app object, even one the registry says Tally created in an earlier demo-mode run:
+ * once the app's tables are mapped, such a table may hold the app's data. The registry goes only
+ * when empty, so that record outlives the rollback.
+ */
+export async function downOwnershipOnly(db: Knex): Promise<void> {
+  if (!(await db.schema.hasTable(OWNERSHIP_TABLE))) return;
+  const [{ n }] = (await db(OWNERSHIP_TABLE).count({ n: '*' })) as [{ n: number | string }];
+  if (Number(n) === 0) await db.schema.dropTable(OWNERSHIP_TABLE);
+}

@@ -14,6 +14,16 @@ interface NamedMigration {
   migration: Knex.Migration;
 }
 
+export interface MigrationOptions {
+  /**
+   * Create the demo web-app tables (jav, users, …) when missing and add Tally's columns to a `jav`
+   * that lacks them: true for the demo schema (no CATALOG_MAPPING). False when Tally runs against a
+   * web app's own tables: the migrations then create only Tally's tables, and the app's tables are
+   * changed by `tally adopt apply` alone (docs/adopting.md).
+   */
+  webAppTables: boolean;
+}
+
 // Imported statically rather than read from a directory: the same list then works from the
 // TypeScript sources under jest and from compiled dist/, with no loadExtensions juggling.
 export const MIGRATIONS: readonly NamedMigration[] = [
@@ -27,8 +37,26 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0008_user_state_figures', migration: userStateFigures },
 ];
 
-export const migrationSource: Knex.MigrationSource<NamedMigration> = {
-  getMigrations: async () => [...MIGRATIONS],
-  getMigrationName: (m) => m.name,
-  getMigration: async (m) => m.migration,
+/**
+ * 0001, 0002 and 0008 without their web-app tables. Same names, so tally_migrations reads the same in both
+ * modes; 0001 keeps the ownership registry (a Tally table, empty here, that the seeder consults).
+ */
+const WITHOUT_WEB_APP_TABLES: Record<string, Knex.Migration> = {
+  '0001_catalog_tables': { up: catalogTables.upOwnershipOnly, down: catalogTables.downOwnershipOnly },
+  '0002_user_tables': { up: async () => {}, down: async () => {} },
+  // The demo jav's per-user figures; on the app's jav, `tally adopt apply` adds them.
+  '0008_user_state_figures': { up: async () => {}, down: async () => {} },
 };
+
+/** The migrations for one mode; knex stores only names, so either source reads the other's log. */
+export function createMigrationSource(options: MigrationOptions): Knex.MigrationSource<NamedMigration> {
+  const list = options.webAppTables ? MIGRATIONS : MIGRATIONS.map((m) => ({ name: m.name, migration: WITHOUT_WEB_APP_TABLES[m.name] ?? m.migration }));
+  return {
+    getMigrations: async () => [...list],
+    getMigrationName: (m) => m.name,
+    getMigration: async (m) => m.migration,
+  };
+}
+
+/** The demo schema's migrations (web-app tables included). */
+export const migrationSource: Knex.MigrationSource<NamedMigration> = createMigrationSource({ webAppTables: true });

@@ -9,11 +9,12 @@ async function primaryKey(db: Knex, table: string): Promise<string[]> {
 
 /**
  * sha256 over every row in primary-key order, as the server returns it. Portable across MariaDB and
- * MySQL (CHECKSUM TABLE values depend on the row format), and sensitive to every column.
+ * MySQL (CHECKSUM TABLE values depend on the row format), and sensitive to every column — or to the
+ * given ones only, so a table that gained columns can be shown unchanged in all it had before.
  */
-export async function tableDigest(db: Knex, table: string): Promise<{ rows: number; sha256: string }> {
+export async function tableDigest(db: Knex, table: string, columns: readonly string[] = ['*']): Promise<{ rows: number; sha256: string }> {
   const order = await primaryKey(db, table);
-  const rows = (await db(table).select('*').orderBy(order)) as Record<string, unknown>[];
+  const rows = (await db(table).select(...columns).orderBy(order)) as Record<string, unknown>[];
   const hash = createHash('sha256');
   for (const r of rows) hash.update(JSON.stringify(r)).update('\n');
   return { rows: rows.length, sha256: hash.digest('hex') };
