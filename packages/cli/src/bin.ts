@@ -5,7 +5,8 @@ import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
 import { showLag } from './commands/lag';
-import { parseDuration, simulate } from './commands/simulate';
+import { parseDuration, parseShare, simulate } from './commands/simulate';
+import { DEFAULT_BOT_SHARE } from './commands/visitors';
 import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 import { parsePosition, replay, SINKS, topicsFor } from './commands/replay';
 import { adoptApply, adoptCheck, adoptRollback } from './commands/adopt';
@@ -20,6 +21,15 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 const positiveInt = (name: string) => (v: string) => {
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError(`${name} must be a positive whole number`);
   return Number(v);
+};
+
+/** A parser whose error message (naming the flag) becomes commander's invalid-argument error (exit 2). */
+const parsedBy = <T>(parse: (v: string) => T) => (v: string): T => {
+  try {
+    return parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 };
 
 const program = new Command('tally')
@@ -65,13 +75,7 @@ const sinceTime = (v: string): Date => {
   return new Date(t);
 };
 
-const position = (flag: string) => (v: string) => {
-  try {
-    return parsePosition(v, flag);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+const position = (flag: string) => parsedBy((v) => parsePosition(v, flag));
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 program
@@ -124,22 +128,21 @@ dlq
 
 program
   .command('simulate')
-  .description('send realistic traffic through the ingest API: long-tail movie popularity, guests and users, searches (some with no result), likes, ratings, recommendation clicks, occasional featured changes')
+  .description('send realistic traffic through the ingest API: visitors on common browsers (desktop and mobile) and a few crawlers, long-tail movie popularity, guests and users, searches (some with no result), downloads, likes, ratings, watchlists, recommendation clicks, occasional featured changes')
   .option('--rate <n>', 'events per second', positiveInt('--rate'), 50)
-  .option('--duration <t>', 'how long, e.g. 30s, 2m', (v: string) => {
-    try {
-      return parseDuration(v);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  }, 30_000)
+  .option('--duration <t>', 'how long, e.g. 30s, 2m', parsedBy(parseDuration), 30_000)
+  .option('--bot-share <share>', 'share of visitors that are crawlers (Googlebot, bingbot, …), from 0 to 1; crawlers only view pages', parsedBy((v) => parseShare(v, '--bot-share')), DEFAULT_BOT_SHARE)
   .option('--endpoint <url>', 'ingest endpoint', 'http://127.0.0.1:8080/v1/events')
-  .option('--key <key>', 'server write key of the ingest API', 'dev-server-key')
+  .option('--key <key>', 'server write key of the ingest API (each event forwards its visitor\'s ip and user agent, which only a server key may send)', 'dev-server-key')
   .option('--seed <n>', 'random seed (same seed, same traffic)', positiveInt('--seed'), 1)
   .option('--no-progress', 'no progress bar')
-  .addHelpText('after', '\nReads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some refused or undelivered, 2 bad arguments.')
-  .action((o: { rate: number; duration: number; endpoint: string; key: string; seed: number; progress: boolean }) =>
-    runCommand((c) => simulate(c, { rate: o.rate, durationMs: o.duration, endpoint: o.endpoint, key: o.key, seed: o.seed, progress: o.progress })));
+  .addHelpText('after', `
+Each simulated visitor keeps one browser user agent (from the most common ones: Chrome, Safari, Edge,
+Firefox, … on desktop and mobile) and one ip; crawlers send their own user agents, so the ingest API
+flags their events is_bot and the counters and dashboards leave them out.
+Reads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some refused or undelivered, 2 bad arguments.`)
+  .action((o: { rate: number; duration: number; botShare: number; endpoint: string; key: string; seed: number; progress: boolean }) =>
+    runCommand((c) => simulate(c, { rate: o.rate, durationMs: o.duration, botShare: o.botShare, endpoint: o.endpoint, key: o.key, seed: o.seed, progress: o.progress })));
 
 const adopt = program
   .command('adopt')

@@ -12,6 +12,8 @@ export interface SimulateOptions {
   endpoint: string;
   key: string;
   seed: number;
+  /** Share of visitors that are crawlers, from 0 to 1. */
+  botShare: number;
   progress: boolean;
 }
 
@@ -21,6 +23,13 @@ export function parseDuration(text: string): number {
   if (!m) throw new Error(`--duration: "${text}" is not a duration (examples: 30s, 2m, 1500ms)`);
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(m[1]) * unit);
+}
+
+/** A share from 0 to 1: `0.03`, `.5`, `1`; anything else (`3%`, `-0.1`, `2`) is refused naming the flag. */
+export function parseShare(text: string, flag: string): number {
+  const v = /^(\d+(\.\d*)?|\.\d+)$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(v >= 0 && v <= 1)) throw new Error(`${flag}: "${text}" is not a share from 0 to 1 (example: 0.03 for 3 %)`);
+  return v;
 }
 
 async function loadCatalog(db: Knex): Promise<Catalog> {
@@ -42,7 +51,9 @@ async function loadCatalog(db: Knex): Promise<Catalog> {
 
 /**
  * `tally simulate`: realistic traffic through the ingest API at a steady rate, as the web app's back
- * end would send it (server key, batched SDK client). Exit 0 when every event was accepted, 1 if any
+ * end would send it (server key, batched SDK client). The back end forwards each visitor's ip and
+ * user agent in the event, which the ingest API trusts from a server key only: the request's own
+ * User-Agent is this process's (`node`), a crawler to the ingest API's bot check. Exit 0 when every event was accepted, 1 if any
  * was refused or could not be delivered.
  */
 export async function simulate(config: CliConfig, o: SimulateOptions): Promise<number> {
@@ -53,7 +64,7 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
   } finally {
     await db.destroy();
   }
-  const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'));
+  const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'), { botShare: o.botShare });
   const errors: TallyError[] = [];
   const client = new TallyClient({ endpoint: o.endpoint, key: o.key, batchSize: 100, flushIntervalMs: 200, onError: (e) => errors.push(e) });
   const total = Math.max(1, Math.round((o.rate * o.durationMs) / 1000));

@@ -1,4 +1,8 @@
 import type { TallyEvent } from '@tally/sdk';
+import { DEFAULT_BOT_SHARE, VisitorFactory, type Visitor } from './visitors';
+import { ZipfPicker } from './zipf-picker';
+
+export { ZipfPicker };
 
 /** What the simulated site has: ids that exist in the catalog, so the pipeline's joins find them. */
 export interface Catalog {
@@ -27,72 +31,77 @@ export const TRAFFIC_MIX: readonly [TallyEvent['type'], number][] = [
   ['featured.item.updated', 0.005],
 ];
 
-const GUEST_SHARE = 0.4;
 const ZERO_RESULT_SHARE = 0.15;
-const REASONS = ['viewed_together', 'liked_together', 'popular'];
+// The kinds of reason the recommender gives (packages/analytics: `co_viewed:<id>` and `popular`),
+// so the dashboard's recommendation panel shows what production would.
+const CO_VIEWED_SHARE = 0.7;
 const MISSPELLINGS = ['xyzzy', 'qwertyuiop', 'zzzz not a title', 'asdfgh'];
-
+/** Crawlers fetch pages; they do not press like, rate, download, search or click recommendations. */
+const CRAWLED_TYPES: ReadonlySet<TallyEvent['type']> = new Set(['movie.viewed', 'actor.viewed', 'tag.viewed']);
 /**
- * Zipf-like rank: index i is chosen with weight 1/(i+1)^s, so the first few movies get most of the
- * traffic and the long tail gets a little each — what popularity looks like on a real catalog.
+ * Visitors on the simulated site. A 10-second burst at 100 ev/s (the quick start) is 1,000 events:
+ * 500 visitors make two events each on average (most of them more than one), and the crawler share
+ * (3 % of 500 = ~15 crawlers) is a share, not one or two stray visitors.
  */
-export class ZipfPicker {
-  private readonly cumulative: Float64Array;
-  constructor(n: number, s = 1.1) {
-    if (n < 1) throw new RangeError('ZipfPicker needs at least one item');
-    this.cumulative = new Float64Array(n);
-    let sum = 0;
-    for (let i = 0; i < n; i++) this.cumulative[i] = sum += 1 / Math.pow(i + 1, s);
-    for (let i = 0; i < n; i++) this.cumulative[i]! /= sum;
-  }
-  /** Index in [0, n) for a uniform u in [0, 1). */
-  index(u: number): number {
-    let lo = 0;
-    let hi = this.cumulative.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.cumulative[mid]! > u) hi = mid;
-      else lo = mid + 1;
-    }
-    return lo;
-  }
+export const DEFAULT_VISITORS = 500;
+
+export interface TrafficOptions {
+  /** Share of visitors that are crawlers, from 0 to 1 (default DEFAULT_BOT_SHARE). */
+  botShare?: number;
+  visitors?: number;
 }
 
-/** Endless realistic traffic over a catalog, deterministic for a given random source. */
+/** What every event of a visitor carries: who, and what a back end forwards about the request. */
+type Origin = Pick<Visitor, 'user_id' | 'ip' | 'user_agent'>;
+
+/**
+ * Endless realistic traffic over a catalog, deterministic for a given random source: a fixed crowd
+ * of visitors (each with its own user agent and ip), each event caused by one of them.
+ */
 export class TrafficGenerator {
   private readonly movies: ZipfPicker;
   private readonly actors: ZipfPicker;
   private readonly tags: ZipfPicker;
+  private readonly visitors: Visitor[];
+  private readonly humans: Visitor[];
 
-  constructor(private readonly catalog: Catalog, private readonly rng: () => number) {
+  constructor(private readonly catalog: Catalog, private readonly rng: () => number, options: TrafficOptions = {}) {
     if (catalog.movieIds.length === 0) throw new Error('the catalog has no movies: seed it first (tally seed)');
     this.movies = new ZipfPicker(catalog.movieIds.length);
     this.actors = new ZipfPicker(Math.max(1, catalog.actorIds.length));
     this.tags = new ZipfPicker(Math.max(1, catalog.tagIds.length));
+    const factory = new VisitorFactory(catalog.userIds, rng, options.botShare ?? DEFAULT_BOT_SHARE);
+    this.visitors = Array.from({ length: options.visitors ?? DEFAULT_VISITORS }, () => factory.next());
+    this.humans = this.visitors.filter((v) => !v.crawler);
   }
 
   next(): TallyEvent {
-    const type = this.type();
-    const user_id = this.catalog.userIds.length > 0 && this.rng() >= GUEST_SHARE ? this.catalog.userIds[Math.floor(this.rng() * this.catalog.userIds.length)]! : null;
+    let type = this.type();
+    // Only crawlers left (--bot-share 1): they view pages, nothing else.
+    if (this.humans.length === 0 && !CRAWLED_TYPES.has(type)) type = 'movie.viewed';
+    const crowd = CRAWLED_TYPES.has(type) ? this.visitors : this.humans;
+    const { user_id, ip, user_agent } = crowd[Math.floor(this.rng() * crowd.length)]!;
+    const who: Origin = { user_id, ip, user_agent };
     const jav_id = this.catalog.movieIds[this.movies.index(this.rng())]!;
     switch (type) {
       case 'movie.rated':
-        return { type, user_id, jav_id, rating: 1 + Math.floor(this.rng() * 5) };
+        return { type, ...who, jav_id, rating: 1 + Math.floor(this.rng() * 5) };
       case 'actor.viewed':
-        return this.catalog.actorIds.length > 0 ? { type, user_id, actor_id: this.catalog.actorIds[this.actors.index(this.rng())]! } : { type: 'movie.viewed', user_id, jav_id };
+        return this.catalog.actorIds.length > 0 ? { type, ...who, actor_id: this.catalog.actorIds[this.actors.index(this.rng())]! } : { type: 'movie.viewed', ...who, jav_id };
       case 'tag.viewed':
-        return this.catalog.tagIds.length > 0 ? { type, user_id, tag_id: this.catalog.tagIds[this.tags.index(this.rng())]! } : { type: 'movie.viewed', user_id, jav_id };
+        return this.catalog.tagIds.length > 0 ? { type, ...who, tag_id: this.catalog.tagIds[this.tags.index(this.rng())]! } : { type: 'movie.viewed', ...who, jav_id };
       case 'search.performed':
-        return this.search(user_id);
+        return this.search(who);
       case 'recommendation.clicked':
-        return { type, user_id, jav_id, reason: REASONS[Math.floor(this.rng() * REASONS.length)]! };
+        return { type, ...who, jav_id, reason: this.rng() < CO_VIEWED_SHARE ? `co_viewed:${this.catalog.movieIds[this.movies.index(this.rng())]!}` : 'popular' };
       case 'featured.item.updated': {
         const f = this.catalog.featured[Math.floor(this.rng() * this.catalog.featured.length)];
-        if (!f) return { type: 'movie.viewed', user_id, jav_id };
-        return { type, user_id: null, item_type: f.item_type, item_id: f.item_id, group: f.group, rank: Math.floor(this.rng() * 10), active: true, expires_at: null, admin_user_id: this.catalog.userIds[0] ?? 1, previous_group: f.group };
+        if (!f) return { type: 'movie.viewed', ...who, jav_id };
+        // An admin's change: the admin is named by admin_user_id, the request came from their browser.
+        return { type, ip, user_agent, user_id: null, item_type: f.item_type, item_id: f.item_id, group: f.group, rank: Math.floor(this.rng() * 10), active: true, expires_at: null, admin_user_id: this.catalog.userIds[0] ?? 1, previous_group: f.group };
       }
       default:
-        return { type, user_id, jav_id } as TallyEvent;
+        return { type, ...who, jav_id } as TallyEvent;
     }
   }
 
@@ -102,14 +111,14 @@ export class TrafficGenerator {
     return 'movie.viewed';
   }
 
-  private search(user_id: number | null): TallyEvent {
+  private search(who: Origin): TallyEvent {
     const entity = this.rng();
     const entity_type = entity < 0.7 ? 'movie' : entity < 0.85 ? 'actor' : 'tag';
     if (this.rng() < ZERO_RESULT_SHARE) {
-      return { type: 'search.performed', user_id, query: MISSPELLINGS[Math.floor(this.rng() * MISSPELLINGS.length)]!, filters: {}, entity_type, result_count: 0 };
+      return { type: 'search.performed', ...who, query: MISSPELLINGS[Math.floor(this.rng() * MISSPELLINGS.length)]!, filters: {}, entity_type, result_count: 0 };
     }
     const tag = this.catalog.tagNames[this.tags.index(this.rng()) % Math.max(1, this.catalog.tagNames.length)] ?? 'new';
     const filters: Record<string, string> = this.rng() < 0.3 ? { sort: this.rng() < 0.5 ? 'popular' : 'newest' } : {};
-    return { type: 'search.performed', user_id, query: tag, filters, entity_type, result_count: 1 + Math.floor(this.rng() * 200) };
+    return { type: 'search.performed', ...who, query: tag, filters, entity_type, result_count: 1 + Math.floor(this.rng() * 200) };
   }
 }
