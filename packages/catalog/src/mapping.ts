@@ -202,12 +202,6 @@ function sharedColumns(m: CatalogMapping): string[] {
 }
 
 /**
- * CATALOG_MAPPING, the path of the mapping file (unset: the demo schema). Every program that reads
- * the app's tables extends its configuration with this, so the variable has one name and one rule.
- */
-export const catalogConfigSchema = z.object({ CATALOG_MAPPING: z.string().min(1).optional() });
-
-/**
  * Tally runs against a web app's own tables whenever a mapping file is set, even one whose
  * `database` is null (the app's tables in MYSQL_URL's database): then Tally never creates, changes
  * or seeds an app table except through `tally adopt apply`. Only with no file does it own the demo

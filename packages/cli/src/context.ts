@@ -1,11 +1,10 @@
 import { baseConfigSchema, loadConfig, ConfigError } from '@tally/config';
-import { catalogConfigSchema } from '@tally/catalog';
 import { createLogger, type Logger } from '@tally/runtime';
 
 export type CliConfig = ReturnType<typeof loadCliConfig>;
 
 export function loadCliConfig() {
-  return loadConfig(baseConfigSchema.merge(catalogConfigSchema));
+  return loadConfig(baseConfigSchema);
 }
 
 /** Errors a person can act on exit 1 with one line; config errors (the environment, the mapping file) exit 2 (see `tally --help`). */

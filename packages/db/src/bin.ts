@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { createMysql } from '@tally/clients';
 import { baseConfigSchema, ConfigError, loadConfig } from '@tally/config';
-import { adoptsApp, catalogConfigSchema, loadCatalogMapping } from '@tally/catalog';
+import { adoptsApp, loadCatalogMapping } from '@tally/catalog';
 import { parseDbArgs, type DbCommand } from './args';
 import { DbError } from './errors';
 import { migrateLatest, migrateRollbackAll, migrationStatus } from './migrate';
@@ -33,7 +33,7 @@ export async function runDbCommand(db: Knex, cmd: DbCommand, options: MigrationO
   }
 }
 
-const dbConfigSchema = baseConfigSchema.merge(catalogConfigSchema);
+const dbConfigSchema = baseConfigSchema;
 
 /**
  * `tally seed` with a mapping file set: the catalog tables are the app's, and the seeder would

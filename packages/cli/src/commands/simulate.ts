@@ -1,5 +1,6 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Knex } from 'knex';
+import { loadCatalog as loadAppCatalog, type Catalog as AppCatalog } from '@tally/catalog';
 import { createMysql } from '@tally/clients';
 import { rngFor } from '@tally/db';
 import { TallyClient, type TallyError } from '@tally/sdk';
@@ -32,20 +33,29 @@ export function parseShare(text: string, flag: string): number {
   return v;
 }
 
-async function loadCatalog(db: Knex): Promise<Catalog> {
+/** What the traffic is about, read from the app's tables through the catalog mapping. */
+async function loadTargets(db: Knex, app: AppCatalog): Promise<Catalog> {
+  const m = app.mapping;
   // Popular first: the Zipf head lands on the movies the catalog already ranks highest.
-  const movies = await db('jav').select('id').orderBy([{ column: 'views', order: 'desc' }, { column: 'id' }]).limit(100_000);
-  const actors = await db('actors').select('id').orderBy('id').limit(20_000);
-  const tags = await db('tags').select('id', 'name').orderBy('id').limit(5_000);
-  const users = await db('users').select('id').orderBy('id').limit(100_000);
-  const featured = await db('featured_items').select('item_type', 'item_id', 'group', 'rank').where({ active: true }).limit(1_000);
+  const movies = await db(app.table('movies')).select({ id: m.movies.id }).orderBy([{ column: m.movies.counts.views, order: 'desc' }, { column: m.movies.id }]).limit(100_000);
+  const actors = await db(app.table('actors')).select({ id: m.actors.id }).orderBy(m.actors.id).limit(20_000);
+  const tags = await db(app.table('tags')).select({ id: m.tags.id, name: m.tags.name }).orderBy(m.tags.id).limit(5_000);
+  const users = await db(app.table('users')).select({ id: m.users.id }).orderBy(m.users.id).limit(100_000);
+  const f = m.featured;
+  const featuredQuery = db(app.table('featured')).select({ item_type: f.itemType, item_id: f.itemId, group: f.group, rank: f.rank }).limit(1_000);
+  if (f.active !== null) featuredQuery.where(f.active, true);
+  const kindOf = new Map(Object.entries(f.itemTypes).map(([kind, stored]) => [stored, kind as 'movie' | 'actor' | 'tag']));
+  const featured = ((await featuredQuery) as { item_type: string; item_id: number; group: string; rank: number }[]).flatMap((r) => {
+    const kind = kindOf.get(r.item_type);
+    return kind ? [{ ...r, item_type: kind, item_id: Number(r.item_id), rank: Number(r.rank) }] : [];
+  });
   return {
     movieIds: movies.map((r: { id: number }) => Number(r.id)),
     actorIds: actors.map((r: { id: number }) => Number(r.id)),
     tagIds: tags.map((r: { id: number }) => Number(r.id)),
     tagNames: tags.map((r: { name: string }) => r.name),
     userIds: users.map((r: { id: number }) => Number(r.id)),
-    featured: featured.map((r: { item_type: 'movie' | 'actor' | 'tag'; item_id: number; group: string; rank: number }) => ({ ...r, item_id: Number(r.item_id) })),
+    featured,
   };
 }
 
@@ -60,7 +70,7 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
   const db = createMysql({ url: config.MYSQL_URL, poolMax: 2 });
   let catalog: Catalog;
   try {
-    catalog = await loadCatalog(db);
+    catalog = await loadTargets(db, loadAppCatalog(config.CATALOG_MAPPING));
   } finally {
     await db.destroy();
   }
