@@ -76,7 +76,7 @@ describe('seedDemo on a migrated database', () => {
     expect(lines).toContain('  jav: 10');
     expect(await runDbCommand(t.db, { command: 'migrate', action: 'status' })).toEqual([
       'applied  0001_catalog_tables', 'applied  0002_user_tables', 'applied  0003_raw_event_logs', 'applied  0004_pipeline_bookkeeping',
-      'applied  0005_dead_letters', 'applied  0006_dead_letter_requeues',
+      'applied  0005_dead_letters', 'applied  0006_dead_letter_requeues', 'applied  0007_view_repeat_flag',
     ]);
   });
 });

@@ -1,2 +1,2 @@
-export { counterKeys, METRICS, type Metric } from './redis-keys';
+export { counterKeys, ingestKeys, METRICS, type Metric } from './redis-keys';
 export { esIndices, mongoCollections, jobNames } from './store-names';

@@ -11,6 +11,11 @@ describe('counting rules', () => {
     expect(effectOf('movie.rated', '7', v)).toBeUndefined();
   });
 
+  it('does not count a repeat view (VIEW_DEDUP_WINDOW), and counts a view flagged otherwise', () => {
+    expect(effectOf('movie.viewed', '7', { ...v, repeat_view: true })).toBeUndefined();
+    expect(effectOf('movie.viewed', '7', { ...v, repeat_view: false })).toMatchObject({ metric: 'views', delta: 1 });
+  });
+
   it('invalidates the list and the group, and the old group on a move', () => {
     expect(featuredKeysToDelete({ group: 'home' })).toEqual(['jav:featured:all', 'jav:featured:group:home']);
     expect(featuredKeysToDelete({ group: 'home', previous_group: 'trending' })).toEqual(['jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending']);

@@ -5,6 +5,7 @@ import * as rawEventLogs from './0003-raw-event-logs';
 import * as pipelineBookkeeping from './0004-pipeline-bookkeeping';
 import * as deadLetters from './0005-dead-letters';
 import * as deadLetterRequeues from './0006-dead-letter-requeues';
+import * as viewRepeatFlag from './0007-view-repeat-flag';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -21,6 +22,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0004_pipeline_bookkeeping', migration: pipelineBookkeeping },
   { name: '0005_dead_letters', migration: deadLetters },
   { name: '0006_dead_letter_requeues', migration: deadLetterRequeues },
+  { name: '0007_view_repeat_flag', migration: viewRepeatFlag },
 ];
 
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {
