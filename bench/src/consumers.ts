@@ -70,8 +70,9 @@ function redisIncrLimit(): number {
 async function plainInsertLimit(temp: TempDatabase, rows: number): Promise<number> {
   const t0 = Date.now();
   for (let s = 0; s < rows; s += 1_000) {
-    const values = Array.from({ length: 1_000 }, (_, i) => [randomUUID(), 1 + ((s + i) % 1000), null, '203.0.113.9', 'Mozilla/5.0', 0, new Date(), new Date()]);
-    await temp.db.raw(`INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, values.flat());
+    // The same columns as the event-logger's rows, repeat_view included.
+    const values = Array.from({ length: 1_000 }, (_, i) => [randomUUID(), 1 + ((s + i) % 1000), null, '203.0.113.9', 'Mozilla/5.0', 0, new Date(), new Date(), 0]);
+    await temp.db.raw(`INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at, repeat_view) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`, values.flat());
   }
   const rate = rows / ((Date.now() - t0) / 1000);
   await temp.db('view_events').truncate();
@@ -226,7 +227,7 @@ async function freshness(common: Record<string, string>): Promise<{ counter: num
     const before = { c: await buckets(19_812, 'tally_counter_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_logger_event_freshness_seconds') };
     // Half of the 1-event-request maximum measured by the ingest benchmark (~2,700 req/s here).
     const rate = Number(env.BENCH_FRESHNESS_RATE ?? 1_300);
-    const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+    const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
     await autocannon({ url: 'http://127.0.0.1:18092/v1/events', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: JSON.stringify({ type: 'movie.viewed', ...rest }), connections: 32, overallRate: rate, duration: SECONDS });
     await new Promise((r) => setTimeout(r, 3_000));
     return {

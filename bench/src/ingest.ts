@@ -23,7 +23,7 @@ const URL = `http://127.0.0.1:${PORT}/v1/events`;
 const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
 
 function clientEvent(): Record<string, unknown> {
-  const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+  const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
   return { type: 'movie.viewed', ...rest };
 }
 

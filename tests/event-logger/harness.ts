@@ -142,7 +142,7 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
     expires_at: n % 2 === 0 ? null : (base.received_at as number) + 86_400_000 + n, admin_user_id: 1 + (n % 3),
   };
   const body: Record<EventType, Record<string, unknown>> = {
-    'movie.viewed': { jav_id }, 'movie.downloaded': { jav_id }, 'movie.liked': { jav_id }, 'movie.unliked': { jav_id },
+    'movie.viewed': { jav_id, repeat_view: n % 4 === 1 }, 'movie.downloaded': { jav_id }, 'movie.liked': { jav_id }, 'movie.unliked': { jav_id },
     'movie.watchlisted': { jav_id }, 'movie.unwatchlisted': { jav_id }, 'movie.rated': { jav_id, rating: 1 + (n % 5) },
     'actor.viewed': { actor_id: 1 + (n % 300) }, 'tag.viewed': { tag_id: 1 + (n % 80) },
     'search.performed': {
@@ -184,7 +184,7 @@ export async function produceEvents(names: TopicNames, events: readonly TallyEve
 export async function postEvents(url: string, events: readonly TallyEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
     const body = events.slice(i, i + 500).map((e) => {
-      const { received_at: _r, is_bot: _b, ...rest } = e.payload as unknown as Record<string, unknown>;
+      const { received_at: _r, is_bot: _b, repeat_view: _v, ...rest } = e.payload as unknown as Record<string, unknown>;
       return { type: e.type, ...rest };
     });
     const res = await fetch(`${url}/v1/events`, {

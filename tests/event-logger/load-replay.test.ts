@@ -23,7 +23,7 @@ function expectedRow(e: TallyEvent): { table: string; row: Record<string, unknow
     occurred_at: p.occurred_at, received_at: p.received_at,
   };
   switch (e.type) {
-    case 'movie.viewed': return { table: 'view_events', row: { ...base, jav_id: e.payload.jav_id } };
+    case 'movie.viewed': return { table: 'view_events', row: { ...base, jav_id: e.payload.jav_id, repeat_view: e.payload.repeat_view ? 1 : 0 } };
     case 'movie.downloaded': return { table: 'download_events', row: { ...base, jav_id: e.payload.jav_id } };
     case 'actor.viewed': return { table: 'actor_view_events', row: { ...base, actor_id: e.payload.actor_id } };
     case 'tag.viewed': return { table: 'tag_view_events', row: { ...base, tag_id: e.payload.tag_id } };
@@ -92,6 +92,7 @@ describe('event-logger: load and replay', () => {
     const views = [...stored.values()].filter((r) => r.table === 'view_events').map((r) => r.row);
     expect(views.some((r) => r.user_id === null) && views.some((r) => r.user_id !== null)).toBe(true);
     expect(views.some((r) => r.is_bot === 1)).toBe(true);
+    expect(views.some((r) => r.repeat_view === 1) && views.some((r) => r.repeat_view === 0)).toBe(true);
 
     await waitAllCommitted(group, suite.iso.names.eventTopics);
     const text = await metricsText(PORT);

@@ -366,7 +366,7 @@ export class World {
     for (let i = 0; i < n; i++) {
       const k = this.serial++;
       const type = weighted[k % weighted.length]!;
-      const { received_at: _r, is_bot: _b, event_id: _e, ...sample } = samples[type];
+      const { received_at: _r, is_bot: _b, repeat_view: _v, event_id: _e, ...sample } = samples[type];
       const guest = k % 3 === 0;
       const fields: Record<string, unknown> = {
         ...sample,

@@ -58,7 +58,7 @@ export class FlusherWorld {
 
   /** The expected change of `metric:id` since the seed. */
   expectedDelta(field: string): number {
-    const [metric, id] = field.split(':');
+    const metric = field.split(':')[0];
     return metric === 'views' || metric === 'downloads' ? (this.expected.get(field) ?? 0) : (this.likes.figures().get(field) ?? 0);
   }
   private readonly procs: ServiceProcess[] = [];

@@ -25,7 +25,8 @@ export interface HistoryWorld {
 export type Kind = 'view' | 'download';
 export interface ProducedEvent {
   kind: Kind;
-  value: MovieViewed;
+  // Views and downloads share this shape; the view's server-set repeat_view is left to its Avro default (false).
+  value: Omit<MovieViewed, 'repeat_view'>;
 }
 
 export async function createWorld(): Promise<HistoryWorld> {

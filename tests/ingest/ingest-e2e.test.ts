@@ -13,7 +13,7 @@ afterAll(async () => {
 });
 
 function clientBody(type: EventType): Record<string, unknown> {
-  const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, ...rest } = sampleEvents()[type] as unknown as Record<string, unknown>;
+  const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, ...rest } = sampleEvents()[type] as unknown as Record<string, unknown>;
   return { ...rest, type, event_id: randomUUID(), occurred_at: Date.now() - 2_000, sent_at: Date.now() - 1_000 };
 }
 

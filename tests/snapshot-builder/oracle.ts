@@ -13,8 +13,10 @@ async function q(db: Knex, sql: string, b: unknown[] = []): Promise<Row[]> {
 }
 
 async function topWindow(db: Knex, table: string, from: Date, to: Date) {
+  // Repeat views (VIEW_DEDUP_WINDOW) are not counted, as the counters do not count them.
+  const repeats = table === 'view_events' ? 'AND e.repeat_view = 0' : '';
   const r = await q(db, `SELECT e.jav_id, j.code, j.title, COUNT(*) AS c FROM ${table} e INNER JOIN jav j ON j.id = e.jav_id
-                          WHERE e.is_bot = 0 AND e.occurred_at >= ? AND e.occurred_at < ?
+                          WHERE e.is_bot = 0 ${repeats} AND e.occurred_at >= ? AND e.occurred_at < ?
                           GROUP BY e.jav_id, j.code, j.title ORDER BY c DESC, e.jav_id ASC LIMIT 50`, [from, to]);
   return r.map((x) => ({ jav_id: n(x.jav_id), code: String(x.code), title: String(x.title), count: n(x.c) }));
 }

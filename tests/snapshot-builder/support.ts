@@ -102,7 +102,8 @@ export async function seedWorld(db: Knex, now = Date.now()): Promise<void> {
   const user = () => (rand() < 0.2 ? null : 1 + Math.floor(rand() * USERS));
   // Movie 61 is not in the catalog: its events count nowhere the catalog is joined.
   const movie = () => (rand() < 0.02 ? MOVIES + 1 : 1 + Math.floor(Math.pow(rand(), 1.5) * MOVIES));
-  await insertChunks(db, 'view_events', Array.from({ length: 1500 }, () => ({ ...base(user()), jav_id: movie() })));
+  // Every fifth view a repeat (VIEW_DEDUP_WINDOW): the top movies leave them out, the trends do not.
+  await insertChunks(db, 'view_events', Array.from({ length: 1500 }, (_, i) => ({ ...base(user()), jav_id: movie(), repeat_view: i % 5 === 4 })));
   await insertChunks(db, 'download_events', Array.from({ length: 400 }, () => ({ ...base(user()), jav_id: movie() })));
   await insertChunks(db, 'actor_view_events', Array.from({ length: 250 }, () => ({ ...base(user()), actor_id: 1 + Math.floor(rand() * 9) })));
   await insertChunks(db, 'tag_view_events', Array.from({ length: 250 }, () => ({ ...base(user()), tag_id: 1 + Math.floor(rand() * 8) })));

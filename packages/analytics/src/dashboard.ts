@@ -50,14 +50,17 @@ type MovieCounts = { jav_id: number; code: string; title: string; c24: number; c
 /**
  * One scan of the 30-day range per log serves all three windows (conditional sums) instead of three
  * range scans. Counting happens before the join to jav (one lookup per movie, not per event); movies
- * no longer in the catalog drop out there, BEFORE ranking, so every list is a full top N.
+ * no longer in the catalog drop out there, BEFORE ranking, so every list is a full top N. Views
+ * count as the counters count them: repeat views (VIEW_DEDUP_WINDOW) are left out, so the windowed
+ * tops agree with `all` (jav.views).
  */
 async function windowCounts(db: Knex, table: 'view_events' | 'download_events', now: Date): Promise<MovieCounts[]> {
+  const counted = table === 'view_events' ? 'is_bot = 0 AND repeat_view = 0' : 'is_bot = 0';
   const r = await rows(
     db,
     `SELECT x.jav_id, j.code, j.title, x.c24, x.c7, x.c30 FROM
        (SELECT jav_id, SUM(occurred_at >= ?) AS c24, SUM(occurred_at >= ?) AS c7, COUNT(*) AS c30
-          FROM ?? WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY jav_id) x
+          FROM ?? WHERE ${counted} AND occurred_at >= ? AND occurred_at < ? GROUP BY jav_id) x
        JOIN jav j ON j.id = x.jav_id`,
     [windowStart(now, '24h'), windowStart(now, '7d'), table, windowStart(now, '30d'), now],
   );

@@ -33,7 +33,7 @@ const featured = (n: number) => ({
  */
 export function sampleEvents(): { [T in EventType]: EventPayloads[T] } {
   return {
-    'movie.viewed': { ...envelope(1, null), jav_id: 48213 },
+    'movie.viewed': { ...envelope(1, null), jav_id: 48213, repeat_view: false },
     'movie.downloaded': { ...envelope(2, 1024), jav_id: 48213 },
     'movie.rated': { ...envelope(3, 1024), jav_id: 48213, rating: 4 },
     'movie.liked': { ...envelope(4, null), jav_id: 48213 },

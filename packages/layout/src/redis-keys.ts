@@ -54,3 +54,14 @@ export const counterKeys = {
    * recovery reads this set instead of SCANning a keyspace holding ~1M dedup keys. */
   flushes: 'tally:counter:flushes',
 } as const;
+
+/** Redis keys of the ingest API (VIEW_DEDUP_WINDOW). */
+export const ingestKeys = {
+  /**
+   * The counted view of one viewer and movie within the window: holds that view's event_id and
+   * expires with the window. The topic prefix is part of the key, so two environments sharing a
+   * Redis decide apart, as their topics are apart. `viewer` is `u:<user_id>` or `g:<hash of ip and
+   * user agent>`, never a raw ip.
+   */
+  countedView: (topicPrefix: string, viewer: string, javId: number) => `tally:ingest:view:${topicPrefix}${viewer}:${javId}`,
+} as const;

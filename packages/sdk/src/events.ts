@@ -1,7 +1,8 @@
 // Hand-written mirror of schemas/*.avsc as the ingest API accepts them from a client: the server
-// fills received_at, ip, user_agent and is_bot, so they are absent here (ip and user_agent are allowed
-// only with a server key, to forward the end user's). The SDK is meant to be usable outside this repo,
-// so it does not import @tally/events; when a schema changes, change this file with it.
+// fills received_at, ip, user_agent, is_bot and (movie.viewed) repeat_view, so they are absent here
+// (ip and user_agent are allowed only with a server key, to forward the end user's). The SDK is meant
+// to be usable outside this repo, so it does not import @tally/events; when a schema changes, change
+// this file with it.
 
 /** Epoch milliseconds or an ISO-8601 string; the server converts both to epoch milliseconds. */
 export type Timestamp = number | string;

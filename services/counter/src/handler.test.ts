@@ -11,6 +11,11 @@ describe('counting rules', () => {
     expect(effectOf('movie.liked', '7', v)).toBeUndefined();
   });
 
+  it('does not count a repeat view (VIEW_DEDUP_WINDOW), and counts a view flagged otherwise', () => {
+    expect(effectOf('movie.viewed', '7', { ...v, repeat_view: true })).toBeUndefined();
+    expect(effectOf('movie.viewed', '7', { ...v, repeat_view: false })).toMatchObject({ metric: 'views', delta: 1 });
+  });
+
   it('turns likes, ratings and watchlist changes into per-user states ranked by occurred_at and event id; guests and bots have none', () => {
     expect(stateEffectOf('movie.liked', '3', v)).toEqual({ offset: '3', facet: 'like', kind: 'flag', metrics: ['likes'], javId: 42, userId: 7, value: 1, at: v.occurred_at, eventId: 'e1' });
     expect(stateEffectOf('movie.rated', '3', { ...v, rating: 4 })).toMatchObject({ facet: 'rating', kind: 'rating', metrics: ['rating_count', 'rating_sum'], value: 4 });

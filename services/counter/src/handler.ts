@@ -91,15 +91,18 @@ interface CountedValue {
   event_id: string;
   jav_id: number;
   is_bot: boolean;
+  /** movie.viewed only: the ingest API's VIEW_DEDUP_WINDOW verdict. */
+  repeat_view?: boolean;
 }
 
 /**
- * Counting rules: +1 view, +1 download (likes: stateEffectOf). Crawlers (is_bot) are logged by the
- * event-logger but never counted: display counts are what people did.
+ * Counting rules: +1 view, +1 download (likes, ratings, watchlists: stateEffectOf). Crawlers (is_bot)
+ * are logged by the event-logger but never counted: display counts are what people did. Nor are
+ * repeat views (the same viewer's movie again within the ingest API's de-dup window): logged, not counted.
  */
 export function effectOf(type: EventType, offset: string, value: CountedValue): CounterEffect | undefined {
   const e = EFFECT[type];
-  if (!e || value.is_bot) return undefined;
+  if (!e || value.is_bot || value.repeat_view === true) return undefined;
   return { offset, eventId: value.event_id, metric: e.metric, javId: value.jav_id, delta: e.delta };
 }
 

@@ -14,7 +14,7 @@ function envelope(type: EventType) {
 
 describe('rawRowOf: one row per event type, columns of migration 0003', () => {
   const expected: Record<EventType, Record<string, unknown>> = {
-    'movie.viewed': { jav_id: 48213 },
+    'movie.viewed': { jav_id: 48213, repeat_view: false },
     'movie.downloaded': { jav_id: 48213 },
     'movie.rated': { jav_id: 48213, type: 'rate', rating: 4 },
     'movie.liked': { jav_id: 48213, type: 'like', rating: null },
@@ -54,6 +54,22 @@ describe('rawRowOf: one row per event type, columns of migration 0003', () => {
       'movie.watchlisted': 'interaction_events', 'movie.unwatchlisted': 'interaction_events',
       'featured.item.created': 'featured_events', 'featured.item.updated': 'featured_events', 'featured.item.removed': 'featured_events',
     });
+  });
+});
+
+describe('view de-dup flag', () => {
+  it('stores the ingest API\'s repeat_view verdict in view_events', () => {
+    const repeat = rawRowOf(event('movie.viewed', { ...samples['movie.viewed'], repeat_view: true }));
+    expect(repeat).toMatchObject({ jav_id: 48213, repeat_view: true });
+    expect(TABLE_COLUMNS.view_events).toContain('repeat_view');
+    expect(TABLE_COLUMNS.download_events).not.toContain('repeat_view');
+  });
+
+  it('logs a view written before the field existed (older schema in Kafka) as counted', () => {
+    const { repeat_view: _v, ...older } = samples['movie.viewed'];
+    const r = eventValidator(topicNames('t_abc.'))('t_abc.movie.viewed', older);
+    if (!r.ok) throw new Error(r.detail);
+    expect(rawRowOf(r.value)).toMatchObject({ event_id: older.event_id, repeat_view: false });
   });
 });
 

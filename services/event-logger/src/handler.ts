@@ -4,8 +4,8 @@ import type { Validation } from '@tally/kafka';
 
 /**
  * Pure logic of the event-logger (no clock, no I/O): decoded events → raw-log rows. The tables and columns are
- * those of @tally/db's migration 0003-raw-event-logs; `sent_at` is not stored (only the corrected
- * `occurred_at` and the server's `received_at` are).
+ * those of @tally/db's migrations 0003-raw-event-logs and 0009-view-repeat-flag; `sent_at` is not stored
+ * (only the corrected `occurred_at` and the server's `received_at` are).
  */
 
 /** The raw logs, one per event family: the tables @tally/db's migrations define. */
@@ -19,7 +19,7 @@ const ENVELOPE_COLUMNS = ['event_id', 'user_id', 'ip', 'user_agent', 'is_bot', '
 
 /** Column order of each table's INSERT; every row of a table has exactly these keys. */
 export const TABLE_COLUMNS: Readonly<Record<RawLogTable, readonly string[]>> = {
-  view_events: [...ENVELOPE_COLUMNS, 'jav_id'],
+  view_events: [...ENVELOPE_COLUMNS, 'jav_id', 'repeat_view'],
   download_events: [...ENVELOPE_COLUMNS, 'jav_id'],
   search_events: [...ENVELOPE_COLUMNS, 'query', 'filters', 'entity_type', 'result_count'],
   actor_view_events: [...ENVELOPE_COLUMNS, 'actor_id'],
@@ -95,6 +95,7 @@ export function rawRowOf(event: TallyEvent): RawRow {
   const base = envelopeRow(event.payload);
   switch (event.type) {
     case 'movie.viewed':
+      return { ...base, jav_id: event.payload.jav_id, repeat_view: event.payload.repeat_view };
     case 'movie.downloaded':
       return { ...base, jav_id: event.payload.jav_id };
     case 'actor.viewed':

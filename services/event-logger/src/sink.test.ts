@@ -46,10 +46,10 @@ describe('insertIgnore', () => {
     const rows = [rawRowOf(viewed(1)), rawRowOf(viewed(2))];
     const { sql, bindings } = insertIgnore('view_events', rows);
     expect(sql).toBe(
-      'INSERT IGNORE INTO `view_events` (`event_id`,`user_id`,`ip`,`user_agent`,`is_bot`,`occurred_at`,`received_at`,`jav_id`) VALUES (?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?)',
+      'INSERT IGNORE INTO `view_events` (`event_id`,`user_id`,`ip`,`user_agent`,`is_bot`,`occurred_at`,`received_at`,`jav_id`,`repeat_view`) VALUES (?,?,?,?,?,?,?,?,?),(?,?,?,?,?,?,?,?,?)',
     );
-    expect(bindings).toHaveLength(16);
-    expect(bindings.slice(0, 8)).toEqual(Object.values(rows[0]!));
+    expect(bindings).toHaveLength(18);
+    expect(bindings.slice(0, 9)).toEqual(Object.values(rows[0]!));
   });
 
   it('quotes `group` and `rank` (reserved words) in featured_events', () => {
@@ -65,7 +65,7 @@ describe('RawLogSink.handle', () => {
     const { db, statements } = fakeDb((n) => n);
     const { b, reported } = batch(Array.from({ length: 2_500 }, (_, i) => viewed(i)));
     expect(await new RawLogSink(db, logger, metrics()).handle(b)).toEqual({ kind: 'done' });
-    expect(statements.map((s) => s.bindings.length / 8)).toEqual([MAX_ROWS_PER_STATEMENT, 1_000, 500]);
+    expect(statements.map((s) => s.bindings.length / 9)).toEqual([MAX_ROWS_PER_STATEMENT, 1_000, 500]);
     expect(reported).toEqual([]);
   });
 

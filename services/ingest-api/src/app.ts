@@ -12,6 +12,7 @@ import { cachedBotDetector } from './bot-detector';
 import type { IngestConfig } from './config';
 import { eventsOf, intake } from './handler';
 import { eventsRouteSchema, openApiInfo } from './openapi';
+import type { ViewWindow } from './view-window';
 
 export interface IngestDeps {
   config: Readonly<IngestConfig>;
@@ -20,6 +21,8 @@ export interface IngestDeps {
   produce: (events: TallyEvent[]) => Promise<void>;
   /** Throws while a dependency is unusable; shown per check on /readyz. */
   readiness: { name: string; check: () => Promise<unknown> | unknown }[];
+  /** VIEW_DEDUP_WINDOW; absent when the window is off (every view counts). */
+  viewWindow?: Pick<ViewWindow, 'mark' | 'release'>;
   now?: () => number;
 }
 
@@ -50,6 +53,9 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     rejected: d.metrics.counter('events_rejected_total', 'Events refused, by reason', ['reason']),
     requests: d.metrics.counter('requests_total', 'Event requests by status', ['status']),
     produce: d.metrics.histogram('produce_duration_seconds', 'Time until Kafka acknowledged a request\'s events', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
+    // Exported with the window off too (as zeros), so dashboards and alerts need not know the setting.
+    repeats: d.metrics.counter('views_repeated_total', 'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)'),
+    dedupFailures: d.metrics.counter('view_dedup_failures_total', 'Requests whose views were all counted unchecked because Redis did not answer (fail open)'),
   };
   const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS);
   const isBot = cachedBotDetector();
@@ -118,9 +124,19 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
         m.requests.inc({ status: '400' });
         return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'no valid event in the request' }, errors: result.errors });
       }
+      const batch = result.accepted.map((a) => a.event);
+      const { viewWindow } = d;
+      const marking = viewWindow ? await viewWindow.mark(batch) : undefined;
+      if (marking?.failedOpen) m.dedupFailures.inc();
       const t0 = process.hrtime.bigint();
-      await d.produce(result.accepted.map((a) => a.event)); // throws DependencyError → 503
+      try {
+        await d.produce(batch); // throws DependencyError → 503
+      } catch (err) {
+        if (viewWindow && marking) await viewWindow.release(marking);
+        throw err;
+      }
       m.produce.observe(Number(process.hrtime.bigint() - t0) / 1e9);
+      if (marking) m.repeats.inc(marking.repeats);
       for (const a of result.accepted) m.accepted.inc({ type: a.event.type });
       m.requests.inc({ status: '202' });
       return reply.code(202).send({

@@ -20,6 +20,12 @@ export const ingestConfigSchema = serviceConfigSchema.extend({
   PRODUCE_TIMEOUT: durationMs().default('5s'),
   // Seconds a client is told to wait after a 503 (Kafka or registry unavailable).
   RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(5),
+  // One counted view per viewer and movie per window (the rest are logged with repeat_view = true).
+  // Unset by default: the web app counts every view. Uses REDIS_URL.
+  VIEW_DEDUP_WINDOW: durationMs().pipe(z.number().min(1_000, 'must be at least 1s (leave it unset to count every view)')).optional(),
+  // How long a request waits for Redis's de-dup answer before counting its views anyway (fail open):
+  // the check must never cost more latency than a few Redis round trips, nor block ingestion.
+  VIEW_DEDUP_TIMEOUT: durationMs().pipe(z.number().min(1, 'must be at least 1ms')).default('100ms'),
 });
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;
 

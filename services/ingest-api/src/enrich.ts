@@ -14,8 +14,9 @@ export interface RequestContext {
 
 const CLIENT_TIME_FIELDS = ['occurred_at', 'sent_at'] as const;
 const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
-// Set by the server only; a client value would be a lie about the server's own clock or verdict.
-const SERVER_SET_FIELDS = ['received_at', 'is_bot'] as const;
+// Set by the server only; a client value would be a lie about the server's own clock or verdicts
+// (repeat_view: a client could otherwise exempt its views from the de-dup window, or void others').
+export const SERVER_SET_FIELDS: readonly string[] = ['received_at', 'is_bot', 'repeat_view'];
 
 /** ISO-8601 strings or epoch milliseconds; anything else is a field error. */
 export function parseTime(v: unknown): number | undefined {

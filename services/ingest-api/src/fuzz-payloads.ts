@@ -11,7 +11,7 @@ import type { KeyKind } from './auth';
 /** What a browser would send for each event type: the samples without server-set fields. */
 export function clientEvents(): Record<string, unknown>[] {
   return Object.entries(sampleEvents()).map(([type, p]) => {
-    const { received_at: _r, is_bot: _b, ip: _i, user_agent: _u, ...rest } = p as unknown as Record<string, unknown>;
+    const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, ...rest } = p as unknown as Record<string, unknown>;
     return { type, ...rest };
   });
 }
@@ -94,6 +94,7 @@ const DEFECTS: Defect[] = [
   ({ type: _t, ...e }) => ({ event: e, field: 'type' }),
   (e) => ({ event: { ...e, received_at: 1_764_158_400_000 }, field: 'received_at' }),
   (e) => ({ event: { ...e, is_bot: false }, field: 'is_bot' }),
+  (e) => ({ event: { ...e, repeat_view: false }, field: 'repeat_view' }),
   (e) => ({ event: { ...e, x_extra: 1 }, field: 'x_extra' }),
   (e) => ({ event: { ...e, event_id: '00000000-0000-0000-0000-000000000000' }, field: 'event_id' }),
   (e) => ({ event: { ...e, occurred_at: 'yesterday' }, field: 'occurred_at' }),

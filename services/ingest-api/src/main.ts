@@ -3,9 +3,14 @@ import { configOrExit } from '@tally/config';
 import { createKafka, eventSchemaCatalog, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
 import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { topicNames } from '@tally/events';
-import { buildApp } from './app';
-import { loadIngestConfig } from './config';
+// The Redis factory alone: @tally/clients' index also loads knex, mongodb and the Elasticsearch
+// client, +30 MB of RSS in a process that uses none of them.
+import { createRedis } from '@tally/clients/dist/redis';
+import { buildApp, type IngestDeps } from './app';
+import { loadIngestConfig, type IngestConfig } from './config';
+import { RedisCountedViews } from './counted-views-redis';
 import { EventSink } from './sink';
+import { ViewWindow } from './view-window';
 
 // How often the ingest API makes sure the registry still has its schemas (a restarted in-memory
 // registry comes back empty): at most this long producing with ids the registry has forgotten.
@@ -25,8 +30,9 @@ async function main(): Promise<void> {
   const sink = new EventSink(codec, producer, logger, topicNames(config.TOPIC_PREFIX));
 
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
+  const viewWindow = viewWindowOf(config, logger, lifecycle);
   const app = await buildApp({
-    config, logger, metrics,
+    config, logger, metrics, viewWindow,
     produce: (events) => sink.produce(events),
     readiness: [
       { name: 'kafka', check: () => { if (!producer.isConnected) throw new Error('producer not connected'); } },
@@ -41,6 +47,22 @@ async function main(): Promise<void> {
   void connectWithRetry('kafka', () => producer.connect(), logger, lifecycle);
   void connectWithRetry('registry', () => sink.registerSchemas(), logger, lifecycle);
   void every(REGISTRY_CHECK_MS, () => sink.checkRegistry(), lifecycle);
+}
+
+/**
+ * VIEW_DEDUP_WINDOW's Redis, or nothing when the window is off. Not a readiness check: without Redis
+ * views are counted unchecked (fail open), ingestion goes on. No offline queue and no retries, so an
+ * outage fails each request's check at once instead of holding it for the reconnect.
+ */
+function viewWindowOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): IngestDeps['viewWindow'] {
+  if (config.VIEW_DEDUP_WINDOW === undefined) return undefined;
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-ingest-api' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.VIEW_DEDUP_TIMEOUT });
+  // The window logs one warning per outage; ioredis would print every reconnect failure.
+  redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'view de-dup redis error'));
+  // Registered before the HTTP server, so it closes after it: in-flight requests finish their check.
+  lifecycle.onShutdown('redis', async () => { await redis.quit(); });
+  logger.info({ windowMs: config.VIEW_DEDUP_WINDOW }, 'view de-dup window on: one counted view per viewer and movie per window');
+  return new ViewWindow(new RedisCountedViews(redis), { windowMs: config.VIEW_DEDUP_WINDOW, topicPrefix: config.TOPIC_PREFIX }, logger);
 }
 
 /** Runs `fn` every `ms` (never overlapping) until shutdown. */

@@ -1,10 +1,11 @@
 import { eventDefinitions, type AvroSchema } from '@tally/events';
+import { SERVER_SET_FIELDS } from './enrich';
 
 type Json = Record<string, unknown>;
 
 // Envelope fields the client may leave out (the server fills them) or must not send at all.
 const OPTIONAL_FOR_CLIENT = new Set(['event_id', 'occurred_at', 'sent_at', 'user_id', 'ip', 'user_agent']);
-const SERVER_SET = new Set(['received_at', 'is_bot']);
+const SERVER_SET = new Set(SERVER_SET_FIELDS);
 
 function jsonType(t: unknown): Json {
   if (typeof t === 'string') {

@@ -7,6 +7,7 @@ import * as deadLetters from './0005-dead-letters';
 import * as deadLetterRequeues from './0006-dead-letter-requeues';
 import * as adoptionAndUserState from './0007-adoption-and-user-state';
 import * as userStateFigures from './0008-user-state-figures';
+import * as viewRepeatFlag from './0009-view-repeat-flag';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0006_dead_letter_requeues', migration: deadLetterRequeues },
   { name: '0007_adoption_and_user_state', migration: adoptionAndUserState },
   { name: '0008_user_state_figures', migration: userStateFigures },
+  { name: '0009_view_repeat_flag', migration: viewRepeatFlag },
 ];
 
 /**

@@ -120,3 +120,9 @@ export async function createTallyTable(db: Knex, table: string, build: (t: Knex.
     build(t);
   });
 }
+
+/** Adds a column to a Tally-owned table when missing (no ownership record: the whole table is ours), so a re-run is harmless. */
+export async function addTallyColumnIfMissing(db: Knex, table: string, column: string, add: (t: Knex.AlterTableBuilder) => void): Promise<void> {
+  if (await db.schema.hasColumn(table, column)) return;
+  await db.schema.alterTable(table, add);
+}

@@ -27,6 +27,8 @@ export interface EventEnvelope {
 export interface MovieViewed extends EventEnvelope {
   /** jav.id of the movie viewed. */
   jav_id: number;
+  /** Set by the ingest API, never by a client: true when the same viewer (user_id, else ip + user agent) already had a counted view of this movie within VIEW_DEDUP_WINDOW. Logged like any view; counters skip it. Always false while the window is off. */
+  repeat_view: boolean;
 }
 
 /** A viewer downloaded a movie. */
