@@ -78,9 +78,9 @@ describe('es-sync with the web app\'s own indices', () => {
 
   it('a count field the app index does not map fails the run, naming the variable to set', async () => {
     const before = await snapshot();
-    const r = await runSync(w, ['--full']); // default ES_VIEWS_FIELD=views
+    const r = await runSync(w, ['--full']); // the default mapping: views → views
     expect(r.code).toBe(1);
-    expect((await lastJobRun(w)).error).toMatch(new RegExp(`^${names.jav} \\(${names.jav}\\) has no field "views" for views: set ES_VIEWS_FIELD to the field it has, or "-" to not write views$`));
+    expect((await lastJobRun(w)).error).toMatch(new RegExp(`^${names.jav} \\(${names.jav}\\) has no field "views" for views: set search\\.movies\\.countFields\\.views in CATALOG_MAPPING to the field it has, or null to not write views$`));
     expect(await snapshot()).toEqual(before);
   });
 

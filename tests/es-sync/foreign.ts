@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { env } from '../helpers/env';
 import type { SyncWorld } from './support';
 
@@ -15,7 +18,10 @@ export const appNames = (w: SyncWorld) => ({
 });
 
 /** Counts written only to view_count: the app has no downloads or likes fields. */
-export const APP_FIELDS_ENV = { ES_VIEWS_FIELD: 'view_count', ES_DOWNLOADS_FIELD: '-', ES_LIKES_FIELD: '-' };
+/** The app's count field names, as a catalog mapping file (the demo tables otherwise): views only, as `view_count`. */
+const mappingDir = mkdtempSync(join(tmpdir(), 'es-foreign-'));
+writeFileSync(join(mappingDir, 'catalog.json'), JSON.stringify({ search: { movies: { countFields: { views: 'view_count', downloads: null, likes: null } } } }));
+export const APP_FIELDS_ENV = { CATALOG_MAPPING: join(mappingDir, 'catalog.json') };
 
 export async function createAppIndices(w: SyncWorld): Promise<void> {
   const n = appNames(w);

@@ -110,7 +110,9 @@ const interactions = z
 
 const watchlists = z.object({ table: ident.default('watchlists'), user: ident.default('user_id'), movie: ident.default('jav_id') }).strict().default({});
 
-const searchField = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.]{0,127}$/, 'must be an index field name').nullable();
+// A top-level field of the movie index (no dots: a partial update with {"a.b": 1} adds a literal
+// "a.b" key to the document instead of changing a nested a.b); null = this count is not written.
+const searchField = z.string().regex(/^[A-Za-z_@][A-Za-z0-9_@-]*$/, 'must be a top-level field name of the movie index (no dots), or null to not write this count').nullable();
 
 export const catalogMappingSchema = z
   .object({

@@ -1,17 +1,9 @@
 import { z } from 'zod';
-import { ConfigError, durationMs, loadConfig } from '@tally/config';
+import { durationMs, loadConfig } from '@tally/config';
+import { TallyError } from '@tally/runtime';
 import { jobConfigSchema } from '@tally/jobs';
 import { MOVIE_FIELDS } from './indices';
-import { DEFAULT_SEARCH_TARGET, type CountFields, type SearchTarget } from './target';
-
-// A top-level field of the movie index, or `-` for "do not write this count" (an empty value would
-// mean "unset", i.e. the default). No dots: a partial update with {"a.b": 1} adds a literal "a.b" key
-// to the document instead of changing a nested a.b.
-const countField = (fallback: string) =>
-  z.string()
-    .regex(/^(-|[A-Za-z_@][A-Za-z0-9_@-]*)$/, 'must be a top-level field name of the movie index (no dots), or "-" to not write this count')
-    .default(fallback)
-    .transform((s) => (s === '-' ? null : s));
+import type { CountFields, SearchTarget } from './target';
 
 export const esSyncConfigSchema = jobConfigSchema({ managementPort: 9105, schedule: '0 * * * *' }).extend({
   // Prepended to every index and alias name (and to the watermark names, which describe one set of
@@ -33,32 +25,29 @@ export const esSyncConfigSchema = jobConfigSchema({ managementPort: 9105, schedu
   SETTLE_LAG: durationMs().default('60s'),
   // Replicas of the indices --reindex creates: 0 on the single-node local stack (1 would stay yellow).
   ES_INDEX_REPLICAS: z.coerce.number().int().min(0).max(5).default(0),
-  // The movie index's count fields (the web app's own index may call them e.g. view_count).
-  ES_VIEWS_FIELD: countField('views'),
-  ES_DOWNLOADS_FIELD: countField('downloads'),
-  ES_LIKES_FIELD: countField('likes'),
 });
 export type EsSyncConfig = z.infer<typeof esSyncConfigSchema>;
 
 export function loadEsSyncConfig(env?: Record<string, string | undefined>): Readonly<EsSyncConfig> {
-  const config = loadConfig(esSyncConfigSchema, env);
-  const seen = new Map<string, string>();
-  for (const variable of Object.values(COUNT_FIELD_VARIABLES)) {
-    const field = config[variable];
-    if (field === null) continue;
-    if (field in MOVIE_FIELDS) throw new ConfigError([{ variable, reason: `"${field}" is a field es-sync's own movie index uses for something else` }]);
-    const other = seen.get(field);
-    if (other) throw new ConfigError([{ variable, reason: `"${field}" is already the field of ${other}: two counts cannot share one field` }]);
-    seen.set(field, variable);
-  }
-  return config;
+  return loadConfig(esSyncConfigSchema, env);
 }
 
-/** The variable that names each count's field, for error messages. */
-export const COUNT_FIELD_VARIABLES = { views: 'ES_VIEWS_FIELD', downloads: 'ES_DOWNLOADS_FIELD', likes: 'ES_LIKES_FIELD' } as const;
+/** Where each count's field is named, for error messages: the catalog mapping's path. */
+export const COUNT_FIELD_PATHS = { views: 'search.movies.countFields.views', downloads: 'search.movies.countFields.downloads', likes: 'search.movies.countFields.likes' } as const;
 
-/** The configured target: today's index names, the count fields from ES_*_FIELD. */
-export function searchTarget(config: Pick<EsSyncConfig, 'ES_VIEWS_FIELD' | 'ES_DOWNLOADS_FIELD' | 'ES_LIKES_FIELD'>): SearchTarget {
-  const countFields: CountFields = { views: config.ES_VIEWS_FIELD, downloads: config.ES_DOWNLOADS_FIELD, likes: config.ES_LIKES_FIELD };
-  return { ...DEFAULT_SEARCH_TARGET, movies: { ...DEFAULT_SEARCH_TARGET.movies, countFields } };
+/**
+ * The target of the catalog mapping (its `search` section), checked against es-sync's own index: a
+ * count field may not be a field es-sync's movie index uses for something else, nor shared by two counts.
+ */
+export function searchTarget(search: SearchTarget): SearchTarget {
+  const seen = new Map<string, string>();
+  for (const [count, path] of Object.entries(COUNT_FIELD_PATHS) as [keyof CountFields, string][]) {
+    const field = search.movies.countFields[count];
+    if (field === null) continue;
+    if (field in MOVIE_FIELDS) throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING ${path}: "${field}" is a field es-sync's own movie index uses for something else`, { exitCode: 2 });
+    const other = seen.get(field);
+    if (other) throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING ${path}: "${field}" is already the field of ${other}: two counts cannot share one field`, { exitCode: 2 });
+    seen.set(field, path);
+  }
+  return search;
 }

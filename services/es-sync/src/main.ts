@@ -3,14 +3,18 @@ import { createElasticsearchClient, createMysql, readiness } from '@tally/client
 import { configOrExit } from '@tally/config';
 import { runJobService } from '@tally/jobs';
 import { jobNames } from '@tally/layout';
+import { assertCatalog, loadCatalog, type CatalogPart } from '@tally/catalog';
 import { loadEsSyncConfig, searchTarget } from './config';
+
+/** The app's tables es-sync reads. */
+const ES_SYNC_PARTS: CatalogPart[] = ['movies', 'actors', 'tags', 'movieActors', 'movieTags'];
 import { EsSink } from './sink';
 import { CatalogSource } from './source';
 import { EsSync } from './sync';
 
 const SUMMARY = [
   'Copies MySQL counts to the Elasticsearch jav index (partial updates past a watermark) and rewrites the actors and tags indices. Elasticsearch is never written on a user action.',
-  'An index es-sync did not create (no _meta.managed_by "tally-es-sync" in its mapping, e.g. the web app\'s own jav) is never deleted or replaced: only its count fields (ES_VIEWS_FIELD, ES_DOWNLOADS_FIELD, ES_LIKES_FIELD) are updated in place, and a foreign actors or tags index is left alone.',
+  'An index es-sync did not create (no _meta.managed_by "tally-es-sync" in its mapping, e.g. the web app\'s own jav) is never deleted or replaced: only its count fields (the catalog mapping\'s search.movies.countFields) are updated in place, and a foreign actors or tags index is left alone.',
 ].join('\n\n');
 
 /** Wiring only: config → MySQL and Elasticsearch → sink and source → the shared job service. */
@@ -28,9 +32,11 @@ async function main(): Promise<void> {
     const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
     const es = createElasticsearchClient({ url: config.ES_URL, flavor: config.ES_FLAVOR });
     const sink = new EsSink(es, { attempts: config.ITEM_RETRIES, backoffMs: config.RETRY_BACKOFF });
-    const sync = new EsSync(new CatalogSource(db), sink, {
+    const app = loadCatalog(config.CATALOG_MAPPING);
+    await assertCatalog(db, app, ES_SYNC_PARTS);
+    const sync = new EsSync(new CatalogSource(db, app), sink, {
       prefix: config.ES_INDEX_PREFIX,
-      target: searchTarget(config),
+      target: searchTarget(app.mapping.search),
       bulkSize: config.BULK_SIZE,
       settleLagMs: config.SETTLE_LAG,
       replicas: config.ES_INDEX_REPLICAS,

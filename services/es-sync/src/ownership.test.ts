@@ -1,3 +1,4 @@
+import { DEMO_MAPPING, parseCatalogMapping } from '@tally/catalog';
 import { loadEsSyncConfig, searchTarget } from './config';
 import { countsUpdate, movieDocument } from './handler';
 import { aliasName, mappingsFor, TALLY_META } from './indices';
@@ -54,9 +55,11 @@ describe('planRebuild', () => {
 });
 
 describe('count fields', () => {
-  it('default: today\'s names; a configured field replaces it in updates, documents and the mapping; "-" writes nothing', () => {
-    const config = loadEsSyncConfig({ ES_VIEWS_FIELD: 'view_count', ES_LIKES_FIELD: '-' });
-    const target = searchTarget(config);
+  const search = (countFields: Record<string, unknown>) => parseCatalogMapping({ search: { movies: { countFields } } }).search;
+
+  it('default: today\'s names; a mapped field replaces it in updates, documents and the mapping; null writes nothing', () => {
+    expect(searchTarget(DEMO_MAPPING.search).movies.countFields).toEqual({ views: 'views', downloads: 'downloads', likes: 'likes' });
+    const target = searchTarget(search({ views: 'view_count', likes: null }));
     expect(target.movies.countFields).toEqual({ views: 'view_count', downloads: 'downloads', likes: null });
     expect(aliasName('t_', 'jav', target)).toBe('t_jav');
     const row = { id: 1, views: 5, downloads: 2, likes: 9, counts_updated_at: at };
@@ -68,9 +71,10 @@ describe('count fields', () => {
     expect(doc).not.toHaveProperty('likes');
   });
 
-  it('refuses a dotted field, a field shared by two counts, and one of es-sync\'s own fields, naming the variable', () => {
-    expect(() => loadEsSyncConfig({ ES_VIEWS_FIELD: 'stats.views' })).toThrow(/ES_VIEWS_FIELD: must be a top-level field name/);
-    expect(() => loadEsSyncConfig({ ES_VIEWS_FIELD: 'n', ES_LIKES_FIELD: 'n' })).toThrow(/ES_LIKES_FIELD: "n" is already the field of ES_VIEWS_FIELD/);
-    expect(() => loadEsSyncConfig({ ES_DOWNLOADS_FIELD: 'title' })).toThrow(/ES_DOWNLOADS_FIELD: "title" is a field es-sync's own movie index uses/);
+  it('refuses a dotted field, a field shared by two counts, and one of es-sync\'s own fields, naming the mapping path', () => {
+    expect(() => search({ views: 'stats.views' })).toThrow(/search\.movies\.countFields\.views: must be a top-level field name/);
+    expect(() => searchTarget(search({ views: 'n', likes: 'n' }))).toThrow(/search\.movies\.countFields\.likes: "n" is already the field of search\.movies\.countFields\.views/);
+    expect(() => searchTarget(search({ downloads: 'title' }))).toThrow(/search\.movies\.countFields\.downloads: "title" is a field es-sync's own movie index uses/);
+    expect(loadEsSyncConfig({}).ES_INDEX_PREFIX).toBe('');
   });
 });

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { JAV_COUNTS_INDEX } from '@tally/db';
+import { COUNTS_INDEX, DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
 import type { CatalogRow, CountsRow, MovieRow, Watermark } from './handler';
 
 type Rows<T> = [T[], unknown];
@@ -9,7 +9,7 @@ type Rows<T> = [T[], unknown];
  * skipped row: page 100 of 1,000 would scan 100k index entries), plus its watermark.
  */
 export class CatalogSource {
-  constructor(private readonly db: Knex) {}
+  constructor(private readonly db: Knex, private readonly app: Catalog = DEMO_CATALOG) {}
 
   /** The database clock: the cutoff and the reindex watermark must agree with what stamped the rows. */
   async now(): Promise<Date> {
@@ -33,10 +33,13 @@ export class CatalogSource {
    * before the watermark), the OR form a two-column range starting at the watermark (key_len 16).
    */
   async changedCounts(after: Watermark, cutoff: Date, limit: number): Promise<CountsRow[]> {
+    const m = this.app.movies;
+    const at = `m.${q(m.countsUpdatedAt)}`;
+    const id = `m.${q(m.id)}`;
     const [rows] = (await this.db.raw(
-      `SELECT id, views, downloads, likes, counts_updated_at FROM jav FORCE INDEX (${JAV_COUNTS_INDEX})
-       WHERE (counts_updated_at > ? OR (counts_updated_at = ? AND id > ?)) AND counts_updated_at <= ?
-       ORDER BY counts_updated_at, id LIMIT ?`,
+      `SELECT ${id} AS id, ${this.app.movieCountsSelect('m')} FROM ${this.app.sql('movies')} m FORCE INDEX (${COUNTS_INDEX})
+       WHERE (${at} > ? OR (${at} = ? AND ${id} > ?)) AND ${at} <= ?
+       ORDER BY ${at}, ${id} LIMIT ?`,
       [after.at, after.at, after.id, cutoff, limit],
     )) as Rows<CountsRow>;
     return rows;
@@ -44,8 +47,9 @@ export class CatalogSource {
 
   /** Every row's counts in id order, for --full (NULL counts_updated_at included). */
   async countsById(afterId: number, limit: number): Promise<CountsRow[]> {
+    const id = `m.${q(this.app.movies.id)}`;
     const [rows] = (await this.db.raw(
-      'SELECT id, views, downloads, likes, counts_updated_at FROM jav WHERE id > ? ORDER BY id LIMIT ?',
+      `SELECT ${id} AS id, ${this.app.movieCountsSelect('m')} FROM ${this.app.sql('movies')} m WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
       [afterId, limit],
     )) as Rows<CountsRow>;
     return rows;
@@ -53,22 +57,26 @@ export class CatalogSource {
 
   /** Whole movies with their actor and tag names (link rows read by id range on the primary keys). */
   async movies(afterId: number, limit: number): Promise<{ row: MovieRow; actors: string[]; tags: string[] }[]> {
+    const id = `m.${q(this.app.movies.id)}`;
     const [rows] = (await this.db.raw(
-      'SELECT id, code, title, provider, release_date, views, downloads, likes, counts_updated_at FROM jav WHERE id > ? ORDER BY id LIMIT ?',
+      `SELECT ${this.app.movieDisplaySelect('m')}, ${this.app.movieCountsSelect('m')} FROM ${this.app.sql('movies')} m WHERE ${id} > ? ORDER BY ${id} LIMIT ?`,
       [afterId, limit],
     )) as Rows<MovieRow>;
     if (rows.length === 0) return [];
     const last = rows[rows.length - 1]!.id;
     const [actors, tags] = await Promise.all([
-      this.names('jav_actors', 'actor_id', 'actors', afterId, last),
-      this.names('jav_tags', 'tag_id', 'tags', afterId, last),
+      this.names('actors', afterId, last),
+      this.names('tags', afterId, last),
     ]);
     return rows.map((row) => ({ row, actors: actors.get(row.id) ?? [], tags: tags.get(row.id) ?? [] }));
   }
 
-  private async names(link: string, column: string, table: string, afterId: number, lastId: number): Promise<Map<number, string[]>> {
+  private async names(kind: 'actors' | 'tags', afterId: number, lastId: number): Promise<Map<number, string[]>> {
+    const { link, other, entity } = this.entity(kind);
     const [rows] = (await this.db.raw(
-      `SELECT l.jav_id, e.name FROM ${link} l JOIN ${table} e ON e.id = l.${column} WHERE l.jav_id > ? AND l.jav_id <= ? ORDER BY l.jav_id, e.name`,
+      `SELECT l.${q(link.movie)} AS jav_id, e.${q(entity.name)} AS name FROM ${this.app.sql(kind === 'actors' ? 'movieActors' : 'movieTags')} l
+         JOIN ${this.app.sql(kind)} e ON e.${q(entity.id)} = l.${q(other)}
+        WHERE l.${q(link.movie)} > ? AND l.${q(link.movie)} <= ? ORDER BY l.${q(link.movie)}, e.${q(entity.name)}`,
       [afterId, lastId],
     )) as Rows<{ jav_id: number; name: string }>;
     const byMovie = new Map<number, string[]>();
@@ -82,12 +90,20 @@ export class CatalogSource {
 
   /** Actors or tags with their movie counts (one index lookup per entity on (<entity>_id, jav_id)). */
   async catalog(kind: 'actors' | 'tags', afterId: number, limit: number): Promise<CatalogRow[]> {
-    const [link, column] = kind === 'actors' ? ['jav_actors', 'actor_id'] : ['jav_tags', 'tag_id'];
+    const { other, entity } = this.entity(kind);
     const [rows] = (await this.db.raw(
-      `SELECT e.id, e.name, (SELECT COUNT(*) FROM ${link} l WHERE l.${column} = e.id) AS movie_count
-       FROM ${kind} e WHERE e.id > ? ORDER BY e.id LIMIT ?`,
+      `SELECT e.${q(entity.id)} AS id, e.${q(entity.name)} AS name, (SELECT COUNT(*) FROM ${this.app.sql(kind === 'actors' ? 'movieActors' : 'movieTags')} l WHERE l.${q(other)} = e.${q(entity.id)}) AS movie_count
+       FROM ${this.app.sql(kind)} e WHERE e.${q(entity.id)} > ? ORDER BY e.${q(entity.id)} LIMIT ?`,
       [afterId, limit],
     )) as Rows<CatalogRow>;
     return rows;
+  }
+
+  /** The mapped link table, its column pointing at the entity, and the entity table. */
+  private entity(kind: 'actors' | 'tags') {
+    const m = this.app.mapping;
+    return kind === 'actors'
+      ? { link: m.movieActors, other: m.movieActors.actor, entity: m.actors }
+      : { link: m.movieTags, other: m.movieTags.tag, entity: m.tags };
   }
 }

@@ -4,7 +4,7 @@ import {
   advanceWatermark, catalogDocument, compareWatermarks, countsUpdate, describeFailures, emptyTally, movieDocument, reasonLabel,
   SAMPLE_IDS, WATERMARK_START, type BulkOp, type CountsRow, type SyncTally,
 } from './handler';
-import { COUNT_FIELD_VARIABLES } from './config';
+import { COUNT_FIELD_PATHS } from './config';
 import { aliasName, CATALOG_INDICES, type CatalogIndex } from './indices';
 import { isTallyHolder, type Holder } from './ownership';
 import { Rebuild, type Loaders } from './rebuild';
@@ -109,8 +109,8 @@ export class EsSync {
     for (const [count, field] of writtenCountFields(this.settings.target.movies.countFields)) {
       const without = movies.kind === 'none' ? [] : movies.indices.filter((i) => !i.fields.includes(field)).map((i) => i.name);
       if (without.length === 0) continue;
-      const fix = isTallyHolder(movies) ? 'or rebuild the index with `es-sync --reindex`' : `or "-" to not write ${count}`;
-      throw new TallyError('ES_SYNC_COUNT_FIELD_UNMAPPED', `${movies.name} (${without.join(', ')}) has no field "${field}" for ${count}: set ${COUNT_FIELD_VARIABLES[count]} to the field it has, ${fix}`);
+      const fix = isTallyHolder(movies) ? 'or rebuild the index with `es-sync --reindex`' : `or null to not write ${count}`;
+      throw new TallyError('ES_SYNC_COUNT_FIELD_UNMAPPED', `${movies.name} (${without.join(', ')}) has no field "${field}" for ${count}: set ${COUNT_FIELD_PATHS[count]} in CATALOG_MAPPING to the field it has, ${fix}`);
     }
     return holders;
   }
