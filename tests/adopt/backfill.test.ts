@@ -46,11 +46,11 @@ async function likes(): Promise<number[]> {
   return ((await temp.db('jav').orderBy('id').select('likes')) as { likes: number }[]).map((r) => Number(r.likes));
 }
 
-function batch(type: EventType, offset: number, events: { user: number; jav: number; at: number }[]): PartitionBatch<Record<string, unknown> & { event_id: string }> {
+function batch(type: EventType, offset: number, events: { user: number; jav: number; at: number; rating?: number }[]): PartitionBatch<Record<string, unknown> & { event_id: string }> {
   const topic = topicNames('tally.').topicFor(type);
   const messages = events.map((e, i) => ({
     topic, partition: 0, offset: String(offset + i), key: null, schemaId: 1, timestamp: '0',
-    value: { event_id: `00000000-0000-4000-8000-${String(offset + i).padStart(12, '0')}`, jav_id: e.jav, user_id: e.user, occurred_at: e.at, is_bot: false },
+    value: { event_id: `00000000-0000-4000-8000-${String(offset + i).padStart(12, '0')}`, jav_id: e.jav, user_id: e.user, occurred_at: e.at, is_bot: false, ...(e.rating ? { rating: e.rating } : {}) },
   }));
   return { topic, partition: 0, messages, firstOffset: String(offset), lastOffset: String(offset + events.length - 1), heartbeat: async () => undefined, reportReprocessed: () => undefined };
 }
@@ -61,6 +61,9 @@ describe('tally adopt backfill', () => {
     expect(await likes()).toEqual([2, 1, 0, 0, 0]);
     expect(r.states).toEqual({ like: 3, rating: 1, watchlist: 0 });
     expect(await redis.mget('jav:likes:1', 'jav:likes:2', 'jav:likes:3')).toEqual(['2', '1', '0']);
+    // The rating figures of the same states: user 1 gave movie 1 four stars.
+    expect(await temp.db('jav').where({ id: 1 }).first('rating_count', 'rating_sum', 'watchlists')).toEqual({ rating_count: 1, rating_sum: 4, watchlists: 0 });
+    expect(await redis.mget('jav:rating_count:1', 'jav:rating_sum:1')).toEqual(['1', '4']);
     // Idempotent: a second run changes nothing.
     expect(await backfillUserState(temp.db, redis, catalog)).toMatchObject({ states: r.states, moviesChanged: 0 });
   });
@@ -78,6 +81,9 @@ describe('tally adopt backfill', () => {
     await sink.handle(batch('movie.liked', 1, [{ user: 2, jav: 1, at: later - 1 }]));
     expect(await redis.mget('jav:likes:1', 'jav:likes:2')).toEqual(['1', '1']);
     expect(await redis.hget('tally:counter:pending', 'likes:1')).toBe('-1');
+    // A re-rating of a backfilled rating replaces it: still one rater, 4 → 2 stars.
+    await sink.handle(batch('movie.rated', 0, [{ user: 1, jav: 1, at: later, rating: 2 }]));
+    expect(await redis.mget('jav:rating_count:1', 'jav:rating_sum:1')).toEqual(['1', '2']);
   });
 
   it('refuses once the counter has counted, unless forced', async () => {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { TallyError } from '@tally/runtime';
+import type { Metric } from '@tally/layout';
 import { q, type Catalog } from './catalog';
 
 /** The part of a Redis client the backfill uses (ioredis fits). */
@@ -11,11 +12,15 @@ export interface BackfillRedis {
 export interface BackfillReport {
   /** movie_user_state rows per facet after the backfill (a re-run changes nothing: idempotent). */
   states: { like: number; rating: number; watchlist: number };
-  /** Movies whose likes column changed to the number of users liking them. */
+  /** Movies whose likes, rating_count, rating_sum or watchlists changed to the figure of their states. */
   moviesChanged: number;
-  /** Display keys `<prefix>likes:{id}` set from MySQL. */
+  /** Display keys `<prefix>{likes,rating_count,rating_sum,watchlists}:{id}` set from MySQL. */
   displayKeys: number;
 }
+
+/** The figures of per-user state (the others, views and downloads, are sums of events the app already counted). */
+const STATE_METRICS = ['likes', 'rating_count', 'rating_sum', 'watchlists'] as const satisfies readonly Metric[];
+type StateMetric = (typeof STATE_METRICS)[number];
 
 const EPOCH = "'1970-01-01 00:00:00.000'";
 const PAGE = 1_000;
@@ -25,8 +30,8 @@ const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE value = IF(${NEWER}, VALUES(value),
 
 /**
  * Fills Tally's per-user state from the app's own tables and makes the likes figure the app's
- * (docs/adopting.md, step 3): movie_user_state from interactions and watchlists, the mapped likes
- * column = users liking each movie, and the display keys from it. Runs before the counter has
+ * (docs/adopting.md): movie_user_state from interactions and watchlists, the mapped likes, rating
+ * and watchlist columns = the figures of those states, and the display keys from them. Runs before the counter has
  * counted anything: afterwards the counter's Redis state is the newer truth and a backfill would
  * race it (refused unless `force`).
  */
@@ -58,20 +63,27 @@ export async function backfillUserState(db: Knex, redis: BackfillRedis, catalog:
   const [counted] = (await db.raw('SELECT facet, COUNT(*) AS n FROM movie_user_state GROUP BY facet')) as [{ facet: keyof BackfillReport['states']; n: number | string }[]];
   for (const r of counted) states[r.facet] = Number(r.n);
 
-  // counts_updated_at is assigned first, while likes still holds the old value, so es-sync sees exactly the movies that changed.
+  // The figures of the states, per movie; counts_updated_at is assigned first, while the columns still
+  // hold the old values, so es-sync sees exactly the movies that changed.
   const m = catalog.movies;
+  const col = (metric: StateMetric) => `j.${q(m.counts[metric])}`;
+  const differs = STATE_METRICS.map((metric) => `${col(metric)} <> COALESCE(s.${metric}, 0)`).join(' OR ');
   const moviesChanged = await run(
-    `UPDATE ${catalog.sql('movies')} j LEFT JOIN (SELECT jav_id, COUNT(*) AS n FROM movie_user_state WHERE facet = 'like' AND value = 1 GROUP BY jav_id) s ON s.jav_id = j.${q(m.id)}
-        SET j.${q(m.countsUpdatedAt)} = IF(j.${q(m.counts.likes)} <> COALESCE(s.n, 0), NOW(3), j.${q(m.countsUpdatedAt)}), j.${q(m.counts.likes)} = COALESCE(s.n, 0)
-      WHERE j.${q(m.counts.likes)} <> COALESCE(s.n, 0)`,
+    `UPDATE ${catalog.sql('movies')} j LEFT JOIN (
+        SELECT jav_id, SUM(facet = 'like' AND value = 1) AS likes, SUM(facet = 'rating' AND value > 0) AS rating_count,
+               SUM(IF(facet = 'rating', value, 0)) AS rating_sum, SUM(facet = 'watchlist' AND value = 1) AS watchlists
+          FROM movie_user_state GROUP BY jav_id) s ON s.jav_id = j.${q(m.id)}
+        SET j.${q(m.countsUpdatedAt)} = IF(${differs}, NOW(3), j.${q(m.countsUpdatedAt)}), ${STATE_METRICS.map((metric) => `${col(metric)} = COALESCE(s.${metric}, 0)`).join(', ')}
+      WHERE ${differs}`,
     [],
   );
   let displayKeys = 0;
+  const columns = STATE_METRICS.map((metric) => `${q(m.counts[metric])} AS ${metric}`).join(', ');
   for (let after = 0; ; ) {
-    const [rows] = (await db.raw(`SELECT ${q(m.id)} AS id, ${q(m.counts.likes)} AS likes FROM ${catalog.sql('movies')} WHERE ${q(m.id)} > ? ORDER BY ${q(m.id)} LIMIT ${PAGE}`, [after])) as [{ id: number; likes: number | string }[]];
+    const [rows] = (await db.raw(`SELECT ${q(m.id)} AS id, ${columns} FROM ${catalog.sql('movies')} WHERE ${q(m.id)} > ? ORDER BY ${q(m.id)} LIMIT ${PAGE}`, [after])) as [({ id: number } & Record<StateMetric, number | string>)[]];
     if (rows.length === 0) break;
-    await redis.mset(...rows.flatMap((r) => [catalog.keys.display('likes', Number(r.id)), String(Number(r.likes))]));
-    displayKeys += rows.length;
+    await redis.mset(...rows.flatMap((r) => STATE_METRICS.flatMap((metric) => [catalog.keys.display(metric, Number(r.id)), String(Number(r[metric]))])));
+    displayKeys += rows.length * STATE_METRICS.length;
     after = Number(rows[rows.length - 1]!.id);
   }
   return { states, moviesChanged, displayKeys };

@@ -9,7 +9,7 @@ import { parseDuration, parseShare, simulate } from './commands/simulate';
 import { DEFAULT_BOT_SHARE } from './commands/visitors';
 import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 import { parsePosition, replay, SINKS, topicsFor } from './commands/replay';
-import { adoptApply, adoptCheck, adoptRollback } from './commands/adopt';
+import { adoptApply, adoptBackfill, adoptCheck, adoptRollback } from './commands/adopt';
 import { topicNames } from '@tally/events';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
@@ -146,7 +146,7 @@ Reads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some
 
 const adopt = program
   .command('adopt')
-  .description("run Tally against the web app's own tables (CATALOG_MAPPING, docs/adopting.md): check, apply, rollback");
+  .description("run Tally against the web app's own tables (CATALOG_MAPPING, docs/adopting.md): check, apply, backfill, rollback");
 adopt
   .command('check')
   .description('read-only: compare the mapping with the live schema; print what matches, each problem with its fix, and the exact DDL apply would run')
@@ -169,6 +169,15 @@ services would not start with a problem left anyway, and fixing one can change t
 Exit codes: 0 applied (or nothing to apply) and the check is clean, 1 refused or a statement failed,
 2 invalid configuration.`)
   .action((o: { dryRun: boolean }) => runCommand((c) => adoptApply(c, o)));
+adopt
+  .command('backfill')
+  .description("fill Tally's per-user like/rating/watchlist state (movie_user_state) from the app's interactions and watchlists, set the likes column to the number of users who like each movie, and the display keys <prefix>likes:{id} from it")
+  .option('--force', 'run even though the counter has already counted events (its newer Redis state would be raced)', false)
+  .addHelpText('after', `
+Run it once, after \`tally adopt apply\` and before the counter's first start (docs/adopting.md). A
+re-run changes nothing (the newest state wins). Exit codes: 0 done, 1 refused (the counter has
+counted: counter_offsets or tally:counter:applied is not empty) or failed, 2 invalid configuration.`)
+  .action((o: { force: boolean }) => runCommand((c) => adoptBackfill(c, o)));
 adopt
   .command('rollback')
   .description('drop exactly the columns and indexes apply added (newest first), after listing them; nothing else')

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { createMysql } from '@tally/clients';
+import { createMysql, createRedis } from '@tally/clients';
 import {
-  ADOPTION_TABLE, ALL_PARTS, applyAdoption, adoptedObjects, Catalog, checkCatalog, formatReport, loadCatalogMapping, rollbackAdoption,
+  ADOPTION_TABLE, ALL_PARTS, applyAdoption, backfillUserState, adoptedObjects, Catalog, checkCatalog, formatReport, loadCatalogMapping, rollbackAdoption,
   COUNTS_INDEX, HISTORY_UNIQUE_INDEX, type AdoptedObject, type CatalogReport,
 } from '@tally/catalog';
 import { TallyError } from '@tally/runtime';
@@ -109,4 +109,31 @@ export async function adoptRollback(config: CliConfig, o: { yes?: boolean }): Pr
     out(`dropped ${plural(removed.length, 'object')}${gone > 0 ? `; ${gone} recorded but already gone (record removed)` : ''}`);
     return 0;
   });
+}
+
+/**
+ * `tally adopt backfill`: Tally's per-user state from the app's interactions and watchlists, the
+ * likes column = the users liking each movie, the display keys from MySQL (packages/catalog
+ * backfill.ts). Refused (exit 1) once the counter has counted anything, unless --force.
+ */
+export async function adoptBackfill(config: CliConfig, o: { force?: boolean }): Promise<number> {
+  const catalog = new Catalog(loadCatalogMapping(config.CATALOG_MAPPING));
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-adopt-backfill' });
+  try {
+    return await withDb(config, async (db) => {
+      try {
+        const r = await backfillUserState(db, redis, catalog, { force: o.force });
+        out(`movie_user_state: ${plural(r.states.like, 'like')}, ${plural(r.states.rating, 'rating')}, ${plural(r.states.watchlist, 'watchlist entry', 'watchlist entries')}`);
+        out(`${catalog.table('movies')}.${catalog.movies.counts.likes}: ${plural(r.moviesChanged, 'movie')} changed to the number of users who like it`);
+        out(`Redis: ${plural(r.displayKeys, 'display key')} ${catalog.keys.display('likes', 0).replace(/0$/, '{id}')} set from MySQL`);
+        return 0;
+      } catch (err) {
+        if (!(err instanceof TallyError && err.code === 'BACKFILL_AFTER_START')) throw err;
+        process.stderr.write(`tally adopt backfill: ${err.message}\n`);
+        return 1;
+      }
+    });
+  } finally {
+    redis.disconnect();
+  }
 }
