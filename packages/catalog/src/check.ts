@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { q, type Catalog, type CatalogPart } from './catalog';
-import { introspect, type LiveColumn, type LiveTable } from './introspect';
+import { introspect, type LiveTable } from './introspect';
 
 /** The index es-sync walks with `(counts_updated_at, id) > watermark`; Tally adds it when missing. */
 export const COUNTS_INDEX = 'jav_counts_updated_at_id_idx';

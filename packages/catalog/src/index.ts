@@ -4,3 +4,4 @@ export { checkCatalog, formatReport, ALL_PARTS, COUNTS_INDEX, HISTORY_UNIQUE_IND
 export { applyAdoption, rollbackAdoption, adoptedObjects, assertCatalog, ADOPTION_TABLE, type AdoptedObject, type ApplyResult } from './adopt';
 export { isSchemaError } from './schema-errors';
 export { introspect, type LiveTable, type LiveColumn, type LiveIndex } from './introspect';
+export { catalogFromConfig, checkCatalogAtStart, type CatalogStartCheck } from './start';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { errorMessage } from './errors';
+import { errorMessage, TallyError } from './errors';
 
 type Step = { name: string; run: () => Promise<unknown> | unknown };
 
@@ -37,8 +37,15 @@ export class Lifecycle {
     process.on('unhandledRejection', (err) => this.fatal(err, 'unhandled rejection'));
   }
 
+  /**
+   * Logs the error and exits 1. The message also goes to stderr as plain text: the JSON line folds a
+   * multi-line message (a schema report, a config problem per line) into one escaped string, and the
+   * operator reading a crash loop wants the words, not the JSON.
+   */
   fatal(err: unknown, what = 'fatal error'): void {
     this.logger.fatal({ err }, what);
+    const service = (this.logger.bindings() as { service?: string }).service;
+    process.stderr.write(`${service ? `${service}: ` : ''}${what}: ${err instanceof TallyError ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
     void this.shutdown(1);
   }
 
