@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
 import { buildRecommendations, computeDashboard, evaluateRecommendations, SnapshotStore } from '@tally/analytics';
+import { DEMO_CATALOG } from '@tally/catalog';
 
 // eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
 const env = process.env;
@@ -74,8 +75,8 @@ async function main(): Promise<void> {
     const [, scanMs] = await timed(() => temp.db.raw('SELECT SUM(jav_id + is_bot) FROM view_events IGNORE INDEX (view_events_occurred_idx)'));
 
     const now = new Date();
-    const [dashboard, dashboardMs] = await timed(() => computeDashboard(temp.db, now));
-    const [recs, recsMs] = await timed(() => buildRecommendations(temp.db, now));
+    const [dashboard, dashboardMs] = await timed(() => computeDashboard(temp.db, DEMO_CATALOG, now));
+    const [recs, recsMs] = await timed(() => buildRecommendations(temp.db, DEMO_CATALOG, now));
     const store = new SnapshotStore(mongo.db());
     const [, writeMs] = await timed(async () => {
       await store.writeDashboard(dashboard);
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
     });
     const buildMs = dashboardMs + recsMs + writeMs;
     process.stdout.write(`snapshot build: ${(buildMs / 1000).toFixed(2)} s; one full scan of view_events ${(scanMs / 1000).toFixed(2)} s (evaluating quality next)\n`);
-    const [quality, evalMs] = await timed(() => evaluateRecommendations(temp.db, now));
+    const [quality, evalMs] = await timed(() => evaluateRecommendations(temp.db, DEMO_CATALOG, now));
 
     const result = {
       at: new Date().toISOString(), views: Number(counts.views), history_rows: Number(counts.history), movies: MOVIES, users: USERS,

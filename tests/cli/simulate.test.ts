@@ -1,3 +1,4 @@
+import { DEMO_CATALOG } from '@tally/catalog';
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -100,7 +101,7 @@ describe('tally simulate', () => {
   });
 
   it('their counts reach the dashboard figures (the snapshot-builder\'s computation over the raw logs)', async () => {
-    const d = await computeDashboard(tmp.db, new Date(Date.now() + 1_000));
+    const d = await computeDashboard(tmp.db, DEMO_CATALOG, new Date(Date.now() + 1_000));
     const people = (table: string) => rows.filter((r) => r.table === table && r.is_bot === 0).length;
     const views = d.daily_trends.reduce((n, t) => n + t.views, 0);
     expect(views).toBe(people('view_events'));

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { chromium, type Browser } from 'playwright-core';
 import { computeDashboard, SnapshotStore } from '@tally/analytics';
+import { DEMO_CATALOG } from '@tally/catalog';
 import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
 import { ADMIN_TOKEN, clientEvent, createWorld, destroyWorld, postEvents, startQueryApi, type World } from './world';
@@ -157,7 +158,7 @@ describe('query-api over the real pipeline', () => {
     const mongo = new MongoClient(w.mongoUrl);
     try {
       const store = new SnapshotStore(mongo.db());
-      const snapshot = await computeDashboard(w.temp.db);
+      const snapshot = await computeDashboard(w.temp.db, DEMO_CATALOG);
       await store.writeDashboard(snapshot);
       await store.writeRecommendations([{ user_id: 5, items: [{ jav_id: 11, score: 0.9, reason: 'co_viewed:2' }] }], snapshot.generated_at);
       // The reader skips MongoDB for a few seconds after a failure; a healthy one is read at once.

@@ -1,3 +1,4 @@
+import { DEMO_CATALOG } from '@tally/catalog';
 import { createMongo } from '@tally/clients';
 import { AnalyticsReader, SNAPSHOT_IDS, type DashboardSnapshot, type RecommendationPointerDoc, type UserRecommendationsDoc } from '@tally/analytics';
 import { deadLetterRecord } from '@tally/kafka';
@@ -77,7 +78,7 @@ describe('snapshot-builder', () => {
     for (const w7 of ['24h', '7d', '30d', 'all'] as const) expect(doc.top_movies[w7].by_views.length).toBeGreaterThan(0);
     expect(doc.searches['7d'].zero_results.length).toBeGreaterThan(0);
 
-    const reader = new AnalyticsReader({ mysql: w.tmp.db, mongo: w.mongo, logger });
+    const reader = new AnalyticsReader({ mysql: w.tmp.db, catalog: DEMO_CATALOG, mongo: w.mongo, logger });
     const fromReader = await reader.dashboard();
     expect(fromReader.source).toBe('snapshot');
     expect(fromReader.snapshot).toEqual(withoutId(doc));
@@ -137,7 +138,7 @@ describe('snapshot-builder', () => {
     }
     expect(coViewed).toBeGreaterThan(0);
 
-    const reader = new AnalyticsReader({ mysql: w.tmp.db, mongo: w.mongo, logger });
+    const reader = new AnalyticsReader({ mysql: w.tmp.db, catalog: DEMO_CATALOG, mongo: w.mongo, logger });
     const mine = await reader.recommendations(1, 5);
     expect(mine).toEqual({ source: 'snapshot', generated_at: (await pointer()).generated_at, items: recs.get(1)!.slice(0, 5) });
     // An inactive user has no stored list: the most viewed movies they have not seen.
@@ -179,7 +180,7 @@ describe('snapshot-builder', () => {
     }
     expect(await dashboardDoc()).toEqual(before);
     expect(await pointer()).toEqual(beforePointer);
-    const reader = new AnalyticsReader({ mysql: w.tmp.db, mongo: w.mongo, logger });
+    const reader = new AnalyticsReader({ mysql: w.tmp.db, catalog: DEMO_CATALOG, mongo: w.mongo, logger });
     expect((await reader.dashboard()).snapshot.generated_at).toBe(before.generated_at);
     expect((await reader.recommendations(1)).generated_at).toBe(beforePointer.generated_at);
 
@@ -192,7 +193,7 @@ describe('snapshot-builder', () => {
   it('with MongoDB unreachable the reader answers from MySQL, marked as a fallback', async () => {
     const down = createMongo({ url: 'mongodb://127.0.0.1:1/tally_nowhere', serverSelectionTimeoutMs: 500 });
     try {
-      const reader = new AnalyticsReader({ mysql: w.tmp.db, mongo: down.db(), logger, mongoTimeoutMs: 300 });
+      const reader = new AnalyticsReader({ mysql: w.tmp.db, catalog: DEMO_CATALOG, mongo: down.db(), logger, mongoTimeoutMs: 300 });
       const d = await reader.dashboard();
       expect(d.source).toBe('mysql_fallback');
       const { windows, dead_letters, ...figures } = withoutTime(d.snapshot);

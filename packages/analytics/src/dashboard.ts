@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { q, type Catalog } from '@tally/catalog';
 import type { DashboardSnapshot, DailyTrend, SearchStat, SearchStats, SearchWindow, TopMovie, TopWindow } from './types';
 import { SEARCH_WINDOWS } from './types';
 import { compareUtf8, dailySeries, firstDay, isoDate, topBy, windowStart } from './windows';
@@ -17,16 +18,17 @@ async function rows(db: Knex, sql: string, bindings: readonly unknown[] = []): P
 
 /**
  * Every dashboard figure, computed in MySQL (FerretDB cannot aggregate). Windowed figures come from
- * the raw logs with crawlers left out, as the counters leave them out; windows are [now − w, now).
+ * the raw logs (Tally's own tables) with crawlers left out, as the counters leave them out; windows
+ * are [now − w, now). Movies, actors and tags are the app's, read through the catalog mapping.
  * `now` is a parameter so a rebuild at the same instant gives the same snapshot.
  */
-export async function computeDashboard(db: Knex, now: Date = new Date()): Promise<DashboardSnapshot> {
+export async function computeDashboard(db: Knex, catalog: Catalog, now: Date = new Date()): Promise<DashboardSnapshot> {
   const [top_movies, daily_trends, providers, top_actors, top_tags, searches, recommendation_clicks, dead_letters] = await Promise.all([
-    topMovies(db, now),
+    topMovies(db, catalog, now),
     dailyTrends(db, now),
-    providerStats(db),
-    topNamed(db, now, 'actor_view_events', 'actor_id', 'actors').then((r) => r.map((x) => ({ actor_id: x.id, name: x.name, views: x.views }))),
-    topNamed(db, now, 'tag_view_events', 'tag_id', 'tags').then((r) => r.map((x) => ({ tag_id: x.id, name: x.name, views: x.views }))),
+    providerStats(db, catalog),
+    topNamed(db, catalog, now, 'actor_view_events', 'actor_id', 'actors').then((r) => r.map((x) => ({ actor_id: x.id, name: x.name, views: x.views }))),
+    topNamed(db, catalog, now, 'tag_view_events', 'tag_id', 'tags').then((r) => r.map((x) => ({ tag_id: x.id, name: x.name, views: x.views }))),
     searchStats(db, now),
     recommendationClicks(db, now),
     deadLetterCounts(db),
@@ -47,33 +49,46 @@ export async function computeDashboard(db: Knex, now: Date = new Date()): Promis
 
 type MovieCounts = { jav_id: number; code: string; title: string; c24: number; c7: number; c30: number };
 
+/** `j.code AS code, j.title AS title` over the app's movies table, whatever its columns are called. */
+function codeAndTitle(catalog: Catalog, alias: string): string {
+  const d = catalog.movies.display;
+  return `${alias}.${q(d.code)} AS code, ${alias}.${q(d.title)} AS title`;
+}
+
 /**
  * One scan of the 30-day range per log serves all three windows (conditional sums) instead of three
- * range scans. Counting happens before the join to jav (one lookup per movie, not per event); movies
- * no longer in the catalog drop out there, BEFORE ranking, so every list is a full top N. Views
+ * range scans. Counting happens before the join to the movies (one lookup per movie, not per event);
+ * movies no longer in the catalog drop out there, BEFORE ranking, so every list is a full top N. Views
  * count as the counters count them: repeat views (VIEW_DEDUP_WINDOW) are left out, so the windowed
  * tops agree with `all` (jav.views).
  */
-async function windowCounts(db: Knex, table: 'view_events' | 'download_events', now: Date): Promise<MovieCounts[]> {
+async function windowCounts(db: Knex, catalog: Catalog, table: 'view_events' | 'download_events', now: Date): Promise<MovieCounts[]> {
   const counted = table === 'view_events' ? 'is_bot = 0 AND repeat_view = 0' : 'is_bot = 0';
   const r = await rows(
     db,
-    `SELECT x.jav_id, j.code, j.title, x.c24, x.c7, x.c30 FROM
+    `SELECT x.jav_id, ${codeAndTitle(catalog, 'j')}, x.c24, x.c7, x.c30 FROM
        (SELECT jav_id, SUM(occurred_at >= ?) AS c24, SUM(occurred_at >= ?) AS c7, COUNT(*) AS c30
           FROM ?? WHERE ${counted} AND occurred_at >= ? AND occurred_at < ? GROUP BY jav_id) x
-       JOIN jav j ON j.id = x.jav_id`,
+       JOIN ${catalog.sql('movies')} j ON j.${q(catalog.movies.id)} = x.jav_id`,
     [windowStart(now, '24h'), windowStart(now, '7d'), table, windowStart(now, '30d'), now],
   );
   return r.map((x) => ({ jav_id: num(x.jav_id), code: String(x.code), title: String(x.title), c24: num(x.c24), c7: num(x.c7), c30: num(x.c30) }));
 }
 
-async function topMovies(db: Knex, now: Date): Promise<DashboardSnapshot['top_movies']> {
+/** The all-time top list, from the counter columns Tally keeps in the app's movies table. */
+function allTimeTop(db: Knex, catalog: Catalog, metric: 'views' | 'downloads', limit: number): Promise<Row[]> {
+  const id = `j.${q(catalog.movies.id)}`;
+  const count = `j.${q(catalog.movies.counts[metric])}`;
+  return rows(db, `SELECT ${id} AS jav_id, ${codeAndTitle(catalog, 'j')}, ${count} AS count FROM ${catalog.sql('movies')} j WHERE ${count} > 0 ORDER BY ${count} DESC, ${id} ASC LIMIT ?`, [limit]);
+}
+
+async function topMovies(db: Knex, catalog: Catalog, now: Date): Promise<DashboardSnapshot['top_movies']> {
   const limit = DASHBOARD_LIMITS.topMovies;
   const [views, downloads, allViews, allDownloads] = await Promise.all([
-    windowCounts(db, 'view_events', now),
-    windowCounts(db, 'download_events', now),
-    rows(db, 'SELECT id AS jav_id, code, title, views AS count FROM jav WHERE views > 0 ORDER BY views DESC, id ASC LIMIT ?', [limit]),
-    rows(db, 'SELECT id AS jav_id, code, title, downloads AS count FROM jav WHERE downloads > 0 ORDER BY downloads DESC, id ASC LIMIT ?', [limit]),
+    windowCounts(db, catalog, 'view_events', now),
+    windowCounts(db, catalog, 'download_events', now),
+    allTimeTop(db, catalog, 'views', limit),
+    allTimeTop(db, catalog, 'downloads', limit),
   ]);
   const pick = (list: MovieCounts[], key: 'c24' | 'c7' | 'c30'): TopMovie[] =>
     topBy(list, (x) => x[key], (x) => x.jav_id, limit).map((x) => ({ jav_id: x.jav_id, code: x.code, title: x.title, count: x[key] }));
@@ -98,19 +113,24 @@ async function dailyTrends(db: Knex, now: Date): Promise<DailyTrend[]> {
   return dailySeries(now, days).map((date) => ({ date, views: num(v.get(date)?.n), downloads: num(d.get(date)?.n), unique_viewers: num(v.get(date)?.u) }));
 }
 
-async function providerStats(db: Knex): Promise<DashboardSnapshot['providers']> {
-  const r = await rows(db, `SELECT provider, COUNT(*) AS movies, SUM(views) AS views, SUM(downloads) AS downloads
-                              FROM jav GROUP BY provider ORDER BY SUM(views) DESC, provider ASC`);
-  return r.map((x) => ({ provider: String(x.provider), movies: num(x.movies), views: num(x.views), downloads: num(x.downloads) }));
+/** Per provider; none when the app has no provider column (movies.display.provider = null). */
+async function providerStats(db: Knex, catalog: Catalog): Promise<DashboardSnapshot['providers']> {
+  const m = catalog.movies;
+  if (m.display.provider === null) return [];
+  const views = `SUM(j.${q(m.counts.views)})`;
+  const r = await rows(db, `SELECT j.${q(m.display.provider)} AS provider, COUNT(*) AS movies, ${views} AS views, SUM(j.${q(m.counts.downloads)}) AS downloads
+                              FROM ${catalog.sql('movies')} j GROUP BY j.${q(m.display.provider)} ORDER BY ${views} DESC, provider ASC`);
+  return r.map((x) => ({ provider: x.provider === null ? null : String(x.provider), movies: num(x.movies), views: num(x.views), downloads: num(x.downloads) }));
 }
 
-async function topNamed(db: Knex, now: Date, log: string, column: string, names: string): Promise<{ id: number; name: string; views: number }[]> {
+async function topNamed(db: Knex, catalog: Catalog, now: Date, log: string, column: string, part: 'actors' | 'tags'): Promise<{ id: number; name: string; views: number }[]> {
+  const names = catalog.mapping[part];
   const r = await rows(
     db,
-    `SELECT x.id, n.name, x.views FROM
+    `SELECT x.id, n.${q(names.name)} AS name, x.views FROM
        (SELECT ?? AS id, COUNT(*) AS views FROM ?? WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY ??) x
-       JOIN ?? n ON n.id = x.id ORDER BY x.views DESC, x.id ASC LIMIT ?`,
-    [column, log, windowStart(now, RECENT), now, column, names, DASHBOARD_LIMITS.topActors],
+       JOIN ${catalog.sql(part)} n ON n.${q(names.id)} = x.id ORDER BY x.views DESC, x.id ASC LIMIT ?`,
+    [column, log, windowStart(now, RECENT), now, column, DASHBOARD_LIMITS.topActors],
   );
   return r.map((x) => ({ id: num(x.id), name: String(x.name), views: num(x.views) }));
 }

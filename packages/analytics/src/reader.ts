@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
+import { q, type Catalog } from '@tally/catalog';
 import { mongoCollections } from '@tally/layout';
 import { errorMessage, type Logger } from '@tally/runtime';
 import { computeDashboard, DASHBOARD_LIMITS, searchStats, sortStats } from './dashboard';
@@ -10,6 +11,8 @@ import { withTimeout } from './timeout';
 
 export interface AnalyticsReaderOptions {
   mysql: Knex;
+  /** Where the app's movies and history are (the MySQL fallbacks read them). */
+  catalog: Catalog;
   /** Absent: every answer comes from MySQL. */
   mongo?: Db;
   logger: Logger;
@@ -43,7 +46,7 @@ export class AnalyticsReader {
       void _id;
       return { source: 'snapshot', snapshot };
     }
-    return { source: 'mysql_fallback', snapshot: await computeDashboard(this.opts.mysql) };
+    return { source: 'mysql_fallback', snapshot: await computeDashboard(this.opts.mysql, this.opts.catalog) };
   }
 
   async searches(q: SearchQuery): Promise<{ source: 'snapshot' | 'mysql_fallback'; generated_at: string; items: SearchStat[] }> {
@@ -74,9 +77,12 @@ export class AnalyticsReader {
     });
     if (doc.ok && doc.value) return { source: 'snapshot', generated_at: doc.value.generated_at, items: doc.value.items.slice(0, n) };
     // Not active at the last build (or no snapshot / MongoDB down): the most viewed movies they have not seen.
+    const c = this.opts.catalog;
+    const h = c.mapping.history;
+    const id = `j.${q(c.movies.id)}`;
     const rows = (await this.opts.mysql.raw(
-      `SELECT j.id FROM jav j WHERE NOT EXISTS (SELECT 1 FROM user_jav_history h WHERE h.user_id = ? AND h.jav_id = j.id)
-        ORDER BY j.views DESC, j.id ASC LIMIT ?`,
+      `SELECT ${id} AS id FROM ${c.sql('movies')} j WHERE NOT EXISTS (SELECT 1 FROM ${c.sql('history')} h WHERE h.${q(h.user)} = ? AND h.${q(h.movie)} = ${id})
+        ORDER BY j.${q(c.movies.counts.views)} DESC, ${id} ASC LIMIT ?`,
       [userId, n],
     )) as [{ id: number }[]];
     return { source: 'popularity_fallback', generated_at: null, items: rows[0].map((r) => ({ jav_id: Number(r.id), score: 0, reason: POPULAR_REASON })) };

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { q, type Catalog } from '@tally/catalog';
 import type { Recommendation } from './types';
 
 /** Tuning, each with the reason for its value. */
@@ -44,23 +45,31 @@ const num = (v: unknown): number => Number(v);
  *
  * With `holdout`, each user's most recent view (users with ≥ 2 movies) is removed from ALL the data
  * (co-occurrence, popularity, seen set) and kept aside: the offline evaluation.
+ *
+ * History and likes are the app's tables, read through the catalog (likes whatever shape they have:
+ * `catalog.likedPairs()`). An app history without a last-viewed column has no recency: every user
+ * with history counts as active, the cap keeps the highest movie ids, and nothing is held out.
  */
-export async function buildRecommendations(db: Knex, now: Date, opts: { holdout?: boolean } = {}): Promise<RecommendationBuild> {
+export async function buildRecommendations(db: Knex, catalog: Catalog, now: Date, opts: { holdout?: boolean } = {}): Promise<RecommendationBuild> {
   return db.transaction(async (trx) => {
     const run = (sql: string, b: readonly unknown[] = []) => trx.raw(sql, b as Knex.RawBinding[]);
     const select = async (sql: string, b: readonly unknown[] = []): Promise<Row[]> => ((await run(sql, b)) as [Row[]])[0];
     const s = RECOMMENDATION_SETTINGS;
     const holdout = opts.holdout === true;
     const activeSince = new Date(now.getTime() - s.activeDays * 86_400_000);
+    const h = historySql(catalog);
+    // DISTINCT: an app table of action rows may hold the same like twice; rec_all's key allows one.
+    const liked = catalog.likedPairs();
+    const likes = `(SELECT DISTINCT lp.user_id, lp.jav_id FROM (${liked.sql}) lp)`;
     for (const t of TEMP_TABLES) await run(`DROP TEMPORARY TABLE IF EXISTS ${t}`);
 
     // Every history row, numbered newest first per user; rn = 1 of a user with ≥ 2 rows is the holdout.
+    const newestFirst = `ROW_NUMBER() OVER (PARTITION BY ${h.user} ORDER BY ${h.last} DESC, ${h.movie} DESC)`;
     await run(`CREATE TEMPORARY TABLE rec_all (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
                  rn INT NOT NULL, held TINYINT NOT NULL, PRIMARY KEY (user_id, jav_id), KEY (jav_id))
-               SELECT h.user_id, h.jav_id, 1 + COALESCE(i.liked, 0) AS w,
-                      ROW_NUMBER() OVER (PARTITION BY h.user_id ORDER BY h.last_viewed_at DESC, h.jav_id DESC) AS rn,
-                      ${holdout ? "(COUNT(*) OVER (PARTITION BY h.user_id) >= 2 AND ROW_NUMBER() OVER (PARTITION BY h.user_id ORDER BY h.last_viewed_at DESC, h.jav_id DESC) = 1 AND h.last_viewed_at IS NOT NULL)" : '0'} AS held
-                 FROM user_jav_history h LEFT JOIN user_interactions i ON i.user_id = h.user_id AND i.jav_id = h.jav_id`);
+               SELECT ${h.user} AS user_id, ${h.movie} AS jav_id, 1 + (l.user_id IS NOT NULL) AS w, ${newestFirst} AS rn,
+                      ${holdout ? `(COUNT(*) OVER (PARTITION BY ${h.user}) >= 2 AND ${newestFirst} = 1 AND ${h.last} IS NOT NULL)` : '0'} AS held
+                 FROM ${h.table} h LEFT JOIN ${likes} l ON l.user_id = ${h.user} AND l.jav_id = ${h.movie}`, liked.bindings);
     // Two copies: MariaDB cannot open one temporary table twice in a query (ER_CANT_REOPEN_TABLE).
     for (const t of ['rec_hist', 'rec_hist2']) {
       await run(`CREATE TEMPORARY TABLE ${t} (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
@@ -82,14 +91,17 @@ export async function buildRecommendations(db: Knex, now: Date, opts: { holdout?
     await run(`CREATE TEMPORARY TABLE rec_held (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, jav_id BIGINT UNSIGNED NOT NULL)
                SELECT user_id, jav_id FROM rec_all WHERE held = 1`);
     // Who gets a list: active users (evaluation: users with a holdout), and the movies they must not get.
+    const active = holdout ? { sql: 'SELECT user_id FROM rec_held', bindings: [] }
+      : h.lastColumn === null ? { sql: `SELECT ${h.user} FROM ${h.table} h`, bindings: [] }
+      : { sql: `SELECT ${h.user} FROM ${h.table} h WHERE ${h.last} >= ?`, bindings: [activeSince] };
     await run(`CREATE TEMPORARY TABLE rec_user (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, seen INT NOT NULL)
-               SELECT h.user_id, COUNT(*) AS seen FROM user_jav_history h
-                WHERE h.user_id IN (SELECT user_id FROM ${holdout ? 'rec_held' : 'user_jav_history WHERE last_viewed_at >= ?'})
-                GROUP BY h.user_id`, holdout ? [] : [activeSince]);
+               SELECT ${h.user} AS user_id, COUNT(*) AS seen FROM ${h.table} h
+                WHERE ${h.user} IN (${active.sql})
+                GROUP BY ${h.user}`, active.bindings);
     await run(`CREATE TEMPORARY TABLE rec_seen (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, PRIMARY KEY (user_id, jav_id))
                SELECT a.user_id, a.jav_id FROM rec_all a JOIN rec_user u ON u.user_id = a.user_id WHERE a.held = 0
-               UNION SELECT i.user_id, i.jav_id FROM user_interactions i JOIN rec_user u ON u.user_id = i.user_id
-                WHERE i.liked = 1 AND NOT EXISTS (SELECT 1 FROM rec_held d WHERE d.user_id = i.user_id AND d.jav_id = i.jav_id)`);
+               UNION SELECT i.user_id, i.jav_id FROM ${likes} i JOIN rec_user u ON u.user_id = i.user_id
+                WHERE NOT EXISTS (SELECT 1 FROM rec_held d WHERE d.user_id = i.user_id AND d.jav_id = i.jav_id)`, liked.bindings);
     await run(`CREATE TEMPORARY TABLE rec_user_hist (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, PRIMARY KEY (user_id, jav_id), KEY (jav_id))
                SELECT h.user_id, h.jav_id FROM rec_hist h JOIN rec_user u ON u.user_id = h.user_id`);
 
@@ -129,6 +141,13 @@ export async function buildRecommendations(db: Knex, now: Date, opts: { holdout?
     const popByUser = groupIds(popular);
     return { users, holdout: new Map(heldRows.map((r) => [num(r.user_id), { jav_id: num(r.jav_id), popular: popByUser.get(num(r.user_id)) ?? [] }])) };
   });
+}
+
+/** The app's history table and the columns the build reads, as SQL over the alias `h`. */
+function historySql(catalog: Catalog): { table: string; user: string; movie: string; last: string; lastColumn: string | null } {
+  const m = catalog.mapping.history;
+  const lastColumn = m.columns.lastViewedAt;
+  return { table: catalog.sql('history'), user: `h.${q(m.user)}`, movie: `h.${q(m.movie)}`, last: lastColumn === null ? 'NULL' : `h.${q(lastColumn)}`, lastColumn };
 }
 
 const TEMP_TABLES = ['rec_all', 'rec_hist', 'rec_hist2', 'rec_item', 'rec_sim', 'rec_held', 'rec_user', 'rec_seen', 'rec_user_hist', 'rec_pop'];
@@ -192,6 +211,6 @@ export function hitRates(build: RecommendationBuild, k: number = RECOMMENDATION_
 }
 
 /** Evaluates offline: rebuild with each user's last view held out, then compare hit rates. */
-export async function evaluateRecommendations(db: Knex, now: Date): Promise<RecommendationQuality> {
-  return hitRates(await buildRecommendations(db, now, { holdout: true }));
+export async function evaluateRecommendations(db: Knex, catalog: Catalog, now: Date): Promise<RecommendationQuality> {
+  return hitRates(await buildRecommendations(db, catalog, now, { holdout: true }));
 }

@@ -35,7 +35,8 @@ export interface DailyTrend {
 }
 
 export interface ProviderStats {
-  provider: string;
+  /** null: movies whose provider the app left empty. */
+  provider: string | null;
   movies: number;
   views: number;
   downloads: number;

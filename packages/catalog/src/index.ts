@@ -5,3 +5,4 @@ export { applyAdoption, rollbackAdoption, adoptedObjects, assertCatalog, ADOPTIO
 export { isSchemaError, classifyStoreError } from './schema-errors';
 export { introspect, type LiveTable, type LiveColumn, type LiveIndex } from './introspect';
 export { backfillUserState, type BackfillReport, type BackfillRedis } from './backfill';
+export { catalogFromConfig, checkCatalogAtStart, type CatalogStartCheck } from './start';

@@ -19,9 +19,10 @@ export const baseConfigSchema = z.object({
   ES_FLAVOR: z.enum(['elasticsearch', 'opensearch']).default('opensearch'),
   // Topic names are `<prefix><event type>` (tally.movie.viewed); another environment or a test on the
   // same cluster uses its own prefix, and so its own topics and registry subjects.
-  // The web app's tables, Redis keys and search indices (a JSON file, docs/adopting.md); unset = the demo schema.
-  CATALOG_MAPPING: z.string().min(1).optional(),
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"').default('tally.'),
+  // Path of the JSON file mapping the web app's tables, columns, Redis keys and indices (@tally/catalog,
+  // docs/adopting.md); unset = the demo schema Tally migrates and seeds itself.
+  CATALOG_MAPPING: z.string().min(1).optional(),
 });
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
 

@@ -43,7 +43,8 @@ export async function runJobService(
   spec: JobServiceSpec,
   config: Readonly<JobServiceConfig>,
   argv: readonly string[],
-  build: (ctx: { logger: Logger; metrics: ServiceMetrics; args: JobArgs }) => Promise<JobServiceParts>,
+  /** `fatal`: for a failure found after the start (a check that could only run later): logs it and exits 1. */
+  build: (ctx: { logger: Logger; metrics: ServiceMetrics; args: JobArgs; fatal: (err: unknown) => void }) => Promise<JobServiceParts>,
 ): Promise<void> {
   let args: JobArgs;
   try {
@@ -62,7 +63,7 @@ export async function runJobService(
   lifecycle.installProcessHandlers();
   const metrics = new ServiceMetrics(spec.name.replace(/-/g, '_'));
   try {
-    const parts = await build({ logger, metrics, args });
+    const parts = await build({ logger, metrics, args, fatal: (err) => lifecycle.fatal(err, 'stopped') });
     for (const r of parts.resources) lifecycle.onShutdown(r.name, r.close);
     const runner = new JobRunner(spec.name, parts.db, parts.run, logger, metrics);
 

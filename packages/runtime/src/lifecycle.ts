@@ -37,10 +37,15 @@ export class Lifecycle {
     process.on('unhandledRejection', (err) => this.fatal(err, 'unhandled rejection'));
   }
 
+  /**
+   * Logs the error and exits 1. The message also goes to stderr as plain text: the JSON line folds a
+   * multi-line message (a schema report, a config problem per line) into one escaped string, and the
+   * operator reading a crash loop wants the words, not the JSON.
+   */
   fatal(err: unknown, what = 'fatal error'): void {
     this.logger.fatal({ err }, what);
-    // What an operator must fix is also said plainly on stderr (the log may be JSON lines in a collector).
-    if (err instanceof TallyError && err.exitCode === 2) process.stderr.write(`${err.message}\n`);
+    const service = (this.logger.bindings() as { service?: string }).service;
+    process.stderr.write(`${service ? `${service}: ` : ''}${what}: ${err instanceof TallyError ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
     void this.shutdown(err instanceof TallyError ? err.exitCode : 1);
   }
 

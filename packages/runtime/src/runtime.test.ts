@@ -62,6 +62,22 @@ describe('Lifecycle', () => {
     expect(lines.some((l) => l.msg === 'shutdown step failed' && l.step === 'b')).toBe(true);
   });
 
+  it('fatal: logs the error and also writes its message to stderr as plain text, newlines kept', async () => {
+    const { logger, lines } = memoryLogger();
+    const exits: number[] = [];
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const lc = new Lifecycle(logger, { shutdownTimeoutMs: 1_000, exit: (c) => void exits.push(c) });
+      lc.fatal(new TallyError('CATALOG_MISMATCH', 'the schema does not match:\nproblem  jav.code does not exist'), 'start failed');
+      await lc.shutdown(1);
+      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual(['test: start failed: CATALOG_MISMATCH: the schema does not match:\nproblem  jav.code does not exist\n']);
+    } finally {
+      stderr.mockRestore();
+    }
+    expect(exits).toEqual([1]);
+    expect(lines[0]).toMatchObject({ level: 'fatal', msg: 'start failed', err: { code: 'CATALOG_MISMATCH' } });
+  });
+
   it('exits when the deadline passes even if a step hangs', async () => {
     const { logger } = memoryLogger();
     const exits: number[] = [];

@@ -5,6 +5,7 @@ import rateLimit from '@fastify/rate-limit';
 import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import type { CatalogPart } from '@tally/catalog';
 import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { AdminTokens } from './auth';
 import type { QueryConfig } from './config';
@@ -12,6 +13,13 @@ import { InvalidParameter } from './params';
 import { openApiInfo } from './openapi';
 import { adminRoutes, type AdminDeps } from './routes/admin';
 import { publicRoutes, type PublicDeps } from './routes/public';
+
+/**
+ * The app tables query-api reads (checked at start): featured items and the movies, actors and tags
+ * they name, display counts and the popularity fallback (movies), history and the users it belongs
+ * to, the dashboard fallback's names (actors, tags).
+ */
+export const CATALOG_PARTS: readonly CatalogPart[] = ['movies', 'actors', 'tags', 'users', 'featured', 'history'];
 
 export interface QueryDeps extends PublicDeps, Omit<AdminDeps, 'tokens'> {
   config: Readonly<QueryConfig>;

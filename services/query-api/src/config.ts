@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { csvList, durationMs, loadConfig, port } from '@tally/config';
+import type { CatalogMapping } from '@tally/catalog';
+import { ConfigError, csvList, durationMs, loadConfig, port } from '@tally/config';
 import { serviceConfigSchema } from '@tally/runtime';
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token';
@@ -14,9 +15,10 @@ export const queryConfigSchema = serviceConfigSchema
     RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(6_000),
     RATE_LIMIT_WINDOW: durationMs().default('1m'),
     TRUSTED_PROXIES: z.string().default(''),
-    // Featured lists: invalidated by the counter on every featured.* event, so the TTL only bounds
-    // how long a missed invalidation (counter down) can show stale items.
-    FEATURED_CACHE_TTL: durationMs().default('10m'),
+    // Deprecated: the featured-cache TTL is part of the cache's contract with the web app, which
+    // reads the same keys, so it lives in the catalog mapping (redis.featuredTtlSeconds, 600 s by
+    // default). Still accepted when it agrees with the mapping, with a warning (featuredTtlWarning).
+    FEATURED_CACHE_TTL: durationMs().optional(),
     // es-sync writes `<prefix>tags` (an alias); another environment on the same cluster uses another prefix.
     ES_INDEX_PREFIX: z.string().regex(/^[a-z0-9._-]*$/, 'may contain only lower-case letters, digits, ".", "_" and "-"').default(''),
     // Consumer groups shown with their lag on the pipeline-health panel (each service's GROUP_ID).
@@ -36,6 +38,19 @@ export const queryConfigSchema = serviceConfigSchema
     }
   });
 export type QueryConfig = z.infer<typeof queryConfigSchema>;
+
+/**
+ * The deprecation warning to log when FEATURED_CACHE_TTL is set to the mapping's TTL; a ConfigError
+ * when it says something else (two settings for one value must not disagree).
+ */
+export function featuredTtlWarning(config: Pick<QueryConfig, 'FEATURED_CACHE_TTL'>, mapping: CatalogMapping): string | undefined {
+  if (config.FEATURED_CACHE_TTL === undefined) return undefined;
+  const seconds = mapping.redis.featuredTtlSeconds;
+  if (config.FEATURED_CACHE_TTL !== seconds * 1_000) {
+    throw new ConfigError([{ variable: 'FEATURED_CACHE_TTL', reason: `is deprecated and disagrees with the catalog mapping (redis.featuredTtlSeconds = ${seconds}); set the TTL in the mapping and unset FEATURED_CACHE_TTL` }]);
+  }
+  return `FEATURED_CACHE_TTL is deprecated: the TTL comes from the catalog mapping (redis.featuredTtlSeconds = ${seconds}); unset it`;
+}
 
 export function loadQueryConfig(env?: Record<string, string | undefined>): Readonly<QueryConfig> {
   return loadConfig(queryConfigSchema, env);

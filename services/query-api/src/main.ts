@@ -1,23 +1,29 @@
 #!/usr/bin/env node
 import { AnalyticsReader } from '@tally/analytics';
+import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { configOrExit } from '@tally/config';
 import { createElasticsearchClient, createMongo, createMysql, createRedis, readiness } from '@tally/clients';
 import { createKafka } from '@tally/kafka';
 import { createLogger, Lifecycle, ServiceMetrics } from '@tally/runtime';
-import { buildApp } from './app';
-import { loadQueryConfig } from './config';
+import { buildApp, CATALOG_PARTS } from './app';
+import { featuredTtlWarning, loadQueryConfig } from './config';
 import { CountsStore } from './counts';
 import { FeaturedStore } from './featured';
 import { HistoryStore } from './history';
 import { PipelineHealth } from './pipeline-health';
 import { TagSearch } from './tag-search';
 
-/** Wiring only: config → clients → stores → app → signals. */
+/** Wiring only: config and catalog → clients → schema check → stores → app → signals. */
 async function main(): Promise<void> {
-  const config = configOrExit('query-api', () => loadQueryConfig());
+  const { config, catalog, ttlWarning } = configOrExit('query-api', () => {
+    const config = loadQueryConfig();
+    const catalog = catalogFromConfig(config);
+    return { config, catalog, ttlWarning: featuredTtlWarning(config, catalog.mapping) };
+  });
   const logger = createLogger({ service: 'query-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
+  if (ttlWarning) logger.warn(ttlWarning);
   const metrics = new ServiceMetrics('query_api');
 
   const mysql = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
@@ -33,22 +39,29 @@ async function main(): Promise<void> {
   lifecycle.onShutdown('elasticsearch', () => es.close());
   lifecycle.onShutdown('kafka admin', () => health.close());
 
-  const app = await buildApp({
-    config, logger, metrics, health,
-    counts: new CountsStore(redis, mysql),
-    featured: new FeaturedStore(redis, mysql, config.FEATURED_CACHE_TTL),
-    history: new HistoryStore(mysql),
-    // No connect() up front: the driver connects on first use, so a MongoDB outage at start only
-    // means the first dashboard answers from MySQL.
-    analytics: new AnalyticsReader({ mysql, mongo: mongo.db(), logger, mongoTimeoutMs: config.MONGO_TIMEOUT }),
-    tags: new TagSearch(es, config.ES_INDEX_PREFIX),
-    // MongoDB and Elasticsearch are not readiness checks: the API answers (with fallbacks or a 503 on
-    // tag search alone) without them, so taking the instance out of rotation would only make things worse.
-    readiness: [readiness.mysql(mysql), readiness.redis(redis)],
-  });
-  lifecycle.onShutdown('http server', () => app.close());
-  await app.listen({ port: config.PORT, host: config.HOST });
-  logger.info({ url: `http://${config.HOST}:${config.PORT}`, admin: `http://${config.HOST}:${config.PORT}/admin/`, docs: `http://${config.HOST}:${config.PORT}/docs` }, 'query-api listening');
+  try {
+    // Before listening: a mismatched schema never serves a request. MySQL down only postpones the check.
+    const check = await checkCatalogAtStart(mysql, catalog, CATALOG_PARTS, { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
+    lifecycle.onShutdown('catalog check', () => check.stop());
+    const app = await buildApp({
+      config, logger, metrics, health,
+      counts: new CountsStore(redis, mysql, catalog),
+      featured: new FeaturedStore(redis, mysql, catalog),
+      history: new HistoryStore(mysql, catalog),
+      // No connect() up front: the driver connects on first use, so a MongoDB outage at start only
+      // means the first dashboard answers from MySQL.
+      analytics: new AnalyticsReader({ mysql, catalog, mongo: mongo.db(), logger, mongoTimeoutMs: config.MONGO_TIMEOUT }),
+      tags: new TagSearch(es, config.ES_INDEX_PREFIX, catalog.mapping.search.tags.index),
+      // MongoDB and Elasticsearch are not readiness checks: the API answers (with fallbacks or a 503 on
+      // tag search alone) without them, so taking the instance out of rotation would only make things worse.
+      readiness: [readiness.mysql(mysql), readiness.redis(redis)],
+    });
+    lifecycle.onShutdown('http server', () => app.close());
+    await app.listen({ port: config.PORT, host: config.HOST });
+    logger.info({ url: `http://${config.HOST}:${config.PORT}`, admin: `http://${config.HOST}:${config.PORT}/admin/`, docs: `http://${config.HOST}:${config.PORT}/docs` }, 'query-api listening');
+  } catch (err) {
+    lifecycle.fatal(err, 'start failed');
+  }
 }
 
 void main();

@@ -38,7 +38,7 @@ export const schemas = {
   },
   featured: {
     summary: 'Active featured items, in rank order, with the item loaded',
-    description: 'Cached in Redis (jav:featured:all, jav:featured:group:{group}) and rebuilt from MySQL after the counter invalidates it on a featured.* event. Expired items are never returned.',
+    description: 'Cached in Redis (<prefix>featured:all, <prefix>featured:group:{group}; prefix `jav:` by default, see docs/featured-cache.md) and rebuilt from MySQL after the counter invalidates it on a featured.* event. Expired items are never returned.',
     tags: ['public'],
     querystring: { type: 'object', properties: { group: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'Only this group; all groups when absent' } } },
     response: {
@@ -48,7 +48,7 @@ export const schemas = {
           group: { type: 'string', nullable: true },
           items: {
             type: 'array',
-            items: { type: 'object', properties: { id: int, item_type: str, item_id: int, group: str, rank: int, expires_at: { type: 'string', nullable: true }, item: { ...anyObject, nullable: true } } },
+            items: { type: 'object', properties: { id: int, item_type: { type: 'string', enum: ['movie', 'actor', 'tag'] }, item_id: int, group: str, rank: { type: 'number' }, expires_at: { type: 'string', nullable: true }, item: { ...anyObject, nullable: true } } },
           },
         },
       },
@@ -60,7 +60,7 @@ export const schemas = {
     tags: ['public'],
     params: idParam('id', 'User id'),
     querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 }, offset: { type: 'integer', minimum: 0, default: 0 } } },
-    response: { 200: { ...anyObject, description: '{ user_id, items: [...], limit, offset, next_offset }' }, ...commonErrors({ 404: 'No such user' }) },
+    response: { 200: { ...anyObject, description: '{ user_id, items: [...], limit, offset, next_offset }; an item field the app\'s history table does not keep is null' }, ...commonErrors({ 404: 'No such user' }) },
   },
   recommendations: {
     summary: 'Recommendations for a user',

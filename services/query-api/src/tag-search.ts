@@ -1,5 +1,4 @@
 import type { Client as EsClient } from '@elastic/elasticsearch';
-import { esIndices } from '@tally/layout';
 import { DependencyError, TallyError, errorMessage } from '@tally/runtime';
 
 export interface TagHit {
@@ -15,12 +14,15 @@ interface TagDoc {
   movie_count?: number;
 }
 
-/** Tag autocomplete over es-sync's `<prefix>tags` alias: name prefix match, most-used tags first. */
+/**
+ * Tag autocomplete over es-sync's `<prefix><tags index>` alias (the catalog mapping's
+ * `search.tags.index`, `tags` by default): name prefix match, most-used tags first.
+ */
 export class TagSearch {
   readonly index: string;
 
-  constructor(private readonly es: EsClient, prefix: string) {
-    this.index = `${prefix}${esIndices.tags}`;
+  constructor(private readonly es: EsClient, prefix: string, tagsIndex: string) {
+    this.index = `${prefix}${tagsIndex}`;
   }
 
   async search(q: string, limit: number): Promise<TagHit[]> {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { Catalog, CatalogPart } from '@tally/catalog';
 import {
   buildRecommendations,
   computeDashboard,
@@ -9,8 +10,12 @@ import {
 import type { JobContext, JobResult } from '@tally/jobs';
 import type { CopyResult } from './dead-letter-copier';
 
+/** The app tables a build reads (checked at start): movies and their counts, actor and tag names, history, likes. */
+export const CATALOG_PARTS: readonly CatalogPart[] = ['movies', 'actors', 'tags', 'history', 'interactions'];
+
 export interface BuildDeps {
   db: Knex;
+  catalog: Catalog;
   store: SnapshotStore;
   copyDeadLetters: (signal: AbortSignal) => Promise<CopyResult>;
 }
@@ -24,10 +29,10 @@ export interface BuildDeps {
 export async function buildSnapshots(deps: BuildDeps, ctx: JobContext): Promise<JobResult> {
   const dlq = await deps.copyDeadLetters(ctx.signal);
   const now = new Date();
-  const dashboard = await computeDashboard(deps.db, now);
-  const recs = await buildRecommendations(deps.db, now);
+  const dashboard = await computeDashboard(deps.db, deps.catalog, now);
+  const recs = await buildRecommendations(deps.db, deps.catalog, now);
   let quality: RecommendationQuality | undefined;
-  if (ctx.args.flags.has('evaluate')) quality = await evaluateRecommendations(deps.db, now);
+  if (ctx.args.flags.has('evaluate')) quality = await evaluateRecommendations(deps.db, deps.catalog, now);
   ctx.signal.throwIfAborted();
 
   await deps.store.writeDashboard(dashboard);
