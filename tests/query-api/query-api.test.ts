@@ -17,8 +17,9 @@ const get = async (path: string, headers: Record<string, string> = {}, base = w.
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 };
 const mysqlCounts = async (id: number) => {
-  const r = await w.temp.db('jav').where({ id }).first('views', 'downloads', 'likes');
-  return { views: Number(r.views), downloads: Number(r.downloads), likes: Number(r.likes) };
+  const r = await w.temp.db('jav').where({ id }).first('views', 'downloads', 'likes', 'rating_count', 'rating_sum', 'watchlists');
+  const ratings = Number(r.rating_count);
+  return { views: Number(r.views), downloads: Number(r.downloads), likes: Number(r.likes), rating_count: ratings, rating_avg: ratings > 0 ? Math.round((Number(r.rating_sum) / ratings) * 100) / 100 : null, watchlists: Number(r.watchlists) };
 };
 
 // What this suite sends: movie 7 viewed 12 times (by users 1–3), downloaded 4 times, liked 3 times;
@@ -43,12 +44,18 @@ describe('query-api over the real pipeline', () => {
       ...Array.from({ length: 12 }, (_, i) => clientEvent('movie.viewed', { jav_id: HOT, user_id: 1 + (i % 3) })),
       ...Array.from({ length: 4 }, () => clientEvent('movie.downloaded', { jav_id: HOT, user_id: 1 })),
       ...Array.from({ length: 3 }, (_, i) => clientEvent('movie.liked', { jav_id: HOT, user_id: 1 + i })),
+      // User 1 likes it twice (one like), rates it 2 then 4 (the later wins), watchlists it; user 2 rates 5.
+      clientEvent('movie.liked', { jav_id: HOT, user_id: 1 }),
+      clientEvent('movie.rated', { jav_id: HOT, user_id: 1, rating: 2, occurred_at: Date.now() - 5_000 }),
+      clientEvent('movie.rated', { jav_id: HOT, user_id: 1, rating: 4, occurred_at: Date.now() - 4_000 }),
+      clientEvent('movie.rated', { jav_id: HOT, user_id: 2, rating: 5 }),
+      clientEvent('movie.watchlisted', { jav_id: HOT, user_id: 1 }),
       ...[2, 3, 4].map((jav, i) => clientEvent('movie.viewed', { jav_id: jav, user_id: 5, occurred_at: Date.now() - 60_000 + i * 1_000 })),
       ...['movie', 'actor'].map((entity_type) => clientEvent('search.performed', { query: ZERO_QUERY, filters: {}, entity_type, result_count: 0 })),
       ...Array.from({ length: 3 }, () => clientEvent('recommendation.clicked', { jav_id: HOT, user_id: 2, reason: 'popular' })),
     ];
     await postEvents(w, events);
-    const want = { jav_id: HOT, views: before.views + 12, downloads: before.downloads + 4, likes: before.likes + 3 };
+    const want = { jav_id: HOT, views: before.views + 12, downloads: before.downloads + 4, likes: before.likes + 3, rating_count: 2, rating_avg: 4.5, watchlists: 1 };
     await eventually(async () => {
       const { body } = await get(`/v1/movies/${HOT}/counts`);
       return JSON.stringify(body) === JSON.stringify(want) ? true : undefined;

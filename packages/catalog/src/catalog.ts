@@ -1,5 +1,5 @@
 import { appKeys, METRICS, type AppKeys } from '@tally/layout';
-import { DEMO_MAPPING, loadCatalogMapping, type CatalogMapping } from './mapping';
+import { DEMO_MAPPING, type CatalogMapping } from './mapping';
 
 /** The mapped tables, by Tally's name for them. */
 export type CatalogPart = 'movies' | 'actors' | 'tags' | 'movieActors' | 'movieTags' | 'users' | 'featured' | 'history' | 'interactions' | 'watchlists';
@@ -74,8 +74,3 @@ export class Catalog {
 }
 
 export const DEMO_CATALOG = new Catalog(DEMO_MAPPING);
-
-/** The catalog of CATALOG_MAPPING (a JSON file path), or the demo's when unset. */
-export function loadCatalog(path: string | undefined): Catalog {
-  return path === undefined ? DEMO_CATALOG : new Catalog(loadCatalogMapping(path));
-}

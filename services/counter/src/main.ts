@@ -3,19 +3,23 @@ import { configOrExit } from '@tally/config';
 import { createMysql, createRedis, readiness } from '@tally/clients';
 import { topicNames } from '@tally/events';
 import { runConsumerService } from '@tally/kafka';
-import { assertCatalog, loadCatalog } from '@tally/catalog';
+import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { COUNTER_PARTS, counterBinding, type CounterEvent } from './binding';
 import { loadCounterConfig } from './config';
 
-const c = configOrExit('counter', () => loadCounterConfig());
+const { c, catalog } = configOrExit('counter', () => {
+  const c = loadCounterConfig();
+  return { c, catalog: catalogFromConfig(c) };
+});
 const names = topicNames(c.TOPIC_PREFIX);
-void runConsumerService<CounterEvent>('counter', names.deadLetter, c, async ({ logger }) => {
+void runConsumerService<CounterEvent>('counter', names.deadLetter, c, async ({ logger, lifecycle }) => {
   const redis = createRedis({ url: c.REDIS_URL, connectionName: 'tally-counter' });
   const db = createMysql({ url: c.MYSQL_URL, poolMax: 4 });
-  const catalog = loadCatalog(c.CATALOG_MAPPING);
-  await assertCatalog(db, catalog, COUNTER_PARTS);
+  // A mismatched schema stops the service before it consumes; MySQL down only postpones the check.
+  const check = await checkCatalogAtStart(db, catalog, COUNTER_PARTS, { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
   return {
     resources: [
+      { name: 'catalog check', close: () => check.stop() },
       { name: 'mysql', close: () => db.destroy() },
       { name: 'redis', close: () => redis.quit() },
     ],

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { durationMs, loadConfig } from '@tally/config';
-import { TallyError } from '@tally/runtime';
+import { ConfigError, durationMs, loadConfig } from '@tally/config';
 import { jobConfigSchema } from '@tally/jobs';
 import { MOVIE_FIELDS } from './indices';
 import type { CountFields, SearchTarget } from './target';
@@ -44,9 +43,9 @@ export function searchTarget(search: SearchTarget): SearchTarget {
   for (const [count, path] of Object.entries(COUNT_FIELD_PATHS) as [keyof CountFields, string][]) {
     const field = search.movies.countFields[count];
     if (field === null) continue;
-    if (field in MOVIE_FIELDS) throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING ${path}: "${field}" is a field es-sync's own movie index uses for something else`, { exitCode: 2 });
+    if (field in MOVIE_FIELDS) throw new ConfigError([{ variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is a field es-sync's own movie index uses for something else` }]);
     const other = seen.get(field);
-    if (other) throw new TallyError('CATALOG_MAPPING_INVALID', `CATALOG_MAPPING ${path}: "${field}" is already the field of ${other}: two counts cannot share one field`, { exitCode: 2 });
+    if (other) throw new ConfigError([{ variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is already the field of ${other}: two counts cannot share one field` }]);
     seen.set(field, path);
   }
   return search;

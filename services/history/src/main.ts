@@ -3,22 +3,28 @@ import { readiness, createMysql } from '@tally/clients';
 import { configOrExit } from '@tally/config';
 import { topicNames } from '@tally/events';
 import { runConsumerService } from '@tally/kafka';
-import { assertCatalog, loadCatalog } from '@tally/catalog';
+import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { historyBinding } from './binding';
 import { loadHistoryConfig } from './config';
 import type { HistoryEvent } from './handler';
 
 /** Wiring only: config → MySQL → sink → the shared consumer service (runner, management server, signals). */
 async function main(): Promise<void> {
-  const config = configOrExit('history', () => loadHistoryConfig());
+  const { config, catalog } = configOrExit('history', () => {
+    const config = loadHistoryConfig();
+    return { config, catalog: catalogFromConfig(config) };
+  });
   const names = topicNames(config.TOPIC_PREFIX);
-  await runConsumerService<HistoryEvent>('history', names.deadLetter, config, async ({ metrics }) => {
+  await runConsumerService<HistoryEvent>('history', names.deadLetter, config, async ({ metrics, logger, lifecycle }) => {
     // One connection per partition in flight, plus one for readiness probes.
     const db = createMysql({ url: config.MYSQL_URL, poolMax: config.PARTITION_CONCURRENCY + 1 });
-    const catalog = loadCatalog(config.CATALOG_MAPPING);
-    await assertCatalog(db, catalog, ['history']);
+    // A mismatched schema stops the service before it consumes; MySQL down only postpones the check.
+    const check = await checkCatalogAtStart(db, catalog, ['history'], { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
     return {
-      resources: [{ name: 'mysql', close: () => db.destroy() }],
+      resources: [
+        { name: 'catalog check', close: () => check.stop() },
+        { name: 'mysql', close: () => db.destroy() },
+      ],
       readiness: [readiness.mysql(db)],
       runner: {
         ...historyBinding(db, names, config.GROUP_ID, metrics, catalog),

@@ -13,7 +13,7 @@ async function testApp(over: Partial<QueryDeps> = {}) {
     logger: createLogger({ service: 'query-test', level: 'silent' }),
     metrics: new ServiceMetrics('query_test', { defaultMetrics: false }),
     readiness: [],
-    counts: ({ get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3 }) }),
+    counts: ({ get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3, rating_count: 0, rating_avg: null, watchlists: 0 }) }),
     featured: ({ list: async () => ({ items: [], cached: true }) }),
     history: ({ assertUser: async () => undefined, page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }) }),
     tags: ({ search: async () => { throw new DependencyError('elasticsearch', 'connect ECONNREFUSED'); } }),

@@ -8,7 +8,13 @@ export interface MovieCounts {
   jav_id: number;
   views: number;
   downloads: number;
+  /** Users who like the movie now. */
   likes: number;
+  /** Users who rated it, and the average of their current ratings (null without any). */
+  rating_count: number;
+  rating_avg: number | null;
+  /** Users with it on their watchlist. */
+  watchlists: number;
 }
 
 /**
@@ -54,5 +60,15 @@ export class CountsStore {
 }
 
 function toCounts(javId: number, v: readonly string[]): MovieCounts {
-  return { jav_id: javId, views: Number(v[0]), downloads: Number(v[1]), likes: Number(v[2]) };
+  const n = Object.fromEntries(METRICS.map((m, i) => [m, Number(v[i])])) as Record<Metric, number>;
+  return {
+    jav_id: javId,
+    views: n.views,
+    downloads: n.downloads,
+    likes: n.likes,
+    rating_count: n.rating_count,
+    // Two decimals: what a page shows; the exact figures are rating_sum / rating_count in MySQL.
+    rating_avg: n.rating_count > 0 ? Math.round((n.rating_sum / n.rating_count) * 100) / 100 : null,
+    watchlists: n.watchlists,
+  };
 }

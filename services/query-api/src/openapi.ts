@@ -31,10 +31,10 @@ const sourced = (sources: string[]) => ({ source: { type: 'string', enum: source
 export const schemas = {
   counts: {
     summary: 'Display counts of a movie',
-    description: 'Views, downloads and likes as the web app shows them (Redis). A movie Redis has no keys for yet is seeded from MySQL plus the deltas not yet flushed.',
+    description: 'Views, downloads, likes (users who like it now), ratings (users who rated it and their average) and watchlists (users with it on their watchlist) as the web app shows them (Redis). A movie Redis has no keys for yet is seeded from MySQL plus the deltas not yet flushed.',
     tags: ['public'],
     params: idParam('id', 'Movie (jav) id'),
-    response: { 200: { type: 'object', properties: { jav_id: int, views: int, downloads: int, likes: int } }, ...commonErrors({ 404: 'No such movie' }) },
+    response: { 200: { type: 'object', required: ['jav_id', 'views', 'downloads', 'likes', 'rating_count', 'rating_avg', 'watchlists'], properties: { jav_id: int, views: int, downloads: int, likes: int, rating_count: int, rating_avg: { type: ['number', 'null'], minimum: 1, maximum: 5, description: 'Average of the current ratings, two decimals; null when nobody rated it' }, watchlists: int } }, ...commonErrors({ 404: 'No such movie' }) },
   },
   featured: {
     summary: 'Active featured items, in rank order, with the item loaded',

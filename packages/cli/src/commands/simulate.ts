@@ -1,6 +1,6 @@
 import { SingleBar, Presets } from 'cli-progress';
 import type { Knex } from 'knex';
-import { loadCatalog as loadAppCatalog, type Catalog as AppCatalog } from '@tally/catalog';
+import { catalogFromConfig, type Catalog as AppCatalog } from '@tally/catalog';
 import { createMysql } from '@tally/clients';
 import { rngFor } from '@tally/db';
 import { TallyClient, type TallyError } from '@tally/sdk';
@@ -70,7 +70,7 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
   const db = createMysql({ url: config.MYSQL_URL, poolMax: 2 });
   let catalog: Catalog;
   try {
-    catalog = await loadTargets(db, loadAppCatalog(config.CATALOG_MAPPING));
+    catalog = await loadTargets(db, catalogFromConfig(config));
   } finally {
     await db.destroy();
   }
