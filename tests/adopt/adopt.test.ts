@@ -41,13 +41,16 @@ describe('tally adopt on an app schema Tally can adopt', () => {
     await app?.drop();
   });
 
-  it('check finds no problem and lists exactly the DDL Tally adds: likes, counts_updated_at and the counts index', async () => {
+  it('check finds no problem and lists exactly the DDL Tally adds: likes, rating_count, rating_sum, watchlists, counts_updated_at and the counts index', async () => {
     const report = await checkCatalog(tally.db, catalog);
     expect(report.database).toBe(app.name);
     expect(report.problems).toEqual([]);
-    expect(ddlOf(report)).toEqual(['jav column likes', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`]);
+    expect(ddlOf(report)).toEqual(['jav column likes', 'jav column rating_count', 'jav column rating_sum', 'jav column watchlists', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`]);
     expect(report.ddl.map((d) => d.sql)).toEqual([
       `ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`likes\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE`,
+      `ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_count\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE`,
+      `ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_sum\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE`,
+      `ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`watchlists\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE`,
       `ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`counts_updated_at\` DATETIME(3) NULL, LOCK=NONE`,
       `ALTER TABLE \`${app.name}\`.\`jav\` ADD INDEX \`${COUNTS_INDEX}\` (\`counts_updated_at\`, \`id\`), LOCK=NONE`,
     ]);
@@ -66,14 +69,14 @@ describe('tally adopt on an app schema Tally can adopt', () => {
   it('apply adds exactly those objects, records each, and afterwards the check is clean', async () => {
     const ran: string[] = [];
     const { applied, after } = await applyAdoption(tally.db, catalog, undefined, { beforeStep: (s) => ran.push(s.objectName) });
-    expect(ran).toEqual(['likes', 'counts_updated_at', COUNTS_INDEX]);
+    expect(ran).toEqual(['likes', 'rating_count', 'rating_sum', 'watchlists', 'counts_updated_at', COUNTS_INDEX]);
     expect(applied.map((d) => d.objectName)).toEqual(ran);
     expect(after.problems).toEqual([]);
     expect(after.ddl).toEqual([]);
-    expect(await adopted(tally.db)).toEqual([`${app.name}.jav column likes`, `${app.name}.jav column counts_updated_at`, `${app.name}.jav index ${COUNTS_INDEX}`]);
+    expect(await adopted(tally.db)).toEqual([`${app.name}.jav column likes`, `${app.name}.jav column rating_count`, `${app.name}.jav column rating_sum`, `${app.name}.jav column watchlists`, `${app.name}.jav column counts_updated_at`, `${app.name}.jav index ${COUNTS_INDEX}`]);
     const again = await applyAdoption(tally.db, catalog);
     expect(again.applied).toEqual([]);
-    expect(await adopted(tally.db)).toHaveLength(3);
+    expect(await adopted(tally.db)).toHaveLength(6);
   });
 
   it('leaves every app row and column byte for byte as it was; SHOW CREATE TABLE differs only by the added objects', async () => {
@@ -87,21 +90,24 @@ describe('tally adopt on an app schema Tally can adopt', () => {
     const is = lines(now.jav.create);
     expect(is.filter((l) => !was.includes(l))).toEqual([
       expect.stringMatching(/^`likes` bigint(\(20\))? NOT NULL DEFAULT '?0'?$/),
+      expect.stringMatching(/^`rating_count` bigint(\(20\))? NOT NULL DEFAULT '?0'?$/),
+      expect.stringMatching(/^`rating_sum` bigint(\(20\))? NOT NULL DEFAULT '?0'?$/),
+      expect.stringMatching(/^`watchlists` bigint(\(20\))? NOT NULL DEFAULT '?0'?$/),
       expect.stringMatching(/^`counts_updated_at` datetime\(3\) DEFAULT NULL$/),
       `KEY \`${COUNTS_INDEX}\` (\`counts_updated_at\`,\`id\`)`,
     ]);
     expect(is.filter((l) => was.includes(l))).toEqual(was);
-    expect(now.jav.columns).toEqual([...before.jav.columns, 'likes', 'counts_updated_at']);
+    expect(now.jav.columns).toEqual([...before.jav.columns, 'likes', 'rating_count', 'rating_sum', 'watchlists', 'counts_updated_at']);
   });
 
   it('rollback drops exactly what apply added and restores SHOW CREATE TABLE and the rows exactly', async () => {
     const dropped: string[] = [];
     const removed = await rollbackAdoption(tally.db, { beforeDrop: (o) => dropped.push(o.object_name) });
-    expect(dropped).toEqual([COUNTS_INDEX, 'counts_updated_at', 'likes']);
-    expect(removed).toHaveLength(3);
+    expect(dropped).toEqual([COUNTS_INDEX, 'counts_updated_at', 'watchlists', 'rating_sum', 'rating_count', 'likes']);
+    expect(removed).toHaveLength(6);
     expect(await snapshotApp(app.db)).toEqual(before);
     expect(await tally.db(ADOPTION_TABLE).count({ n: '*' }).first()).toEqual({ n: 0 });
-    expect(ddlOf(await checkCatalog(tally.db, catalog))).toHaveLength(3);
+    expect(ddlOf(await checkCatalog(tally.db, catalog))).toHaveLength(6);
   });
 
 });
@@ -121,7 +127,7 @@ describe('tally adopt apply when a statement fails', () => {
   });
 
   it("takes the failed object's record back, so rollback never drops the app's own object of that name", async () => {
-    expect(ddlOf(await checkCatalog(tally.db, catalog))).toEqual(['jav column likes', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`, `user_jav_history index ${HISTORY_UNIQUE_INDEX}`]);
+    expect(ddlOf(await checkCatalog(tally.db, catalog))).toEqual(['jav column likes', 'jav column rating_count', 'jav column rating_sum', 'jav column watchlists', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`, `user_jav_history index ${HISTORY_UNIQUE_INDEX}`]);
     // The app writes a duplicate (user, movie) row between the check and the ADD UNIQUE.
     const apply = applyAdoption(tally.db, catalog, undefined, {
       beforeStep: async (s) => {
@@ -129,11 +135,11 @@ describe('tally adopt apply when a statement fails', () => {
       },
     });
     await expect(apply).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
-    expect(await adopted(tally.db)).toEqual([`${app.name}.jav column likes`, `${app.name}.jav column counts_updated_at`, `${app.name}.jav index ${COUNTS_INDEX}`]);
+    expect(await adopted(tally.db)).toEqual([`${app.name}.jav column likes`, `${app.name}.jav column rating_count`, `${app.name}.jav column rating_sum`, `${app.name}.jav column watchlists`, `${app.name}.jav column counts_updated_at`, `${app.name}.jav index ${COUNTS_INDEX}`]);
     // The app team later adds a (non-unique) index of that very name: it is theirs.
     await app.db.raw(`ALTER TABLE user_jav_history ADD INDEX ${HISTORY_UNIQUE_INDEX} (user_id, jav_id)`);
     const appHistory = (await snapshotApp(app.db)).user_jav_history;
-    expect((await rollbackAdoption(tally.db)).map((o) => o.object_name)).toEqual([COUNTS_INDEX, 'counts_updated_at', 'likes']);
+    expect((await rollbackAdoption(tally.db)).map((o) => o.object_name)).toEqual([COUNTS_INDEX, 'counts_updated_at', 'watchlists', 'rating_sum', 'rating_count', 'likes']);
     expect((await snapshotApp(app.db)).user_jav_history).toEqual(appHistory);
   });
 });
@@ -164,7 +170,7 @@ describe('tally adopt on an incompatible app schema', () => {
     expect(text[2]).toMatch(/^user_jav_history has no unique key on \(user_id, jav_id\) and 3 pairs occur more than once; fix: merge the duplicate rows/);
     expect(text[3]).toMatch(/^watchlists\.jav_id \(watchlists\.movie\) is char\(36\), Tally needs an integer type/);
     // The DDL is still listed (what apply would add once the problems are gone), but not for history.
-    expect(ddlOf(report)).toEqual(['jav column likes', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`]);
+    expect(ddlOf(report)).toEqual(['jav column likes', 'jav column rating_count', 'jav column rating_sum', 'jav column watchlists', 'jav column counts_updated_at', `jav index ${COUNTS_INDEX}`]);
   });
 
   it('apply refuses, naming the problems, and runs nothing', async () => {

@@ -18,7 +18,8 @@ describe('the catalog check', () => {
 
   it('on movies: counts must be INT/BIGINT and likes signed, the id a key by itself; ON UPDATE columns are a warning', async () => {
     await t.db.raw(`CREATE TABLE m1 (id BIGINT NOT NULL, uuid CHAR(36) NOT NULL PRIMARY KEY, code VARCHAR(20) NOT NULL, title VARCHAR(100) NOT NULL,
-      views SMALLINT NOT NULL DEFAULT 0, downloads INT NOT NULL DEFAULT 0, likes INT UNSIGNED NOT NULL DEFAULT 0, counts_updated_at DATETIME(3) NULL,
+      views SMALLINT NOT NULL DEFAULT 0, downloads INT NOT NULL DEFAULT 0, likes INT UNSIGNED NOT NULL DEFAULT 0, rating_count INT NOT NULL DEFAULT 0, rating_sum INT NOT NULL DEFAULT 0, watchlists INT NOT NULL DEFAULT 0,
+      counts_updated_at DATETIME(3) NULL,
       updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, KEY jav_counts_updated_at_id_idx (counts_updated_at, id))`);
     const r = await check({ movies: { table: 'm1', display: { provider: null, release_date: null } } }, ['movies']);
     expect(rules(r)).toEqual([['m1', 'id', 'unique_key'], ['m1', 'views', 'type'], ['m1', 'likes', 'signed']]);

@@ -61,9 +61,12 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     expect(r.out).toContain('ok       jav.dvd_id (movies.display.code, varchar(50))');
     expect(r.out).not.toMatch(/^problem/m);
     expect(r.out).toMatch(/^warning {2}featured_items\.item_type also holds values featured\.itemTypes does not name: 'Modules\\JAV\\Models\\Collection' \(1 row\)/m);
-    expect(r.out).toMatch(/, 0 problems, 1 warning, 3 statements for tally adopt apply\n/);
+    expect(r.out).toMatch(/, 0 problems, 1 warning, 6 statements for tally adopt apply\n/);
     expect(r.out.split('tally adopt apply would run:\n')[1]).toBe([
       `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`likes\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_count\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_sum\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`watchlists\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
       `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`counts_updated_at\` DATETIME(3) NULL, LOCK=NONE;`,
       `  ALTER TABLE \`${app.name}\`.\`jav\` ADD INDEX \`${COUNTS_INDEX}\` (\`counts_updated_at\`, \`id\`), LOCK=NONE;`,
       '',
@@ -72,7 +75,7 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     expect(json.code).toBe(1);
     const report = JSON.parse(json.out) as { clean: boolean; database: string; problems: unknown[]; ddl: { objectName: string }[] };
     expect(report).toMatchObject({ clean: false, database: app.name, problems: [] });
-    expect(report.ddl.map((d) => d.objectName)).toEqual(['likes', 'counts_updated_at', COUNTS_INDEX]);
+    expect(report.ddl.map((d) => d.objectName)).toEqual(['likes', 'rating_count', 'rating_sum', 'watchlists', 'counts_updated_at', COUNTS_INDEX]);
   });
 
   it('adopt apply --dry-run is the check: same output and exit code, nothing run', async () => {
@@ -86,10 +89,13 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter((l) => l.startsWith('running  ')).map((l) => l.replace(/^running {2}ALTER TABLE \S+ /, ''))).toEqual([
       'ADD COLUMN `likes` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
+      'ADD COLUMN `rating_count` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
+      'ADD COLUMN `rating_sum` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
+      'ADD COLUMN `watchlists` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
       'ADD COLUMN `counts_updated_at` DATETIME(3) NULL, LOCK=NONE',
       `ADD INDEX \`${COUNTS_INDEX}\` (\`counts_updated_at\`, \`id\`), LOCK=NONE`,
     ]);
-    expect(r.out).toContain('applied 3 statements, recorded in tally_adopted_objects');
+    expect(r.out).toContain('applied 6 statements, recorded in tally_adopted_objects');
     expect(tally('adopt', 'check').code).toBe(0);
     expect(tally('adopt', 'apply').out).toMatch(/^nothing to apply/);
   });
@@ -97,7 +103,7 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
   it('adopt rollback without --yes lists what it would drop and what that costs, drops nothing (exit 2)', async () => {
     const r = tally('adopt', 'rollback');
     expect(r.code).toBe(2);
-    expect(r.out).toContain('tally adopt rollback drops, newest first (3 objects tally adopt apply added):');
+    expect(r.out).toContain('tally adopt rollback drops, newest first (6 objects tally adopt apply added):');
     expect(r.out).toContain(`index ${app.name}.jav.${COUNTS_INDEX}: es-sync can no longer read changed counts`);
     expect(r.out).toContain(`column ${app.name}.jav.likes: drops the likes counts Tally kept in it (Redis jav:likes:{id}`);
     expect(r.err).toMatch(/nothing dropped.*--yes/);
@@ -108,7 +114,8 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     const r = tally('adopt', 'rollback', '--yes');
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter((l) => l.startsWith('dropping '))).toEqual([
-      `dropping index ${app.name}.jav.${COUNTS_INDEX}`, `dropping column ${app.name}.jav.counts_updated_at`, `dropping column ${app.name}.jav.likes`,
+      `dropping index ${app.name}.jav.${COUNTS_INDEX}`, `dropping column ${app.name}.jav.counts_updated_at`,
+      ...['watchlists', 'rating_sum', 'rating_count', 'likes'].map((c) => `dropping column ${app.name}.jav.${c}`),
     ]);
     expect(await snapshotApp(app.db)).toEqual(original);
     expect(tally('adopt', 'rollback')).toMatchObject({ code: 0, out: expect.stringMatching(/^nothing to roll back/) });

@@ -8,12 +8,13 @@ import { catalogFromConfig, checkCatalogAtStart, DEMO_CATALOG } from './index';
 
 const logger = createLogger({ service: 'catalog-test', level: 'silent' });
 
-/** A MySQL that refuses `failures` queries, then answers information_schema with no tables at all. */
+/** A MySQL that refuses `failures` queries, then answers information_schema: database `shop`, with no tables at all. */
 function fakeDb(failures: number): Knex {
   let calls = 0;
   const raw = async (sql: string) => {
     if (calls++ < failures) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:3306'), { code: 'ECONNREFUSED' });
-    return sql.includes('DATABASE()') ? [[{ db: 'shop' }]] : [[]];
+    if (sql.includes('DATABASE()')) return [[{ db: 'shop' }]];
+    return sql.includes('SCHEMATA') ? [[{ 1: 1 }]] : [[]];
   };
   return { raw } as unknown as Knex;
 }

@@ -115,7 +115,7 @@ describe('migrations over a web app that already has its own jav table', () => {
     expect(createAfter).toContain(JAV_COUNTS_INDEX);
     expect(createAfter).toMatch(/`views` int(\(11\))? NOT NULL/); // its own column, untouched
     expect(await t.db(OWNERSHIP_TABLE).where({ table_name: 'jav' }).orderBy('object_name').pluck('object_name')).toEqual([
-      'counts_updated_at', 'downloads', JAV_COUNTS_INDEX, 'likes',
+      'counts_updated_at', 'downloads', JAV_COUNTS_INDEX, 'likes', 'rating_count', 'rating_sum', 'watchlists',
     ]);
     expect((await tables(t.db)).length).toBe(WEB_APP_TABLES.length + TALLY_TABLES.length + 2);
 
