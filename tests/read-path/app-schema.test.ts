@@ -102,7 +102,7 @@ describe('the read path through the catalog mapping, over an app-shaped schema',
   it('counts: seeded from the app\'s movies table plus pending deltas, under the app\'s prefix; an unknown movie is 404', async () => {
     const store = new CountsStore(redis, tally.db, catalog);
     const m3 = data.movies[2]!;
-    expect(await store.get(3)).toEqual({ jav_id: 3, views: m3.views, downloads: m3.downloads, likes: m3.likes });
+    expect(await store.get(3)).toEqual({ jav_id: 3, views: m3.views, downloads: m3.downloads, likes: m3.likes, rating_count: 0, rating_avg: null, watchlists: 0 });
     expect(await redis.mget('shop:views:3', 'shop:downloads:3', 'shop:likes:3')).toEqual([m3.views, m3.downloads, m3.likes].map(String));
     await redis.hset('tally:counter:pending', 'views:4', '5');
     expect((await store.get(4)).views).toBe(data.movies[3]!.views + 5);

@@ -59,12 +59,18 @@ afterAll(async () => {
 const PLAIN_REPORT = /start failed: CATALOG_MISMATCH: the app's schema \(app_start_\w+\) does not match the catalog mapping:\nproblem {2}jav\.code \(movies\.display\.code\) does not exist; fix: map movies\.display\.code to the app's column/;
 
 describe('start-up with CATALOG_MAPPING', () => {
-  it('query-api and snapshot-builder refuse a schema the mapping does not describe: exit 1, the check\'s report on stderr', async () => {
+  it('every service refuses a schema the mapping does not describe: exit 2, the check\'s report on stderr, in the same words', async () => {
     const unmapped = file('unmapped.json', { database: app.name, redis: { prefix } });
     const q = queryApi(testPort(27100), { CATALOG_MAPPING: unmapped });
     const s = snapshotBuilder({ CATALOG_MAPPING: unmapped });
-    for (const p of [q, s]) {
-      expect((await p.waitExit(60_000)).code).toBe(1);
+    // The counter, the flusher and es-sync read the same movies table: the same problem, the same words.
+    const others = [['services/counter/dist/main.js', []], ['services/flusher/dist/main.js', ['--once']], ['services/es-sync/dist/main.js', ['--once']]].map(([entry, args], i) => {
+      const p = new ServiceProcess(entry as string, { LOG_LEVEL: 'info', MYSQL_URL: tally.url, CATALOG_MAPPING: unmapped, TOPIC_PREFIX: `${uniqueName('t_rp')}.`, MANAGEMENT_PORT: String(testPort(27200) + i) }, args as string[]);
+      procs.push(p);
+      return p;
+    });
+    for (const p of [q, s, ...others]) {
+      expect({ exit: (await p.waitExit(60_000)).code, output: p.output.slice(-800) }).toMatchObject({ exit: 2 });
       expect(p.output).toMatch(PLAIN_REPORT);
       expect(p.output).toContain('run `tally adopt check` for the whole report');
     }
