@@ -24,9 +24,14 @@ type StateMetric = (typeof STATE_METRICS)[number];
 
 const EPOCH = "'1970-01-01 00:00:00.000'";
 const PAGE = 1_000;
-// The backfilled state is as of the app's change time: a later event wins, an older one does not.
 const NEWER = 'VALUES(event_at) > event_at OR (VALUES(event_at) = event_at AND COALESCE(VALUES(event_id), \'\') > COALESCE(event_id, \'\'))';
-const UPSERT_TAIL = `ON DUPLICATE KEY UPDATE value = IF(${NEWER}, VALUES(value), value), event_id = IF(${NEWER}, VALUES(event_id), event_id), event_at = GREATEST(event_at, VALUES(event_at))`;
+/**
+ * The one rule for writing movie_user_state (the backfill and the flusher): the newer change by
+ * (event_at, event_id) wins, as in the counter's Redis state; a backfilled row has the app's change
+ * time and no event id, so a later event wins over it and an older one does not. Assignments run
+ * left to right, so value and event_id are decided before event_at moves.
+ */
+export const USER_STATE_UPSERT_TAIL = `ON DUPLICATE KEY UPDATE value = IF(${NEWER}, VALUES(value), value), event_id = IF(${NEWER}, VALUES(event_id), event_id), event_at = GREATEST(event_at, VALUES(event_at))`;
 
 /**
  * Fills Tally's per-user state from the app's own tables and makes the likes figure the app's
@@ -44,7 +49,7 @@ export async function backfillUserState(db: Knex, redis: BackfillRedis, catalog:
   const i = catalog.mapping.interactions;
   const at = i.changedAt === null ? EPOCH : `COALESCE(${q(i.changedAt)}, ${EPOCH})`;
   const from = catalog.sql('interactions');
-  const insert = (select: string) => `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_at, event_id) ${select} ${UPSERT_TAIL}`;
+  const insert = (select: string) => `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_at, event_id) ${select} ${USER_STATE_UPSERT_TAIL}`;
   const states = { like: 0, rating: 0, watchlist: 0 };
   const run = async (sql: string, bindings: Knex.RawBinding[]): Promise<number> => ((await db.raw(sql, bindings)) as [{ affectedRows: number }])[0].affectedRows;
   const who = `${q(i.movie)}, ${q(i.user)}`;

@@ -4,5 +4,5 @@ export { checkCatalog, formatReport, ALL_PARTS, COUNTS_INDEX, HISTORY_UNIQUE_IND
 export { applyAdoption, rollbackAdoption, adoptedObjects, assertCatalog, ADOPTION_TABLE, type AdoptedObject, type ApplyResult } from './adopt';
 export { isSchemaError, classifyStoreError } from './schema-errors';
 export { introspect, type LiveTable, type LiveColumn, type LiveIndex } from './introspect';
-export { backfillUserState, type BackfillReport, type BackfillRedis } from './backfill';
+export { backfillUserState, USER_STATE_UPSERT_TAIL, type BackfillReport, type BackfillRedis } from './backfill';
 export { catalogFromConfig, checkCatalogAtStart, type CatalogStartCheck } from './start';

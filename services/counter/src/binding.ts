@@ -3,14 +3,14 @@ import type { Knex } from 'knex';
 import { validateEvent, type TopicNames } from '@tally/events';
 import type { SinkBinding } from '@tally/kafka';
 import type { Logger } from '@tally/runtime';
-import { DEMO_CATALOG, type Catalog, type CatalogPart } from '@tally/catalog';
+import { type Catalog, type CatalogPart } from '@tally/catalog';
 import { COUNTED_TYPES, FEATURED_TYPES } from './handler';
 import { CounterSink } from './sink';
 
 export type CounterEvent = Record<string, unknown> & { event_id: string };
 
 /** Counted and featured topics into Redis, exactly once; shared by the service and `tally replay --sink counter`. */
-export function counterBinding(redis: Redis, db: Knex, names: TopicNames, opts: { dedupTtlSeconds: number }, logger: Logger, catalog: Catalog = DEMO_CATALOG): SinkBinding<CounterEvent> {
+export function counterBinding(redis: Redis, db: Knex, names: TopicNames, opts: { dedupTtlSeconds: number }, logger: Logger, catalog: Catalog): SinkBinding<CounterEvent> {
   const sink = new CounterSink(redis, db, names, opts, logger, catalog);
   return {
     topics: [...COUNTED_TYPES, ...FEATURED_TYPES].map((t) => names.topicFor(t)),

@@ -6,7 +6,7 @@ import { TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
 import { effectOf, featuredKeysToDelete, isStateType, NO_STATE, stateEffectOf, stateText, type CounterEffect, type StateEffect } from './handler';
 import { counterKeys, type Metric } from '@tally/layout';
-import { classifyStoreError, DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
+import { classifyStoreError, q, type Catalog } from '@tally/catalog';
 
 type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];
@@ -32,7 +32,7 @@ export class CounterSink {
     private readonly names: TopicNames,
     private readonly opts: { dedupTtlSeconds: number },
     private readonly logger: Logger,
-    private readonly catalog: Catalog = DEMO_CATALOG,
+    private readonly catalog: Catalog,
   ) {
     redis.defineCommand('tallyApply', { numberOfKeys: 2, lua: APPLY_SCRIPT });
     this.redis = redis as RedisWithApply;

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { COUNTS_INDEX, DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
+import { COUNTS_INDEX, q, type Catalog } from '@tally/catalog';
 import type { CatalogRow, CountsRow, MovieRow, Watermark } from './handler';
 
 type Rows<T> = [T[], unknown];
@@ -9,7 +9,7 @@ type Rows<T> = [T[], unknown];
  * skipped row: page 100 of 1,000 would scan 100k index entries), plus its watermark.
  */
 export class CatalogSource {
-  constructor(private readonly db: Knex, private readonly app: Catalog = DEMO_CATALOG) {}
+  constructor(private readonly db: Knex, private readonly app: Catalog) {}
 
   /** The database clock: the cutoff and the reindex watermark must agree with what stamped the rows. */
   async now(): Promise<Date> {

@@ -1,3 +1,4 @@
+import { DEMO_CATALOG } from '@tally/catalog';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -53,7 +54,7 @@ async function totals(): Promise<Map<string, number>> {
 function newFlusher(name: string): { flusher: Flusher; close: () => Promise<void> } {
   const r = new Redis(PORT, '127.0.0.1');
   const db = createMysql({ url: temp.url, poolMax: 2 });
-  return { flusher: new Flusher(new FlushSink(r, db, opts), new ServiceMetrics(name, { defaultMetrics: false })), close: async () => { r.disconnect(); await db.destroy(); } };
+  return { flusher: new Flusher(new FlushSink(r, db, opts, DEMO_CATALOG), new ServiceMetrics(name, { defaultMetrics: false })), close: async () => { r.disconnect(); await db.destroy(); } };
 }
 
 it('two runs overlapping without the job lock: a leftover applied once, the pending hash taken once, MySQL exact', async () => {
@@ -103,7 +104,7 @@ it('two runs overlapping without the job lock: a leftover applied once, the pend
 it('rolls back when the taken hash vanished before the commit (Redis lost its data): nothing applied', async () => {
   const before = await totals();
   const ledgerBefore = await temp.db('flush_ledger').count({ n: '*' });
-  const sink = new FlushSink(redis, temp.db, opts);
+  const sink = new FlushSink(redis, temp.db, opts, DEMO_CATALOG);
   await redis.hset(counterKeys.pending, { 'views:1': '5', 'off:t.movie.viewed:0': '99' });
   expect(await sink.take('lost-1')).toBe(true);
   const flush = parseFlushHash((await sink.read('lost-1'))!);

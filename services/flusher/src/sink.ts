@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
 import { counterKeys, METRICS, type Metric } from '@tally/layout';
-import { DEMO_CATALOG, q, type Catalog } from '@tally/catalog';
+import { q, USER_STATE_UPSERT_TAIL, type Catalog } from '@tally/catalog';
 import { TallyError } from '@tally/runtime';
 import { chunks, insertDeltasSql, realignArgs, type CounterField, type MovieCounts, type ParsedFlush, type UserState } from './handler';
 import { REALIGN_SCRIPT, TAKE_SCRIPT } from './scripts';
@@ -32,7 +32,7 @@ const TEMP_TABLE = 'flusher_deltas';
 export class FlushSink {
   private readonly redis: RedisWithScripts;
 
-  constructor(redis: Redis, private readonly db: Knex, private readonly opts: SinkOptions, private readonly catalog: Catalog = DEMO_CATALOG) {
+  constructor(redis: Redis, private readonly db: Knex, private readonly opts: SinkOptions, private readonly catalog: Catalog) {
     redis.defineCommand('tallyTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
     redis.defineCommand('tallyRealign', { lua: REALIGN_SCRIPT });
     this.redis = redis as RedisWithScripts;
@@ -96,17 +96,11 @@ export class FlushSink {
     }
   }
 
-  /**
-   * The per-user states behind the like deltas, newest wins: the counter only ever stores a newer
-   * state, so this is the same rule written twice on purpose (a replayed older flush never wins).
-   * Assignments run left to right, so value and event_id are decided before event_at moves.
-   */
+  /** The per-user states behind the deltas, by the one rule of movie_user_state (the newer change wins). */
   private async saveStates(trx: Knex.Transaction, states: readonly UserState[]): Promise<void> {
-    const newer = 'VALUES(event_at) > event_at OR (VALUES(event_at) = event_at AND COALESCE(VALUES(event_id), \'\') > COALESCE(event_id, \'\'))';
     for (const chunk of chunks(states, this.opts.mysqlChunkRows)) {
       await trx.raw(
-        `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_id, event_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
-         ON DUPLICATE KEY UPDATE value = IF(${newer}, VALUES(value), value), event_id = IF(${newer}, VALUES(event_id), event_id), event_at = GREATEST(event_at, VALUES(event_at))`,
+        `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_id, event_at) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')} ${USER_STATE_UPSERT_TAIL}`,
         chunk.flatMap((st) => [st.facet, st.javId, st.userId, st.value, st.eventId, new Date(st.at)]),
       );
     }

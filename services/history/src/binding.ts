@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { validateEvent, type EventType, type TopicNames } from '@tally/events';
 import type { SinkBinding, Validation } from '@tally/kafka';
 import type { ServiceMetrics } from '@tally/runtime';
-import { DEMO_CATALOG, type Catalog } from '@tally/catalog';
+import { type Catalog } from '@tally/catalog';
 import type { HistoryEvent, HistoryKind } from './handler';
 import { HistorySink } from './sink';
 
@@ -13,7 +13,7 @@ const KINDS: Record<HistoryKind, EventType> = { view: 'movie.viewed', download: 
  * `progressGroup` keys the sink's progress in consumer_progress: a replay into the live tables uses
  * the live group's, so what the service applied is skipped.
  */
-export function historyBinding(db: Knex, names: TopicNames, progressGroup: string, metrics: ServiceMetrics, catalog: Catalog = DEMO_CATALOG): SinkBinding<HistoryEvent> {
+export function historyBinding(db: Knex, names: TopicNames, progressGroup: string, metrics: ServiceMetrics, catalog: Catalog): SinkBinding<HistoryEvent> {
   const kindByTopic = new Map<string, HistoryKind>(
     (Object.entries(KINDS) as [HistoryKind, EventType][]).map(([kind, type]) => [names.topicFor(type), kind]),
   );

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchOutcome, DecodedMessage, PartitionBatch } from '@tally/kafka';
 import type { ServiceMetrics } from '@tally/runtime';
-import { classifyStoreError, DEMO_CATALOG, q, type Catalog, type CatalogMapping } from '@tally/catalog';
+import { classifyStoreError, q, type Catalog, type CatalogMapping } from '@tally/catalog';
 import { foldHistory, type HistoryDelta, type HistoryEvent, type HistoryKind } from './handler';
 
 /**
@@ -82,7 +82,7 @@ export class HistorySink {
     private readonly groupId: string,
     private readonly kindOf: (topic: string) => HistoryKind,
     metrics: ServiceMetrics,
-    catalog: Catalog = DEMO_CATALOG,
+    catalog: Catalog,
   ) {
     this.statement = historyUpsert(catalog);
     this.rowsUpserted = metrics.counter('rows_upserted_total', 'user_jav_history rows inserted or updated (one per user and movie per chunk)', ['topic']);

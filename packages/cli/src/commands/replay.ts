@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import { catalogFromConfig } from '@tally/catalog';
 import { createMysql, createRedis } from '@tally/clients';
 import { topicNames, type EventType, type TopicNames } from '@tally/events';
 import { createKafka, PoisonMessageError, RegistryCodec, type BatchOutcome, type DecodedMessage, type SinkBinding } from '@tally/kafka';
@@ -105,11 +106,13 @@ async function openSink(config: CliConfig, o: ReplayOptions, names: TopicNames, 
     return fileSink(names, out, () => new Promise((r) => out.end(r)));
   }
   const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
+  // The live sinks' own mapping: a replay writes the app's tables and keys exactly as the services do.
+  const catalog = catalogFromConfig(config);
   if (o.sink === 'event-logger') return { binding: eventLoggerBinding(db, names, logger, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
-  if (o.sink === 'history') return { binding: historyBinding(db, names, o.progressGroup, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
+  if (o.sink === 'history') return { binding: historyBinding(db, names, o.progressGroup, metrics, catalog) as SinkBinding<unknown>, close: () => db.destroy() };
   if (o.sink === 'counter') {
     const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-replay' });
-    return { binding: counterBinding(redis, db, names, { dedupTtlSeconds: 600 }, logger) as SinkBinding<unknown>, close: async () => { await db.destroy(); await redis.quit(); } };
+    return { binding: counterBinding(redis, db, names, { dedupTtlSeconds: 600 }, logger, catalog) as SinkBinding<unknown>, close: async () => { await db.destroy(); await redis.quit(); } };
   }
   await db.destroy();
   throw new Error(`--sink: "${o.sink}" is not one of ${SINKS.join(', ')}`);
