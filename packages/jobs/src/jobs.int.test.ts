@@ -47,6 +47,15 @@ describe('JobRunner on MySQL', () => {
     const row = await tmp.db('job_runs').where({ job: 'fail-job' }).first();
     expect(row).toMatchObject({ status: 'failed', error: 'bulk endpoint said no' });
     expect(await metrics.registry.metrics()).toMatch(/tally_jobs_fail_last_success_timestamp_seconds 0\b/);
+    expect(out).not.toHaveProperty('fatal');
+  });
+
+  it('marks a run that met a schema error (a mapped column gone) as fatal: retrying cannot heal it', async () => {
+    const metrics = new ServiceMetrics('jobs_schema', { defaultMetrics: false });
+    const runner = new JobRunner('schema-job', tmp.db, async () => { await tmp.db.raw('SELECT no_such_column FROM job_runs'); return { items: 0 }; }, logger, metrics);
+    const out = await runner.runOnce(args);
+    expect(out).toMatchObject({ status: 'failed', fatal: { code: 'SCHEMA_MISMATCH', retriable: false, exitCode: 2 } });
+    expect(out.status === 'failed' && out.fatal?.message).toMatch(/Unknown column 'no_such_column'.*tally adopt check/);
   });
 
   it('never runs twice at once: in the same process, nor in another instance (MySQL lock)', async () => {

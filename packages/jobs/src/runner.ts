@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { Counter, Gauge, Histogram } from 'prom-client';
-import { errorMessage, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { classifyStoreError, errorMessage, TallyError, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { tryJobLock, type HeldLock } from './lock';
 import type { JobArgs } from './args';
 
@@ -21,7 +21,8 @@ export interface JobResult {
 
 export type JobOutcome =
   | { status: 'succeeded'; runId: number; items: number; ms: number; summary?: Record<string, unknown> }
-  | { status: 'failed'; runId: number; ms: number; error: string }
+  /** `fatal`: a failure retrying cannot heal (the app's schema changed under the job): the service stops with it. */
+  | { status: 'failed'; runId: number; ms: number; error: string; fatal?: TallyError }
   | { status: 'skipped'; reason: 'running_here' | 'locked_elsewhere' };
 
 export type JobFn = (ctx: JobContext) => Promise<JobResult>;
@@ -120,7 +121,9 @@ export class JobRunner {
         await this.db('job_runs').where({ id: runId }).update({ status: 'failed', finished_at: this.db.fn.now(3), error: error.slice(0, 60_000) })
           .catch((e: unknown) => this.logger.warn({ err: errorMessage(e) }, 'could not record the failed run'));
       }
-      return { status: 'failed', runId, ms, error };
+      const classified = classifyStoreError(err);
+      const fatal = classified instanceof TallyError && !classified.retriable ? classified : undefined;
+      return { status: 'failed', runId, ms, error, ...(fatal ? { fatal } : {}) };
     } finally {
       this.running.set(0);
       await lock.release().catch((e: unknown) => this.logger.warn({ err: errorMessage(e) }, 'could not release the job lock (it is freed when the connection closes)'));

@@ -70,6 +70,10 @@ export async function runJobService(
     if (args.once) {
       lifecycle.onShutdown('job', () => runner.stop());
       const outcome = await runner.runOnce(args);
+      if (outcome.status === 'failed' && outcome.fatal) {
+        lifecycle.fatal(outcome.fatal, 'stopped');
+        return;
+      }
       const code = outcome.status === 'succeeded' ? 0 : outcome.status === 'failed' ? 1 : EXIT_LOCKED;
       await lifecycle.shutdown(code);
       return;
@@ -79,11 +83,15 @@ export async function runJobService(
     lifecycle.onShutdown('management server', () => mgmt.close());
     lifecycle.onShutdown('job', () => runner.stop());
     // Ticks that find a run still going are skipped by the runner (and counted as skipped).
-    const task: ScheduledTask = schedule(config.SCHEDULE, () => void runner.runOnce(args), { name: spec.name, noOverlap: false });
+    // A run that met a schema error stops the service with it: the next runs would only fail the same way.
+    const run = () => void runner.runOnce(args).then((o) => {
+      if (o.status === 'failed' && o.fatal) lifecycle.fatal(o.fatal, 'stopped');
+    });
+    const task: ScheduledTask = schedule(config.SCHEDULE, run, { name: spec.name, noOverlap: false });
     lifecycle.onShutdown('schedule', () => task.stop());
     lifecycle.onShutdown('readiness', () => mgmt.markShuttingDown());
     logger.info({ schedule: config.SCHEDULE, next: task.getNextRun(), management: mgmt.url }, 'scheduled service started');
-    if (config.RUN_ON_START) void runner.runOnce(args);
+    if (config.RUN_ON_START) run();
   } catch (err) {
     lifecycle.fatal(err, 'start failed');
   }

@@ -4,3 +4,4 @@ export { ServiceMetrics } from './metrics';
 export { startManagementServer, healthRoutes, type ManagementServer, type ReadinessCheck, type ManagementSettings } from './management';
 export { Lifecycle } from './lifecycle';
 export { serviceConfigSchema, withManagementPort } from './config';
+export { isSchemaError, classifyStoreError } from './store-errors';

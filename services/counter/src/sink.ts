@@ -2,11 +2,11 @@ import type Redis from 'ioredis';
 import type { Knex } from 'knex';
 import type { EventType, TopicNames } from '@tally/events';
 import type { BatchOutcome, PartitionBatch } from '@tally/kafka';
-import { TallyError, type Logger } from '@tally/runtime';
+import { classifyStoreError, TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
 import { effectOf, featuredKeysToDelete, isStateType, NO_STATE, stateEffectOf, stateText, type CounterEffect, type StateEffect } from './handler';
 import { counterKeys, type Metric } from '@tally/layout';
-import { classifyStoreError, q, type Catalog } from '@tally/catalog';
+import { q, type Catalog } from '@tally/catalog';
 
 type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];

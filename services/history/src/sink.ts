@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { BatchOutcome, DecodedMessage, PartitionBatch } from '@tally/kafka';
-import type { ServiceMetrics } from '@tally/runtime';
-import { classifyStoreError, q, type Catalog, type CatalogMapping } from '@tally/catalog';
+import { classifyStoreError, type ServiceMetrics } from '@tally/runtime';
+import { q, type Catalog, type CatalogMapping } from '@tally/catalog';
 import { foldHistory, type HistoryDelta, type HistoryEvent, type HistoryKind } from './handler';
 
 /**

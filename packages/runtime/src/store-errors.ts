@@ -1,4 +1,4 @@
-import { TallyError } from '@tally/runtime';
+import { TallyError } from './errors';
 
 /**
  * MySQL/MariaDB errors that mean the schema is not what the code expects. Retrying cannot help (the
