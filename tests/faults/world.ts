@@ -52,7 +52,7 @@ export const ALL_TYPES: readonly EventType[] = eventDefinitions().map((d) => d.t
 /** Which topics each consumer reads (the oracle's own copy of the services' bindings). */
 export const CONSUMES: Record<Consumer, readonly EventType[]> = {
   'event-logger': ALL_TYPES,
-  counter: ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'featured.item.created', 'featured.item.updated', 'featured.item.removed'],
+  counter: ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted', 'featured.item.created', 'featured.item.updated', 'featured.item.removed'],
   history: ['movie.viewed', 'movie.downloaded'],
 };
 /** Raw log of each event type (migration 0003). */
