@@ -18,7 +18,9 @@
  *   existed when checked; else `at|eventId|value` from MySQL or '0||0'), kind ('flag' | 'rating'),
  *   then two (displayKey, pendingField, displaySeed) triples: a flag's figure (second triple empty),
  *   or a rating's count and sum.
- * Returns {'ok', counted, duplicates} | {'conflict', current} | {'need_seed', key}.
+ * Returns {'ok', counted, duplicates, unchanged} | {'conflict', current} | {'need_seed', key}:
+ * duplicates are client retries absorbed by the dedup window (reprocessing), unchanged are state
+ * changes that were not newer than the user's state (an older event, a like by a liker): normal traffic.
  */
 export const APPLY_SCRIPT = `
 local applied, pending = KEYS[1], KEYS[2]
@@ -42,7 +44,7 @@ for j = 0, ns - 1 do
   end
 end
 local sums, seeds, order = {}, {}, {}
-local counted, dups = 0, 0
+local counted, dups, unchanged = 0, 0, 0
 local function add(displayKey, pendingField, delta, seed)
   if seed ~= '' then seeds[displayKey] = seed end
   if sums[displayKey] == nil then
@@ -83,7 +85,7 @@ for j = 0, ns - 1 do
     for _, k in ipairs({b + 8, b + 11}) do
       if ARGV[k] ~= '' and ARGV[k + 2] ~= '' then seeds[ARGV[k]] = ARGV[k + 2] end
     end
-    dups = dups + 1
+    unchanged = unchanged + 1
   end
 end
 for _, kp in ipairs(order) do
@@ -99,5 +101,5 @@ for _, kp in ipairs(order) do
 end
 redis.call('HSET', applied, field, newOffset)
 redis.call('HSET', pending, offField, newOffset)
-return {'ok', counted, dups}
+return {'ok', counted, dups, unchanged}
 `;

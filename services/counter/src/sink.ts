@@ -9,7 +9,7 @@ import { counterKeys, type Metric } from '@tally/layout';
 import { q, type Catalog } from '@tally/catalog';
 
 type Decoded = Record<string, unknown> & { event_id: string };
-type ApplyReply = ['ok', number, number] | ['conflict', string] | ['need_seed', string];
+type ApplyReply = ['ok', number, number, number] | ['conflict', string] | ['need_seed', string];
 
 interface RedisWithApply extends Redis {
   tallyApply(applied: string, pending: string, ...args: (string | number)[]): Promise<ApplyReply>;
