@@ -181,7 +181,7 @@ describe("Tally on the app's own database, Redis and search index", () => {
     // MySQL (the app's jav, through the mapping) = before + effects; the display keys = MySQL.
     const figures = oracle.figures();
     const jav = new Map(((await app.db('jav').where('id', '<=', MOVIES).select('id', 'views', 'downloads', ...STATE_METRICS)) as Record<string, number>[]).map((r) => [Number(r.id), r]));
-    const beforeJav = new Map(((await (async () => (await createAppSchemaSnapshot()).jav)()) as Record<string, number>[]).map((r) => [Number(r.id), r]));
+    const beforeJav = new Map((await javBefore()).map((r) => [Number(r.id), r]));
     const wrong: unknown[] = [];
     for (let m = 1; m <= MOVIES; m++) {
       const row = jav.get(m)!;
@@ -252,8 +252,8 @@ async function scratchDb(): Promise<TempDatabase> {
   }
   return scratch;
 }
-async function createAppSchemaSnapshot(): Promise<{ jav: Record<string, unknown>[] }> {
-  return { jav: (await (await scratchDb()).db('jav').where('id', '<=', MOVIES).select('id', 'views', 'downloads')) as Record<string, unknown>[] };
+async function javBefore(): Promise<Record<string, number>[]> {
+  return (await (await scratchDb()).db('jav').where('id', '<=', MOVIES).select('id', 'views', 'downloads')) as Record<string, number>[];
 }
 async function historyBefore(columns = ['user_id', 'jav_id', 'view_count', 'progress_seconds', 'device']): Promise<Record<string, number | string | null>[]> {
   return (await (await scratchDb()).db('user_jav_history').orderBy('id').select(columns)) as Record<string, number | string | null>[];

@@ -23,10 +23,6 @@ export class Catalog {
     this.keys = appKeys(mapping.redis.prefix);
   }
 
-  /** The app's tables are in MYSQL_URL's own database (the demo): Tally then also creates and seeds them. */
-  get sharesDatabase(): boolean {
-    return this.mapping.database === null;
-  }
 
   /** `app.jav` (knex builder form: `db(catalog.table('movies'))`, or a `??` binding). */
   table(part: CatalogPart): string {

@@ -1,6 +1,5 @@
 export { migrateLatest, migrateRollbackAll, migrationStatus, type MigrationStatus } from './migrate';
 export { MIGRATIONS, migrationSource, createMigrationSource, type MigrationOptions } from './migrations';
-export { JAV_COUNTS_INDEX } from './migrations/0001-catalog-tables';
 export { seedDemo, validateSeedOptions, INSERT_CHUNK_ROWS, type SeedDemoOptions, type SeedReport, type SeedOptions } from './seed';
 export { generateSeedRows, SEED_EPOCH_MS, MAX_SEED_ENTITIES, sqlDateTime } from './seed-data';
 export { mulberry32, rngFor, hash32 } from './prng';

@@ -1,7 +1,7 @@
 import { baseConfigSchema, loadConfig } from '@tally/config';
 import { migrateLatest, migrateRollbackAll, migrationStatus } from './migrate';
 import { MIGRATIONS } from './migrations';
-import { JAV_COUNTS_INDEX } from './migrations/0001-catalog-tables';
+import { COUNTS_INDEX as JAV_COUNTS_INDEX } from '@tally/catalog';
 import { MIGRATIONS_TABLE, OWNERSHIP_TABLE, RAW_EVENT_TABLES, TALLY_TABLES, WEB_APP_TABLES } from './tables';
 import { createTempDatabase, type TempDatabase } from './testing/temp-database';
 import type { Knex } from 'knex';

@@ -1,4 +1,6 @@
 import type { Knex } from 'knex';
+// The index es-sync walks, named once in the catalog (the app's jav gets the same one from `tally adopt apply`).
+import { COUNTS_INDEX } from '@tally/catalog';
 import {
   addColumnIfMissing,
   addIndexIfMissing,
@@ -14,8 +16,6 @@ import { OWNERSHIP_TABLE } from '../tables';
 // `jav` may not even have an UNSIGNED id), and the seeder truncates and refills them in bulk.
 const TABLES = ['jav', 'actors', 'tags', 'jav_actors', 'jav_tags', 'featured_items'];
 
-/** Index es-sync walks with `WHERE (counts_updated_at, id) > (?, ?) ORDER BY counts_updated_at, id`. */
-export const JAV_COUNTS_INDEX = 'jav_counts_updated_at_id_idx';
 
 async function createJav(db: Knex): Promise<void> {
   await createWebAppTableIfMissing(db, 'jav', (t) => {
@@ -44,7 +44,7 @@ async function createJav(db: Knex): Promise<void> {
   await addColumnIfMissing(db, 'jav', 'counts_updated_at', (t) => {
     datetime3(t, 'counts_updated_at').nullable();
   });
-  await addIndexIfMissing(db, 'jav', JAV_COUNTS_INDEX, ['counts_updated_at', 'id']);
+  await addIndexIfMissing(db, 'jav', COUNTS_INDEX, ['counts_updated_at', 'id']);
 }
 
 async function createPeopleAndTags(db: Knex): Promise<void> {
