@@ -160,7 +160,7 @@ describe("Tally on the app's own database, Redis and search index", () => {
 
     const all = events(1_500);
     for (let i = 0; i < all.length; i += 250) {
-      const res = await fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: { authorization: 'Bearer bk-test', 'content-type': 'application/json', 'user-agent': UA }, body: JSON.stringify({ events: all.slice(i, i + 250) }) });
+      const res = await fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', 'user-agent': UA }, body: JSON.stringify({ events: all.slice(i, i + 250) }) });
       expect(res.status).toBe(202);
     }
     // Raw logs complete (Tally's own tables), then every consumer caught up.

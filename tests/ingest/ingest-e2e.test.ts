@@ -63,7 +63,7 @@ describe('ingest-api end to end', () => {
     const t0 = Date.now();
     const res = await fetch(`${url}/v1/events`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer bk-test', 'user-agent': 'Mozilla/5.0 (e2e) Firefox/128.0' },
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test', 'user-agent': 'Mozilla/5.0 (e2e) Firefox/128.0' },
       body: JSON.stringify({ events: bodies }),
     });
     expect(res.status).toBe(202);

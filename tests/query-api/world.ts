@@ -126,7 +126,7 @@ export async function destroyWorld(w: World | undefined): Promise<void> {
 export async function postEvents(w: World, events: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
     const chunk = events.slice(i, i + 500);
-    const res = await fetch(`${w.ingestUrl}/v1/events`, { method: 'POST', headers: { authorization: 'Bearer bk-test', 'content-type': 'application/json', 'user-agent': BROWSER_UA }, body: JSON.stringify({ events: chunk }) });
+    const res = await fetch(`${w.ingestUrl}/v1/events`, { method: 'POST', headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', 'user-agent': BROWSER_UA }, body: JSON.stringify({ events: chunk }) });
     const body = (await res.json()) as { accepted: number; errors: unknown[] };
     if (res.status !== 202 || body.accepted !== chunk.length) throw new Error(`ingest refused events: ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
   }

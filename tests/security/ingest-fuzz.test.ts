@@ -19,7 +19,9 @@ const CONCURRENCY = 6;
 const CHUNK = 40;
 const SEED = Date.now() % 2 ** 31;
 const defaults = loadIngestConfig({});
-const limits: FuzzLimits = { keys: { browser: 'bk-test', server: 'sk-test' }, maxEvents: defaults.MAX_EVENTS_PER_REQUEST, bodyLimit: defaults.BODY_LIMIT_BYTES };
+// Keys of its own: rate-limit buckets live in the shared Redis, and this file's volume must not
+// spend other test files' budgets for bk-test.
+const limits: FuzzLimits = { keys: { browser: `bk-fuzz-${process.pid}`, server: `sk-fuzz-${process.pid}` }, maxEvents: defaults.MAX_EVENTS_PER_REQUEST, bodyLimit: defaults.BODY_LIMIT_BYTES };
 
 let iso: Isolated | undefined;
 let ingest: { proc: ServiceProcess; url: string } | undefined;
@@ -27,7 +29,7 @@ beforeAll(async () => {
   iso = await isolatedEnvironment();
   // The limit is the real one's shape, raised so the fuzz's own pace is never refused; the produce
   // timeout is raised so a loaded 2-core machine cannot turn a slow acknowledgement into a 503.
-  ingest = await startIngest({ PORT: String(testPort(25300)), TOPIC_PREFIX: iso.prefix, RATE_LIMIT_MAX: '10000000', PRODUCE_TIMEOUT: '60s' });
+  ingest = await startIngest({ PORT: String(testPort(25300)), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: limits.keys.browser, SERVER_KEYS: limits.keys.server, RATE_LIMIT_MAX: '10000000', PRODUCE_TIMEOUT: '60s' });
 }, 120_000);
 afterAll(async () => {
   await ingest?.proc.kill();
@@ -79,7 +81,11 @@ async function send(url: string, req: FuzzRequest, t: Tally): Promise<void> {
   for (const e of answer.events ?? []) {
     t.acceptedIds.set(e.event_id, (t.acceptedIds.get(e.event_id) ?? 0) + 1);
     const sent = req.events?.[e.index];
-    if (sent?.verdict === 'valid' && (sent.event as Record<string, unknown>).event_id === e.event_id) t.sentValid.set(e.event_id, sent.event as Record<string, unknown>);
+    if (sent?.verdict === 'valid' && (sent.event as Record<string, unknown>).event_id === e.event_id) {
+      // A browser's user_id without a user token is kept as a guest's (the answer's notice says so).
+      const kept = e.identity === 'guest' ? { ...(sent.event as Record<string, unknown>), user_id: null } : sent.event;
+      t.sentValid.set(e.event_id, kept as Record<string, unknown>);
+    }
   }
 }
 

@@ -1,2 +1,2 @@
 export { baseConfigSchema, loadConfig, configOrExit, ConfigError, type BaseConfig } from './config';
-export { csvList, port, bool, durationMs } from './types';
+export { csvList, port, bool, durationMs, jsonObject } from './types';

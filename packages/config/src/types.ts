@@ -32,14 +32,31 @@ export const bool = () =>
     return z.NEVER;
   });
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** "250ms", "30s", "5m", "1h", or a bare number of milliseconds. */
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+/** "250ms", "30s", "5m", "1h", "7d", or a bare number of milliseconds. */
 export const durationMs = () =>
   z.string().transform((s, ctx) => {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(s);
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(s);
     if (!m) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration like 500ms, 30s, 5m or 1h' });
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration like 500ms, 30s, 5m, 1h or 7d' });
       return z.NEVER;
     }
     return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+  });
+
+/** A JSON object (`{"a": 1}`); the reason names JSON's own complaint. */
+export const jsonObject = () =>
+  z.string().transform((s, ctx): Record<string, unknown> => {
+    let v: unknown;
+    try {
+      v = JSON.parse(s);
+    } catch (err) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a JSON object: ${(err as Error).message}` });
+      return z.NEVER;
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a JSON object ({...})' });
+      return z.NEVER;
+    }
+    return v as Record<string, unknown>;
   });

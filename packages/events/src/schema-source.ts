@@ -20,6 +20,8 @@ export interface TopicSpec {
   readonly key_why: string;
   readonly partitions: number;
   readonly retention_ms: number;
+  /** Admin events: accepted only with a server key, never from a browser (whose key is public). */
+  readonly server_only: boolean;
 }
 
 export interface DeadLetterSpec {
@@ -56,6 +58,11 @@ function num(dir: string, v: unknown, what: string): number {
   return v;
 }
 
+function flag(dir: string, v: unknown, what: string): boolean {
+  if (v !== undefined && typeof v !== 'boolean') fail(dir, `${what} must be true or false`);
+  return v === true;
+}
+
 /**
  * Reads topics.json and every schema it names. Throws naming the file when the catalog and the
  * .avsc files disagree (a schema no topic uses, a topic without its schema), so a half-added event
@@ -81,6 +88,7 @@ export function readSchemaSource(dir: string = SCHEMAS_DIR): SchemaSource {
       key_why: raw.key_why,
       partitions: num(dir, raw.partitions ?? defaults.partitions, `events["${type}"].partitions`),
       retention_ms: num(dir, raw.retention_ms ?? defaults.retention_ms, `events["${type}"].retention_ms`),
+      server_only: flag(dir, raw.server_only, `events["${type}"].server_only`),
     };
     return { type, spec, schema: readJson(join(dir, spec.schema)) as AvroSchema };
   });

@@ -7,11 +7,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
-import { KeyRing, presentedKey, type KeyKind } from './auth';
+import type { Redis } from 'ioredis';
+import { KeyRing, presentedKey, type WriteKey } from './auth';
 import { cachedBotDetector } from './bot-detector';
 import type { IngestConfig } from './config';
 import { eventsOf, intake } from './handler';
 import { eventsRouteSchema, openApiInfo } from './openapi';
+import { UserTokens } from './user-token';
 import type { ViewWindow } from './view-window';
 
 export interface IngestDeps {
@@ -23,12 +25,14 @@ export interface IngestDeps {
   readiness: { name: string; check: () => Promise<unknown> | unknown }[];
   /** VIEW_DEDUP_WINDOW; absent when the window is off (every view counts). */
   viewWindow?: Pick<ViewWindow, 'mark' | 'release'>;
+  /** Where the rate limits are counted, shared by every instance; absent = in this process only (tests). */
+  rateLimitRedis?: Redis;
   now?: () => number;
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    keyKind?: KeyKind;
+    writeKey?: WriteKey;
   }
 }
 
@@ -56,8 +60,11 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     // Exported with the window off too (as zeros), so dashboards and alerts need not know the setting.
     repeats: d.metrics.counter('views_repeated_total', 'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)'),
     dedupFailures: d.metrics.counter('view_dedup_failures_total', 'Requests whose views were all counted unchecked because Redis did not answer (fail open)'),
+    guests: d.metrics.counter('events_user_unproven_total', 'Browser events whose user_id had no valid user token, kept as guests\' events, by problem', ['problem']),
   };
-  const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS);
+  const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS, config.KEY_EVENT_TYPES);
+  const tokens = new UserTokens(config.USER_TOKEN_SECRETS ?? [], config.USER_TOKEN_MAX_TTL);
+  const now = d.now ?? Date.now;
   const isBot = cachedBotDetector();
   const keyOf = (req: FastifyRequest) => presentedKey(req.headers, req.query);
 
@@ -81,17 +88,27 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     onInvalidRequestPayload: () => new TallyError('GZIP_INVALID', 'body is not valid gzip', { httpStatus: 400 }),
   });
   await app.register(cors, { origin: config.CORS_ORIGINS.includes('*') ? true : [...config.CORS_ORIGINS], methods: ['POST', 'GET', 'OPTIONS'], maxAge: 600 });
+  // Server keys are limited per key (the web app's back end sends everyone's events from a few
+  // addresses), browser keys per key and client ip. Buckets name keys by their public id, never the
+  // key itself; unknown keys share the ip's '-' bucket: one bucket per guessed key would leave
+  // guessing unlimited. With Redis the buckets are shared by every instance, so scaling out does not
+  // multiply the limit; Redis not answering lets the request through (skipOnError: fail open).
+  const bucket = (req: FastifyRequest) => {
+    const key = keys.find(keyOf(req));
+    return key?.kind === 'server' ? `s:${key.id}` : `b:${key ? key.id : '-'}|${req.ip}`;
+  };
   await app.register(rateLimit, {
     global: false,
-    max: config.RATE_LIMIT_MAX,
+    max: (_req, b) => (b.startsWith('s:') ? config.RATE_LIMIT_SERVER_MAX : config.RATE_LIMIT_MAX),
     timeWindow: config.RATE_LIMIT_WINDOW,
-    // Unknown keys share the ip's '-' bucket: one bucket per guessed key would leave guessing unlimited.
-    keyGenerator: (req) => {
-      const key = keyOf(req);
-      return `${keys.kindOf(key) ? key : '-'}|${req.ip}`;
-    },
-    errorResponseBuilder: (_req, ctx) =>
-      new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key and ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
+    keyGenerator: bucket,
+    ...(d.rateLimitRedis ? { redis: d.rateLimitRedis, nameSpace: 'tally:ingest:rate:', skipOnError: true } : {}),
+    errorResponseBuilder: (req, ctx) =>
+      new TallyError(
+        'RATE_LIMITED',
+        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key${bucket(req).startsWith('s:') ? '' : ' and ip'}; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
+        { httpStatus: 429 },
+      ),
   });
   await app.register(swagger, { openapi: openApiInfo });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -106,24 +123,37 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     // preParsing, not onRequest: the rate limit (an onRequest hook) must count refused keys too, and
     // the key is still checked before a byte of the body is read.
     preParsing: async (req, _reply, payload) => {
-      req.keyKind = keys.resolve(keyOf(req));
+      req.writeKey = keys.resolve(keyOf(req));
       return payload;
     },
     handler: async (req, reply) => {
-      const events = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
+      const { events, userToken } = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
+      const header = req.headers['x-tally-user-token'];
+      const token = typeof header === 'string' ? header.trim() : userToken;
+      const receivedAt = now();
+      let proof: ReturnType<UserTokens['check']> | undefined;
       const result = intake(events, {
-        keyKind: req.keyKind!,
+        key: req.writeKey!,
+        userProof: () => (proof ??= tokens.check(token, receivedAt)),
         ip: req.ip,
         userAgent: typeof req.headers['user-agent'] === 'string' ? req.headers['user-agent'] : null,
-        receivedAt: (d.now ?? Date.now)(),
+        receivedAt,
         isBot,
         anonymizeIp: config.ANONYMIZE_IP,
       });
       for (const e of result.errors) m.rejected.inc({ reason: `invalid:${e.field}` });
       if (result.accepted.length === 0) {
-        m.requests.inc({ status: '400' });
-        return reply.code(400).send({ error: { code: 'VALIDATION_FAILED', message: 'no valid event in the request' }, errors: result.errors });
+        // Every event refused for its type alone: the key, not the events, is what to change.
+        const forbidden = result.forbidden === events.length;
+        m.requests.inc({ status: forbidden ? '403' : '400' });
+        return reply.code(forbidden ? 403 : 400).send({
+          error: forbidden
+            ? { code: 'EVENT_TYPE_FORBIDDEN', message: 'this key may not send any of the event types in the request' }
+            : { code: 'VALIDATION_FAILED', message: 'no valid event in the request' },
+          errors: result.errors,
+        });
       }
+      for (const a of result.accepted) if (a.guest) m.guests.inc({ problem: a.guest.problem });
       const batch = result.accepted.map((a) => a.event);
       const { viewWindow } = d;
       const marking = viewWindow ? await viewWindow.mark(batch) : undefined;
@@ -142,7 +172,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
       return reply.code(202).send({
         accepted: result.accepted.length,
         rejected: events.length - result.accepted.length,
-        events: result.accepted.map((a) => ({ index: a.index, event_id: a.event.payload.event_id })),
+        events: result.accepted.map((a) => ({ index: a.index, event_id: a.event.payload.event_id, identity: a.identity, ...(a.guest ? { notice: a.guest.notice } : {}) })),
         errors: result.errors,
       });
     },

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { FieldError } from '@tally/events';
-import type { KeyKind } from './auth';
+import type { WriteKey } from './auth';
+import type { TokenCheck, TokenProblem } from './user-token';
 
 /** What the server knows about the request an event came in. */
 export interface RequestContext {
-  keyKind: KeyKind;
+  key: Pick<WriteKey, 'kind'>;
+  /** The request's user token, checked once on first use (only browser events with a user_id need it). */
+  userProof: () => TokenCheck;
   ip: string;
   userAgent: string | null;
   receivedAt: number;
@@ -43,13 +46,20 @@ export function anonymizeIp(ip: string): string {
  * Returns field errors for what only the server may set; the schema and domain rules are checked
  * afterwards by validateEvent, the same function the consumers use.
  */
-export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { record: Record<string, unknown>; errors: FieldError[] } {
+export interface Enriched {
+  record: Record<string, unknown>;
+  errors: FieldError[];
+  /** Set when a browser's user_id was not proven: the event is kept as a guest's, and this says why. */
+  guest?: { notice: FieldError; problem: TokenProblem };
+}
+
+export function enrich(raw: Record<string, unknown>, ctx: RequestContext): Enriched {
   const errors: FieldError[] = [];
   const { type: _type, ...fields } = raw;
   for (const f of SERVER_SET_FIELDS) {
     if (f in fields) errors.push({ field: f, reason: 'is set by the server and must not be sent' });
   }
-  if (ctx.keyKind === 'browser') {
+  if (ctx.key.kind === 'browser') {
     for (const f of SERVER_ONLY_FIELDS) if (f in fields) errors.push({ field: f, reason: 'may only be sent with a server key' });
   }
   const times: Partial<Record<(typeof CLIENT_TIME_FIELDS)[number], number>> = {};
@@ -61,8 +71,8 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { rec
   }
   const sentAt = times.sent_at ?? null;
   const skew = sentAt === null ? 0 : ctx.receivedAt - sentAt;
-  const ip = ctx.keyKind === 'server' && typeof fields.ip === 'string' ? fields.ip : ctx.ip;
-  const userAgent = ctx.keyKind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
+  const ip = ctx.key.kind === 'server' && typeof fields.ip === 'string' ? fields.ip : ctx.ip;
+  const userAgent = ctx.key.kind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
   const record: Record<string, unknown> = {
     ...fields,
     event_id: fields.event_id ?? randomUUID(),
@@ -74,5 +84,20 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { rec
     user_agent: userAgent ?? null,
     is_bot: typeof userAgent === 'string' && ctx.isBot(userAgent),
   };
-  return { record, errors };
+  const guest = ctx.key.kind === 'browser' ? unproven(record.user_id, ctx) : undefined;
+  if (guest) record.user_id = null;
+  return { record, errors, ...(guest ? { guest } : {}) };
+}
+
+/**
+ * A browser key is public, so its user_id is a claim until the app's signed token proves it: without
+ * proof the event still counts, as a guest's (ip and user agent), and the answer says why. A user_id
+ * that is not even an id is left for validation to report.
+ */
+function unproven(userId: unknown, ctx: RequestContext): Enriched['guest'] {
+  if (!Number.isSafeInteger(userId) || (userId as number) <= 0) return undefined;
+  const proof = ctx.userProof();
+  if (proof.ok && proof.userId === userId) return undefined;
+  const [problem, why] = proof.ok ? (['other_user', `user_token is for user ${proof.userId}`] as const) : [proof.problem, proof.reason];
+  return { problem, notice: { field: 'user_id', reason: `was not counted as user ${String(userId)}: ${why}; the event is kept as a guest's` } };
 }

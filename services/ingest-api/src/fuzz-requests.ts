@@ -15,6 +15,8 @@ export interface FuzzLimits {
 
 export interface FuzzRequest {
   kind: string;
+  /** Browser keys send no user token here: every user_id of theirs must be kept as a guest's. */
+  keyKind: KeyKind;
   /** Path and query: `/v1/events`, or `/v1/events?key=…` (sendBeacon cannot set headers). */
   url: string;
   headers: Record<string, string>;
@@ -28,7 +30,7 @@ export interface FuzzRequest {
 }
 
 /** The statuses the API documents for this route, minus 401/429/503 (the fuzz sends valid keys, slowly enough, to a healthy Kafka). */
-export const FUZZ_STATUSES = new Set([202, 400, 413, 415]);
+export const FUZZ_STATUSES = new Set([202, 400, 403, 413, 415]);
 
 const JSON_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain', 'text/plain;charset=UTF-8'];
 const WRONG_TYPES = ['application/octet-stream', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/html', 'application/xml', 'application/vnd.api+json', ''];
@@ -76,7 +78,7 @@ export function fuzzRequest(l: FuzzLimits): fc.Arbitrary<FuzzRequest> {
       const tooLarge = readsBody && Math.max(raw.length, body.length) > l.bodyLimit;
       const refusedJson = readsBody && !tooLarge && s.kind !== 'bad-gzip' && poisoned(s.json);
       return {
-        kind: s.kind, url: auth === 'query' ? `/v1/events?key=${encodeURIComponent(key)}` : '/v1/events', headers, body, payloads: s.payloads,
+        kind: s.kind, keyKind, url: auth === 'query' ? `/v1/events?key=${encodeURIComponent(key)}` : '/v1/events', headers, body, payloads: s.payloads,
         ...(tooLarge ? { expect: { status: 413, codes: ['BODY_TOO_LARGE'] } } : refusedJson ? { expect: { status: 400, codes: ['JSON_INVALID'] } } : s.expect ? { expect: s.expect } : { events: s.events! }),
       };
     });
@@ -107,7 +109,7 @@ function poisoned(json: string): boolean {
 interface Answer {
   accepted?: number;
   rejected?: number;
-  events?: { index: number; event_id: string }[];
+  events?: { index: number; event_id: string; identity?: string; notice?: { field: string } }[];
   errors?: { index: number; field: string; reason: string }[];
   error?: { code?: unknown; message?: unknown };
 }
@@ -125,7 +127,8 @@ export function answerProblems(req: FuzzRequest, status: number, a: Answer, l: F
     return p;
   }
   const events = req.events!;
-  if (status !== 202 && !(status === 400 && a.error?.code === 'VALIDATION_FAILED')) return [`status ${status} for a well-formed body`];
+  const refusedWhole = (status === 400 && a.error?.code === 'VALIDATION_FAILED') || (status === 403 && a.error?.code === 'EVENT_TYPE_FORBIDDEN');
+  if (status !== 202 && !refusedWhole) return [`status ${status} for a well-formed body`];
   const acceptedIdx = (a.events ?? []).map((e) => e.index);
   const errors = a.errors ?? [];
   const p: string[] = [];
@@ -139,5 +142,11 @@ export function answerProblems(req: FuzzRequest, status: number, a: Answer, l: F
     if (e.verdict === 'valid' && !accepted) p.push(`valid event ${i} refused: ${JSON.stringify(errors.filter((x) => x.index === i))}`);
     if (e.verdict === 'invalid' && !errors.some((x) => x.index === i && x.field === e.field)) p.push(`invalid event ${i} not refused naming ${e.field}`);
   });
+  for (const got of a.events ?? []) {
+    const userId = (events[got.index]?.event as Record<string, unknown> | undefined)?.user_id;
+    const unproven = req.keyKind === 'browser' && Number.isSafeInteger(userId) && (userId as number) > 0;
+    if (unproven && (got.identity !== 'guest' || got.notice?.field !== 'user_id')) p.push(`event ${got.index}: a browser's user_id without a token not kept as a guest's with a notice`);
+    if (!unproven && got.notice !== undefined) p.push(`event ${got.index}: a notice without cause`);
+  }
   return p;
 }

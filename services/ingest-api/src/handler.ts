@@ -1,37 +1,58 @@
-import { validateEvent, type FieldError, type TallyEvent } from '@tally/events';
+import { eventDefinition, isEventType, validateEvent, type FieldError, type TallyEvent } from '@tally/events';
 import { TallyError } from '@tally/runtime';
-import { enrich, type RequestContext } from './enrich';
+import type { WriteKey } from './auth';
+import { enrich, type Enriched, type RequestContext } from './enrich';
 
 export interface IndexedError extends FieldError {
   index: number;
 }
 
-export interface Intake {
-  accepted: { index: number; event: TallyEvent }[];
-  errors: IndexedError[];
+export interface Accepted {
+  index: number;
+  event: TallyEvent;
+  /** 'guest' for a guest, and for a browser's user_id without proof (then `guest` says why). */
+  identity: 'user' | 'guest';
+  guest?: Enriched['guest'];
 }
 
-/** `{"events":[…]}` or one event object; anything else is a 400 naming what was expected. */
-export function eventsOf(body: unknown, maxEvents: number): unknown[] {
+export interface Intake {
+  accepted: Accepted[];
+  errors: IndexedError[];
+  /** Events refused only because this key may not send their type. */
+  forbidden: number;
+}
+
+export interface IntakeContext extends Omit<RequestContext, 'key'> {
+  key: Pick<WriteKey, 'kind' | 'allowed'>;
+}
+
+/**
+ * `{"events":[…], "user_token"?: "…"}` or one event object; anything else is a 400 naming what was
+ * expected. The token (a browser's proof of its user, see user-token.ts) may also come as the
+ * X-Tally-User-Token header; sendBeacon cannot set headers, hence the body field.
+ */
+export function eventsOf(body: unknown, maxEvents: number): { events: unknown[]; userToken?: string } {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new TallyError('BODY_INVALID', 'body must be a JSON object: one event, or {"events": [...]}', { httpStatus: 400 });
   }
-  if (!('events' in body)) return [body];
+  if (!('events' in body)) return { events: [body] };
+  const token = (body as { user_token?: unknown }).user_token;
+  if (token !== undefined && typeof token !== 'string') throw new TallyError('BODY_INVALID', 'user_token must be a string (the token the web app signed)', { httpStatus: 400 });
   const events = (body as { events: unknown }).events;
   if (!Array.isArray(events)) throw new TallyError('BODY_INVALID', 'events must be an array of event objects', { httpStatus: 400 });
   if (events.length === 0) throw new TallyError('BODY_INVALID', 'events must not be empty', { httpStatus: 400 });
   if (events.length > maxEvents) {
     throw new TallyError('TOO_MANY_EVENTS', `events has ${events.length} items; at most ${maxEvents} per request`, { httpStatus: 413 });
   }
-  return events;
+  return token === undefined ? { events } : { events, userToken: token };
 }
 
 /**
  * Validates and enriches each event on its own: one bad event never costs the valid ones around it.
  * Errors name the event's index, the field and the reason.
  */
-export function intake(events: unknown[], ctx: RequestContext): Intake {
-  const out: Intake = { accepted: [], errors: [] };
+export function intake(events: unknown[], ctx: IntakeContext): Intake {
+  const out: Intake = { accepted: [], errors: [], forbidden: 0 };
   events.forEach((raw, index) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
       out.errors.push({ index, field: '(event)', reason: 'must be an object with a "type" and the fields of that event' });
@@ -42,7 +63,15 @@ export function intake(events: unknown[], ctx: RequestContext): Intake {
       out.errors.push({ index, field: 'type', reason: type === undefined ? 'is required' : 'must be a string naming the event type' });
       return;
     }
-    const { record, errors } = enrich(raw as Record<string, unknown>, ctx);
+    if (isEventType(type) && !ctx.key.allowed.has(type)) {
+      const why = ctx.key.kind === 'browser' && eventDefinition(type).server_only
+        ? 'it is an admin event and needs a server key (browser keys are public)'
+        : 'it is not in this key\'s KEY_EVENT_TYPES';
+      out.errors.push({ index, field: 'type', reason: `'${type}' may not be sent with this key: ${why}` });
+      out.forbidden++;
+      return;
+    }
+    const { record, errors, guest } = enrich(raw as Record<string, unknown>, ctx);
     const result = validateEvent(type, record);
     const all = [...errors, ...(result.ok ? [] : result.errors)];
     if (all.length > 0 || !result.ok) {
@@ -54,7 +83,7 @@ export function intake(events: unknown[], ctx: RequestContext): Intake {
       }
       return;
     }
-    out.accepted.push({ index, event: result.event });
+    out.accepted.push({ index, event: result.event, identity: record.user_id === null ? 'guest' : 'user', ...(guest ? { guest } : {}) });
   });
   return out;
 }

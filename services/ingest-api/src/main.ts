@@ -31,8 +31,9 @@ async function main(): Promise<void> {
 
   lifecycle.onShutdown('kafka producer', () => producer.disconnect());
   const viewWindow = viewWindowOf(config, logger, lifecycle);
+  const rateLimitRedis = rateLimitRedisOf(config, logger, lifecycle);
   const app = await buildApp({
-    config, logger, metrics, viewWindow,
+    config, logger, metrics, viewWindow, rateLimitRedis,
     produce: (events) => sink.produce(events),
     readiness: [
       { name: 'kafka', check: () => { if (!producer.isConnected) throw new Error('producer not connected'); } },
@@ -63,6 +64,26 @@ function viewWindowOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof 
   lifecycle.onShutdown('redis', async () => { await redis.quit(); });
   logger.info({ windowMs: config.VIEW_DEDUP_WINDOW }, 'view de-dup window on: one counted view per viewer and movie per window');
   return new ViewWindow(new RedisCountedViews(redis), { windowMs: config.VIEW_DEDUP_WINDOW, topicPrefix: config.TOPIC_PREFIX }, logger);
+}
+
+/**
+ * The rate limits' Redis: every instance counts in the same buckets, so N instances enforce one
+ * limit, not N. Like the view window it never holds a request: no offline queue, no retries, a short
+ * command timeout, and the limiter lets a request through when Redis does not answer.
+ */
+function rateLimitRedisOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): IngestDeps['rateLimitRedis'] {
+  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-ingest-api-limits' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.RATE_LIMIT_TIMEOUT });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) logger.warn({ err: err.message }, 'rate-limit redis unavailable: requests are not limited until it is back');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.info('rate-limit redis back: limits enforced again');
+    down = false;
+  });
+  lifecycle.onShutdown('rate-limit redis', async () => { await redis.quit().catch(() => undefined); });
+  return redis;
 }
 
 /** Runs `fn` every `ms` (never overlapping) until shutdown. */

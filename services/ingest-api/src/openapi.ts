@@ -63,7 +63,18 @@ export function eventsRouteSchema(maxEvents: number): Json {
         properties: {
           accepted: { type: 'integer' },
           rejected: { type: 'integer' },
-          events: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, event_id: { type: 'string' } } } },
+          events: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                index: { type: 'integer' },
+                event_id: { type: 'string' },
+                identity: { type: 'string', enum: ['user', 'guest'], description: 'Whose event it is stored as: a browser key\'s user_id counts only with a valid user_token' },
+                notice: { type: 'object', properties: { field: { type: 'string' }, reason: { type: 'string' } }, required: ['field', 'reason'], description: 'Why a user_id sent with a browser key was not counted (the event is kept as a guest\'s)' },
+              },
+            },
+          },
           errors: { type: 'array', items: fieldError },
         },
       },
