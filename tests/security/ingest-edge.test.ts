@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { RegistryCodec } from '@tally/kafka';
 import { clientEvent } from '../query-api/world';
@@ -6,12 +6,17 @@ import { env } from '../helpers/env';
 import type { ServiceProcess } from '../helpers/process';
 import { startIngest, testPort } from '../helpers/services';
 import { isolatedEnvironment, type Isolated } from '../event-logger/harness';
+import { PrivateRedis } from '../flusher/support';
 import { readToEnd, secret, unfinishedBody } from './support';
 
 // The ingest API's edge as a real process: who may write, what a browser key may claim, how much
 // one client may send, and how large a request may be. Every event answered 202 is collected, and the
 // last test checks that Kafka holds exactly those: nothing refused here got through.
 const KEYS = { browser: secret('bk'), server: secret('sk') };
+const TOKEN_SECRET = secret('user-token');
+/** The web app's side of a user token, written from the format in the docs (not the server's code). */
+const userToken = (key: string, userId: number, expires: number) =>
+  `v1.${userId}.${expires}.${createHmac('sha256', key).update(`v1.${userId}.${expires}`).digest('base64url')}`;
 const BODY_LIMIT = 65_536;
 const MAX_EVENTS = 50;
 const port = testPort(25900);
@@ -19,14 +24,16 @@ const accepted = new Set<string>();
 let iso: Isolated;
 let main: { proc: ServiceProcess; url: string };
 const procs: ServiceProcess[] = [];
+const limits = new PrivateRedis(25950);
 
 beforeAll(async () => {
   iso = await isolatedEnvironment();
-  main = await startIngest({ PORT: String(port), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_EVENTS_PER_REQUEST: String(MAX_EVENTS) });
+  main = await startIngest({ PORT: String(port), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, USER_TOKEN_SECRETS: TOKEN_SECRET, BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_EVENTS_PER_REQUEST: String(MAX_EVENTS) });
   procs.push(main.proc);
 }, 120_000);
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.kill()));
+  await limits.stop();
   await iso?.cleanup();
 }, 60_000);
 
@@ -86,8 +93,43 @@ describe('ingest-api edge', () => {
     expect(stored.get(ids.byServer)).toMatchObject({ ip: '203.0.113.99', user_agent: 'Laravel/11 on behalf of a user' });
   });
 
+  it('browser keys cannot send admin events, and their user_id counts only with a valid user token', async () => {
+    const admin = await post(browser, { events: [clientEvent('featured.item.created', {}), clientEvent('featured.item.removed', {})] });
+    expect({ status: admin.status, code: admin.error?.code, fields: admin.errors?.map((e) => e.field) }).toEqual({ status: 403, code: 'EVENT_TYPE_FORBIDDEN', fields: ['type', 'type'] });
+
+    const now = Math.floor(Date.now() / 1000);
+    const cases = {
+      unsigned: { events: [viewed({ event_id: randomUUID() })] },
+      forged: { user_token: userToken('not-the-secret', 7, now + 600), events: [viewed({ event_id: randomUUID() })] },
+      expired: { user_token: userToken(TOKEN_SECRET, 7, now - 1), events: [viewed({ event_id: randomUUID() })] },
+      otherUser: { user_token: userToken(TOKEN_SECRET, 8, now + 600), events: [viewed({ event_id: randomUUID() })] },
+      signed: { user_token: userToken(TOKEN_SECRET, 7, now + 600), events: [viewed({ event_id: randomUUID() })] },
+    };
+    const answers: Record<string, unknown> = {};
+    for (const [name, body] of Object.entries(cases)) {
+      const r = await post(browser, body);
+      answers[name] = { status: r.status, identity: (r.events?.[0] as { identity?: string } | undefined)?.identity };
+    }
+    expect(answers).toEqual({
+      unsigned: { status: 202, identity: 'guest' }, forged: { status: 202, identity: 'guest' }, expired: { status: 202, identity: 'guest' },
+      otherUser: { status: 202, identity: 'guest' }, signed: { status: 202, identity: 'user' },
+    });
+
+    const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
+    const stored = new Map<string, Record<string, unknown>>();
+    for (const r of await readToEnd(iso.names.eventTopics)) {
+      const { value } = await codec.decode<Record<string, unknown>>(r.value);
+      stored.set(value.event_id as string, value);
+    }
+    const userOf = Object.fromEntries(Object.entries(cases).map(([name, body]) => [name, stored.get(body.events[0]!.event_id as string)?.user_id]));
+    expect(userOf).toEqual({ unsigned: null, forged: null, expired: null, otherUser: null, signed: 7 });
+  });
+
   it('rate limit per key and ip holds, refused keys included; another key keeps its own budget', async () => {
-    const limited = await startIngest({ PORT: String(port + 1), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '10m' });
+    // A Redis of its own: the limit state is shared by every instance on a Redis, and this file's
+    // other requests (wrong keys included) must not have spent this instance's budgets already.
+    await limits.start();
+    const limited = await startIngest({ PORT: String(port + 1), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, RATE_LIMIT_MAX: '5', RATE_LIMIT_SERVER_MAX: '5', RATE_LIMIT_WINDOW: '10m', REDIS_URL: limits.url });
     procs.push(limited.proc);
     const statuses = async (n: number, headers: () => Record<string, string>) => {
       const out: number[] = [];

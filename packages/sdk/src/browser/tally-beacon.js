@@ -1,10 +1,12 @@
-/* Tally beacon (ES2017): tally.track(event); set data-endpoint/data-key or call tally.init().
+/* Tally beacon (ES2017): tally.track(event); set data-endpoint/data-key (and data-user-token) or call tally.init().
    Key in the query, body text/plain: sendBeacon sets no headers; text/plain skips CORS preflight. */
 /* global window, Blob, setTimeout, clearTimeout */
 (function (w) {
   'use strict';
   const d = (w.document.currentScript || {}).dataset || {};
-  const cfg = { endpoint: d.endpoint, key: d.key, batch: 20, delay: 3000 };
+  // userToken: the signed-in user's token, signed by the web app's back end (data-user-token): a
+  // browser key's user_id counts only with it, and events without a user_id get the token's.
+  const cfg = { endpoint: d.endpoint, key: d.key, userToken: d.userToken, batch: 20, delay: 3000 };
   let q = [], timer = null, wait = cfg.delay;
   const now = () => new Date().toISOString();
   const later = () => timer || (timer = setTimeout(flush, wait));
@@ -30,7 +32,9 @@
     const url = cfg.endpoint + '?key=' + encodeURIComponent(cfg.key);
     while (q.length) {
       const events = q.splice(0, cfg.batch); // 20 stay far below the 64 KB beacon/keepalive cap
-      const json = JSON.stringify({ events: events.map((e) => Object.assign({}, e, { sent_at: now() })) });
+      const payload = { events: events.map((e) => Object.assign({}, e, { sent_at: now() })) };
+      if (cfg.userToken) payload.user_token = cfg.userToken;
+      const json = JSON.stringify(payload);
       const body = new Blob([json], { type: 'text/plain' });
       if (unloading === true && w.navigator.sendBeacon(url, body)) continue;
       w.fetch(url, { method: 'POST', body, keepalive: true }).then(
@@ -44,7 +48,8 @@
     init: (o) => Object.assign(cfg, o),
     flush,
     track(e) {
-      q.push(Object.assign({ event_id: uuid(), occurred_at: now() }, e));
+      const user = cfg.userToken ? { user_id: Number(String(cfg.userToken).split('.')[1]) } : {};
+      q.push(Object.assign({ event_id: uuid(), occurred_at: now() }, user, e));
       if (q.length >= cfg.batch) flush();
       else later();
     },

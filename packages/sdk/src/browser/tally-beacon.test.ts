@@ -11,6 +11,7 @@ interface Sent {
   url: string;
   type: string;
   events: Array<Record<string, unknown>>;
+  userToken?: string;
   keepalive?: boolean;
 }
 
@@ -29,13 +30,10 @@ function loadBeacon(options: { beaconAccepts?: boolean; fetchStatus?: number[]; 
   const listeners: Record<string, Array<() => void>> = {};
   const on = (name: string, fn: () => void) => (listeners[name] ??= []).push(fn);
   const statuses = [...(options.fetchStatus ?? [])];
-  const decode = async (via: Sent['via'], url: string, blob: Blob, keepalive?: boolean): Promise<Sent> => ({
-    via,
-    url,
-    type: blob.type,
-    events: JSON.parse(await blob.text()).events,
-    keepalive,
-  });
+  const decode = async (via: Sent['via'], url: string, blob: Blob, keepalive?: boolean): Promise<Sent> => {
+    const body = JSON.parse(await blob.text());
+    return { via, url, type: blob.type, events: body.events, ...(body.user_token === undefined ? {} : { userToken: body.user_token }), keepalive };
+  };
   const document = { visibilityState: 'visible', currentScript: { dataset: options.dataset ?? {} }, addEventListener: on };
   const window = {
     document,
@@ -89,6 +87,26 @@ test('visibilitychange to visible sends nothing; pagehide sends, configured from
   page.fire('pagehide');
   const sent = await page.sent();
   expect(sent.map((s) => [s.via, s.url, s.events.length])).toEqual([['beacon', 'https://i.example/v1/events?key=pk_1', 1]]);
+});
+
+test('with data-user-token every batch carries the token, and events without a user_id get its user', async () => {
+  const token = 'v1.42.2000000000.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+  const page = loadBeacon({ dataset: { endpoint: 'https://i.example/v1/events', key: 'pk_1', userToken: token } });
+  page.tally.track({ type: 'movie.viewed', jav_id: 1 });
+  page.tally.track({ type: 'movie.viewed', jav_id: 2, user_id: null }); // the page may still say "as a guest"
+  page.fire('pagehide');
+  const [sent] = await page.sent();
+  expect(sent?.userToken).toBe(token);
+  expect(sent?.events.map((e) => e.user_id)).toEqual([42, null]);
+});
+
+test('without a user token the body has none and events keep what the page gave', async () => {
+  const page = loadBeacon({ dataset: { endpoint: 'https://i.example/v1/events', key: 'pk_1' } });
+  page.tally.track({ type: 'movie.viewed', jav_id: 1 });
+  page.fire('pagehide');
+  const [sent] = await page.sent();
+  expect(sent).not.toHaveProperty('userToken');
+  expect(sent?.events[0]).not.toHaveProperty('user_id');
 });
 
 test('a refused beacon falls back to a keepalive fetch of the same events', async () => {
