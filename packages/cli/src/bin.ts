@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
+import { durationMs } from '@tally/config';
 import { runDbCli, USAGE as DB_USAGE } from '@tally/db';
 import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
@@ -10,7 +11,9 @@ import { DEFAULT_BOT_SHARE } from './commands/visitors';
 import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 import { parsePosition, replay, SINKS, topicsFor } from './commands/replay';
 import { adoptApply, adoptBackfill, adoptCheck, adoptRollback } from './commands/adopt';
+import { forgetCommand } from './commands/forget';
 import { topicNames } from '@tally/events';
+import { parseSubject } from '@tally/privacy';
 
 // `tally topics describe | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
@@ -30,6 +33,13 @@ const parsedBy = <T>(parse: (v: string) => T) => (v: string): T => {
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }
+};
+
+/** A duration as every setting takes it (the config's one parser), the error naming the flag. */
+const settleDuration = (v: string): number => {
+  const r = durationMs().safeParse(v);
+  if (!r.success) throw new InvalidArgumentError(`--settle: ${r.error.issues[0]?.message ?? 'not a duration'}`);
+  return r.data;
 };
 
 const program = new Command('tally')
@@ -187,6 +197,36 @@ Without --yes it only lists what it would drop. Stop Tally's consumers, flusher 
 the app back to its own counter writes first (docs/adopting.md). Exit codes: 0 dropped (or nothing
 recorded), 1 failed, 2 --yes missing (nothing dropped) or invalid configuration.`)
   .action((o: { yes: boolean }) => runCommand((c) => adoptRollback(c, o)));
+
+program
+  .command('forget')
+  .description("delete a person's data when they ask: their rows and keys in every store, and a tombstone so replays and late events do not bring it back")
+  .option('--user <id>', 'a signed-in user (users.id)')
+  .option('--ip <address>', 'a guest, by the ip address their events carry')
+  .option('--settle <duration>', 'wait between the two sweeps (longer than a sink chunk takes): 5s, 500ms', settleDuration, 5_000)
+  .option('--json', 'machine-readable output', false)
+  .addHelpText('after', `
+What it changes (docs/operations.md, "Forgetting a person"):
+  raw logs (view_events, …)      the person's rows anonymized: user_id NULL, ip 0.0.0.0, user_agent NULL
+                                 (the events stay for the aggregates, nobody's identity with them)
+  history table (user_jav_history as mapped), movie_user_state, their recommendation snapshot
+  (MongoDB), their per-user Redis keys and fields (counter state, view de-dup), their dead letters:
+                                 deleted
+  tally_forgotten                a tombstone (SHA-256 of user:<id> or ip:<addr>): every sink skips
+                                 their events from now on, replays and late events included
+  tally_forget_audit             who asked, when, and the counts removed
+Aggregate counts (views, likes, …) stay. Kafka's own copies age out with the topics' retention
+(7 days; dead letters 30). Exit codes: 0 done, 1 failed, 2 bad arguments or configuration.`)
+  .action((o: { user?: string; ip?: string; settle: number; json: boolean }) => {
+    let subject;
+    try {
+      subject = parseSubject({ user: o.user, ip: o.ip });
+    } catch (err) {
+      process.stderr.write(`tally forget: ${(err as Error).message.replace(/^\(subject\) /, '')}: --user <id> or --ip <address>\n`);
+      process.exit(2);
+    }
+    return runCommand((c) => forgetCommand(c, subject, { json: o.json, settleMs: o.settle }));
+  });
 
 program
   .command('migrate')

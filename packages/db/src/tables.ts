@@ -52,6 +52,9 @@ export const REQUEUE_TABLES = ['dead_letter_requeues'] as const;
 /** Adoption of an existing app (0007): what `tally adopt apply` added, and the per-user state behind likes, ratings and watchlists. */
 export const ADOPTION_TABLES = ['tally_adopted_objects', 'movie_user_state'] as const;
 
+/** Forgetting a person (0011): tombstones the sinks honour, and who asked for what. */
+export const PRIVACY_TABLES = ['tally_forgotten', 'tally_forget_audit'] as const;
+
 /** Records which web-app tables/columns/indexes the migrations created, so rollback removes only those. */
 export const OWNERSHIP_TABLE = 'tally_owned_objects';
 
@@ -59,7 +62,7 @@ export const OWNERSHIP_TABLE = 'tally_owned_objects';
 export const MIGRATIONS_TABLE = 'tally_migrations';
 
 /** Tables that exist only because of Tally and go away with a full rollback. */
-export const TALLY_TABLES = [...RAW_EVENT_TABLES, ...BOOKKEEPING_TABLES, ...DEAD_LETTER_TABLES, ...REQUEUE_TABLES, ...ADOPTION_TABLES, OWNERSHIP_TABLE] as const;
+export const TALLY_TABLES = [...RAW_EVENT_TABLES, ...BOOKKEEPING_TABLES, ...DEAD_LETTER_TABLES, ...REQUEUE_TABLES, ...ADOPTION_TABLES, ...PRIVACY_TABLES, OWNERSHIP_TABLE] as const;
 export type TallyTable = (typeof TALLY_TABLES)[number];
 
 /** Web-app tables the demo seeder fills (truncate-and-fill); user state tables are emptied. */

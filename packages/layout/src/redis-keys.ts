@@ -43,6 +43,7 @@ export const counterKeys = {
   appliedField: (topic: string, partition: number) => `${topic}:${partition}`,
   /** Per-user state of a facet for one movie: field user id → `occurredAt|eventId|value` of the user's latest change. */
   state: (facet: string, javId: number) => `tally:counter:state:${facet}:${javId}`,
+  statePattern: 'tally:counter:state:*',
   /** A state change not yet in MySQL (movie_user_state), in the pending hash beside the deltas it caused. */
   pendingStateField: (facet: string, javId: number, userId: number) => `state:${facet}:${javId}:${userId}`,
   /** Event ids counted recently, to absorb a client's retry of the same event at another offset. */
@@ -64,4 +65,6 @@ export const ingestKeys = {
    * user agent>`, never a raw ip.
    */
   countedView: (topicPrefix: string, viewer: string, javId: number) => `tally:ingest:view:${topicPrefix}${viewer}:${javId}`,
+  /** Every counted view of one user, whatever the prefix and movie (forgetting them). */
+  userViewsPattern: (userId: number) => `tally:ingest:view:*u:${userId}:*`,
 } as const;

@@ -4,6 +4,7 @@ import type { SinkBinding, Validation } from '@tally/kafka';
 import type { ServiceMetrics } from '@tally/runtime';
 import { type Catalog } from '@tally/catalog';
 import type { HistoryEvent, HistoryKind } from './handler';
+import { ForgottenSet, skippingForgotten } from '@tally/privacy';
 import { HistorySink } from './sink';
 
 const KINDS: Record<HistoryKind, EventType> = { view: 'movie.viewed', download: 'movie.downloaded' };
@@ -28,5 +29,6 @@ export function historyBinding(db: Knex, names: TopicNames, progressGroup: strin
     return { ok: false, reason: r.errors.map((e) => e.field).join(','), detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
   };
   const sink = new HistorySink(db, progressGroup, kindOf, metrics, catalog);
-  return { topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) };
+  const skipped = metrics.counter('events_skipped_total', 'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)', ['topic', 'why']);
+  return skippingForgotten({ topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) }, new ForgottenSet(db), (e) => e, (topic, n) => skipped.inc({ topic, why: 'forgotten' }, n));
 }

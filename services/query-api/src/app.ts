@@ -12,6 +12,7 @@ import type { QueryConfig } from './config';
 import { InvalidParameter } from './params';
 import { openApiInfo } from './openapi';
 import { adminRoutes, type AdminDeps } from './routes/admin';
+import { privacyRoutes, type PrivacyDeps } from './routes/privacy';
 import { publicRoutes, type PublicDeps } from './routes/public';
 
 /**
@@ -27,6 +28,8 @@ export interface QueryDeps extends PublicDeps, Omit<AdminDeps, 'tokens'> {
   metrics: ServiceMetrics;
   /** Throws while a dependency is unusable; shown per check on /readyz. */
   readiness: { name: string; check: () => Promise<unknown> | unknown }[];
+  /** POST /v1/admin/forget; absent, the route is not served. */
+  forget?: PrivacyDeps['forget'];
 }
 
 /** The admin page (HTML, JS, CSS) ships in the package, next to dist/. */
@@ -80,7 +83,9 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   await publicRoutes(app, d);
-  await adminRoutes(app, { ...d, tokens: new AdminTokens(config.ADMIN_TOKENS) });
+  const tokens = new AdminTokens(config.ADMIN_TOKENS);
+  await adminRoutes(app, { ...d, tokens });
+  if (d.forget) await privacyRoutes(app, { tokens, forget: d.forget });
   await adminPage(app);
 
   healthRoutes(app, { checks: d.readiness, metrics: d.metrics });

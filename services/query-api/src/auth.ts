@@ -14,8 +14,11 @@ export class AdminTokens {
     this.hashes = tokens.map(digest);
   }
 
-  /** Throws a 401 that says what is wrong with the request, never what the tokens are. */
-  check(authorization: string | string[] | undefined): void {
+  /**
+   * Throws a 401 that says what is wrong with the request, never what the tokens are. Returns the
+   * token's public id (first 12 hex digits of its SHA-256), for audit rows.
+   */
+  check(authorization: string | string[] | undefined): string {
     if (typeof authorization !== 'string' || !/^bearer\s+\S/i.test(authorization)) {
       throw new TallyError('AUTH_MISSING_TOKEN', 'missing admin token: send "Authorization: Bearer <token>"', { httpStatus: 401 });
     }
@@ -23,5 +26,6 @@ export class AdminTokens {
     let ok = false;
     for (const known of this.hashes) if (timingSafeEqual(known, h)) ok = true;
     if (!ok) throw new TallyError('AUTH_UNKNOWN_TOKEN', 'unknown admin token', { httpStatus: 401 });
+    return h.toString('hex').slice(0, 12);
   }
 }

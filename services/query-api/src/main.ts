@@ -6,6 +6,8 @@ import { createElasticsearchClient, createMongo, createMysql, createRedis, readi
 import { createKafka } from '@tally/kafka';
 import { createLogger, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { buildApp, CATALOG_PARTS } from './app';
+import { forget } from '@tally/privacy';
+import { RegistryCodec } from '@tally/kafka';
 import { featuredTtlWarning, loadQueryConfig } from './config';
 import { CountsStore } from './counts';
 import { FeaturedStore } from './featured';
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
   const mysql = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-query-api' });
   const mongo = createMongo({ url: config.MONGO_URL, serverSelectionTimeoutMs: config.MONGO_TIMEOUT });
+  // Only POST /v1/admin/forget decodes (dead letters whose key does not name the person).
+  const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
   const es = createElasticsearchClient({ url: config.ES_URL, flavor: config.ES_FLAVOR, requestTimeoutMs: 5_000 });
   const kafkaAdmin = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'query-api', logger }).admin();
   const health = new PipelineHealth(kafkaAdmin, mysql, config.CONSUMER_GROUPS);
@@ -55,6 +59,7 @@ async function main(): Promise<void> {
       // MongoDB and Elasticsearch are not readiness checks: the API answers (with fallbacks or a 503 on
       // tag search alone) without them, so taking the instance out of rotation would only make things worse.
       readiness: [readiness.mysql(mysql), readiness.redis(redis)],
+      forget: (subject, requestedBy) => forget({ db: mysql, catalog, redis, mongo: mongo.db(), decode: async (v) => (await codec.decode(v)).value }, subject, { requestedBy }),
     });
     lifecycle.onShutdown('http server', () => app.close());
     await app.listen({ port: config.PORT, host: config.HOST });
