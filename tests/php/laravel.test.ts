@@ -168,6 +168,19 @@ test('page views of a user and a guest reach Kafka and view_events with the end 
   const byId = new Map(rows.map((r) => [r.event_id, r]));
   expect(byId.get(user.event_id)).toMatchObject({ jav_id: 11, user_id: userId, ip: '203.0.113.7', user_agent: ua });
   expect(byId.get(guest.event_id)).toMatchObject({ jav_id: 12, user_id: null, ip: '198.51.100.23', user_agent: ua });
+
+  // A queued job flushes when it ends (JobProcessed), a console command when the kernel terminates.
+  const job = JSON.parse((await artisan(['demo:job', '13', String(userId)], spool)).out) as { pending_after_job: number; stats: { sent_events: number } };
+  expect([job.pending_after_job, job.stats.sent_events]).toEqual([0, 1]);
+  const cli = JSON.parse((await artisan(['demo:cli', '14', String(userId)], spool)).out) as { event_id: string; pending_before_exit: number };
+  expect(cli.pending_before_exit).toBe(1);
+  const [row] = await eventually(async () => {
+    const r = await viewRows([cli.event_id]);
+    return r.length === 1 ? r : undefined;
+  }, 30_000, 'the console command\'s view in view_events');
+  // No end user in a console command: the client forwards no ip, so the ingest API records the
+  // connection's (this machine's). Jobs pass the user's ip themselves (README: queued jobs).
+  expect(row).toMatchObject({ jav_id: 14, user_id: userId, ip: '127.0.0.1' });
 }, 120_000);
 
 test('ingest down: pages pay at most the timeout, every event is spooled, the breaker opens; tally:resend then delivers each exactly once', async () => {

@@ -7,6 +7,11 @@ use Illuminate\Foundation\Console\Kernel as ConsoleKernel;
 
 class Kernel extends ConsoleKernel
 {
+    protected function commands(): void
+    {
+        require base_path('routes/console.php');
+    }
+
     protected function schedule(Schedule $schedule): void
     {
         // As in clients/php/README.md: spooled events go out within a minute of Tally coming back.
