@@ -222,9 +222,10 @@ test('ingest down: pages pay at most the timeout, every event is spooled, the br
   const back = await startIngest({ PORT: String(port) });
   procs.push(back.proc);
   const resend = await artisan(['tally:resend'], { ...store, TALLY_ENDPOINT: back.url });
-  expect(resend).toEqual({ code: 0, out: expect.stringContaining('5 files sent, 5 events delivered, 0 invalid dropped, 0 files moved to failed/, 0 files left') });
+  // Five one-event files, merged into one request.
+  expect(resend).toEqual({ code: 0, out: expect.stringContaining('5 files sent in 1 requests, 5 events delivered, 0 invalid dropped, 0 files moved to failed/, 0 files left') });
   const again = await artisan(['tally:resend'], { ...store, TALLY_ENDPOINT: back.url });
-  expect(again.out).toContain('0 files sent, 0 events delivered');
+  expect(again.out).toContain('0 files sent in 0 requests, 0 events delivered');
   expect(readdirSync(join(dir, 'spool')).filter((f) => f.endsWith('.json'))).toEqual([]);
 
   const ids = pages.map((p) => p.event_id);

@@ -24,8 +24,9 @@ final class ResendCommand extends Command
             return self::SUCCESS;
         }
         $this->line(sprintf(
-            'tally:resend: %d files sent, %d events delivered, %d invalid dropped, %d files moved to failed/, %d files left%s',
+            'tally:resend: %d files sent in %d requests, %d events delivered, %d invalid dropped, %d files moved to failed/, %d files left%s',
             $report['files'],
+            $report['requests'],
             $report['delivered_events'],
             $report['invalid_events'],
             $report['failed_files'],

@@ -48,17 +48,29 @@ final class SpoolResendTest extends TestCase
         return ['no answer' => [0], '429' => [429], '500' => [500], '503' => [503], '401' => [401]];
     }
 
-    public function testResendDeliversTheSameEventIdsOnceAndRemovesTheFile(): void
+    public function testResendDeliversTheSameEventIdsOnceAndRemovesTheFiles(): void
     {
         $spool = new Spool($this->dir . '/spool');
         $ids = array_merge($this->trackAndFail($spool, 503), $this->trackAndFail($spool, 0, 2));
         $transport = ScriptedTransport::accepting();
         $resender = new Resender($spool, new BatchSender($transport, 'http://ingest.test', 'k'));
         $report = $resender->run();
-        self::assertSame(['files' => 2, 'delivered_events' => 5, 'remaining' => 0, 'stopped' => null], array_intersect_key($report, array_flip(['files', 'delivered_events', 'remaining', 'stopped'])));
-        self::assertSame($ids, $transport->eventIds());
+        self::assertSame(['files' => 2, 'requests' => 1, 'delivered_events' => 5, 'remaining' => 0, 'stopped' => null], array_intersect_key($report, array_flip(['files', 'requests', 'delivered_events', 'remaining', 'stopped'])));
+        self::assertSame($ids, $transport->eventIds(), 'same ids, oldest file first');
         self::assertSame(0, $resender->run()['files'], 'a second run sends nothing');
-        self::assertCount(2, $transport->requests);
+        self::assertCount(1, $transport->requests);
+    }
+
+    public function testSmallFilesAreMergedIntoRequestsOfAtMost500Events(): void
+    {
+        $spool = new Spool($this->dir . '/spool');
+        for ($i = 0; $i < 4; $i++) {
+            $this->trackAndFail($spool, 503, 150);
+        }
+        $transport = ScriptedTransport::accepting();
+        $report = (new Resender($spool, new BatchSender($transport, 'http://ingest.test', 'k')))->run();
+        self::assertSame([450, 150], array_map(static fn (array $r): int => count($r['body']['events']), $transport->requests));
+        self::assertSame([4, 2, 600], [$report['files'], $report['requests'], $report['delivered_events']]);
     }
 
     public function testInvalidEventsOfA202AreDroppedWithALogLineNotResent(): void
@@ -72,19 +84,33 @@ final class SpoolResendTest extends TestCase
         self::assertSame($ids[1], $logger->records[0]['context']['errors'][0]['event_id']);
     }
 
-    public function testA400MovesTheBatchToFailedAnd503StopsTheRunKeepingTheRest(): void
+    public function testA400OfAMergedRequestIsNarrowedToTheBadFileWhichGoesToFailed(): void
+    {
+        $spool = new Spool($this->dir . '/spool');
+        $this->trackAndFail($spool, 503);
+        $bad = $this->trackAndFail($spool, 503);
+        $this->trackAndFail($spool, 503);
+        // The merged request is refused; then each file alone: only the second is refused.
+        $transport = new ScriptedTransport(static fn (array $body): Response => in_array($bad[0], array_column($body['events'], 'event_id'), true)
+            ? new Response(400, [], '{"error":{"code":"VALIDATION_FAILED"}}')
+            : ScriptedTransport::accepted($body));
+        $report = (new Resender($spool, new BatchSender($transport, 'http://ingest.test', 'k')))->run();
+        self::assertSame(['files' => 3, 'requests' => 4, 'delivered_events' => 6, 'failed_files' => 1, 'remaining' => 0], array_intersect_key($report, array_flip(['files', 'requests', 'delivered_events', 'failed_files', 'remaining'])));
+        $failed = glob($this->dir . '/spool/failed/*.json');
+        self::assertCount(1, $failed);
+        self::assertSame($bad, array_column($spool->read($failed[0])['events'], 'event_id'));
+        self::assertStringStartsWith('400 ', (string) file_get_contents($failed[0] . '.response'));
+    }
+
+    public function testA503StopsTheRunKeepsEveryFileAndCountsForTheBreaker(): void
     {
         $spool = new Spool($this->dir . '/spool');
         $this->trackAndFail($spool, 503);
         $this->trackAndFail($spool, 503);
-        $this->trackAndFail($spool, 503);
-        $replies = [400, 503];
-        $transport = new ScriptedTransport(static fn (array $body, int $n): Response => new Response($replies[$n] ?? 202, [], '{"error":{"code":"VALIDATION_FAILED"}}'));
         $breakerFile = $this->dir . '/breaker.json';
+        $transport = new ScriptedTransport(static fn (): Response => new Response(503, [], '{"error":{"code":"KAFKA_UNAVAILABLE"}}'));
         $report = (new Resender($spool, new BatchSender($transport, 'http://ingest.test', 'k'), new CircuitBreaker($breakerFile)))->run();
-        self::assertSame(['files' => 2, 'failed_files' => 1, 'remaining' => 2, 'stopped' => '503 VALIDATION_FAILED'], array_intersect_key($report, array_flip(['files', 'failed_files', 'remaining', 'stopped'])));
-        self::assertCount(1, glob($this->dir . '/spool/failed/*.json'));
-        self::assertCount(1, glob($this->dir . '/spool/failed/*.response'));
+        self::assertSame(['files' => 0, 'requests' => 1, 'remaining' => 2, 'stopped' => '503 KAFKA_UNAVAILABLE'], array_intersect_key($report, array_flip(['files', 'requests', 'remaining', 'stopped'])));
         self::assertSame(1, (new CircuitBreaker($breakerFile))->state()['failures'], 'a failed resend counts for the breaker');
     }
 
