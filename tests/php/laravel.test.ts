@@ -4,7 +4,7 @@
 // ingest outage: short page cost, every event spooled, breaker open, `tally:resend` delivering each
 // event exactly once. Needs php-cli, composer, phpunit and php-laravel-framework (scripts/install-test-tools.sh).
 import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -154,6 +154,11 @@ test('page views of a user and a guest reach Kafka and view_events with the end 
   expect([user.stats.sent_events, guest.stats.sent_events]).toEqual([1, 1]);
   expect(user.body).toMatch(new RegExp(`data-user-token="v1\\.${userId}\\.\\d+\\.[A-Za-z0-9_-]{43}"`));
   expect(user.body).toContain('data-key="bk-test"');
+  // The rendered token verifies with Node's HMAC (the server's side) and expires in 12 h.
+  const [, expires, sig] = /data-user-token="v1\.\d+\.(\d+)\.([^"]+)"/.exec(user.body)!;
+  expect(sig).toBe(createHmac('sha256', 'test-secret').update(`v1.${userId}.${expires}`).digest('base64url'));
+  expect(Number(expires) - Date.now() / 1000).toBeGreaterThan(12 * 3600 - 60);
+  expect(Number(expires) - Date.now() / 1000).toBeLessThanOrEqual(12 * 3600);
   expect(guest.body).not.toContain('data-user-token');
 
   const ids = [user.event_id, guest.event_id];
