@@ -1,12 +1,12 @@
 <?php
 
-use App\Jobs\TrackDownload;
+use App\Jobs\TrackView;
 use Illuminate\Support\Facades\Artisan;
 use Tally\Laravel\Facades\Tally;
 
 // demo:job — a queued job (the sync driver runs it at once and fires the queue events a worker would).
 Artisan::command('demo:job {jav} {user}', function (int $jav, int $user) {
-    TrackDownload::dispatch($jav, $user);
+    TrackView::dispatch($jav, $user);
     $this->line(json_encode(['pending_after_job' => Tally::pending(), 'stats' => Tally::stats()]));
 });
 

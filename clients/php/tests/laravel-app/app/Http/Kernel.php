@@ -6,7 +6,8 @@ use Illuminate\Foundation\Http\Kernel as HttpKernel;
 
 class Kernel extends HttpKernel
 {
-    /** Trust the load balancer in front of the app, so $request->ip() is the end user's address. */
+    // None: page.php sets REMOTE_ADDR to the end user's address. A real app behind a load balancer
+    // lists TrustProxies here, or $request->ip() (what Tally forwards) is the balancer's address.
     protected $middleware = [];
 
     protected $middlewareGroups = ['web' => []];

@@ -8,7 +8,7 @@ use Illuminate\Foundation\Bus\Dispatchable;
 use Tally\Laravel\Facades\Tally;
 
 /** A queued job that tracks an event: the provider flushes when the job ends (JobProcessed). */
-class TrackDownload implements ShouldQueue
+class TrackView implements ShouldQueue
 {
     use Dispatchable;
     use Queueable;
