@@ -32,6 +32,9 @@ return [
     'spool' => [
         'enabled' => env('TALLY_SPOOL', true),
         'path' => env('TALLY_SPOOL_PATH', storage_path('tally/spool')),
+        // Below this much free disk, unsent events are dropped (counted in lost_events, logged)
+        // rather than filling the disk the app itself needs.
+        'min_free_mb' => (int) env('TALLY_SPOOL_MIN_FREE_MB', 256),
     ],
 
     // tally:resend runs in the console, where waiting longer costs no page.

@@ -66,7 +66,7 @@ final class Factory
             return null;
         }
         $path = (string) ($config['spool']['path'] ?? '');
-        return new Spool($path !== '' ? $path : self::defaultDir($config) . '/spool');
+        return new Spool($path !== '' ? $path : self::defaultDir($config) . '/spool', (int) ($config['spool']['min_free_mb'] ?? 256) * 1048576);
     }
 
     /** Outside Laravel (no storage_path()): one directory per endpoint under the system temp dir. */

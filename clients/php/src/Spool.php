@@ -13,7 +13,11 @@ namespace Tally\Laravel;
  */
 final class Spool
 {
-    public function __construct(private readonly string $dir)
+    /**
+     * @param int $minFreeBytes refuse to write when the disk has less free: a day-long outage at
+     *        100 pages/s is ~8.6 million small files, and a full disk would take the app down with it
+     */
+    public function __construct(private readonly string $dir, private readonly int $minFreeBytes = 0)
     {
     }
 
@@ -30,6 +34,10 @@ final class Spool
     {
         $dir = $failed ? $this->dir . '/failed' : $this->dir;
         $this->ensureDir($dir);
+        $free = $this->minFreeBytes > 0 ? @disk_free_space($dir) : false;
+        if ($free !== false && $free < $this->minFreeBytes) {
+            throw new \RuntimeException(sprintf('tally: the spool disk has %d MB free, below spool.min_free_mb; events not kept', $free / 1048576));
+        }
         $name = (new \DateTimeImmutable('now', new \DateTimeZone('UTC')))->format('Ymd\THis.u\Z') . '-' . bin2hex(random_bytes(4)) . '.json';
         $json = json_encode(['reason' => $reason, 'spooled_at' => Clock::iso(), 'events' => $events], JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE | JSON_THROW_ON_ERROR);
         $tmp = $dir . '/.' . $name . '.tmp';

@@ -122,6 +122,18 @@ final class SpoolResendTest extends TestCase
         self::assertCount(1, glob($this->dir . '/spool/failed/*.json'));
     }
 
+    public function testBelowTheFreeSpaceFloorEventsAreCountedLostNotWritten(): void
+    {
+        $logger = new MemoryLogger();
+        $spool = new Spool($this->dir . '/spool', PHP_INT_MAX);
+        $client = new TallyClient(new BatchSender(ScriptedTransport::status(503), 'http://ingest.test', 'k'), spool: $spool, logger: $logger);
+        $client->track(['type' => 'movie.viewed', 'jav_id' => 1]);
+        self::assertSame(1, $client->flush()['lost']);
+        self::assertSame(0, $spool->count());
+        self::assertSame(1, $client->stats()['lost_events']);
+        self::assertStringContainsString('min_free_mb', $logger->messages('error')[0]);
+    }
+
     public function testTwoRunsDoNotSendTheSameFile(): void
     {
         $spool = new Spool($this->dir . '/spool');
