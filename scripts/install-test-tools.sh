@@ -6,8 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=/dev/null
 source stack/stack-lib.sh
-# apt_install skips what dpkg already has, so listing all four costs nothing on a second run.
-apt_install php-cli composer phpunit php-laravel-framework
+# A php, composer or phpunit installed some other way is used as it is; the framework must be Debian's
+# (the test app loads it from /usr/share/php).
+php_missing=()
+command -v php >/dev/null 2>&1 || php_missing+=(php-cli)
+command -v composer >/dev/null 2>&1 || php_missing+=(composer)
+command -v phpunit >/dev/null 2>&1 || php_missing+=(phpunit)
+[[ -f /usr/share/php/Illuminate/Foundation/Application.php ]] || php_missing+=(php-laravel-framework)
+[[ ${#php_missing[@]} -eq 0 ]] || apt_install "${php_missing[@]}"
 # The Compose client (v1 from Debian) validates docker-compose.yml; there is no Docker engine here.
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 # Headless Chromium for the admin UI's browser test (driven by playwright-core, no bundled browser).
