@@ -24,3 +24,5 @@ echo "### query-api: GET counts at 2,000 req/s and max vs a bare route"
 node bench/dist/query.js
 echo "### snapshot-builder: build on 1,000,000 view events (takes ~10 minutes)"
 node bench/dist/snapshot.js
+echo "### php: tally/laravel Tally::track() per call and the flush a request adds (Tally up, down, breaker open)"
+node bench/dist/php-track.js

@@ -1,0 +1,4 @@
+<!doctype html>
+<title>Movie {{ $id }}</title>
+<h1>Movie {{ $id }}</h1>
+@tallyBeacon($userId)
