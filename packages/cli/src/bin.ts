@@ -222,7 +222,7 @@ Aggregate counts (views, likes, …) stay. Kafka's own copies age out with the t
     try {
       subject = parseSubject({ user: o.user, ip: o.ip });
     } catch (err) {
-      process.stderr.write(`tally forget: ${(err as Error).message.replace(/^\(subject\) /, '')}: --user <id> or --ip <address>\n`);
+      process.stderr.write(`tally forget: ${(err as Error).message}: --user <id> or --ip <address>\n`);
       process.exit(2);
     }
     return runCommand((c) => forgetCommand(c, subject, { json: o.json, settleMs: o.settle }));

@@ -40,7 +40,7 @@ export function parseSubject(input: { user?: unknown; ip?: unknown }): Subject {
 export class SubjectError extends Error {
   readonly code = 'SUBJECT_INVALID';
   constructor(readonly field: string, readonly reason: string) {
-    super(`${field} ${reason}`);
+    super(field === '(subject)' ? reason : `${field} ${reason}`);
     this.name = 'SubjectError';
   }
 }

@@ -2,7 +2,7 @@ import { ConfigError } from '@tally/config';
 import { EVENT_TYPES } from '@tally/events';
 import { loadIngestConfig } from './config';
 import { clientEvent, testApp } from './test-support';
-import { signUserToken } from './user-token';
+import { signUserToken, UserTokens } from './user-token';
 
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);
 const SECRET = 'app-secret-1';
@@ -118,5 +118,17 @@ describe('rate limits', () => {
     const fromBrowser = [];
     for (const ip of ['10.0.0.1', '10.0.0.1', '10.0.0.1', '10.0.0.2']) fromBrowser.push(await send(browser, ip));
     expect(fromBrowser).toEqual([202, 202, 429, 202]);
+  });
+});
+
+describe('the PHP package\'s user tokens (clients/php/tests/fixtures/user-token-vectors.json)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON fixture outside src
+  const vectors = require('../../../clients/php/tests/fixtures/user-token-vectors.json') as { secret: string; user_id: number; expires: number; token: string }[];
+  it.each(vectors.map((v) => [v.token, v] as const))('%s is accepted by the ingest API for its user until it expires', (_t, v) => {
+    const tokens = new UserTokens([v.secret], 7 * 86_400_000);
+    const justBefore = v.expires * 1000 - 60_000;
+    expect(tokens.check(v.token, justBefore)).toEqual({ ok: true, userId: v.user_id });
+    expect(signUserToken(v.secret, v.user_id, v.expires)).toBe(v.token);
+    expect(tokens.check(v.token, v.expires * 1000)).toMatchObject({ ok: false, problem: 'expired' });
   });
 });
