@@ -36,6 +36,7 @@ afterAll(async () => {
   await destroyWorld(w);
 }, 120_000);
 
+// eslint-disable-next-line no-restricted-properties -- the CLI and flusher children need the parent's environment
 const envOf = () => ({ ...process.env, LOG_LEVEL: 'warn', MYSQL_URL: w.temp.url, REDIS_URL: w.redisUrl, MONGO_URL: w.mongoUrl, TOPIC_PREFIX: w.names.prefix });
 const tally = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: envOf(), timeout: 120_000 });
 const flushOnce = () => run(process.execPath, [resolve(ROOT, 'services/flusher/dist/main.js'), '--once'], { env: envOf(), timeout: 60_000 });
