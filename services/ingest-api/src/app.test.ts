@@ -67,8 +67,8 @@ describe('POST /v1/events', () => {
     expect(reasons(3)).toEqual(expect.arrayContaining([expect.stringMatching(/^query: /), expect.stringMatching(/^entity_type: must be one of: movie, actor, tag/)]));
     expect(reasons(4)).toEqual(['jav_id: is required']);
     expect(reasons(5)[0]).toMatch(/^jav_id: must be/);
-    expect(reasons(6)[0]).toMatch(/^occurred_at: must be epoch milliseconds/);
-    expect(reasons(7)).toEqual(['occurred_at: must be an ISO-8601 timestamp (2026-11-26T12:00:00Z) or epoch milliseconds']);
+    expect(reasons(6)).toEqual(['occurred_at: must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds']);
+    expect(reasons(7)).toEqual(['occurred_at: must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds']);
     expect(reasons(8)).toEqual(['(event): must be an object with a "type" and the fields of that event']);
   });
 

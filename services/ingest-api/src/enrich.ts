@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FieldError } from '@tally/events';
+import { parseClientTime, type FieldError } from '@tally/events';
 import type { KeyKind } from './auth';
 
 /** What the server knows about the request an event came in. */
@@ -17,16 +17,6 @@ const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
 // Set by the server only; a client value would be a lie about the server's own clock or verdicts
 // (repeat_view: a client could otherwise exempt its views from the de-dup window, or void others').
 export const SERVER_SET_FIELDS: readonly string[] = ['received_at', 'is_bot', 'repeat_view'];
-
-/** ISO-8601 strings or epoch milliseconds; anything else is a field error. */
-export function parseTime(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
 
 /** Drops the host part: IPv4 → last octet 0 (a /24); IPv6 → first 48 bits kept (a /48). */
 export function anonymizeIp(ip: string): string {
@@ -55,8 +45,8 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { rec
   const times: Partial<Record<(typeof CLIENT_TIME_FIELDS)[number], number>> = {};
   for (const f of CLIENT_TIME_FIELDS) {
     if (fields[f] === undefined || fields[f] === null) continue;
-    const t = parseTime(fields[f]);
-    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 timestamp (2026-11-26T12:00:00Z) or epoch milliseconds' });
+    const t = parseClientTime(fields[f]);
+    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds' });
     else times[f] = t;
   }
   const sentAt = times.sent_at ?? null;
