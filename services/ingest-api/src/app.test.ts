@@ -169,8 +169,11 @@ describe('POST /v1/events', () => {
     expect(res.statusCode).toBe(200);
     const post = res.json().paths['/v1/events'].post;
     expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '413', '415', '429', '503']);
-    const variants = post.requestBody.content['application/json'].schema.oneOf[0].oneOf;
+    const { schemas } = res.json().components;
+    expect(post.requestBody.content['application/json'].schema.oneOf).toEqual([{ $ref: '#/components/schemas/Event' }, { $ref: '#/components/schemas/EventBatch' }]);
+    const variants = schemas.Event.oneOf.map((r: { $ref: string }) => schemas[r.$ref.split('/').pop()!]);
     expect(variants.map((v: { title: string }) => v.title)).toEqual([...EVENT_TYPES]);
+    expect(Object.keys(schemas.Event.discriminator.mapping)).toEqual([...EVENT_TYPES]);
   });
 
   it('allows the configured CORS origins only', async () => {

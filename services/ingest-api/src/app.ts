@@ -3,14 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, answerUnservedMethods, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
 import { KeyRing, presentedKey, type KeyKind } from './auth';
 import { cachedBotDetector } from './bot-detector';
 import type { IngestConfig } from './config';
-import { eventsOf, intake } from './handler';
+import { eventsOf, intake, userTokenOf } from './handler';
 import { eventsRouteSchema, openApiInfo } from './openapi';
 import type { ViewWindow } from './view-window';
 
@@ -57,6 +57,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     repeats: d.metrics.counter('views_repeated_total', 'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)'),
     dedupFailures: d.metrics.counter('view_dedup_failures_total', 'Requests whose views were all counted unchecked because Redis did not answer (fail open)'),
   };
+  // First, so its onRoute hook sees every route: GET /v1/events answers 405 with Allow, not 404.
+  answerUnservedMethods(app as unknown as FastifyInstance);
   const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS);
   const isBot = cachedBotDetector();
   const keyOf = (req: FastifyRequest) => presentedKey(req.headers, req.query);
@@ -93,14 +95,14 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     errorResponseBuilder: (_req, ctx) =>
       new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key and ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
   });
-  await app.register(swagger, { openapi: openApiInfo });
+  await app.register(swagger, { openapi: openApiInfo(config.MAX_EVENTS_PER_REQUEST) as FastifyDynamicSwaggerOptions['openapi'] });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // sendBeacon cannot set Content-Type: application/json, so text/plain bodies carry JSON too.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.post('/v1/events', {
-    schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST),
+    schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST, config.BODY_LIMIT_BYTES),
     validatorCompiler: () => () => true, // per-event validation below reports index, field and reason
     config: { rateLimit: {} },
     // preParsing, not onRequest: the rate limit (an onRequest hook) must count refused keys too, and
@@ -111,6 +113,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     },
     handler: async (req, reply) => {
       const events = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
+      userTokenOf(req.body, req.headers);
       const result = intake(events, {
         keyKind: req.keyKind!,
         ip: req.ip,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseClientTime, type FieldError } from '@tally/events';
+import { MIN_TIME_MS, parseClientTime, type FieldError } from '@tally/events';
 import type { KeyKind } from './auth';
 
 /** What the server knows about the request an event came in. */
@@ -13,7 +13,7 @@ export interface RequestContext {
 }
 
 const CLIENT_TIME_FIELDS = ['occurred_at', 'sent_at'] as const;
-const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
+export const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
 // Set by the server only; a client value would be a lie about the server's own clock or verdicts
 // (repeat_view: a client could otherwise exempt its views from the de-dup window, or void others').
 export const SERVER_SET_FIELDS: readonly string[] = ['received_at', 'is_bot', 'repeat_view'];
@@ -47,6 +47,8 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { rec
     if (fields[f] === undefined || fields[f] === null) continue;
     const t = parseClientTime(fields[f]);
     if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds' });
+    // The bound holds for the time as sent too, not only after the skew correction moved it.
+    else if (t < MIN_TIME_MS) errors.push({ field: f, reason: `must be epoch milliseconds not before ${new Date(MIN_TIME_MS).toISOString()}` });
     else times[f] = t;
   }
   const sentAt = times.sent_at ?? null;

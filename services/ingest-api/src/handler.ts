@@ -1,6 +1,9 @@
 import { validateEvent, type FieldError, type TallyEvent } from '@tally/events';
 import { TallyError } from '@tally/runtime';
 import { enrich, type RequestContext } from './enrich';
+import { USER_TOKEN_HEADER, USER_TOKEN_PATTERN } from './openapi';
+
+const USER_TOKEN = new RegExp(USER_TOKEN_PATTERN);
 
 export interface IndexedError extends FieldError {
   index: number;
@@ -17,13 +20,33 @@ export function eventsOf(body: unknown, maxEvents: number): unknown[] {
     throw new TallyError('BODY_INVALID', 'body must be a JSON object: one event, or {"events": [...]}', { httpStatus: 400 });
   }
   if (!('events' in body)) return [body];
-  const events = (body as { events: unknown }).events;
+  const { events, user_token: _token, ...others } = body as { events: unknown; user_token?: unknown };
+  const unknown = Object.keys(others);
+  if (unknown.length > 0) {
+    throw new TallyError('BODY_INVALID', `${unknown.join(', ')}: not a field of a batch, which has only "events" and "user_token"`, { httpStatus: 400 });
+  }
   if (!Array.isArray(events)) throw new TallyError('BODY_INVALID', 'events must be an array of event objects', { httpStatus: 400 });
   if (events.length === 0) throw new TallyError('BODY_INVALID', 'events must not be empty', { httpStatus: 400 });
   if (events.length > maxEvents) {
     throw new TallyError('TOO_MANY_EVENTS', `events has ${events.length} items; at most ${maxEvents} per request`, { httpStatus: 413 });
   }
   return events;
+}
+
+/**
+ * The batch's user_token, else the header's; a malformed one is a 400 naming where it came from (the
+ * document's pattern), an absent one undefined. Checking what it proves is the auth step's business.
+ */
+export function userTokenOf(body: unknown, headers: Record<string, string | string[] | undefined>): string | undefined {
+  const inBody = body !== null && typeof body === 'object' && 'events' in body ? (body as { user_token?: unknown }).user_token : undefined;
+  const header = headers[USER_TOKEN_HEADER];
+  for (const [where, token] of [['user_token', inBody], ['X-Tally-User-Token', header]] as const) {
+    if (token === undefined) continue;
+    if (typeof token !== 'string' || !USER_TOKEN.test(token)) {
+      throw new TallyError('USER_TOKEN_INVALID', `${where} must be v1.<user_id>.<expires>.<signature> (${USER_TOKEN_PATTERN})`, { httpStatus: 400 });
+    }
+  }
+  return (inBody as string | undefined) ?? (header as string | undefined);
 }
 
 /**
