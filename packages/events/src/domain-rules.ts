@@ -122,7 +122,7 @@ const clientTime: DomainRuleSpec = {
 const ipRule: DomainRuleSpec = {
   // A zone index (fe80::1%eth0) names an interface of the sender's host, meaningless here; JSON Schema's ipv6 has none either.
   check: (v) => (isIP(v as string) !== 0 && !(v as string).includes('%') ? undefined : 'must be a valid IPv4 or IPv6 address'),
-  schema: { anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }] },
+  schema: { anyOf: [{ type: 'string', format: 'ipv4' }, { type: 'string', format: 'ipv6' }] },
 };
 
 /** The one table: each field's check and the same rule as a schema fragment. */

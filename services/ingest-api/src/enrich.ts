@@ -53,7 +53,8 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): { rec
   }
   const sentAt = times.sent_at ?? null;
   const skew = sentAt === null ? 0 : ctx.receivedAt - sentAt;
-  const ip = ctx.keyKind === 'server' && typeof fields.ip === 'string' ? fields.ip : ctx.ip;
+  // A server key's ip is taken as sent (a wrong type is then a field error), never silently replaced.
+  const ip = ctx.keyKind === 'server' && 'ip' in fields ? fields.ip : ctx.ip;
   const userAgent = ctx.keyKind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
   const record: Record<string, unknown> = {
     ...fields,

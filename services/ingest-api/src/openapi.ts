@@ -25,7 +25,7 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** occurred_at and sent_at: an ISO-8601 string or integer epoch milliseconds, bounds stated for both forms. */
-function clientTime(name: string, nullable: boolean, doc: string | undefined): Json {
+function clientTime(name: string, doc: string | undefined): Json {
   const time = (fieldJsonSchema(name, 'long') as { 'x-tally-time': Json })['x-tally-time'];
   const corrected = name === 'occurred_at';
   const rule =
@@ -35,16 +35,20 @@ function clientTime(name: string, nullable: boolean, doc: string | undefined): J
     description: `${doc ?? ''} ${rule} The relative bound is the x-tally-time extension (JSON Schema cannot compare with the server clock).`.trim(),
     oneOf: [
       { type: 'string', format: 'date-time', pattern: CLIENT_TIME_PATTERN, description: 'RFC 3339 date-time with a zone (Z or ±hh:mm), a real calendar day, years 2000–2099' },
-      { type: 'integer', format: 'int64', minimum: MIN_TIME_MS, description: 'epoch milliseconds', ...(nullable ? { nullable: true } : {}) },
+      // occurred_at: null, like leaving it out, means "now" (the server's received_at).
+      { type: 'integer', format: 'int64', minimum: MIN_TIME_MS, description: 'epoch milliseconds', nullable: true },
     ],
     'x-tally-time': { ...time, ...(corrected ? { corrected_by: '(received_at - sent_at) when sent_at is given' } : {}) },
   };
 }
 
 function fieldSchema(f: { name: string; type: AvroSchema; doc?: string }): Json {
-  const nullable = Array.isArray(f.type) && f.type.includes('null');
-  if (f.name === 'occurred_at' || f.name === 'sent_at') return clientTime(f.name, nullable, f.doc);
+  if (f.name === 'occurred_at' || f.name === 'sent_at') return clientTime(f.name, f.doc);
   const schema: Json = { ...fieldJsonSchema(f.name, f.type), ...(f.doc ? { description: f.doc } : {}) };
+  if (f.name === 'event_id') {
+    schema.nullable = true;
+    schema.description = `${f.doc ?? ''} Absent or null: the server assigns a random one (then a retry is not recognised as the same event).`.trim();
+  }
   if (SERVER_ONLY.has(f.name)) {
     schema.description = `${f.doc ?? ''} Only with a server key (forwarding the end user's); with a browser key the event is refused (field error), and the server uses the request's own.`.trim();
     schema['x-tally-server-key-only'] = true;
