@@ -5,4 +5,4 @@ export { startManagementServer, healthRoutes, type ManagementServer, type Readin
 export { Lifecycle } from './lifecycle';
 export { serviceConfigSchema, withManagementPort } from './config';
 export { isSchemaError, classifyStoreError } from './store-errors';
-export { answerUnservedMethods, type NotFoundHandler } from './method-not-allowed';
+export { answerUnservedMethods, METHOD_NOT_ALLOWED_RESPONSE, type NotFoundHandler } from './method-not-allowed';

@@ -41,3 +41,9 @@ export function answerUnservedMethods(app: FastifyInstance, notFound: NotFoundHa
       .send({ error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not served at ${path}; it serves ${allow}` } });
   });
 }
+
+/** The 405 as an OpenAPI 3.0 response, for each service's `components.responses.MethodNotAllowed`. */
+export const METHOD_NOT_ALLOWED_RESPONSE = {
+  description: 'The path exists but not with this method (error.code METHOD_NOT_ALLOWED); Allow lists the methods it serves',
+  headers: { Allow: { description: 'The methods the path serves, e.g. "POST, OPTIONS"', schema: { type: 'string' as const } } },
+};

@@ -1,6 +1,7 @@
 import {
   CLIENT_TIME_PATTERN, MAX_FUTURE_SKEW_MS, MIN_TIME_MS, eventDefinitions, fieldJsonSchema, type AvroSchema, type EventDefinition,
 } from '@tally/events';
+import { METHOD_NOT_ALLOWED_RESPONSE } from '@tally/runtime';
 import { SERVER_ONLY_FIELDS, SERVER_SET_FIELDS } from './enrich';
 
 // The ingest API's OpenAPI document, derived from schemas/*.avsc (types, required fields, enums) and
@@ -207,10 +208,7 @@ export function openApiInfo(maxEvents: number) {
       },
       schemas: componentSchemas(maxEvents),
       responses: {
-        MethodNotAllowed: {
-          description: 'The path exists but not with this method; Allow lists the methods it serves',
-          headers: { Allow: { schema: { type: 'string' }, description: 'e.g. "POST, OPTIONS"' } },
-        },
+        MethodNotAllowed: METHOD_NOT_ALLOWED_RESPONSE,
       },
     },
   };
