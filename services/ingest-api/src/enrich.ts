@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { MIN_TIME_MS, parseClientTime, type FieldError } from '@tally/events';
+import {
+  CLIENT_TIME_FIELDS, MIN_TIME_MS, SERVER_KEY_ONLY_FIELDS as SERVER_ONLY_FIELDS, SERVER_SET_FIELDS, parseClientTime, type FieldError,
+} from '@tally/events';
 import type { KeyKind } from './auth';
 
 /** What the server knows about the request an event came in. */
@@ -12,11 +14,8 @@ export interface RequestContext {
   anonymizeIp: boolean;
 }
 
-const CLIENT_TIME_FIELDS = ['occurred_at', 'sent_at'] as const;
-export const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
-// Set by the server only; a client value would be a lie about the server's own clock or verdicts
+// SERVER_SET_FIELDS: a client value would be a lie about the server's own clock or verdicts
 // (repeat_view: a client could otherwise exempt its views from the de-dup window, or void others').
-export const SERVER_SET_FIELDS: readonly string[] = ['received_at', 'is_bot', 'repeat_view'];
 
 /** Drops the host part: IPv4 → last octet 0 (a /24); IPv6 → first 48 bits kept (a /48). */
 export function anonymizeIp(ip: string): string {

@@ -1,8 +1,8 @@
 import {
-  CLIENT_TIME_PATTERN, MAX_FUTURE_SKEW_MS, MIN_TIME_MS, eventDefinitions, fieldJsonSchema, type AvroSchema, type EventDefinition,
+  CLIENT_TIME_PATTERN, MAX_FUTURE_SKEW_MS, MIN_TIME_MS, SERVER_FILLED_FIELDS, SERVER_KEY_ONLY_FIELDS, SERVER_SET_FIELDS, eventDefinitions, fieldJsonSchema,
+  type AvroSchema, type EventDefinition,
 } from '@tally/events';
 import { METHOD_NOT_ALLOWED_RESPONSE } from '@tally/runtime';
-import { SERVER_ONLY_FIELDS, SERVER_SET_FIELDS } from './enrich';
 
 // The ingest API's OpenAPI document, derived from schemas/*.avsc (types, required fields, enums) and
 // the domain rules' schema fragments (@tally/events), so it states every rule validateEvent enforces.
@@ -18,9 +18,9 @@ export const USER_TOKEN_HEADER = 'x-tally-user-token';
 /** Types only a server key may send; a browser key's event of one of them is refused (per-event error on `type`). */
 const ADMIN_TYPE_PREFIX = 'featured.';
 // Envelope fields the client may leave out: the server fills them (ids, times) or they are nullable.
-const FILLED_BY_SERVER = new Set(['event_id', 'occurred_at', 'sent_at']);
+const FILLED_BY_SERVER = new Set(SERVER_FILLED_FIELDS);
 const SERVER_SET = new Set(SERVER_SET_FIELDS);
-const SERVER_ONLY = new Set<string>(SERVER_ONLY_FIELDS);
+const SERVER_ONLY = new Set<string>(SERVER_KEY_ONLY_FIELDS);
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const iso = (ms: number) => new Date(ms).toISOString();
