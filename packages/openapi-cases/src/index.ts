@@ -1,3 +1,4 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
@@ -106,4 +107,17 @@ export function violationsOf(schema: OpenApiSchema): Violation[] {
   }
   if (schema.additionalProperties === false) out.push({ field: 'x_extra', keyword: 'additionalProperties', apply: set('x_extra', 1) });
   return out;
+}
+
+/**
+ * Problems of a whole document against the OpenAPI 3.0 specification's own schema (and its $refs
+ * resolving); empty when valid. A copy is checked: the parser dereferences in place.
+ */
+export async function documentProblems(doc: unknown): Promise<string[]> {
+  try {
+    await SwaggerParser.validate(structuredClone(doc) as Parameters<typeof SwaggerParser.validate>[0]);
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
 }

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { allows, instancesOf, type OpenApiSchema } from '@tally/openapi-cases';
+import { allows, documentProblems, instancesOf, type OpenApiSchema } from '@tally/openapi-cases';
 import { allowedEvent, forbiddenEvent, type ClientEvent, type IngestDocument } from './openapi-cases';
 import { testApp } from './test-support';
 
@@ -63,6 +63,10 @@ describe.each(['server', 'browser'] as const)('with a %s key', (keyKind) => {
       { numRuns: RUNS },
     );
   });
+});
+
+it('serves a valid OpenAPI 3.0 document', async () => {
+  expect(await documentProblems(doc)).toEqual([]);
 });
 
 describe('batch limits', () => {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { createLogger, ServiceMetrics } from '@tally/runtime';
-import { allows, instancesOf, violationsOf, type OpenApiSchema, type Violation } from '@tally/openapi-cases';
+import { allows, documentProblems, instancesOf, violationsOf, type OpenApiSchema, type Violation } from '@tally/openapi-cases';
 import type { Analytics } from './analytics';
 import { buildApp } from './app';
 import { loadQueryConfig } from './config';
@@ -14,6 +14,7 @@ const RUNS = 300;
 type Operation = { parameters?: { in: string; name: string; required?: boolean; schema: OpenApiSchema }[]; security?: unknown[] };
 let app: Awaited<ReturnType<typeof buildApp>>;
 let routes: { path: string; op: Operation }[];
+let doc: { paths: Record<string, Record<string, Operation>> };
 
 beforeAll(async () => {
   app = await buildApp({
@@ -32,7 +33,7 @@ beforeAll(async () => {
       dashboard: async () => ({ source: 'snapshot', snapshot: { generated_at: '2026-11-26T00:00:00.000Z', dead_letters: [] } }),
     } as unknown as Analytics,
   });
-  const doc = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> };
+  doc = (await app.inject({ url: '/docs/json' })).json() as { paths: Record<string, Record<string, Operation>> };
   routes = Object.entries(doc.paths).flatMap(([path, ops]) => (ops.get ? [{ path, op: ops.get }] : []));
 });
 
@@ -64,6 +65,10 @@ function request(path: string, values: Record<string, unknown>) {
   const qs = query.toString();
   return app.inject({ url: qs ? `${url}?${qs}` : url, headers: op.security ? { authorization: `Bearer ${TOKEN}` } : {} });
 }
+
+it('serves a valid OpenAPI 3.0 document', async () => {
+  expect(await documentProblems(doc)).toEqual([]);
+});
 
 it('serves a document whose every GET route has its parameters typed, bounded and required as decoded', () => {
   expect(routes.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/movies/{id}/counts', '/v1/users/{id}/history', '/v1/search/tags', '/v1/analytics/searches']));
