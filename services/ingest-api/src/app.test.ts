@@ -128,6 +128,14 @@ describe('POST /v1/events', () => {
     expect((await send('10.1.1.2')).statusCode).toBe(202); // another ip has its own budget
   });
 
+  it('rate limits a server key per key, whatever ip its requests come from', async () => {
+    const { app } = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1m' });
+    const send = (ip: string) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: ip, headers: { authorization: 'Bearer sk-1' }, payload: clientEvent('movie.viewed') });
+    for (const ip of ['10.1.1.1', '10.1.1.2', '10.1.1.3']) expect((await send(ip)).statusCode).toBe(202);
+    const limited = await send('10.1.1.4');
+    expect([limited.statusCode, limited.json().error.message]).toEqual([429, expect.stringContaining('exceeded for this server key')]);
+  });
+
   it('counts unknown keys against one budget per ip, so guessing keys is limited too', async () => {
     const { app } = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1m' });
     const send = (key: string) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.1.1.3', headers: { authorization: `Bearer ${key}` }, payload: clientEvent('movie.viewed') });

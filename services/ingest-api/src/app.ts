@@ -87,13 +87,20 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     global: false,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW,
-    // Unknown keys share the ip's '-' bucket: one bucket per guessed key would leave guessing unlimited.
+    // A server key is one back end, whatever ip its requests leave from: one budget per key. A browser
+    // key is in every page: one budget per key and ip. Unknown keys share the ip's '-' bucket: one
+    // bucket per guessed key would leave guessing unlimited.
     keyGenerator: (req) => {
       const key = keyOf(req);
-      return `${keys.kindOf(key) ? key : '-'}|${req.ip}`;
+      const kind = keys.kindOf(key);
+      return kind === 'server' ? `${key}|*` : `${kind ? key : '-'}|${req.ip}`;
     },
-    errorResponseBuilder: (_req, ctx) =>
-      new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key and ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
+    errorResponseBuilder: (req, ctx) =>
+      new TallyError(
+        'RATE_LIMITED',
+        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this ${keys.kindOf(keyOf(req)) === 'server' ? 'server key' : 'key and ip'}; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
+        { httpStatus: 429 },
+      ),
   });
   await app.register(swagger, { openapi: openApiInfo(config.MAX_EVENTS_PER_REQUEST) as FastifyDynamicSwaggerOptions['openapi'] });
   await app.register(swaggerUi, { routePrefix: '/docs' });
