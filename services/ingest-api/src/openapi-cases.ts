@@ -86,14 +86,23 @@ export interface ForbiddenEvent {
 
 /** An allowed event with one documented constraint broken: wrong type, out of range, too long, missing, extra… */
 export function forbiddenEvent(doc: IngestDocument, o: CaseOptions): fc.Arbitrary<ForbiddenEvent> {
+  const full = new Map(eventSchemas(doc, 'server'));
   return fc.oneof(
-    ...eventSchemas(doc, o.keyKind).map(([, s]) => {
-      const violations = [...violationsOf(s), ...timeViolations(s, o.receivedAt)];
+    ...eventSchemas(doc, o.keyKind).map(([type, s]) => {
+      const violations = [...violationsOf(s), ...timeViolations(s, o.receivedAt), ...(o.keyKind === 'browser' ? serverOnlyViolations(full.get(type)!) : [])];
       return fc
         .tuple(instancesOf<ClientEvent>(s, honourTimeRules(s, o.receivedAt)), fc.constantFrom(...violations))
         .map(([event, violation]) => ({ event: violation.apply(event), violation }));
     }),
   );
+}
+
+/** A browser key sending a field marked x-tally-server-key-only, with a value a server key could send. */
+function serverOnlyViolations(schema: OpenApiSchema): Violation[] {
+  const valid: Record<string, unknown> = { ip: '203.0.113.7', user_agent: 'Mozilla/5.0' };
+  return Object.entries(schema.properties as Record<string, Json>)
+    .filter(([, p]) => p['x-tally-server-key-only'])
+    .map(([field]) => ({ field, keyword: 'x-tally-server-key-only', apply: (e: ClientEvent) => ({ ...e, [field]: valid[field] ?? 'x' }) }));
 }
 
 /** The x-tally-time bounds broken one at a time (the document's relative rule, which JSON Schema cannot carry). */

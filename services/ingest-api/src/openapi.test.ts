@@ -69,6 +69,10 @@ it('serves a valid OpenAPI 3.0 document', async () => {
   expect(await documentProblems(doc)).toEqual([]);
 });
 
+// The document already says so (x-tally-server-key-only on featured.*, identity/notice in the answer);
+// the server side arrives with the user-token change to the ingest API's auth.
+it.todo('refuses featured.* events from a browser key per event (field "type", EVENT_TYPE_FORBIDDEN)');
+
 describe('batch limits', () => {
   const opts = { receivedAt: RECEIVED_AT, keyKind: 'server' as const };
   const one = () => fc.sample(allowedEvent(doc, opts), { numRuns: 1, seed: 7 })[0]!;
