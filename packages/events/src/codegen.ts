@@ -75,16 +75,17 @@ class Renderer {
   }
 }
 
-interface Field {
+export interface Field {
   readonly name: string;
   readonly type: AvroSchema;
   readonly doc?: string;
+  readonly default?: unknown;
 }
 
 const sameFields = (a: readonly Field[], b: readonly Field[]) => JSON.stringify(a) === JSON.stringify(b);
 
 /** The longest run of leading fields identical (name, type, default, doc) in every event schema. */
-function commonEnvelope(source: SchemaSource): Field[] {
+export function commonEnvelope(source: SchemaSource): Field[] {
   const lists = source.events.map((e) => ((e.schema as { fields?: Field[] }).fields ?? []));
   const first = lists[0] ?? [];
   let n = 0;
@@ -121,7 +122,11 @@ export type DriftResult = { ok: true } | { ok: false; message: string };
  * file, the first differing line and the command that fixes it.
  */
 export function checkGeneratedFile(schemasDir: string = SCHEMAS_DIR, generatedFile: string = GENERATED_FILE): DriftResult {
-  const expected = renderEventTypes(readSchemaSource(schemasDir));
+  return compareGenerated(renderEventTypes(readSchemaSource(schemasDir)), schemasDir, generatedFile);
+}
+
+/** `expected` against the committed `generatedFile`: the first differing line and the command that fixes it. */
+export function compareGenerated(expected: string, schemasDir: string, generatedFile: string): DriftResult {
   let actual: string;
   try {
     actual = readFileSync(generatedFile, 'utf8');

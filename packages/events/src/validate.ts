@@ -37,12 +37,21 @@ function describe(type: Type): string {
   }
 }
 
+/**
+ * avsc looks enum symbols up in a plain object, so inherited names ('valueOf', 'constructor') pass
+ * its isValid and then fail to encode; only the schema's own symbols are values of the enum.
+ */
+function ownSymbol(type: Type, value: unknown): boolean {
+  return type.typeName !== 'enum' || (type as types.EnumType).symbols.includes(value as string);
+}
+
 /** Avro structure of one field: the innermost failing path (e.g. a map entry), else the field itself. */
 function structureErrors(field: types.Field, value: unknown): FieldError[] {
   const errors: FieldError[] = [];
   field.type.isValid(value, {
     errorHook: (path, _val, type) => errors.push({ field: [field.name, ...path].join('.'), reason: `must be ${describe(type)}` }),
   });
+  if (errors.length === 0) errors.push({ field: field.name, reason: `must be ${describe(field.type)}` });
   return errors;
 }
 
@@ -74,7 +83,7 @@ export function validateEvent(type: string, value: unknown): ValidationResult<Ta
       continue;
     }
     // isValid without a hook takes avsc's compiled fast path; the hook (for the reason) only on failure.
-    const structural = field.type.isValid(given) ? [] : structureErrors(field, given);
+    const structural = field.type.isValid(given) && ownSymbol(field.type, given) ? [] : structureErrors(field, given);
     if (structural.length > 0) errors.push(...structural);
     else wellFormed.push(field.name);
     payload[field.name] = given;

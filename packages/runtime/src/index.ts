@@ -5,3 +5,4 @@ export { startManagementServer, healthRoutes, type ManagementServer, type Readin
 export { Lifecycle } from './lifecycle';
 export { serviceConfigSchema, withManagementPort } from './config';
 export { isSchemaError, classifyStoreError } from './store-errors';
+export { answerUnservedMethods, METHOD_NOT_ALLOWED_RESPONSE, type NotFoundHandler } from './method-not-allowed';

@@ -69,8 +69,8 @@ describe('POST /v1/events', () => {
     expect(reasons(3)).toEqual(expect.arrayContaining([expect.stringMatching(/^query: /), expect.stringMatching(/^entity_type: must be one of: movie, actor, tag/)]));
     expect(reasons(4)).toEqual(['jav_id: is required']);
     expect(reasons(5)[0]).toMatch(/^jav_id: must be/);
-    expect(reasons(6)[0]).toMatch(/^occurred_at: must be epoch milliseconds/);
-    expect(reasons(7)).toEqual(['occurred_at: must be an ISO-8601 timestamp (2026-11-26T12:00:00Z) or epoch milliseconds']);
+    expect(reasons(6)).toEqual(['occurred_at: must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds']);
+    expect(reasons(7)).toEqual(['occurred_at: must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds']);
     expect(reasons(8)).toEqual(['(event): must be an object with a "type" and the fields of that event']);
   });
 
@@ -130,6 +130,14 @@ describe('POST /v1/events', () => {
     expect((await send('10.1.1.2')).statusCode).toBe(202); // another ip has its own budget
   });
 
+  it('rate limits a server key per key, whatever ip its requests come from', async () => {
+    const { app } = await testApp({ RATE_LIMIT_SERVER_MAX: '3', RATE_LIMIT_WINDOW: '1m' });
+    const send = (ip: string) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: ip, headers: { authorization: 'Bearer sk-1' }, payload: clientEvent('movie.viewed') });
+    for (const ip of ['10.1.1.1', '10.1.1.2', '10.1.1.3']) expect((await send(ip)).statusCode).toBe(202);
+    const limited = await send('10.1.1.4');
+    expect([limited.statusCode, limited.json().error.message]).toEqual([429, expect.stringContaining('exceeded for this server key')]);
+  });
+
   it('counts unknown keys against one budget per ip, so guessing keys is limited too', async () => {
     const { app } = await testApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW: '1m' });
     const send = (key: string) => app.inject({ method: 'POST', url: '/v1/events', remoteAddress: '10.1.1.3', headers: { authorization: `Bearer ${key}` }, payload: clientEvent('movie.viewed') });
@@ -170,9 +178,12 @@ describe('POST /v1/events', () => {
     const res = await app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     const post = res.json().paths['/v1/events'].post;
-    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '413', '415', '429', '503']);
-    const variants = post.requestBody.content['application/json'].schema.oneOf[0].oneOf;
+    expect(Object.keys(post.responses).sort()).toEqual(['202', '400', '401', '403', '413', '415', '429', '503']);
+    const { schemas } = res.json().components;
+    expect(post.requestBody.content['application/json'].schema.oneOf).toEqual([{ $ref: '#/components/schemas/Event' }, { $ref: '#/components/schemas/EventBatch' }]);
+    const variants = schemas.Event.oneOf.map((r: { $ref: string }) => schemas[r.$ref.split('/').pop()!]);
     expect(variants.map((v: { title: string }) => v.title)).toEqual([...EVENT_TYPES]);
+    expect(Object.keys(schemas.Event.discriminator.mapping)).toEqual([...EVENT_TYPES]);
   });
 
   it('allows the configured CORS origins only', async () => {

@@ -3,15 +3,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import swagger from '@fastify/swagger';
+import swagger, { type FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, answerUnservedMethods, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import type { TallyEvent } from '@tally/events';
 import type { Redis } from 'ioredis';
 import { KeyRing, presentedKey, type WriteKey } from './auth';
 import { cachedBotDetector } from './bot-detector';
 import type { IngestConfig } from './config';
-import { eventsOf, intake } from './handler';
+import { eventsOf, intake, userTokenOf } from './handler';
 import { eventsRouteSchema, openApiInfo } from './openapi';
 import { UserTokens } from './user-token';
 import type { ViewWindow } from './view-window';
@@ -62,6 +62,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     dedupFailures: d.metrics.counter('view_dedup_failures_total', 'Requests whose views were all counted unchecked because Redis did not answer (fail open)'),
     guests: d.metrics.counter('events_user_unproven_total', 'Browser events whose user_id had no valid user token, kept as guests\' events, by problem', ['problem']),
   };
+  // First, so its onRoute hook sees every route: GET /v1/events answers 405 with Allow, not 404.
+  answerUnservedMethods(app as unknown as FastifyInstance);
   const keys = new KeyRing(config.BROWSER_KEYS, config.SERVER_KEYS, config.KEY_EVENT_TYPES);
   const tokens = new UserTokens(config.USER_TOKEN_SECRETS ?? [], config.USER_TOKEN_MAX_TTL);
   const now = d.now ?? Date.now;
@@ -106,18 +108,18 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     errorResponseBuilder: (req, ctx) =>
       new TallyError(
         'RATE_LIMITED',
-        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this key${bucket(req).startsWith('s:') ? '' : ' and ip'}; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
+        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this ${bucket(req).startsWith('s:') ? 'server key' : 'key and ip'}; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
         { httpStatus: 429 },
       ),
   });
-  await app.register(swagger, { openapi: openApiInfo });
+  await app.register(swagger, { openapi: openApiInfo(config.MAX_EVENTS_PER_REQUEST) as FastifyDynamicSwaggerOptions['openapi'] });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // sendBeacon cannot set Content-Type: application/json, so text/plain bodies carry JSON too.
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   app.post('/v1/events', {
-    schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST),
+    schema: eventsRouteSchema(config.MAX_EVENTS_PER_REQUEST, config.BODY_LIMIT_BYTES),
     validatorCompiler: () => () => true, // per-event validation below reports index, field and reason
     config: { rateLimit: {} },
     // preParsing, not onRequest: the rate limit (an onRequest hook) must count refused keys too, and
@@ -127,9 +129,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
       return payload;
     },
     handler: async (req, reply) => {
-      const { events, userToken } = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
-      const header = req.headers['x-tally-user-token'];
-      const token = typeof header === 'string' ? header.trim() : userToken;
+      const events = eventsOf(req.body, config.MAX_EVENTS_PER_REQUEST);
+      const token = userTokenOf(req.body, req.headers);
       const receivedAt = now();
       let proof: ReturnType<UserTokens['check']> | undefined;
       const result = intake(events, {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { FieldError } from '@tally/events';
+import {
+  CLIENT_TIME_FIELDS, MIN_TIME_MS, SERVER_KEY_ONLY_FIELDS as SERVER_ONLY_FIELDS, SERVER_SET_FIELDS, parseClientTime, type FieldError,
+} from '@tally/events';
 import type { WriteKey } from './auth';
 import type { TokenCheck, TokenProblem } from './user-token';
 
@@ -15,21 +17,8 @@ export interface RequestContext {
   anonymizeIp: boolean;
 }
 
-const CLIENT_TIME_FIELDS = ['occurred_at', 'sent_at'] as const;
-const SERVER_ONLY_FIELDS = ['ip', 'user_agent'] as const;
-// Set by the server only; a client value would be a lie about the server's own clock or verdicts
+// SERVER_SET_FIELDS: a client value would be a lie about the server's own clock or verdicts
 // (repeat_view: a client could otherwise exempt its views from the de-dup window, or void others').
-export const SERVER_SET_FIELDS: readonly string[] = ['received_at', 'is_bot', 'repeat_view'];
-
-/** ISO-8601 strings or epoch milliseconds; anything else is a field error. */
-export function parseTime(v: unknown): number | undefined {
-  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
-  if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(v)) {
-    const ms = Date.parse(v);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  return undefined;
-}
 
 /** Drops the host part: IPv4 → last octet 0 (a /24); IPv6 → first 48 bits kept (a /48). */
 export function anonymizeIp(ip: string): string {
@@ -49,7 +38,7 @@ export function anonymizeIp(ip: string): string {
 export interface Enriched {
   record: Record<string, unknown>;
   errors: FieldError[];
-  /** Set when a browser's user_id was not proven: the event is kept as a guest's, and this says why. */
+  /** Set when a browser's user_id was not proven: the event is to be kept as a guest's, and this says why. */
   guest?: { notice: FieldError; problem: TokenProblem };
 }
 
@@ -65,13 +54,16 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): Enric
   const times: Partial<Record<(typeof CLIENT_TIME_FIELDS)[number], number>> = {};
   for (const f of CLIENT_TIME_FIELDS) {
     if (fields[f] === undefined || fields[f] === null) continue;
-    const t = parseTime(fields[f]);
-    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 timestamp (2026-11-26T12:00:00Z) or epoch milliseconds' });
+    const t = parseClientTime(fields[f]);
+    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds' });
+    // The bound holds for the time as sent too, not only after the skew correction moved it.
+    else if (t < MIN_TIME_MS) errors.push({ field: f, reason: `must be epoch milliseconds not before ${new Date(MIN_TIME_MS).toISOString()}` });
     else times[f] = t;
   }
   const sentAt = times.sent_at ?? null;
   const skew = sentAt === null ? 0 : ctx.receivedAt - sentAt;
-  const ip = ctx.key.kind === 'server' && typeof fields.ip === 'string' ? fields.ip : ctx.ip;
+  // A server key's ip is taken as sent (a wrong type is then a field error), never silently replaced.
+  const ip = ctx.key.kind === 'server' && 'ip' in fields ? fields.ip : ctx.ip;
   const userAgent = ctx.key.kind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
   const record: Record<string, unknown> = {
     ...fields,
@@ -84,8 +76,8 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): Enric
     user_agent: userAgent ?? null,
     is_bot: typeof userAgent === 'string' && ctx.isBot(userAgent),
   };
+  // Applied after validation (handler.ts): a user_id that is not a valid id is reported as such first.
   const guest = ctx.key.kind === 'browser' ? unproven(record.user_id, ctx) : undefined;
-  if (guest) record.user_id = null;
   return { record, errors, ...(guest ? { guest } : {}) };
 }
 

@@ -2,6 +2,9 @@ import { eventDefinition, isEventType, validateEvent, type FieldError, type Tall
 import { TallyError } from '@tally/runtime';
 import type { WriteKey } from './auth';
 import { enrich, type Enriched, type RequestContext } from './enrich';
+import { USER_TOKEN_HEADER, USER_TOKEN_PATTERN } from './openapi';
+
+const USER_TOKEN = new RegExp(USER_TOKEN_PATTERN);
 
 export interface IndexedError extends FieldError {
   index: number;
@@ -28,23 +31,41 @@ export interface IntakeContext extends Omit<RequestContext, 'key'> {
 
 /**
  * `{"events":[…], "user_token"?: "…"}` or one event object; anything else is a 400 naming what was
- * expected. The token (a browser's proof of its user, see user-token.ts) may also come as the
- * X-Tally-User-Token header; sendBeacon cannot set headers, hence the body field.
+ * expected. The token (a browser's proof of its user, see user-token.ts, read by userTokenOf) may
+ * also come as the X-Tally-User-Token header; sendBeacon cannot set headers, hence the body field.
  */
-export function eventsOf(body: unknown, maxEvents: number): { events: unknown[]; userToken?: string } {
+export function eventsOf(body: unknown, maxEvents: number): unknown[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new TallyError('BODY_INVALID', 'body must be a JSON object: one event, or {"events": [...]}', { httpStatus: 400 });
   }
-  if (!('events' in body)) return { events: [body] };
-  const token = (body as { user_token?: unknown }).user_token;
-  if (token !== undefined && typeof token !== 'string') throw new TallyError('BODY_INVALID', 'user_token must be a string (the token the web app signed)', { httpStatus: 400 });
-  const events = (body as { events: unknown }).events;
+  if (!('events' in body)) return [body];
+  const { events, user_token: _token, ...others } = body as { events: unknown; user_token?: unknown };
+  const unknown = Object.keys(others);
+  if (unknown.length > 0) {
+    throw new TallyError('BODY_INVALID', `${unknown.join(', ')}: not a field of a batch, which has only "events" and "user_token"`, { httpStatus: 400 });
+  }
   if (!Array.isArray(events)) throw new TallyError('BODY_INVALID', 'events must be an array of event objects', { httpStatus: 400 });
   if (events.length === 0) throw new TallyError('BODY_INVALID', 'events must not be empty', { httpStatus: 400 });
   if (events.length > maxEvents) {
     throw new TallyError('TOO_MANY_EVENTS', `events has ${events.length} items; at most ${maxEvents} per request`, { httpStatus: 413 });
   }
-  return token === undefined ? { events } : { events, userToken: token };
+  return events;
+}
+
+/**
+ * The batch's user_token, else the header's; a malformed one is a 400 naming where it came from (the
+ * document's pattern), an absent one undefined. Checking what it proves is the auth step's business.
+ */
+export function userTokenOf(body: unknown, headers: Record<string, string | string[] | undefined>): string | undefined {
+  const inBody = body !== null && typeof body === 'object' && 'events' in body ? (body as { user_token?: unknown }).user_token : undefined;
+  const header = headers[USER_TOKEN_HEADER];
+  for (const [where, token] of [['user_token', inBody], ['X-Tally-User-Token', header]] as const) {
+    if (token === undefined) continue;
+    if (typeof token !== 'string' || !USER_TOKEN.test(token)) {
+      throw new TallyError('USER_TOKEN_INVALID', `${where} must be v1.<user_id>.<expires>.<signature> (${USER_TOKEN_PATTERN})`, { httpStatus: 400 });
+    }
+  }
+  return (inBody as string | undefined) ?? (header as string | undefined);
 }
 
 /**
@@ -83,7 +104,8 @@ export function intake(events: unknown[], ctx: IntakeContext): Intake {
       }
       return;
     }
-    out.accepted.push({ index, event: result.event, identity: record.user_id === null ? 'guest' : 'user', ...(guest ? { guest } : {}) });
+    if (guest) result.event.payload.user_id = null;
+    out.accepted.push({ index, event: result.event, identity: result.event.payload.user_id === null ? 'guest' : 'user', ...(guest ? { guest } : {}) });
   });
   return out;
 }

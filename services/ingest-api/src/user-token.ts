@@ -13,7 +13,9 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 export type TokenProblem = 'missing' | 'unchecked' | 'malformed' | 'signature' | 'expired' | 'too_long' | 'other_user';
 export type TokenCheck = { ok: true; userId: number } | { ok: false; problem: TokenProblem; reason: string };
 
-const FORMAT = /^v1\.([1-9][0-9]{0,15})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})$/;
+/** The token's shape (also the OpenAPI document's pattern): a 43-character signature is 32 bytes. */
+export const USER_TOKEN_PATTERN = '^v1\\.([1-9][0-9]{0,15})\\.([0-9]{1,12})\\.([A-Za-z0-9_-]{43})$';
+const FORMAT = new RegExp(USER_TOKEN_PATTERN);
 
 function signature(secret: string, userId: number, expires: number): Buffer {
   return createHmac('sha256', secret).update(`v1.${userId}.${expires}`).digest();

@@ -33,14 +33,14 @@ describe('query-api HTTP edge', () => {
     const app = await testApp();
     const auth = { authorization: `Bearer ${TOKEN}` };
     expect((await app.inject({ url: '/v1/analytics/searches', headers: auth })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/v1/analytics/searches?window=30d&zero_results=1&entity_type=tag&limit=5', headers: auth })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/analytics/searches?window=30d&zero_results=true&entity_type=tag&limit=5', headers: auth })).statusCode).toBe(200);
     expect(calls).toEqual([{ window: '7d', zeroResults: false, limit: 20 }, { window: '30d', zeroResults: true, entityType: 'tag', limit: 5 }]);
     expect((await app.inject({ url: '/v1/users/3/history?limit=100&offset=40' })).json()).toMatchObject({ limit: 100, offset: 40 });
   });
 
   it.each([
-    ['/v1/movies/12abc/counts', 'id', 'id: must be a positive whole number (movie id)'],
-    ['/v1/movies/99999999999999999999/counts', 'id', 'id: must be a positive whole number (movie id)'],
+    ['/v1/movies/12abc/counts', 'id', 'id: must be a whole number from 1 to 9007199254740991 (movie id)'],
+    ['/v1/movies/99999999999999999999/counts', 'id', 'id: must be a whole number from 1 to 9007199254740991 (movie id)'],
     ['/v1/users/1/history?limit=101', 'limit', 'limit: must be a whole number from 1 to 100'],
     ['/v1/users/1/recommendations?limit=x', 'limit', 'limit: must be a whole number from 1 to 100'],
     ['/v1/search/tags?q=%20', 'q', 'q: must not be empty'],

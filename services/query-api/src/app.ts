@@ -6,7 +6,7 @@ import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { CatalogPart } from '@tally/catalog';
-import { TallyError, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, answerUnservedMethods, healthRoutes, type Logger, type ServiceMetrics } from '@tally/runtime';
 import { AdminTokens } from './auth';
 import type { QueryConfig } from './config';
 import { InvalidParameter } from './params';
@@ -54,6 +54,8 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
     trustProxy: trustProxy(config.TRUSTED_PROXIES),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
+  // First, so its onRoute hook sees every route: DELETE on a served path answers 405 with Allow, an unknown path 404.
+  answerUnservedMethods(app);
   // Parameters are decoded by zod in each route (params.ts); the route schemas are documentation.
   app.setValidatorCompiler(() => () => true);
   const requests = d.metrics.counter('requests_total', 'Requests by route and status', ['route', 'status']);
@@ -71,7 +73,6 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
     const message = status >= 500 && !(err instanceof TallyError) ? 'internal error' : err.message;
     return reply.code(status).send({ error: { code, message, ...(err instanceof InvalidParameter ? { parameter: err.parameter } : {}) } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }));
 
   await app.register(rateLimit, {
     global: false,

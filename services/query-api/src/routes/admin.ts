@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { errorMessage } from '@tally/runtime';
 import type { Analytics } from '../analytics';
 import type { AdminTokens } from '../auth';
 import { schemas } from '../openapi';
-import { booleanFlag, intInRange, oneOf, optionalOneOf, parse } from '../params';
+import { booleanFlag, intInRange, oneOf, optionalOneOf, paramsOf, parse } from '../params';
 import type { PipelineHealth } from '../pipeline-health';
 
 export interface AdminDeps {
@@ -13,7 +12,7 @@ export interface AdminDeps {
   health: Pick<PipelineHealth, 'consumerLag' | 'jobAges'>;
 }
 
-const searchesQuery = z.object({
+const searchesQuery = paramsOf({
   window: oneOf(['24h', '7d', '30d'] as const, '7d'),
   zero_results: booleanFlag(false),
   entity_type: optionalOneOf(['movie', 'actor', 'tag'] as const),
@@ -40,8 +39,8 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     return { source: r.source, snapshot: r.snapshot };
   });
 
-  app.get('/v1/analytics/searches', { schema: schemas.searches, ...guarded }, async (req, reply) => {
-    const q = parse(searchesQuery, req.query);
+  app.get('/v1/analytics/searches', { schema: { ...schemas.searches, querystring: searchesQuery.schema }, ...guarded }, async (req, reply) => {
+    const q = parse(searchesQuery.decode, req.query);
     const r = await d.analytics.searches({ window: q.window, zeroResults: q.zero_results, limit: q.limit, ...(q.entity_type ? { entityType: q.entity_type } : {}) });
     reply.header('x-tally-source', r.source);
     return { source: r.source, generated_at: r.generated_at, window: q.window, zero_results: q.zero_results, items: r.items };
