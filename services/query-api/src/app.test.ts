@@ -97,3 +97,43 @@ describe('query-api HTTP edge', () => {
     expect(() => loadQueryConfig({ ADMIN_TOKENS: 'short' })).toThrow(/ADMIN_TOKENS: each token must be at least 12 characters/);
   });
 });
+
+describe('POST /v1/admin/forget', () => {
+  const calls: unknown[] = [];
+  const forget: QueryDeps['forget'] = async (subject, requestedBy) => {
+    calls.push({ subject, requestedBy });
+    return { subject: subject.kind, auditId: 7, removed: { 'mysql.view_events': 2 }, alreadyForgotten: false };
+  };
+  const post = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) => {
+    const app = await testApp({ forget });
+    return app.inject({ method: 'POST', url: '/v1/admin/forget', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+  };
+
+  it('forgets the one subject given, behind the admin token, naming who asked by the token\'s public id', async () => {
+    calls.length = 0;
+    const res = await post({ user_id: 42 });
+    expect([res.statusCode, res.json()]).toEqual([200, { subject: 'user', audit_id: 7, already_forgotten: false, removed: { 'mysql.view_events': 2 } }]);
+    expect(calls).toEqual([{ subject: { kind: 'user', userId: 42 }, requestedBy: expect.stringMatching(/^admin-api:[0-9a-f]{12}$/) }]);
+    expect((await post({ ip: '203.0.113.7' })).statusCode).toBe(200);
+    expect((await post({ user_id: 42 }, {})).statusCode).toBe(401);
+  });
+
+  it.each([
+    [{}, 'give exactly one of a user id or an ip address'],
+    [{ user_id: 1, ip: '203.0.113.7' }, 'give exactly one of a user id or an ip address'],
+    [{ user_id: '42' }, 'user_id must be a positive integer (users.id)'],
+    [{ user_id: 0 }, 'user must be a positive integer (users.id)'],
+    [{ ip: 'nowhere' }, 'ip must be an IPv4 or IPv6 address'],
+    [{ user_id: 1, name: 'x' }, 'name is not a field of this request (send user_id or ip)'],
+  ])('refuses %j with a 400 naming the field', async (body, message) => {
+    const res = await post(body);
+    expect([res.statusCode, res.json().error.message]).toEqual([400, message]);
+  });
+
+  it('is in the served OpenAPI document', async () => {
+    const app = await testApp({ forget });
+    const res = await app.inject({ method: 'GET', url: '/docs/json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().paths['/v1/admin/forget'].post.requestBody.content['application/json'].schema.properties).toHaveProperty('user_id');
+  });
+});

@@ -20,15 +20,17 @@ const forgetSchema = {
     'and their history rows, per-user state, recommendation snapshot, per-user Redis keys and dead letters are deleted, in two sweeps a few seconds apart. ' +
     'Aggregate counts stay. An audit row records the token (by its public id), the time and the counts. Answers when both sweeps are done (about 5 s).',
   tags: ['admin'],
-  security: [{ bearer: [] }],
+  security: [{ admin: [] }],
   body: {
     type: 'object',
     additionalProperties: false,
+    // Exactly one of the two.
+    minProperties: 1,
+    maxProperties: 1,
     properties: {
       user_id: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: 'users.id of the person' },
       ip: { type: 'string', anyOf: [{ format: 'ipv4' }, { format: 'ipv6' }], description: 'a guest: the ip address their events carry' },
     },
-    oneOf: [{ required: ['user_id'] }, { required: ['ip'] }],
   },
   response: {
     200: {
