@@ -59,21 +59,21 @@ registry_pre_start() {
 # interface; the stack keeps it on loopback, on its own configurable port.
 registry_run() {
   local jar jhome; jar="$(cat "$(registry_home)/.complete")"; jhome="$(java21_home)"
-  local storage=() # mem: Apicurio's default, H2 in memory
   if [[ "$REGISTRY_STORAGE" == sql ]]; then
+    # The same variables docker-compose.yml gives the registry's container (tests/compose checks it).
+    export APICURIO_STORAGE_KIND=sql APICURIO_STORAGE_SQL_KIND=mysql APICURIO_DATASOURCE_URL="$(registry_jdbc_url)"
+    export APICURIO_DATASOURCE_USERNAME="$REGISTRY_DB_USER" APICURIO_DATASOURCE_PASSWORD="$REGISTRY_DB_PASSWORD"
     # 2–10 connections instead of Apicurio's 20–100: one registry of a few dozen schemas, on a
     # MariaDB that the test suites also fill with connections.
-    storage=(-Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=mysql -Dapicurio.datasource.url="$(registry_jdbc_url)"
-      -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 -Dapicurio.datasource.jdbc.max-size=10)
-    export APICURIO_DATASOURCE_USERNAME="$REGISTRY_DB_USER" APICURIO_DATASOURCE_PASSWORD="$REGISTRY_DB_PASSWORD"
-  fi
+    export APICURIO_DATASOURCE_JDBC_INITIAL_SIZE=2 APICURIO_DATASOURCE_JDBC_MIN_SIZE=2 APICURIO_DATASOURCE_JDBC_MAX_SIZE=10
+  fi # mem: Apicurio's default, H2 in memory
   cd "$(dirname "$jar")"
   exec "$jhome/bin/java" -Xms256m -Xmx512m -XX:+UseG1GC \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.management.host=127.0.0.1 -Dquarkus.management.port="$REGISTRY_MANAGEMENT_PORT" \
     -Dquarkus.log.console.json=false -Dapicurio.rest.deletion.artifact.enabled=true \
     -Dapicurio.rest.deletion.artifact-version.enabled=true -Dapicurio.rest.deletion.group.enabled=true \
-    "${storage[@]}" -jar "$jar"
+    -jar "$jar"
 }
 
 registry_health() { http_ok "http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7/subjects"; }
