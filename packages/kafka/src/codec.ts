@@ -143,7 +143,7 @@ export class RegistryCodec {
   }
 
   /** Registers (idempotently) and returns the id; BACKWARD is the level the stack's registry enforces. */
-  async register(subject: string, schema: object | string): Promise<number> {
+  async register(subject: string, schema: object | string, attempt = 1): Promise<number> {
     try {
       const { id } = await this.registry.register(
         { type: SchemaType.AVRO, schema: typeof schema === 'string' ? schema : JSON.stringify(schema) },
@@ -153,6 +153,11 @@ export class RegistryCodec {
       return id;
     } catch (err) {
       const status = registryStatus(err);
+      // A subject new to the registry gets its compatibility level set right after the schema is
+      // registered. Two services doing that at once (every service registers the catalog when it
+      // finds the registry empty) both try; Apicurio answers the second 409 "A rule named
+      // 'COMPATIBILITY' already exists". The schema is in by then: asking again finds the level set.
+      if (status === 409 && attempt === 1) return this.register(subject, schema, 2);
       if (status !== undefined && status >= 400 && status < 500) {
         throw new TallyError('SCHEMA_REJECTED', `registry refused the schema for ${subject}: ${errorMessage(err)}`, { cause: err });
       }
