@@ -58,7 +58,8 @@ async function registryState(): Promise<{ subjects: Record<string, number[]>; sc
   const subjects: Record<string, number[]> = {};
   const schemas: Record<number, string> = {};
   for (const { subject } of catalog) {
-    const versions = (await registry<number[]>(`/subjects/${encodeURIComponent(subject)}/versions`)).body;
+    const res = await registry<number[]>(`/subjects/${encodeURIComponent(subject)}/versions`);
+    const versions = res.status === 404 ? [] : res.body; // a registry that lost the subject
     subjects[subject] = versions;
     for (const v of versions) {
       const { id, schema } = (await registry<{ id: number; schema: string }>(`/subjects/${encodeURIComponent(subject)}/versions/${v}`)).body;
@@ -83,6 +84,13 @@ async function decodeAll(written: Written[]): Promise<void> {
   }
 }
 
+// The first `up`, on a MariaDB data directory created now: what a machine without the registry's
+// database sees. Both tests need the servers it starts.
+let firstUp: { err: string; ms: number };
+beforeAll(async () => {
+  firstUp = await stack('up', 'mariadb', 'registry');
+}, 300_000);
+
 afterAll(async () => {
   await stack('down', 'registry', 'mariadb').catch(() => undefined);
   await deleteTopics([topic]).catch(() => undefined);
@@ -91,9 +99,9 @@ afterAll(async () => {
 
 describe('the stack registry keeps its schemas in MariaDB', () => {
   it('on a MariaDB without the registry database, `up` creates it and its user (only its own database), then starts the registry; idempotent', async () => {
-    const up = await stack('up', 'mariadb', 'registry');
-    expect(up.err).toMatch(/registry healthy on 127\.0\.0\.1:\d+/);
-    console.log(`fresh mariadb + registry up in ${up.ms} ms`);
+    expect(firstUp.err).toMatch(/mariadb healthy on 127\.0\.0\.1:\d+/);
+    expect(firstUp.err).toMatch(/registry healthy on 127\.0\.0\.1:\d+/);
+    console.log(`fresh mariadb + registry up in ${firstUp.ms} ms`);
     expect((await rootSql('SHOW DATABASES')).split('\n')).toContain('apicurio');
     expect(await rootSql("SHOW GRANTS FOR 'apicurio'@'127.0.0.1'")).toContain('ON `apicurio`.*');
     expect(await rootSql("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'apicurio'")).not.toBe('0');
