@@ -14,7 +14,15 @@ export FERRETDB_DEBUG_PORT="${FERRETDB_DEBUG_PORT:-8088}"
 # Apicurio's (Quarkus) management interface: health and metrics.
 export REGISTRY_MANAGEMENT_PORT="${REGISTRY_MANAGEMENT_PORT:-9000}"
 
-# Start order matters only for humans reading the log; no server depends on another.
+# The schema registry's storage (stack/servers/registry.sh): `sql` in its own database of the stack's
+# MariaDB (or any MySQL: point REGISTRY_DB_HOST/PORT at it), or `mem` (empty after every restart).
+export REGISTRY_STORAGE="${REGISTRY_STORAGE:-sql}" REGISTRY_DB_HOST="${REGISTRY_DB_HOST:-127.0.0.1}"
+export REGISTRY_DB_PORT="${REGISTRY_DB_PORT:-$MYSQL_PORT}" REGISTRY_DB_NAME="${REGISTRY_DB_NAME:-apicurio}"
+export REGISTRY_DB_USER="${REGISTRY_DB_USER:-apicurio}" REGISTRY_DB_PASSWORD="${REGISTRY_DB_PASSWORD:-apicurio}"
+
+# The servers start in parallel. One dependency: the registry (SQL storage) waits for its database,
+# which MariaDB's post-start step creates (registry_pre_start). `down` and `reset` go in reverse
+# order, so the registry stops before its database does.
 ALL_SERVERS=(mariadb redis kafka registry ferretdb opensearch)
 
 for f in "$REPO_ROOT"/stack/servers/*.sh; do

@@ -33,7 +33,7 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     const good = makeEvent('movie.viewed', { jav_id: 4243, user_id: 8 });
     const encode = (v: Record<string, unknown>) => codec.encodeValidated(id, avro.Type.forSchema(variant as avro.Schema), v);
     const poisonBytes = encode(poison);
-    // The cause: the registry lost that version (someone deleted it, or an in-memory registry restarted).
+    // The cause: the registry lost that version (someone deleted it, or a registry without storage restarted).
     for (const q of ['', '?permanent=true']) await fetch(`${env.SCHEMA_REGISTRY_URL}/subjects/${variantSubject}${q}`, { method: 'DELETE' });
     expect((await fetch(`${env.SCHEMA_REGISTRY_URL}/schemas/ids/${id}`)).status).toBe(404);
 

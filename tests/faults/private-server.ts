@@ -18,6 +18,14 @@ const PORTS: Record<PrivateKind, Record<string, number>> = {
   registry: { REGISTRY_PORT: 35_500, REGISTRY_MANAGEMENT_PORT: 36_000 },
 };
 
+// A private registry runs in memory: the stack's default (SQL storage) would share the shared
+// MariaDB's `apicurio` database with the shared registry. Scenario 14 restarts it empty on purpose —
+// the repair path for a registry without storage; the stack's persistent registry is restarted in
+// tests/stack/registry-storage.test.ts.
+const SETTINGS: Partial<Record<PrivateKind, Record<string, string>>> = {
+  registry: { REGISTRY_STORAGE: 'mem' },
+};
+
 /**
  * One server of the local stack started privately for a fault scenario, with the stack script
  * itself (`STACK_DIR=<temp> stack/stack up <kind>`): same binaries, same settings, own ports and
@@ -46,7 +54,7 @@ export class PrivateServer {
     try {
       await run('bash', [join(ROOT, 'stack/stack'), cmd, this.kind], {
         // eslint-disable-next-line no-restricted-properties -- the stack script needs PATH, HOME and CACHE_DIR
-        env: { ...process.env, STACK_DIR: this.dir, ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])) },
+        env: { ...process.env, STACK_DIR: this.dir, ...SETTINGS[this.kind], ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])) },
         timeout: 240_000,
       });
     } catch (err) {
@@ -81,7 +89,7 @@ export class PrivateServer {
     await this.stack('down');
   }
 
-  /** Stop, wipe the data directory, start: a server that comes back empty (an in-memory registry's restart). */
+  /** Stop, wipe the data directory, start: a server that comes back empty (as the in-memory registry does on any restart). */
   async restartEmpty(): Promise<void> {
     await this.down();
     rmSync(join(this.dir, 'data'), { recursive: true, force: true });

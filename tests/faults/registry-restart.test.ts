@@ -4,8 +4,10 @@ import type { ServiceProcess } from '../helpers/process';
 import { byStatus, RetryingLoad } from './retrying-load';
 import { CONSUMERS, expectConserved, faultWorld, summary } from './world';
 
-// Scenario 14: the schema registry (this world's own Apicurio, in-memory) is restarted under load and
-// comes back empty. The ingest API keeps accepting while it is down (it encodes with cached ids),
+// Scenario 14: the schema registry (this world's own Apicurio, run in memory — REGISTRY_STORAGE=mem,
+// tests/faults/private-server.ts) is restarted under load and comes back empty. The stack's and
+// compose's registries keep their data in MySQL and come back whole (tests/stack/registry-storage);
+// this is the repair path for whoever runs one without storage. The ingest API keeps accepting while it is down (it encodes with cached ids),
 // notices the empty registry, registers the catalog again (503 meanwhile, never a 202 it cannot
 // back) and gets the same ids; a consumer started cold afterwards resolves the ids of messages
 // written before the restart from the new registry. Nothing is dead-lettered, nothing is lost.

@@ -548,7 +548,10 @@ export class World {
   /** Every consumer running with lag 0. */
   async quiet(timeoutMs = 120_000): Promise<void> {
     for (const c of CONSUMERS) {
-      if (!this.anyRunning(c)) throw new Error(`${c} is not running: the pipeline cannot become quiet`);
+      if (!this.anyRunning(c)) {
+        const last = this.procs.get(c);
+        throw new Error(`${c} is not running: the pipeline cannot become quiet${last ? ` (exit ${last.child.exitCode ?? last.child.signalCode}; its output ends:\n${last.output.slice(-3_000)})` : ''}`);
+      }
       await eventually(async () => ((await this.lag(c)) === 0 ? true : undefined), timeoutMs, `${c} lag 0`);
     }
   }

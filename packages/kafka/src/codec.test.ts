@@ -10,6 +10,8 @@ import { PoisonMessageError, RegistryCodec, type CatalogSchema } from './codec';
 class FakeRegistry {
   private ids = new Map<string, number>();
   private subjects = new Map<string, number[]>();
+  /** Compatibility PUTs still to refuse with 409, as Apicurio does when another client set it first. */
+  configConflicts = 0;
   /** Called when an id lookup is about to answer 404 (to let "another service" act in between). */
   onUnknownId: ((id: number) => void) | undefined;
   private server: Server | undefined;
@@ -59,6 +61,10 @@ class FakeRegistry {
       return send(200, { schema });
     }
     if ((m = /^\/config\/(.+)$/.exec(path))) {
+      if (req.method === 'PUT' && this.configConflicts > 0) {
+        this.configConflicts--;
+        return send(409, { error_code: 409, message: "A rule named 'COMPATIBILITY' already exists." });
+      }
       if (req.method === 'PUT') return send(200, { compatibility: 'BACKWARD' });
       return this.subjects.has(m[1]!) ? send(200, { compatibilityLevel: 'BACKWARD' }) : send(404, { error_code: 40401 });
     }
@@ -88,6 +94,7 @@ describe('RegistryCodec and a registry that forgets', () => {
   beforeEach(() => {
     registry.reset();
     registry.onUnknownId = undefined;
+    registry.configConflicts = 0;
   });
 
   /** A message of the second catalog schema, written while the registry had the catalog. */
@@ -162,4 +169,13 @@ describe('RegistryCodec and a registry that forgets', () => {
       { subject: 't.third-value', before: 3, after: 4 },
     ]);
   });
+
+  it('another service setting a new subject\'s compatibility first (409 from Apicurio) is not a refusal: the id comes back', async () => {
+    registry.configConflicts = 1;
+    const codec = new RegistryCodec(registry.url, { catalog: CATALOG });
+    const { ids } = await codec.ensureCatalog();
+    expect([...ids.values()]).toEqual([1, 2, 3]);
+    expect(registry.configConflicts).toBe(0);
+  });
+
 });

@@ -54,8 +54,8 @@ function registryStatus(err: unknown): number | undefined {
  * Decoding separates three fates: poison (bad bytes, unknown id) → dead letter; registry
  * unreachable → retriable, so a registry outage never dead-letters good data.
  *
- * A registry that forgot everything (the local Apicurio keeps schemas in memory, so a restart empties
- * it) is not poison either: with a catalog, an unknown id while some catalog schema is missing from its
+ * A registry that forgot everything (an Apicurio run in memory, `REGISTRY_STORAGE=mem`, empties on
+ * every restart; the stack's and compose's keep their data in MySQL and do not) is not poison either: with a catalog, an unknown id while some catalog schema is missing from its
  * subject means "forgot", and the codec registers the catalog again and retries the lookup. The ids
  * come back the same because Apicurio numbers each distinct schema content in order of first
  * registration, and every Tally service registers the whole catalog in one order, so on an empty
@@ -66,7 +66,8 @@ function registryStatus(err: unknown): number | undefined {
  * that has not cached it, either unknown (dead-lettered as unknown_schema, bytes kept) or, if the old
  * id now names another schema, read with that one (Avro usually refuses the body → undecodable,
  * dead-lettered; a body that happens to fit would be misread). The wire format carries only the id,
- * so nothing can tell the two apart; a registry that must survive restarts needs persistent storage.
+ * so nothing can tell the two apart: a registry that must survive restarts needs persistent storage,
+ * which is why the stack and compose run Apicurio's SQL storage (tests/stack/registry-storage.test.ts).
  * `ensureCatalog` reports changed ids so the services can say it loudly.
  */
 export class RegistryCodec {
@@ -142,7 +143,7 @@ export class RegistryCodec {
   }
 
   /** Registers (idempotently) and returns the id; BACKWARD is the level the stack's registry enforces. */
-  async register(subject: string, schema: object | string): Promise<number> {
+  async register(subject: string, schema: object | string, attempt = 1): Promise<number> {
     try {
       const { id } = await this.registry.register(
         { type: SchemaType.AVRO, schema: typeof schema === 'string' ? schema : JSON.stringify(schema) },
@@ -152,6 +153,11 @@ export class RegistryCodec {
       return id;
     } catch (err) {
       const status = registryStatus(err);
+      // A subject new to the registry gets its compatibility level set right after the schema is
+      // registered. Two services doing that at once (every service registers the catalog when it
+      // finds the registry empty) both try; Apicurio answers the second 409 "A rule named
+      // 'COMPATIBILITY' already exists". The schema is in by then: asking again finds the level set.
+      if (status === 409 && attempt === 1) return this.register(subject, schema, 2);
       if (status !== undefined && status >= 400 && status < 500) {
         throw new TallyError('SCHEMA_REJECTED', `registry refused the schema for ${subject}: ${errorMessage(err)}`, { cause: err });
       }

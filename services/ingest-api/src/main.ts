@@ -12,8 +12,10 @@ import { RedisCountedViews } from './counted-views-redis';
 import { EventSink } from './sink';
 import { ViewWindow } from './view-window';
 
-// How often the ingest API makes sure the registry still has its schemas (a restarted in-memory
-// registry comes back empty): at most this long producing with ids the registry has forgotten.
+// How often the ingest API makes sure the registry still has its schemas: the stack's and compose's
+// registries keep them in MySQL, but one run in memory (or emptied by hand) comes back without them,
+// and this is at most how long we produce with ids the registry has forgotten. 14 lookups (one per
+// schema) every 5 s: cheap enough to keep with a registry that has storage too.
 const REGISTRY_CHECK_MS = 5_000;
 
 /** Wiring only: config → clients → app → signals. */

@@ -8,7 +8,8 @@ import type { OutgoingRecord, RegistryCodec, TallyProducer } from '@tally/kafka'
  * so the client gets 503 and retries the whole request with the same event ids.
  *
  * Encoding uses the ids cached at registration, so a registry outage does not stop ingestion. A
- * registry that comes back empty (the local Apicurio keeps schemas in memory) is noticed by
+ * registry that comes back empty (one run in memory, or emptied by hand; the stack's and compose's
+ * keep their schemas in MySQL) is noticed by
  * `checkRegistry` (run periodically): the catalog is registered again, in catalog order — the
  * codec (a RegistryCodec built with the catalog) explains why the ids then come back the same — and
  * requests get 503 until that is done.
