@@ -8,6 +8,7 @@ import * as deadLetterRequeues from './0006-dead-letter-requeues';
 import * as adoptionAndUserState from './0007-adoption-and-user-state';
 import * as userStateFigures from './0008-user-state-figures';
 import * as viewRepeatFlag from './0009-view-repeat-flag';
+import * as retentionIndexes from './0010-retention-indexes';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0007_adoption_and_user_state', migration: adoptionAndUserState },
   { name: '0008_user_state_figures', migration: userStateFigures },
   { name: '0009_view_repeat_flag', migration: viewRepeatFlag },
+  { name: '0010_retention_indexes', migration: retentionIndexes },
 ];
 
 /**
