@@ -7,7 +7,7 @@ export interface TableResult {
   cutoff: Date;
   deleted: number;
   batches: number;
-  /** The longest batch, BEGIN to COMMIT: the longest any row lock of this table was held. */
+  /** The longest batch, BEGIN to COMMIT (or to the end of the rollback of one killed at the bound): the longest any row lock of this table was held. */
   maxBatchMs: number;
   totalMs: number;
   /** Batches the server killed at RETENTION_MAX_LOCK (rolled back, retried smaller). */
@@ -22,7 +22,7 @@ export interface PruneOptions extends BatchBounds {
   /** Injected in tests (no real pauses over six simulated months). */
   sleep?: (ms: number) => Promise<void>;
   /** Each batch as it finished: metrics, and the lock-bound test. */
-  onBatch?: (b: { table: string; deleted: number; ms: number }) => void;
+  onBatch?: (b: { table: string; deleted: number; ms: number; timedOut: boolean }) => void;
 }
 
 // MariaDB: ER_STATEMENT_TIMEOUT (max_statement_time hit). Both: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
@@ -62,6 +62,8 @@ export class RetentionSink {
         const ms = performance.now() - b0;
         if (errno(err) === STATEMENT_TIMEOUT) {
           r.timeouts++;
+          r.maxBatchMs = Math.max(r.maxBatchMs, ms);
+          o.onBatch?.({ table: rule.table, deleted: 0, ms, timedOut: true });
           if (rows <= 10) { r.gaveUp = `even ${rows}-row batches exceed RETENTION_MAX_LOCK`; break; }
           rows = nextBatchRows(rows, ms, o, true);
         } else if (LOCK_CONFLICTS.has(errno(err) ?? 0)) {
@@ -77,7 +79,7 @@ export class RetentionSink {
       r.batches++;
       r.deleted += deleted;
       r.maxBatchMs = Math.max(r.maxBatchMs, ms);
-      o.onBatch?.({ table: rule.table, deleted, ms });
+      o.onBatch?.({ table: rule.table, deleted, ms, timedOut: false });
       if (tableDone(deleted, rows)) break;
       rows = nextBatchRows(rows, ms, o);
       await sleep(o.pauseMs);
