@@ -9,11 +9,24 @@ export interface TableResult {
   batches: number;
   /** The longest batch, BEGIN to COMMIT (or to the end of the rollback of one killed at the bound): the longest any row lock of this table was held. */
   maxBatchMs: number;
+  /** The longest DELETE statement of a completed batch. */
+  maxStatementMs: number;
   totalMs: number;
   /** Batches the server killed at RETENTION_MAX_LOCK (rolled back, retried smaller). */
   timeouts: number;
   /** Set when the table was left for the next run (lock waits, or batches that could not get under the bound). */
   gaveUp?: string;
+}
+
+export interface BatchReport {
+  table: string;
+  deleted: number;
+  /** BEGIN to COMMIT: how long the batch's row locks were held. */
+  ms: number;
+  /** The DELETE statement alone (what MariaDB's max_statement_time bounds); the rest is BEGIN and the COMMIT's log flush. */
+  statementMs: number;
+  /** Killed at RETENTION_MAX_LOCK and rolled back. */
+  timedOut: boolean;
 }
 
 export interface PruneOptions extends BatchBounds {
@@ -22,7 +35,7 @@ export interface PruneOptions extends BatchBounds {
   /** Injected in tests (no real pauses over six simulated months). */
   sleep?: (ms: number) => Promise<void>;
   /** Each batch as it finished: metrics, and the lock-bound test. */
-  onBatch?: (b: { table: string; deleted: number; ms: number; timedOut: boolean }) => void;
+  onBatch?: (b: BatchReport) => void;
 }
 
 // MariaDB: ER_STATEMENT_TIMEOUT (max_statement_time hit). Both: ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEADLOCK.
@@ -47,7 +60,7 @@ export class RetentionSink {
 
   async prune(rule: RetentionRule, now: Date, o: PruneOptions): Promise<TableResult> {
     const cutoff = cutoffFor(rule, now);
-    const r: TableResult = { table: rule.table, cutoff, deleted: 0, batches: 0, maxBatchMs: 0, totalMs: 0, timeouts: 0 };
+    const r: TableResult = { table: rule.table, cutoff, deleted: 0, batches: 0, maxBatchMs: 0, maxStatementMs: 0, totalMs: 0, timeouts: 0 };
     const sleep = o.sleep ?? realSleep;
     const keep = rule.keepLatestSuccessPerJob ? await this.latestSuccessPerJob() : [];
     const t0 = performance.now();
@@ -56,14 +69,15 @@ export class RetentionSink {
     while (!o.signal?.aborted) {
       const b0 = performance.now();
       let deleted: number;
+      let statementMs: number;
       try {
-        deleted = await this.deleteBatch(rule, cutoff, rows, keep, o.maxLockMs);
+        ({ deleted, statementMs } = await this.deleteBatch(rule, cutoff, rows, keep, o.maxLockMs));
       } catch (err) {
         const ms = performance.now() - b0;
         if (errno(err) === STATEMENT_TIMEOUT) {
           r.timeouts++;
           r.maxBatchMs = Math.max(r.maxBatchMs, ms);
-          o.onBatch?.({ table: rule.table, deleted: 0, ms, timedOut: true });
+          o.onBatch?.({ table: rule.table, deleted: 0, ms, statementMs: ms, timedOut: true });
           if (rows <= 10) { r.gaveUp = `even ${rows}-row batches exceed RETENTION_MAX_LOCK`; break; }
           rows = nextBatchRows(rows, ms, o, true);
         } else if (LOCK_CONFLICTS.has(errno(err) ?? 0)) {
@@ -79,7 +93,8 @@ export class RetentionSink {
       r.batches++;
       r.deleted += deleted;
       r.maxBatchMs = Math.max(r.maxBatchMs, ms);
-      o.onBatch?.({ table: rule.table, deleted, ms, timedOut: false });
+      r.maxStatementMs = Math.max(r.maxStatementMs, statementMs);
+      o.onBatch?.({ table: rule.table, deleted, ms, statementMs, timedOut: false });
       if (tableDone(deleted, rows)) break;
       rows = nextBatchRows(rows, ms, o);
       await sleep(o.pauseMs);
@@ -88,20 +103,22 @@ export class RetentionSink {
     return r;
   }
 
-  /** One batch in its own transaction; returns the rows deleted. */
-  private async deleteBatch(rule: RetentionRule, cutoff: Date, rows: number, keep: readonly number[], maxLockMs: number): Promise<number> {
+  /** One batch in its own transaction: the rows deleted and how long the DELETE statement itself ran. */
+  private async deleteBatch(rule: RetentionRule, cutoff: Date, rows: number, keep: readonly number[], maxLockMs: number): Promise<{ deleted: number; statementMs: number }> {
     const hard = await this.serverKillsAtBound();
     const order = [rule.timeColumn, ...rule.keyColumns].map(() => '??').join(', ');
     const keepSql = keep.length > 0 ? ` AND id NOT IN (${keep.map(() => '?').join(', ')})` : '';
     const sql = `DELETE FROM ?? WHERE ?? < ?${keepSql} ORDER BY ${order} LIMIT ?`;
     const bindings = [rule.table, rule.timeColumn, cutoff, ...keep, rule.timeColumn, ...rule.keyColumns, rows];
+    // The pruner gives way: it never waits on a writer's lock for longer than its own bound (whole seconds).
+    const waitS = Math.max(1, Math.ceil(maxLockMs / 1000));
     // max_statement_time is in seconds; the statement is rolled back when it is reached.
-    const prefix = hard ? `SET STATEMENT max_statement_time = ${(maxLockMs / 1000).toFixed(3)} FOR ` : '';
+    const prefix = hard ? `SET STATEMENT max_statement_time = ${(maxLockMs / 1000).toFixed(3)}, innodb_lock_wait_timeout = ${waitS} FOR ` : '';
     return this.db.transaction(async (trx) => {
-      // The pruner gives way: it never waits on a writer's lock for longer than its own bound.
-      await trx.raw(`SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil(maxLockMs / 1000))}`);
+      if (!hard) await trx.raw(`SET SESSION innodb_lock_wait_timeout = ${waitS}`);
+      const s0 = performance.now();
       const [res] = (await trx.raw(prefix + sql, bindings)) as [{ affectedRows: number }];
-      return res.affectedRows;
+      return { deleted: res.affectedRows, statementMs: performance.now() - s0 };
     }, { isolationLevel: 'read committed' });
   }
 
