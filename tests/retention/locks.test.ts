@@ -91,9 +91,26 @@ describe('the pruner and concurrent writers', () => {
     // plus its rollback, a completed one for the statement plus its COMMIT (a log flush).
     const done = seen.filter((b) => !b.timedOut);
     const killed = seen.filter((b) => b.timedOut);
-    expect(Math.max(...done.map((b) => b.statementMs))).toBeLessThan(maxLockMs);
+    // Timed here, so the server's bound plus a round trip and this process's event-loop delay (≤ 30 ms on a loaded 2-core box).
+    expect(Math.max(...done.map((b) => b.statementMs))).toBeLessThan(maxLockMs + 30);
     process.stdout.write(`hard bound ${maxLockMs} ms: ${JSON.stringify({
       batches: done.length, killed: killed.length, killedMs: killed.map((b) => Math.round(b.ms)), maxStatementMs: +Math.max(...done.map((b) => b.statementMs)).toFixed(1), maxBatchMs: +Math.max(...done.map((b) => b.ms)).toFixed(1), rowsPerBatch: Math.round(r.deleted / done.length),
     })}\n`);
   }, 300_000);
+  it('a long transaction holding an old row makes the pruner give way, not hang: it leaves the table for the next run', async () => {
+    await fillOld(3000);
+    const holder = await writerDb.transaction();
+    try {
+      await holder('view_events').where('received_at', '<', new Date(Date.now() - RULE.keepMs)).orderBy('received_at').limit(1).forUpdate().select('id');
+      const t0 = performance.now();
+      const r = await new RetentionSink(tmp.db).prune(RULE, new Date(), { maxRows: 1000, maxLockMs: 1000, pauseMs: 0 });
+      // Each try waits at most the bound (1 s: MariaDB kills the statement, MySQL's lock wait times out),
+      // smaller batches are tried, then the table is left: 1,000 → 250 → 62 → 15 → 10 ×3 rows, ~7 s.
+      expect(r).toMatchObject({ deleted: 0, gaveUp: expect.stringMatching(/row locked by another transaction|lock waits/) });
+      expect(performance.now() - t0).toBeLessThan(7 * 1000 + 3000);
+    } finally {
+      await holder.rollback();
+    }
+    expect((await new RetentionSink(tmp.db).prune(RULE, new Date(), { maxRows: 1000, maxLockMs: 1000, pauseMs: 0 })).deleted).toBe(3000);
+  }, 60_000);
 });

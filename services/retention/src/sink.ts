@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { cutoffFor, nextBatchRows, tableDone, type BatchBounds, type RetentionRule } from './handler';
+import { cutoffFor, MIN_BATCH_ROWS, nextBatchRows, tableDone, type BatchBounds, type RetentionRule } from './handler';
 
 /** What one table's pruning did in one run. */
 export interface TableResult {
@@ -66,6 +66,7 @@ export class RetentionSink {
     const t0 = performance.now();
     let rows = o.maxRows;
     let conflicts = 0;
+    let smallTimeouts = 0;
     while (!o.signal?.aborted) {
       const b0 = performance.now();
       let deleted: number;
@@ -78,7 +79,9 @@ export class RetentionSink {
           r.timeouts++;
           r.maxBatchMs = Math.max(r.maxBatchMs, ms);
           o.onBatch?.({ table: rule.table, deleted: 0, ms, statementMs: ms, timedOut: true });
-          if (rows <= 10) { r.gaveUp = `even ${rows}-row batches exceed RETENTION_MAX_LOCK`; break; }
+          // On MariaDB a wait for another transaction's row lock also ends here (the lock wait timeout is whole
+          // seconds, no shorter than the bound). A stall can kill even a small batch once; three in a row cannot be one.
+          if (rows <= MIN_BATCH_ROWS && ++smallTimeouts >= 3) { r.gaveUp = `${rows}-row batches still reach RETENTION_MAX_LOCK (a row locked by another transaction, or a stalled server)`; break; }
           rows = nextBatchRows(rows, ms, o, true);
         } else if (LOCK_CONFLICTS.has(errno(err) ?? 0)) {
           if (++conflicts > MAX_CONFLICTS) { r.gaveUp = `${conflicts} lock waits or deadlocks in a row`; break; }
@@ -90,6 +93,7 @@ export class RetentionSink {
       }
       const ms = performance.now() - b0;
       conflicts = 0;
+      smallTimeouts = 0;
       r.batches++;
       r.deleted += deleted;
       r.maxBatchMs = Math.max(r.maxBatchMs, ms);
