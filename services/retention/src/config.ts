@@ -32,8 +32,9 @@ const base = jobConfigSchema({ managementPort: 9107, schedule: '23 * * * *' }).e
   RETENTION_FLUSH_LEDGER: durationMs().default('30d'),
   // Added to a topic's retention before the ids that absorb a re-delivery are pruned (handler.ts).
   RETENTION_REPLAY_MARGIN: durationMs().default('1d'),
-  // Rows per DELETE. 1,000 rows of a raw log take ~10–30 ms here (measured in tests/retention), far
-  // under the lock bound; a batch that gets slow is halved (nextBatchRows).
+  // Rows per DELETE. 1,000 rows of a raw log: p99 16 ms over six simulated months, p50 ~55 ms with a
+  // writer inserting into the same table on a loaded 2-core box (tests/retention), far under the lock
+  // bound; a batch that gets slow is halved (nextBatchRows).
   RETENTION_BATCH_ROWS: z.coerce.number().int().min(10).max(50_000).default(1_000),
   // The longest one batch may hold its row locks. On MariaDB the server kills a DELETE at this bound
   // (max_statement_time; the batch rolls back, the next one is a quarter of the size); on MySQL the
