@@ -64,4 +64,24 @@ describe('retention as a process', () => {
     p.signal('SIGTERM');
     expect((await p.waitExit()).code).toBe(0);
   });
+  it('SIGKILLed mid-run, nothing inside the retention is lost; the next run marks the dead one failed and finishes', async () => {
+    const now = Date.now();
+    await insertRows(temp.db, 'view_events', Array.from({ length: 30_000 }, (_, i) => rawRow('view_events', 10_000 + i, now - 120 * DAY_MS + i)));
+    const count = async () => Number((await temp.db('view_events').count({ n: '*' }).first())!.n);
+    // 100 ms pauses (the default): ~30 batches take a few seconds, so the kill lands mid-run.
+    const p = retention({ RETENTION_BATCH_PAUSE: '100ms' });
+    await eventually(async () => ((await count()) < 30_500 ? true : undefined), 20_000, 'the first batches');
+    p.signal('SIGKILL');
+    await p.waitExit();
+    const left = await count();
+    expect(left).toBeGreaterThan(500);
+    expect(left).toBeLessThan(30_500);
+    // The 500 rows inside the retention are all there, whatever batch the kill interrupted.
+    expect(Number((await temp.db('view_events').where('received_at', '>=', new Date(now - 90 * DAY_MS)).count({ n: '*' }).first())!.n)).toBe(500);
+    expect((await retention().waitExit()).code).toBe(0);
+    expect(await count()).toBe(500);
+    const runs = (await temp.db('job_runs').where({ job: 'retention' }).orderBy('id')) as { status: string; error: string | null }[];
+    expect(runs.slice(-2).map((r) => r.status)).toEqual(['failed', 'succeeded']);
+    expect(runs.at(-2)!.error).toMatch(/abandoned/);
+  }, 60_000);
 });
