@@ -32,7 +32,7 @@ const base = jobConfigSchema({ managementPort: 9107, schedule: '23 * * * *' }).e
   RETENTION_FLUSH_LEDGER: durationMs().default('30d'),
   // Added to a topic's retention before the ids that absorb a re-delivery are pruned (handler.ts).
   RETENTION_REPLAY_MARGIN: durationMs().default('1d'),
-  // Rows per DELETE. 1,000 rows of a raw log: p99 16–26 ms over six simulated months, p50 ~55 ms with a
+  // Rows per DELETE. 1,000 rows of a raw log: p99 16–35 ms over six simulated months, p50 45–85 ms with a
   // writer inserting into the same table on a loaded 2-core box (tests/retention), far under the lock
   // bound; a batch that gets slow is halved (nextBatchRows).
   RETENTION_BATCH_ROWS: z.coerce.number().int().min(10).max(50_000).default(1_000),
