@@ -10,7 +10,7 @@ RUN="$STACK_DIR/run"; LOGS="$STACK_DIR/logs"
 mkdir -p "$RUN" "$LOGS"
 
 # name → entry point and the URL that says it is ready
-SERVICES=(ingest-api event-logger counter history flusher es-sync snapshot-builder query-api)
+SERVICES=(ingest-api event-logger counter history flusher es-sync snapshot-builder retention query-api)
 entry() { echo "services/$1/dist/main.js"; }
 # The ingest API answers on its HTTP port; consumers on their management ports (see README).
 ready_url() {
@@ -22,6 +22,7 @@ ready_url() {
     flusher) echo "http://127.0.0.1:9104/readyz" ;;
     es-sync) echo "http://127.0.0.1:9105/readyz" ;;
     snapshot-builder) echo "http://127.0.0.1:9106/readyz" ;;
+    retention) echo "http://127.0.0.1:9107/readyz" ;;
     query-api) echo "http://127.0.0.1:8090/readyz" ;;
   esac
 }

@@ -34,6 +34,7 @@ describe('monitoring assets are built on the metric names the services really ex
       ['es-sync', base + 5, { MANAGEMENT_PORT: String(base + 5) }],
       ['snapshot-builder', base + 6, { MANAGEMENT_PORT: String(base + 6) }],
       ['query-api', base + 7, { PORT: String(base + 7) }],
+      ['retention', base + 8, { MANAGEMENT_PORT: String(base + 8) }],
     ];
     for (const [name, , extra] of services) procs.push(new ServiceProcess(`services/${name}/dist/main.js`, { ...common, ...extra }));
     for (const [name, port] of services) {

@@ -191,7 +191,7 @@ describe('query-api over the real pipeline', () => {
       return lags.length === 3 && lags.every((g) => g.lag === 0) ? r : undefined;
     }, 30_000, 'every group caught up');
     expect(h.body.consumer_lag.map((g: { group: string }) => g.group)).toEqual([w.groups.logger, w.groups.counter, w.groups.history]);
-    expect(h.body.jobs.map((j: { job: string }) => j.job)).toEqual(['flusher', 'es-sync', 'snapshot-builder']);
+    expect(h.body.jobs.map((j: { job: string }) => j.job)).toEqual(['flusher', 'es-sync', 'snapshot-builder', 'retention']);
     expect(Array.isArray(h.body.dead_letters)).toBe(true);
   });
 

@@ -9,4 +9,5 @@ export const jobNames = {
   flusher: 'flusher',
   esSync: 'es-sync',
   snapshotBuilder: 'snapshot-builder',
+  retention: 'retention',
 } as const;

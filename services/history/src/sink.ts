@@ -69,8 +69,8 @@ interface ChunkResult {
  *
  * history_applied_events grows by one row per applied logged-in view or download, guests excluded:
  * ≈ 170 bytes per row on disk, data + applied_at index (measured: 150k rows = 25 MB), so 10 M events
- * ≈ 1.7 GB. It only has to cover the window in which a client may resend an event; nothing prunes it
- * yet (README.md, "Growth").
+ * ≈ 1.7 GB. The retention service deletes ids applied more than the topics' retention + a margin
+ * ago (8 days: no replay reaches them), so it holds about 8 days of applied events.
  */
 export class HistorySink {
   private readonly rowsUpserted;

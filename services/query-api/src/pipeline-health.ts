@@ -52,7 +52,7 @@ export class PipelineHealth {
 
   async jobAges(): Promise<JobAge[]> {
     return Promise.all(
-      [jobNames.flusher, jobNames.esSync, jobNames.snapshotBuilder].map(async (job) => {
+      [jobNames.flusher, jobNames.esSync, jobNames.snapshotBuilder, jobNames.retention].map(async (job) => {
         const last = await lastSuccessfulRun(this.db, job);
         return {
           job,

@@ -8,6 +8,7 @@ import * as deadLetterRequeues from './0006-dead-letter-requeues';
 import * as adoptionAndUserState from './0007-adoption-and-user-state';
 import * as userStateFigures from './0008-user-state-figures';
 import * as viewRepeatFlag from './0009-view-repeat-flag';
+import * as retentionIndexes from './0010-retention-indexes';
 import * as forgottenPeople from './0011-forgotten-people';
 
 interface NamedMigration {
@@ -38,7 +39,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0007_adoption_and_user_state', migration: adoptionAndUserState },
   { name: '0008_user_state_figures', migration: userStateFigures },
   { name: '0009_view_repeat_flag', migration: viewRepeatFlag },
-  // 0010 is retention's (being built beside this one).
+  { name: '0010_retention_indexes', migration: retentionIndexes },
   { name: '0011_forgotten_people', migration: forgottenPeople },
 ];
 
