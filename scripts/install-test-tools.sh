@@ -18,3 +18,6 @@ command -v phpunit >/dev/null 2>&1 || php_missing+=(phpunit)
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 # Headless Chromium for the admin UI's browser test (driven by playwright-core, no bundled browser).
 command -v chromium >/dev/null 2>&1 || apt_install chromium
+# Helm for tests/helm (helm lint and helm template of deploy/helm/tally): built from the Go module
+# proxy once (~6 min on 2 cores), then cached under ~/.cache/tally/helm-<version>.
+bash scripts/install-helm.sh >/dev/null
