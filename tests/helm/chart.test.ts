@@ -50,6 +50,8 @@ beforeAll(() => {
 
 describe('deploy/helm/tally', () => {
   it('passes helm lint with the default values and with existing servers + KEDA', () => {
+    // scripts/install-helm.sh's build, stamped like a release (else it renders for Kubernetes 1.20)
+    expect(helm(['version', '--template', '{{.Version}}']).stdout).toBe('v3.21.4');
     for (const args of [[], ['-f', EXISTING_SERVERS]]) {
       const r = helm(['lint', CHART, ...args]);
       expect(`${r.stdout}${r.stderr}`).not.toContain('[ERROR]');
@@ -142,6 +144,15 @@ describe('deploy/helm/tally', () => {
     expect(generated).not.toHaveProperty('USER_TOKEN_SECRETS');
   });
 
+  it('reads every key from an existing Secret when named, and creates none', () => {
+    const ms = render(['-f', EXISTING_SERVERS, '--set', 'secrets.existingSecret=tally-prod-keys']);
+    expect(ofKind(ms, 'Secret')).toEqual([]);
+    const refs = [...ofKind(ms, 'Deployment'), ...ofKind(ms, 'Job')].flatMap((w) => podSpec(w).containers.flatMap((c) => (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef] : []))));
+    expect(new Set(refs.map((r) => r.name))).toEqual(new Set(['tally-prod-keys']));
+    expect(new Set(refs.map((r) => r.key))).toEqual(new Set(SECRET_NAMES));
+    expect(refs.filter((r) => r.optional).map((r) => r.key)).toEqual(['USER_TOKEN_SECRETS']);
+  });
+
   it('refuses a key or token given as a literal service setting', () => {
     const r = helm(['template', 'tally', CHART, '--set', 'services.counter.env.MYSQL_URL=mysql://u:p@h/db']);
     expect(r.status).not.toBe(0);
@@ -184,7 +195,11 @@ describe('deploy/helm/tally', () => {
 
   it.each([
     ['keda.consumers.counter.maxReplicaCount=7', `keda.consumers.counter.maxReplicaCount is 7, more than the topics' ${PARTITIONS} partitions`],
-    ['keda.consumers.history.minReplicaCount=0', 'keda.consumers.history.minReplicaCount must be at least 1'],
+    ['keda.consumers.counter.minReplicaCount=5,keda.consumers.counter.maxReplicaCount=3', 'keda.consumers.counter.minReplicaCount (5) exceeds maxReplicaCount (3)'],
+    // values.schema.json: checked before any template runs
+    ['keda.consumers.history.minReplicaCount=0', "at '/keda/consumers/history/minReplicaCount': minimum: got 0, want 1"],
+    ['services.countr.enabled=true', "at '/services': additional properties 'countr' not allowed"],
+    ['services.flusher.resources=null', "at '/services/flusher'"],
   ])('refuses %s with a clear message', (setting, message) => {
     const r = helm(['template', 'tally', CHART, '--set', 'keda.enabled=true', '--set', setting]);
     expect(r.status).not.toBe(0);

@@ -133,18 +133,13 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- /* Types and bounds of single values (minReplicaCount ≥ 1, …) are values.schema.json's. */}}
 {{- $partitions := int .Values.partitions }}
-{{- if lt $partitions 1 }}
-{{- fail "partitions must be at least 1 (schemas/topics.json: 6)" }}
-{{- end }}
 {{- if .Values.keda.enabled }}
 {{- range $name, $k := .Values.keda.consumers }}
 {{- $max := int (default $partitions $k.maxReplicaCount) }}
 {{- if gt $max $partitions }}
 {{- fail (printf "keda.consumers.%s.maxReplicaCount is %d, more than the topics' %d partitions: a consumer group cannot use more members than a topic has partitions (add partitions first, then raise `partitions`; docs/operations.md)" $name $max $partitions) }}
-{{- end }}
-{{- if lt (int $k.minReplicaCount) 1 }}
-{{- fail (printf "keda.consumers.%s.minReplicaCount must be at least 1 (at zero nothing consumes until KEDA next polls, and the group's readiness and metrics go dark)" $name) }}
 {{- end }}
 {{- if gt (int $k.minReplicaCount) $max }}
 {{- fail (printf "keda.consumers.%s.minReplicaCount (%d) exceeds maxReplicaCount (%d)" $name (int $k.minReplicaCount) $max) }}
