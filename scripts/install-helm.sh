@@ -3,14 +3,16 @@
 # proxy with `go install`, everything Go writes kept under ~/.cache/tally/helm-<version>, so a second
 # run (or a second clone) finds the binary and returns at once.
 #   scripts/install-helm.sh          → prints the path of the helm binary
-# v3.21.4: the newest 3.x that `go get`/`go mod tidy` accepted on this machine's Go (1.26); Helm 4
-# changes lint and template output, and the chart targets v3 (apiVersion v2 charts work with both).
+# v3.21.4: the newest 3.x the Go module proxy serves that `go get`/`go mod tidy` accepted on this
+# machine's Go (1.26; v3.22.0 is served but not approved). Helm 3, which most deploy tooling still
+# runs; the chart (apiVersion v2) is meant for Helm 4 as well, untested there.
 set -euo pipefail
 HELM_VERSION="${HELM_VERSION:-v3.21.4}"
 CACHE_DIR="${CACHE_DIR:-$HOME/.cache/tally}"
 root="$CACHE_DIR/helm-$HELM_VERSION"
 bin="$root/bin/helm"
-if [[ -x "$bin" ]]; then echo "$bin"; exit 0; fi
+# A cached binary counts only if it is the stamped build of this version (see the -X flags below).
+if [[ -x "$bin" && "$("$bin" version --template '{{.Version}}' 2>/dev/null)" == "$HELM_VERSION" ]]; then echo "$bin"; exit 0; fi
 command -v go >/dev/null 2>&1 || { echo "install-helm: go not found: install Go 1.22+ (Debian: golang)" >&2; exit 1; }
 echo "install-helm: building helm $HELM_VERSION from the Go module proxy (once, a few minutes)" >&2
 mkdir -p "$root"
