@@ -3,6 +3,8 @@ import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
 import { JSONSchemaFaker as jsf, type Schema } from 'json-schema-faker';
+// The demo seeder's PRNG: fast-check's seed reproduces a json-schema-faker case.
+import { mulberry32 } from '@tally/db';
 
 /** A JSON Schema object of an OpenAPI 3.0 document (nullable, x- extensions, no $ref inside). */
 export type OpenApiSchema = Record<string, unknown>;
@@ -22,18 +24,6 @@ function withoutDiscriminatorMapping(schema: unknown): OpenApiSchema {
   return JSON.parse(JSON.stringify(schema), (k, v) => (k === 'discriminator' ? undefined : v));
 }
 
-/** A deterministic PRNG for json-schema-faker, so fast-check's seed reproduces a case (mulberry32). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 jsf.option({ alwaysFakeOptionals: false, optionalsProbability: 0.5, useDefaultValue: false, failOnInvalidTypes: true, maxRegexRetry: 200 });
 
 /**
@@ -45,7 +35,7 @@ export function instancesOf<T = unknown>(schema: OpenApiSchema, repair: (value: 
   return fc
     .integer({ min: 0, max: 2 ** 31 - 1 })
     .map((seed) => {
-      const random = seeded(seed);
+      const random = mulberry32(seed);
       jsf.option({ random });
       return repair(withNulls(schema, jsf.generate(schema as Schema), random) as T, seed);
     })
