@@ -214,7 +214,7 @@ export class World {
   }
 
   get kafkaBrokers(): string {
-    return this.servers.kafka?.url ?? env.KAFKA_BROKERS.join(',');
+    return this.servers.kafka?.url ?? this.servers['kafka-cluster']?.url ?? env.KAFKA_BROKERS.join(',');
   }
 
   get mysqlUrl(): string {
@@ -838,7 +838,7 @@ export class World {
     if (this.producerConnected) await this.producer.disconnect().catch(() => undefined);
     await this.redis.stop();
     if (this.names && this.kafka) {
-      if (!this.servers.kafka) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
+      if (!this.servers.kafka && !this.servers['kafka-cluster']) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
       for (const t of this.names.eventTopics) {
         for (const q of ['', '?permanent=true']) await fetch(`${this.registryUrl}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
       }
