@@ -80,6 +80,12 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     process.kill(-pid, 'SIGKILL');
     await eventually(async () => (alive(pid) ? undefined : true), 10_000, `node ${n} gone`);
   };
+  // Every consumer's committed offsets move on after an election (new leaders, group coordinator moved).
+  const committed = async (c: (typeof CONSUMERS)[number]) => [...(await world.committedOffsets(c)).values()].reduce((a, b) => a + Math.max(b, 0), 0);
+  const consumersGoOn = async (after: string): Promise<void> => {
+    const from = await Promise.all(CONSUMERS.map(committed));
+    await Promise.all(CONSUMERS.map((c, i) => eventually(async () => ((await committed(c).catch(() => 0)) > from[i]! ? true : undefined), 60_000, `${c} commits after ${after}`)));
+  };
   const t0 = Date.now();
   let first = 0;
   let second = 0;
@@ -98,6 +104,7 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     }, 60_000, `leaders moved off node ${first}`);
     steps.push({ what: `node ${first} SIGKILLed (leader of ${led} partitions)`, at: killed1, elections: led, ms: Date.now() - killed1 });
     await load.acknowledgedMore(1_000, 60_000, `with node ${first} down`);
+    await consumersGoOn(`node ${first} died`);
     // The followers drop the dead node from the ISRs (replica.lag.time.max.ms): two in sync, writes go on.
     await eventually(async () => {
       const now = await partitions(world.kafka, topics).catch(() => undefined);
@@ -119,6 +126,7 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     const up2 = Date.now();
     steps.push({ what: `node ${second} started again`, at: oneReplica.to, ms: up2 - oneReplica.to });
     await load.acknowledgedMore(500, 120_000, `after node ${second} came back`);
+    await consumersGoOn(`node ${second} came back`);
     steps.push({ what: 'first 202 after it', at: load.between(up2).find((a) => a.status === 202)!.at });
 
     // 4. And the first: every partition back to three replicas in sync.
@@ -131,6 +139,7 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     }, 120_000, 'ISRs back at three');
     steps.push({ what: 'ISRs at 3', at: Date.now() });
     await load.acknowledgedMore(500, 60_000, 'with all nodes back');
+    await consumersGoOn('all nodes back');
   } catch (err) {
     await load.abort();
     throw err;
