@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import { testPort } from '../helpers/services';
 
 const run = promisify(execFile);
@@ -90,6 +91,27 @@ export class PrivateServer {
     } catch (err) {
       console.warn(`${this.kind}: first start failed, trying once more: ${String(err).slice(0, 2_000)}`);
       await this.stack('up');
+    }
+    if (this.kind === 'kafka-cluster') await this.allNodesKnown();
+  }
+
+  /**
+   * Each node healthy is not yet each node in every node's metadata: a topic created with the
+   * default replication factor (3) in that window fails with "only 2 broker(s) are registered".
+   */
+  private async allNodesKnown(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const n of [1, 2, 3]) {
+      const admin = new Kafka({ clientId: 'tally-faults-cluster-check', brokers: [`127.0.0.1:${this.nodePort(n)}`], logLevel: logLevel.NOTHING }).admin();
+      try {
+        await admin.connect();
+        while ((await admin.describeCluster()).brokers.length < 3) {
+          if (Date.now() > deadline) throw new Error(`kafka-cluster: node ${n} does not see three brokers after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        await admin.disconnect();
+      }
     }
   }
 
