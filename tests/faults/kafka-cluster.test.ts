@@ -56,6 +56,42 @@ async function busiestLeader(kafka: Kafka, topics: string[], among: number[]): P
   }
 }
 
+/**
+ * Where the given event ids are in Kafka (`topic/partition@offset`), or absent: tells an
+ * acknowledged record that was never stored (or lost by the cluster) from one a consumer skipped.
+ */
+async function findInKafka(kafka: Kafka, topics: string[], ids: string[]): Promise<Record<string, string>> {
+  const found: Record<string, string> = Object.fromEntries(ids.map((id) => [id, 'not in Kafka']));
+  if (ids.length === 0) return found;
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, number>();
+  for (const t of topics) for (const o of await admin.fetchTopicOffsets(t)) if (Number(o.high) > 0) ends.set(`${t}/${o.partition}`, Number(o.high));
+  await admin.disconnect();
+  const consumer = kafka.consumer({ groupId: `faults-find-${Date.now()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topics, fromBeginning: true });
+  const needles = ids.map((id) => [id, Buffer.from(id.toLowerCase())] as const);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, 90_000);
+    void consumer.run({
+      eachMessage: async ({ topic, partition, message }) => {
+        const v = message.value ?? Buffer.alloc(0);
+        const lower = Buffer.from(v.toString('latin1').toLowerCase(), 'latin1');
+        for (const [id, n] of needles) if (lower.includes(n)) found[id] = `${found[id] === 'not in Kafka' ? '' : `${found[id]} `}${topic}/${partition}@${message.offset}`;
+        const key = `${topic}/${partition}`;
+        if (Number(message.offset) + 1 >= (ends.get(key) ?? 0)) ends.delete(key);
+        if (ends.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  return found;
+}
+
 interface Step {
   what: string;
   at: number;
@@ -175,6 +211,11 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     + `with node ${first} down ${statuses(killed1, oneReplica.from)}, with one replica ${statuses(oneReplica.from, oneReplica.to)}; `
     + `steps ${steps.map((s) => `+${((s.at - t0) / 1000).toFixed(1)} s ${s.what}${s.ms !== undefined ? ` (${s.ms} ms)` : ''}`).join(', ')}; `
     + `partitions led elsewhere than before at the end ${moved}/${after.size}`);
+  if (report.rawRows.missingIds.length > 0) {
+    const ingest = (world as unknown as { ingest?: { output: string } }).ingest?.output ?? '';
+    console.log(`missing events, looked up in Kafka: ${JSON.stringify(await findInKafka(world.kafka, topics, report.rawRows.missingIds))}; `
+      + `ingest API errors: ${ingest.split('\n').filter((l) => /error|warn|sequence/i.test(l)).slice(-30).join('\n')}`);
+  }
   expect(report.accepted).toBe(load.acknowledged);
   expectConserved(report);
 }, 600_000);
