@@ -31,8 +31,11 @@ kafka_run() {
 }
 
 # Healthy = the broker answers the Kafka protocol (metadata), not just an open port.
-kafka_health() {
-  port_in_use "$KAFKA_PORT" || return 1
-  grep -q "Kafka Server started" "$STACK_DIR/logs/kafka.log" 2>/dev/null &&
-    [[ "$(tac "$STACK_DIR/logs/kafka.log" | grep -m1 -E '=== .* starting kafka|Kafka Server started')" == *"Kafka Server started"* ]]
+kafka_health() { kafka_log_started "$KAFKA_PORT" "$STACK_DIR/logs/kafka.log"; }
+
+# The port is open and the log's last start ended in "Kafka Server started" (shared with kafka-cluster.sh).
+kafka_log_started() {
+  port_in_use "$1" || return 1
+  grep -q "Kafka Server started" "$2" 2>/dev/null &&
+    [[ "$(tac "$2" | grep -m1 -E '=== .* starting kafka|Kafka Server started')" == *"Kafka Server started"* ]]
 }

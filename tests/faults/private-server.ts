@@ -3,17 +3,20 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import { testPort } from '../helpers/services';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '../..');
 
-export type PrivateKind = 'kafka' | 'mariadb' | 'registry';
+export type PrivateKind = 'kafka' | 'kafka-cluster' | 'mariadb' | 'registry';
 
 // Port bases no other test directory uses (testPort adds pid % 500). Each kind needs a main port and
 // sometimes a second one (Kafka's controller, Apicurio's management interface).
 const PORTS: Record<PrivateKind, Record<string, number>> = {
   kafka: { KAFKA_PORT: 34_000, KAFKA_CONTROLLER_PORT: 34_500 },
+  // Three nodes each: node i on base + i - 1 (stack/servers/kafka-cluster.sh).
+  'kafka-cluster': { KAFKA_CLUSTER_PORT: 37_000, KAFKA_CLUSTER_CONTROLLER_PORT: 37_600 },
   mariadb: { MYSQL_PORT: 35_000 },
   registry: { REGISTRY_PORT: 35_500, REGISTRY_MANAGEMENT_PORT: 36_000 },
 };
@@ -45,14 +48,20 @@ export class PrivateServer {
   get url(): string {
     switch (this.kind) {
       case 'kafka': return `127.0.0.1:${this.ports.KAFKA_PORT}`;
+      case 'kafka-cluster': return [1, 2, 3].map((n) => `127.0.0.1:${this.nodePort(n)}`).join(',');
       case 'mariadb': return `mysql://tally:tally@127.0.0.1:${this.ports.MYSQL_PORT}/tally`;
       case 'registry': return `http://127.0.0.1:${this.ports.REGISTRY_PORT}/apis/ccompat/v7`;
     }
   }
 
-  private async stack(cmd: 'up' | 'down'): Promise<void> {
+  /** Client port of node `n` (1..3) of a kafka-cluster. */
+  nodePort(n: number): number {
+    return this.ports.KAFKA_CLUSTER_PORT! + n - 1;
+  }
+
+  private async stack(cmd: 'up' | 'down', target: string = this.kind): Promise<void> {
     try {
-      await run('bash', [join(ROOT, 'stack/stack'), cmd, this.kind], {
+      await run('bash', [join(ROOT, 'stack/stack'), cmd, target], {
         // eslint-disable-next-line no-restricted-properties -- the stack script needs PATH, HOME and CACHE_DIR
         env: { ...process.env, STACK_DIR: this.dir, ...SETTINGS[this.kind], ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])) },
         timeout: 240_000,
@@ -62,11 +71,12 @@ export class PrivateServer {
       // The stack prints the log's tail, which for a JVM is mostly its shutdown; the cause is earlier.
       let causes = '';
       try {
-        causes = readFileSync(join(this.dir, 'logs', `${this.kind}.log`), 'utf8').split('\n').filter((l) => /ERROR|Exception|Address already in use/.test(l)).slice(0, 10).join('\n');
+        const logs = target === 'kafka-cluster' ? ['kafka1', 'kafka2', 'kafka3'] : [target];
+        causes = logs.map((l) => readFileSync(join(this.dir, 'logs', `${l}.log`), 'utf8')).join('\n').split('\n').filter((l) => /ERROR|Exception|Address already in use/.test(l)).slice(0, 10).join('\n');
       } catch {
         // no log yet
       }
-      throw new Error(`stack ${cmd} ${this.kind} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}\nfirst errors in its log:\n${causes}`);
+      throw new Error(`stack ${cmd} ${target} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}\nfirst errors in its log:\n${causes}`);
     }
   }
 
@@ -82,6 +92,37 @@ export class PrivateServer {
       console.warn(`${this.kind}: first start failed, trying once more: ${String(err).slice(0, 2_000)}`);
       await this.stack('up');
     }
+    if (this.kind === 'kafka-cluster') await this.allNodesKnown();
+  }
+
+  /**
+   * Each node healthy is not yet each node in every node's metadata: a topic created with the
+   * default replication factor (3) in that window fails with "only 2 broker(s) are registered".
+   */
+  private async allNodesKnown(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const n of [1, 2, 3]) {
+      const admin = new Kafka({ clientId: 'tally-faults-cluster-check', brokers: [`127.0.0.1:${this.nodePort(n)}`], logLevel: logLevel.NOTHING }).admin();
+      try {
+        await admin.connect();
+        while ((await admin.describeCluster()).brokers.length < 3) {
+          if (Date.now() > deadline) throw new Error(`kafka-cluster: node ${n} does not see three brokers after ${timeoutMs} ms`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        await admin.disconnect();
+      }
+    }
+  }
+
+  /** Starts node `n` of a kafka-cluster again (data kept) and waits until it is healthy. */
+  async nodeUp(n: number): Promise<void> {
+    await this.stack('up', `kafka${n}`);
+  }
+
+  /** Pid (process group leader) of node `n` of a kafka-cluster. */
+  nodePid(n: number): number {
+    return Number(readFileSync(join(this.dir, 'run', `kafka${n}.pid`), 'utf8').trim());
   }
 
   /** SIGTERM and wait (SIGKILL after the stack's grace period); the data directory stays. */

@@ -95,7 +95,7 @@ export interface ConservationReport {
   driven: number;
   /** Distinct event ids accepted. */
   accepted: number;
-  rawRows: { expected: number; found: number; missing: number; duplicated: number; unexpected: number };
+  rawRows: { expected: number; found: number; missing: number; duplicated: number; unexpected: number; /** The first missing event ids of each table, to look for in Kafka. */ missingIds: string[] };
   /** Counter effects (seed + accepted events) vs Redis before the flush, Redis after it, MySQL. */
   counts: { effects: number; lost: number; doubleCounted: number };
   history: { rows: number; mismatched: number };
@@ -214,7 +214,7 @@ export class World {
   }
 
   get kafkaBrokers(): string {
-    return this.servers.kafka?.url ?? env.KAFKA_BROKERS.join(',');
+    return this.servers.kafka?.url ?? this.servers['kafka-cluster']?.url ?? env.KAFKA_BROKERS.join(',');
   }
 
   get mysqlUrl(): string {
@@ -625,7 +625,7 @@ export class World {
     const problems: string[] = [];
     const report: ConservationReport = {
       driven: this.driven, accepted: this.accepted.size,
-      rawRows: { expected: this.accepted.size, found: 0, missing: 0, duplicated: 0, unexpected: 0 },
+      rawRows: { expected: this.accepted.size, found: 0, missing: 0, duplicated: 0, unexpected: 0, missingIds: [] },
       counts: { effects: 0, lost: 0, doubleCounted: 0 },
       history: { rows: 0, mismatched: 0 }, elasticsearch: { movies: 0, mismatched: 0 }, mongo: { mismatched: 0 },
       deadLetters: { expected: 0, found: 0, missing: 0, unexpected: 0 }, problems,
@@ -646,7 +646,9 @@ export class World {
         if (seen.has(id)) dup++;
         else seen.add(id);
       }
-      const missing = [...want].filter((id) => !seen.has(id)).length;
+      const missingIds = [...want].filter((id) => !seen.has(id));
+      const missing = missingIds.length;
+      report.rawRows.missingIds.push(...missingIds.slice(0, 20));
       const unexpected = [...seen].filter((id) => !want.has(id)).length;
       report.rawRows.found += ids.length;
       report.rawRows.missing += missing;
@@ -838,7 +840,7 @@ export class World {
     if (this.producerConnected) await this.producer.disconnect().catch(() => undefined);
     await this.redis.stop();
     if (this.names && this.kafka) {
-      if (!this.servers.kafka) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
+      if (!this.servers.kafka && !this.servers['kafka-cluster']) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
       for (const t of this.names.eventTopics) {
         for (const q of ['', '?permanent=true']) await fetch(`${this.registryUrl}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
       }
@@ -860,7 +862,7 @@ export class World {
 /** Asserts a conservation report: nothing lost, nothing counted twice, every store agrees. */
 export function expectConserved(r: ConservationReport): void {
   expect(r.problems).toEqual([]);
-  expect(r.rawRows).toEqual({ expected: r.accepted, found: r.accepted, missing: 0, duplicated: 0, unexpected: 0 });
+  expect(r.rawRows).toEqual({ expected: r.accepted, found: r.accepted, missing: 0, duplicated: 0, unexpected: 0, missingIds: [] });
   expect(r.counts.lost).toBe(0);
   expect(r.counts.doubleCounted).toBe(0);
   expect(r.history.mismatched).toBe(0);

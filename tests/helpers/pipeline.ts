@@ -13,7 +13,7 @@ const ROOT = resolve(__dirname, '../..');
 export function isolatedTopics(extraEnv: Record<string, string> = {}): TopicNames {
   const names = topicNames(`${uniqueName('t')}.`);
   // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, ...extraEnv, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
+  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, ...extraEnv, TOPIC_PREFIX: names.prefix }, stdio: ['ignore', 'pipe', 'pipe'] }); // piped: a failure's message carries the CLI's stderr
   return names;
 }
 

@@ -47,6 +47,15 @@ describe('stack CLI', () => {
     expect(stack(['status'], env).out).toMatch(/redis\s+\d+\s+-\s+stopped/);
   });
 
+  it('knows the optional kafka-cluster (kafka1..3) without listing or exporting it while it is not started', () => {
+    const down = stack(['down', 'kafka-cluster'], env);
+    expect(down.code).toBe(0);
+    for (const n of [1, 2, 3]) expect(down.err).toContain(`kafka${n} not running`);
+    expect(stack(['status'], env).out).not.toMatch(/^kafka[123]/m);
+    expect(stack(['env'], env).out).not.toContain('19092');
+    expect(stack(['up', 'kafka4'], env).err).toContain('kafka-cluster');
+  });
+
   it('refuses a port taken by another process and names the server and port', async () => {
     const port = BASE_PORT + 2;
     const blocker: Server = createServer(() => undefined);

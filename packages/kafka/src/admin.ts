@@ -4,6 +4,7 @@ export interface TopicSpec {
   topic: string;
   partitions: number;
   retentionMs: number;
+  /** Unset: the broker's `default.replication.factor` (1 on the local stack, 3 on kafka-cluster and in production). */
   replicationFactor?: number;
 }
 
@@ -23,7 +24,8 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<{ 
         topics: missing.map((s) => ({
           topic: s.topic,
           numPartitions: s.partitions,
-          replicationFactor: s.replicationFactor ?? 1,
+          // -1: the cluster decides (default.replication.factor), so one command fits every cluster.
+          replicationFactor: s.replicationFactor ?? -1,
           configEntries: [{ name: 'retention.ms', value: String(s.retentionMs) }],
         })),
       });
