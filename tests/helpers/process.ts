@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 
 /**
  * A real service process for crash and shutdown tests (PostHog's service-process pattern): spawn the
@@ -52,5 +53,22 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+const execFileP = promisify(execFile);
+
+/**
+ * Runs a compiled entry (the CLI, a service's `--once`) to its end. A failure names how it ended
+ * (exit code or the signal of a timeout) with both streams: the services log to stdout, so an error
+ * carrying only stderr would hide why.
+ */
+export async function runEntry(entry: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await execFileP(process.execPath, [resolve(__dirname, '../..', entry), ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  } catch (err) {
+    const e = err as { code?: number | string; signal?: string; killed?: boolean; stdout?: string; stderr?: string };
+    const how = e.killed ? `killed by ${e.signal} after the ${timeoutMs} ms timeout` : e.signal ? `ended by ${e.signal}` : `exit ${e.code}`;
+    throw new Error(`${entry} ${args.slice(0, 4).join(' ')}… failed (${how})\n--- stderr\n${e.stderr ?? ''}\n--- stdout (last 4 KB)\n${(e.stdout ?? '').slice(-4096)}`);
   }
 }

@@ -1,10 +1,8 @@
-import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { MongoClient } from 'mongodb';
 import { RAW_EVENT_TABLES } from '@tally/db';
 import { counterKeys, mongoCollections } from '@tally/layout';
 import { eventually } from '../helpers/env';
+import { runEntry } from '../helpers/process';
 import { ADMIN_TOKEN, clientEvent, createWorld, destroyWorld, postEvents, type World } from '../query-api/world';
 
 // A person's right to be forgotten, end to end on the real pipeline: their events through every sink
@@ -12,9 +10,6 @@ import { ADMIN_TOKEN, clientEvent, createWorld, destroyWorld, postEvents, type W
 // `POST /v1/admin/forget` for a user and `tally forget --ip` for a guest, then a replay of every topic
 // into every sink, a rebuild of the raw logs from Kafka, and late events of theirs: nothing of theirs
 // comes back anywhere, and the aggregate counts stay as they were.
-const run = promisify(execFile);
-const ROOT = resolve(__dirname, '../..');
-const CLI = resolve(ROOT, 'packages/cli/dist/bin.js');
 const FORGOTTEN_USER = 3;
 const KEPT_USER = 4;
 const FORGOTTEN_IP = '203.0.113.50';
@@ -38,8 +33,8 @@ afterAll(async () => {
 
 // eslint-disable-next-line no-restricted-properties -- the CLI and flusher children need the parent's environment
 const envOf = () => ({ ...process.env, LOG_LEVEL: 'warn', MYSQL_URL: w.temp.url, REDIS_URL: w.redisUrl, MONGO_URL: w.mongoUrl, TOPIC_PREFIX: w.names.prefix });
-const tally = (...args: string[]) => run(process.execPath, [CLI, ...args], { env: envOf(), timeout: 120_000 });
-const flushOnce = () => run(process.execPath, [resolve(ROOT, 'services/flusher/dist/main.js'), '--once'], { env: envOf(), timeout: 60_000 });
+const tally = (...args: string[]) => runEntry('packages/cli/dist/bin.js', args, envOf());
+const flushOnce = () => runEntry('services/flusher/dist/main.js', ['--once'], envOf(), 60_000);
 
 /** Everything one session of each person sends; the server key forwards each viewer's ip. */
 function session(who: { user_id: number | null; ip: string }, movies: readonly number[]) {

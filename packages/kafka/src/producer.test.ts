@@ -1,8 +1,18 @@
-import type { Kafka, ProducerConfig, ProducerBatch } from 'kafkajs';
+import type { Kafka, PartitionMetadata, ProducerConfig, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { TallyProducer } from './producer';
 
-/** A kafkajs producer stand-in: records what it was asked to send; a test decides how each request ends. */
+const PARTITIONS: PartitionMetadata[] = [0, 1, 2].map((partitionId) => ({ partitionId, leader: partitionId, partitionErrorCode: 0, replicas: [], isr: [] }));
+
+/**
+ * A kafkajs producer stand-in: records what it was asked to send, places each record with the
+ * configured partitioner as kafkajs does on every attempt, and answers for every partition it placed
+ * a record on, except those in `unanswered` (kafkajs' retry gap); a test decides how each request ends.
+ */
 class FakeProducer {
+  /** Partitions this producer's next answer leaves out, as `topic:partition`. */
+  unanswered = new Set<string>();
+  /** Every placement the partitioner gave, per attempt, as `value@partition`. */
+  readonly placements: string[][] = [];
   connected = false;
   readonly batches: ProducerBatch[] = [];
   inFlight = 0;
@@ -16,16 +26,24 @@ class FakeProducer {
   async disconnect(): Promise<void> {
     this.connected = false;
   }
-  async sendBatch(batch: ProducerBatch): Promise<unknown[]> {
+  async sendBatch(batch: ProducerBatch): Promise<RecordMetadata[]> {
     if (!this.connected) throw new Error('The producer is disconnected');
     this.batches.push(batch);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    const partitioner = this.config.createPartitioner!();
+    const place = () => batch.topicMessages!.flatMap(({ topic, messages }) => messages.map((message) => ({ topic, message, partition: partitioner({ topic, partitionMetadata: PARTITIONS, message }) })));
+    // Two attempts, as kafkajs' retrier asks the partitioner again on each.
+    this.placements.push(place().map((p) => `${String(p.message.value)}@${p.partition}`));
+    const placed = place();
+    this.placements.push(placed.map((p) => `${String(p.message.value)}@${p.partition}`));
     try {
       await (this.next.shift() ?? (async () => undefined))();
     } finally {
       this.inFlight--;
     }
-    return [];
+    const answered = new Set(placed.map((p) => `${p.topic}:${p.partition}`).filter((tp) => !this.unanswered.has(tp)));
+    this.unanswered.clear();
+    return [...answered].map((tp) => ({ topicName: tp.split(':')[0]!, partition: Number(tp.split(':')[1]), errorCode: 0, baseOffset: '0' }));
   }
 }
 
@@ -36,6 +54,7 @@ function fakeKafka(): { kafka: Kafka; made: FakeProducer[] } {
 }
 
 const record = (v: string) => ({ topic: 't', key: v, value: Buffer.from(v) });
+const unkeyed = (v: string) => ({ topic: 't', key: null, value: Buffer.from(v) });
 const values = (p: FakeProducer) => p.batches.flatMap((b) => b.topicMessages!.flatMap((t) => t.messages.map((m) => String(m.value))));
 
 describe('TallyProducer', () => {
@@ -90,5 +109,30 @@ describe('TallyProducer', () => {
     await first;
     await producer.send([record('later')]);
     expect(values(made[0]!)).toEqual(['first', 'later']);
+  });
+
+  it('keeps each record on the partition it was first given, on every attempt (unkeyed ones too)', async () => {
+    const { kafka, made } = fakeKafka();
+    const producer = new TallyProducer(kafka, { maxConcurrentRequests: 1 });
+    await producer.connect();
+    await producer.send(['a', 'b', 'c', 'd', 'e'].map(unkeyed));
+    const [first, retry] = made[0]!.placements;
+    expect(retry).toEqual(first);
+    // Round-robin still spreads unkeyed records over the partitions.
+    expect(new Set(first!.map((p) => p.split('@')[1])).size).toBe(3);
+  });
+
+  it('fails a request kafkajs resolved without acknowledging one of its partitions, and sends the next on a new producer', async () => {
+    const { kafka, made } = fakeKafka();
+    const producer = new TallyProducer(kafka, { maxConcurrentRequests: 1 });
+    await producer.connect();
+    const records = ['a', 'b', 'c', 'd', 'e', 'f'].map(record);
+    made[0]!.unanswered.add('t:1');
+    await expect(producer.send(records)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retriable: true, message: expect.stringContaining('t:1') });
+    // The caller resubmits (the ingest API's client, same event ids): all of it acknowledged this time.
+    await producer.send(records);
+    expect(made).toHaveLength(2);
+    expect(made[0]!.connected).toBe(false);
+    expect(values(made[1]!)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
   });
 });

@@ -40,6 +40,8 @@ export interface ReplayOptions {
   progress: boolean;
 }
 
+const STALL_REPORT_MS = 15_000;
+
 interface Range {
   topic: string;
   partition: number;
@@ -148,6 +150,7 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
   const summary: ReplaySummary = { messages: 0, applied: 0, alreadyApplied: 0, invalid: {}, seconds: 0 };
   const t0 = Date.now();
   let consumer: Consumer | undefined;
+  let stall: NodeJS.Timeout | undefined;
   const bar = o.progress ? new SingleBar({ format: 'replay |{bar}| {value}/{total} messages | {rate} msg/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
   try {
     const ranges = await planRanges(admin, o.topics, o.from, o.to);
@@ -156,6 +159,9 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
     if (ranges.length > 0) {
       const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
       const open = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r]));
+      // Where each open range goes on from: a rebalance of the replay's own group (a slow join, a
+      // coordinator moving) resumes from committed offsets, of which a replay has none.
+      const next = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r.start]));
       consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
       await consumer.connect();
       for (const topic of new Set(ranges.map((r) => r.topic))) await consumer.subscribe({ topic, fromBeginning: true });
@@ -192,6 +198,7 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
               if (outcome.kind === 'rewind') {
                 // The counter lost its Redis state: it needs what it counted since the last flush again.
                 range.start = BigInt(outcome.offset) < range.start ? BigInt(outcome.offset) : range.start;
+                next.set(`${batch.topic}:${batch.partition}`, BigInt(outcome.offset));
                 c.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.offset });
                 return;
               }
@@ -200,6 +207,7 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
               bar?.update(summary.messages, { rate: Math.round(summary.messages / Math.max(0.001, (Date.now() - t0) / 1000)) });
             }
             const last = batch.messages[batch.messages.length - 1];
+            if (last) next.set(`${batch.topic}:${batch.partition}`, BigInt(last.offset) + 1n);
             if (last && BigInt(last.offset) + 1n >= range.end) {
               open.delete(`${batch.topic}:${batch.partition}`);
               c.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
@@ -208,13 +216,27 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
           },
         }).catch(reject);
         for (const r of ranges) c.seek({ topic: r.topic, partition: r.partition, offset: r.start.toString() });
+        c.on(c.events.GROUP_JOIN, () => {
+          for (const r of open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: next.get(`${r.topic}:${r.partition}`)!.toString() });
+        });
         c.on(c.events.CRASH, (e) => reject(e.payload.error));
+        // A replay that stops moving says where it waits (the log is how a hung one is diagnosed).
+        let seen = -1;
+        stall = setInterval(() => {
+          if (summary.messages === seen) {
+            const waiting = [...open.values()].slice(0, 20).map((r) => `${r.topic}:${r.partition} at ${next.get(`${r.topic}:${r.partition}`)} of ${r.end}`);
+            logger.warn({ open: open.size, waiting }, `replay: no progress for ${STALL_REPORT_MS / 1000} s; ${open.size} partitions not finished`);
+          }
+          seen = summary.messages;
+        }, STALL_REPORT_MS);
+        stall.unref();
       });
     }
     summary.seconds = (Date.now() - t0) / 1000;
     bar?.stop();
     return { code: 0, summary };
   } finally {
+    clearInterval(stall);
     bar?.stop();
     if (consumer) await consumer.disconnect();
     await admin.deleteGroups([groupId]).catch(() => undefined);
