@@ -18,3 +18,6 @@ command -v phpunit >/dev/null 2>&1 || php_missing+=(phpunit)
 command -v docker-compose >/dev/null 2>&1 || apt_install docker-compose
 # Headless Chromium for the admin UI's browser test (driven by playwright-core, no bundled browser).
 command -v chromium >/dev/null 2>&1 || apt_install chromium
+# The metrics linter (tests/ops/promlint.test.ts): the check `promtool check metrics` runs, built once
+# with Go from the module proxy.
+bash scripts/build-promlint.sh >/dev/null
