@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
+import { ADOPTION_TABLES, OWNERSHIP_TABLE, PRIVACY_TABLES, createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
 import { env, eventually, uniqueName } from '../helpers/env';
 import { isolatedTopics } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
@@ -105,7 +105,9 @@ describe('monitoring assets are built on the metric names the services really ex
   });
 
   it('every metric named in docs/operations.md exists', () => {
-    const used = metricNames(read('docs/operations.md'));
+    // Tally's own MySQL tables are named tally_… too (`tally_forgotten`): not metrics.
+    const tables = new Set<string>([...ADOPTION_TABLES, ...PRIVACY_TABLES, OWNERSHIP_TABLE]);
+    const used = new Set([...metricNames(read('docs/operations.md'))].filter((n) => !tables.has(n)));
     expect(used.size).toBeGreaterThan(15);
     expect([...used].filter((n) => !exported.has(n))).toEqual([]);
   });
