@@ -18,14 +18,12 @@ function metricNames(text: string): Set<string> {
 /**
  * The problems `promtool check metrics` finds in an exposition: tools/promlint runs the same linter
  * (client_golang's testutil/promlint, the version promtool pins) and scripts/build-promlint.sh builds
- * it once; PROMTOOL=/path/to/promtool runs the real one instead.
+ * it once; the real promtool gives the same answers (checked by hand with a promtool v0.316.0 build).
  */
 function promlint(exposition: string): string {
-  const [bin, ...args] = process.env.PROMTOOL
-    ? [process.env.PROMTOOL, 'check', 'metrics']
-    : [execFileSync('bash', [resolve(ROOT, 'scripts/build-promlint.sh')], { encoding: 'utf8' }).trim()];
+  const bin = execFileSync('bash', [resolve(ROOT, 'scripts/build-promlint.sh')], { encoding: 'utf8' }).trim();
   try {
-    execFileSync(bin!, args, { input: exposition, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+    execFileSync(bin, { input: exposition, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
     return '';
   } catch (err) {
     const e = err as { status?: number; stdout?: string; stderr?: string };
