@@ -222,17 +222,17 @@ async function freshness(common: Record<string, string>): Promise<{ counter: num
     await until(async () => (await fetch('http://127.0.0.1:18092/readyz')).ok, 60_000);
     // Let both groups get past the backlog of the drain benchmarks (the counter skips it by its own
     // progress, the event-logger re-reads it) before measuring: wait until neither consumes for 3 s.
-    await quiet(19_812, 'tally_counter_messages_consumed_total');
-    await quiet(19_811, 'tally_event_logger_messages_consumed_total');
-    const before = { c: await buckets(19_812, 'tally_counter_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_logger_event_freshness_seconds') };
+    await quiet(19_812, 'tally_messages_consumed_total');
+    await quiet(19_811, 'tally_messages_consumed_total');
+    const before = { c: await buckets(19_812, 'tally_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_freshness_seconds') };
     // Half of the 1-event-request maximum measured by the ingest benchmark (~2,700 req/s here).
     const rate = Number(env.BENCH_FRESHNESS_RATE ?? 1_300);
     const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
     await autocannon({ url: 'http://127.0.0.1:18092/v1/events', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: JSON.stringify({ type: 'movie.viewed', ...rest }), connections: 32, overallRate: rate, duration: SECONDS });
     await new Promise((r) => setTimeout(r, 3_000));
     return {
-      counter: p99(before.c, await buckets(19_812, 'tally_counter_event_freshness_seconds')),
-      logger: p99(before.l, await buckets(19_811, 'tally_event_logger_event_freshness_seconds')),
+      counter: p99(before.c, await buckets(19_812, 'tally_event_freshness_seconds')),
+      logger: p99(before.l, await buckets(19_811, 'tally_event_freshness_seconds')),
       rate,
     };
   } finally {

@@ -68,7 +68,7 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     // Once: a second requeue sends nothing; even a forced one adds no row (the sink dedups on event_id).
     expect(await tally('dlq', 'requeue')).toMatch(/requeued 0, skipped 1 already requeued/);
     expect(await tally('dlq', 'requeue', '--again')).toMatch(/requeued 1, skipped 0/);
-    const metric = async () => Number(/tally_event_logger_messages_processed_total\{[^}]*movie\.viewed[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+    const metric = async () => Number(/tally_messages_processed_total\{[^}]*movie\.viewed[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
     await eventually(async () => ((await metric()) >= 3 ? true : undefined), 90_000, 'the forced requeue consumed');
     expect(await rows(poison.event_id)).toBe(1);
     expect(await tmp.db('view_events').count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(2);

@@ -23,7 +23,7 @@ describe('docker-compose.yml', () => {
   it('is valid for the Compose client', () => {
     const out = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
     expect(out.trim().split('\n').sort()).toEqual(
-      ['counter', 'elasticsearch', 'es-sync', 'es-sync-init', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'query-api', 'redis', 'registry', 'registry-db', 'registry-init', 'retention', 'snapshot-builder', 'tally-setup'].sort(),
+      ['counter', 'elasticsearch', 'es-sync', 'es-sync-init', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'prometheus', 'query-api', 'redis', 'registry', 'registry-db', 'registry-init', 'retention', 'snapshot-builder', 'tally-setup'].sort(),
     );
   });
 

@@ -103,9 +103,9 @@ describe('es-sync counts', () => {
     await bumpCounts(w, [60, 61], 5);
     const p = new ServiceProcess(ENTRY, syncEnv(w, { MANAGEMENT_PORT: String(PORT), SCHEDULE: '0 0 1 1 *', RUN_ON_START: 'true' }));
     try {
-      await eventually(async () => ((await metricSum(PORT, 'tally_es_sync_runs_total')) === 1 ? true : undefined), 30_000, `the run on start; output:\n${p.output}`);
-      expect(await metricSum(PORT, 'tally_es_sync_documents_missing_total')).toBe(1);
-      expect(await metricSum(PORT, 'tally_es_sync_last_run_items')).toBe(1);
+      await eventually(async () => ((await metricSum(PORT, 'tally_job_runs_total')) === 1 ? true : undefined), 30_000, `the run on start; output:\n${p.output}`);
+      expect(await metricSum(PORT, 'tally_documents_missing_total')).toBe(1);
+      expect(await metricSum(PORT, 'tally_job_last_run_items')).toBe(1);
       p.signal('SIGTERM');
       expect((await p.waitExit()).code).toBe(0);
     } finally {

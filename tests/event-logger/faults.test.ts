@@ -146,7 +146,7 @@ it('MySQL unreachable: /readyz says so, offsets do not move, nothing dead-letter
   expect(await totalRows(iso.tmp.db)).toBe(rowsBefore);
   expect(await dlqCount()).toBe(dlqBefore);
   const text = await metricsText(PORT);
-  expect(counterSum(text, 'tally_event_logger_retries_total')).toBeGreaterThan(0);
+  expect(counterSum(text, 'tally_consumer_retries_total')).toBeGreaterThan(0);
 
   await gate.open();
   logged.push(...wave);

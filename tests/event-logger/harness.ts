@@ -93,7 +93,7 @@ export async function metricsText(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-/** Sum of a counter over its label sets in Prometheus text, e.g. `tally_event_logger_messages_processed_total`. */
+/** Sum of a counter over its label sets in Prometheus text, e.g. `tally_messages_processed_total`. */
 export function counterSum(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.split(' ').pop());

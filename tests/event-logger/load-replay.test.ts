@@ -96,10 +96,10 @@ describe('event-logger: load and replay', () => {
 
     await waitAllCommitted(group, suite.iso.names.eventTopics);
     const text = await metricsText(PORT);
-    expect(counterSum(text, 'tally_event_logger_rows_inserted_total')).toBe(events.length);
-    expect(counterSum(text, 'tally_event_logger_messages_dead_lettered_total')).toBe(0);
+    expect(counterSum(text, 'tally_raw_log_rows_inserted_total')).toBe(events.length);
+    expect(counterSum(text, 'tally_messages_dead_lettered_total')).toBe(0);
     // Freshness (now − received_at) is observed for every processed event.
-    expect(counterSum(text, 'tally_event_logger_event_freshness_seconds_count')).toBe(events.length);
+    expect(counterSum(text, 'tally_event_freshness_seconds_count')).toBe(events.length);
 
     // SIGTERM: drains, commits, exits 0.
     proc.signal('SIGTERM');
@@ -119,9 +119,9 @@ describe('event-logger: load and replay', () => {
     expect(await logsDigest(suite.iso.tmp.db)).toEqual(before);
 
     const text = await metricsText(PORT);
-    expect(counterSum(text, 'tally_event_logger_rows_inserted_total')).toBe(0);
+    expect(counterSum(text, 'tally_raw_log_rows_inserted_total')).toBe(0);
     // Every replayed event was recognised as already logged.
-    expect(counterSum(text, 'tally_event_logger_messages_reprocessed_total')).toBeGreaterThanOrEqual(events.length);
+    expect(counterSum(text, 'tally_messages_reprocessed_total')).toBeGreaterThanOrEqual(events.length);
 
     proc.signal('SIGTERM');
     expect((await proc.waitExit()).code).toBe(0);

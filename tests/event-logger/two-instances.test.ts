@@ -37,7 +37,7 @@ it('two instances, same group: both get partitions, every event logged exactly o
   await waitAllCommitted(group, suite.iso.names.eventTopics);
   await expectExactlyOnce(suite.iso.tmp.db, events);
   // Both wrote some of them.
-  const written = await Promise.all([PORT_A, PORT_B].map(async (p) => counterSum(await metricsText(p), 'tally_event_logger_rows_inserted_total')));
+  const written = await Promise.all([PORT_A, PORT_B].map(async (p) => counterSum(await metricsText(p), 'tally_raw_log_rows_inserted_total')));
   expect(written.every((n) => n > 0)).toBe(true);
   expect(written[0]! + written[1]!).toBe(events.length);
 

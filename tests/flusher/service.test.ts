@@ -113,12 +113,12 @@ describe('flusher scheduled', () => {
     await count('downloads', 3, 2);
     const p = flusher({ MANAGEMENT_PORT: String(MGMT), SCHEDULE: '*/2 * * * * *' }, []);
     await eventually(async () => ((await fetch(`http://127.0.0.1:${MGMT}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `flusher ready; output:\n${p.output}`);
-    await eventually(async () => ((await metricValue(MGMT, 'tally_flusher_runs_total', 'status="succeeded"').catch(() => undefined)) ?? 0) >= 2 ? true : undefined, 30_000, 'two scheduled runs');
-    expect(await metricValue(MGMT, 'tally_flusher_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
-    expect(await metricValue(MGMT, 'tally_flusher_last_run_items')).toBeDefined();
-    expect(await metricValue(MGMT, 'tally_flusher_run_duration_seconds_count')).toBeGreaterThanOrEqual(2);
-    expect(await metricValue(MGMT, 'tally_flusher_unknown_movie_fields_total')).toBe(1);
-    expect(await metricValue(MGMT, 'tally_flusher_flushed_fields_total')).toBeGreaterThanOrEqual(2);
+    await eventually(async () => ((await metricValue(MGMT, 'tally_job_runs_total', 'status="succeeded"').catch(() => undefined)) ?? 0) >= 2 ? true : undefined, 30_000, 'two scheduled runs');
+    expect(await metricValue(MGMT, 'tally_job_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+    expect(await metricValue(MGMT, 'tally_job_last_run_items')).toBeDefined();
+    expect(await metricValue(MGMT, 'tally_job_run_duration_seconds_count')).toBeGreaterThanOrEqual(2);
+    expect(await metricValue(MGMT, 'tally_unknown_movie_fields_total')).toBe(1);
+    expect(await metricValue(MGMT, 'tally_flushed_fields_total')).toBeGreaterThanOrEqual(2);
     expect(Number(((await temp.db('jav').count({ n: '*' })) as { n: number }[])[0]!.n)).toBe(rowsBefore);
     expect(await temp.db('jav').where({ id: 999_999 }).first()).toBeUndefined();
     // As the counter's seed would have it: a movie MySQL lacks counts from 0.

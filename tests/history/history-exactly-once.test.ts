@@ -57,7 +57,7 @@ describe('history service: exactly once', () => {
     // Produce + apply, end to end; printed so the rate can be quoted (not asserted: machines differ).
     process.stdout.write(`history: ${batch.length} events, ${rows} row upserts in ${seconds.toFixed(2)} s ≈ ${Math.round(batch.length / seconds)} events/s\n`);
     await expectExact();
-    expect(await metricSum(PORT, 'tally_history_events_skipped_total', 'why="guest"')).toBe(batch.filter((e) => e.value.user_id === null).length);
+    expect(await metricSum(PORT, 'tally_events_skipped_total', 'why="guest"')).toBe(batch.filter((e) => e.value.user_id === null).length);
     await stopGracefully(p);
   });
 
@@ -77,7 +77,7 @@ describe('history service: exactly once', () => {
     await waitReady(p, PORT);
     await waitCaughtUp(w);
     expect(await rawSnapshot(w)).toEqual(before); // not even updated_at moved
-    expect(await metricSum(PORT, 'tally_history_messages_reprocessed_total')).toBeGreaterThanOrEqual(produced.length);
+    expect(await metricSum(PORT, 'tally_messages_reprocessed_total')).toBeGreaterThanOrEqual(produced.length);
     expect(await metricSum(PORT, 'tally_history_rows_upserted_total')).toBe(0);
     await stopGracefully(p);
   });
@@ -132,7 +132,7 @@ describe('history service: exactly once', () => {
     await waitCaughtUp(w);
     const row = (await actualHistory(w)).find((r) => r.user_id === 9_001 && r.jav_id === 77);
     expect(row).toMatchObject({ view_count: 1, download_count: 1, downloaded: 1, ip: retried.value.ip, last_viewed_at: retried.value.occurred_at });
-    expect(await metricSum(PORT, 'tally_history_events_skipped_total', 'why="event_applied"')).toBeGreaterThanOrEqual(4);
+    expect(await metricSum(PORT, 'tally_events_skipped_total', 'why="event_applied"')).toBeGreaterThanOrEqual(4);
     await expectExact();
     await stopGracefully(p);
   });

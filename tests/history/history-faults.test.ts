@@ -64,8 +64,8 @@ describe('history service: faults', () => {
     produced.push(...batch);
     await produceEvents(w, batch);
     await waitCaughtUp(w);
-    const processedA = await metricSum(PORT_A, 'tally_history_messages_processed_total');
-    const processedB = await metricSum(PORT_B, 'tally_history_messages_processed_total');
+    const processedA = await metricSum(PORT_A, 'tally_messages_processed_total');
+    const processedB = await metricSum(PORT_B, 'tally_messages_processed_total');
     expect(processedA).toBeGreaterThan(0);
     expect(processedB).toBeGreaterThan(0);
     expect(processedA + processedB).toBe(batch.length);
@@ -108,7 +108,7 @@ describe('history service: faults', () => {
       await new Promise((r) => setTimeout(r, 10_000));
       expect(await storedProgress(w)).toEqual(progressBefore);
       expect(await committedOffsets(w.groupId, topics)).toEqual(committedBefore);
-      expect(await metricSum(PORT_A, 'tally_history_retries_total', 'step="handle"')).toBeGreaterThan(0);
+      expect(await metricSum(PORT_A, 'tally_consumer_retries_total', 'step="handle"')).toBeGreaterThan(0);
     } finally {
       await locker.raw('UNLOCK TABLES');
       await locker.commit();

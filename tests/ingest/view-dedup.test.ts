@@ -152,7 +152,7 @@ describe('VIEW_DEDUP_WINDOW through the real ingest API, event-logger and counte
     expect(await logged(7)).toEqual({ rows: 3, repeats: 0 });
     expect(await counted(7)).toBe(3);
     const metrics = await (await fetch(`${ingest.redisDown}/metrics`)).text();
-    expect(metrics).toMatch(/^tally_ingest_api_view_dedup_failures_total 3$/m);
+    expect(metrics).toMatch(/^tally_view_dedup_failures_total\{service="ingest-api"\} 3$/m);
   });
 
   it('keeps no raw ip in Redis: keys name users by id and guests by a hash', async () => {

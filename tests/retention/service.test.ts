@@ -57,10 +57,10 @@ describe('retention as a process', () => {
     await eventually(async () => ((await fetch(`http://127.0.0.1:${MGMT}/readyz`)).ok ? true : undefined), 30_000, 'retention ready');
     const text = await eventually(async () => {
       const t = await (await fetch(`http://127.0.0.1:${MGMT}/metrics`)).text();
-      return /tally_retention_runs_total\{status="succeeded"\} 1/.test(t) ? t : undefined;
+      return /tally_job_runs_total\{status="succeeded",service="retention"\} 1/.test(t) ? t : undefined;
     }, 30_000, 'a run on start');
     expect(text).toMatch(/# TYPE tally_retention_rows_deleted_total counter/);
-    expect(text).toMatch(/tally_retention_batch_duration_seconds_bucket\{le="1",table="view_events"\}|tally_retention_cutoff_timestamp_seconds\{table="view_events"\}/);
+    expect(text).toMatch(/tally_retention_batch_duration_seconds_bucket\{le="1",service="retention",table="view_events"\}|tally_retention_cutoff_timestamp_seconds\{table="view_events",service="retention"\}/);
     p.signal('SIGTERM');
     expect((await p.waitExit()).code).toBe(0);
   });

@@ -65,7 +65,7 @@ describe('ConsumerRunner in-process', () => {
     await produceNumbers(topic, schemaId, 0, 7);
     let down = true;
     const { metrics } = startRunner(topic, uniqueName('dlq'), async () => (down ? { kind: 'retry', error: new Error('store down') } : { kind: 'done' }));
-    const lag = async () => Number(new RegExp(`tally_runner_test_consumer_lag_messages\\{topic="${topic}",partition="0"\\} (\\d+)`).exec(await metrics.registry.metrics())?.[1] ?? -1);
+    const lag = async () => Number(new RegExp(`tally_consumer_lag_messages\\{topic="${topic}",partition="0",service="runner_test"\\} (\\d+)`).exec(await metrics.registry.metrics())?.[1] ?? -1);
     // Nothing commits while the store is down, yet the gauge shows the whole backlog (no batch finished).
     await eventually(async () => ((await lag()) === 7 ? true : undefined), 20_000, 'lag 7 while stuck');
     down = false;
@@ -124,7 +124,7 @@ describe('ConsumerRunner in-process', () => {
     await eventually(async () => (applied.length >= 30 ? true : undefined), 30_000, 'all applied');
     expect(applied).toEqual(Array.from({ length: 30 }, (_, i) => i)); // in order, each once
     const text = await metrics.registry.metrics();
-    expect(text).toMatch(/tally_runner_test_retries_total\{topic="[^"]+",step="handle",code="ECONNREFUSED"\} 3/);
+    expect(text).toMatch(/tally_consumer_retries_total\{topic="[^"]+",step="handle",code="ECONNREFUSED",service="runner_test"\} 3/);
     expect(text).not.toMatch(/messages_dead_lettered_total\{/);
   });
 

@@ -34,9 +34,9 @@ describe('JobRunner on MySQL', () => {
     expect(row).toMatchObject({ status: 'succeeded', items: 42 });
     expect(row.finished_at).toBeInstanceOf(Date);
     const text = await metrics.registry.metrics();
-    expect(text).toMatch(/tally_jobs_ok_runs_total\{status="succeeded"\} 1/);
-    expect(text).toMatch(/tally_jobs_ok_last_run_items 42/);
-    expect(text).not.toMatch(/tally_jobs_ok_last_success_timestamp_seconds 0\b/);
+    expect(text).toMatch(/tally_job_runs_total\{status="succeeded",service="jobs_ok"\} 1/);
+    expect(text).toMatch(/tally_job_last_run_items\{service="jobs_ok"\} 42/);
+    expect(text).not.toMatch(/tally_job_last_success_timestamp_seconds\{service="jobs_ok"\} 0\b/);
   });
 
   it('records a failed run with its error and keeps last success untouched', async () => {
@@ -46,7 +46,7 @@ describe('JobRunner on MySQL', () => {
     expect(out).toMatchObject({ status: 'failed', error: 'bulk endpoint said no' });
     const row = await tmp.db('job_runs').where({ job: 'fail-job' }).first();
     expect(row).toMatchObject({ status: 'failed', error: 'bulk endpoint said no' });
-    expect(await metrics.registry.metrics()).toMatch(/tally_jobs_fail_last_success_timestamp_seconds 0\b/);
+    expect(await metrics.registry.metrics()).toMatch(/tally_job_last_success_timestamp_seconds\{service="jobs_fail"\} 0\b/);
     expect(out).not.toHaveProperty('fatal');
   });
 

@@ -52,12 +52,12 @@ export class JobRunner {
     metrics: ServiceMetrics,
     private readonly lock: LockFn = tryJobLock,
   ) {
-    this.runs = metrics.counter('runs_total', 'Job runs by outcome (skipped = previous run still going here or elsewhere)', ['status']);
-    this.lastSuccess = metrics.gauge('last_success_timestamp_seconds', 'Unix time the last successful run finished (alert on its age)');
-    this.lastDuration = metrics.gauge('last_run_duration_seconds', 'Duration of the last finished run');
-    this.lastItems = metrics.gauge('last_run_items', 'Items handled by the last successful run');
-    this.duration = metrics.histogram('run_duration_seconds', 'Run durations', [], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]);
-    this.running = metrics.gauge('running', '1 while a run is in progress in this process');
+    this.runs = metrics.counter('job_runs_total', 'Job runs by outcome (skipped = previous run still going here or elsewhere)', ['status']);
+    this.lastSuccess = metrics.gauge('job_last_success_timestamp_seconds', 'Unix time the last successful run finished (alert on its age)');
+    this.lastDuration = metrics.gauge('job_last_run_duration_seconds', 'Duration of the last finished run');
+    this.lastItems = metrics.gauge('job_last_run_items', 'Items handled by the last successful run');
+    this.duration = metrics.histogram('job_run_duration_seconds', 'Run durations', [], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]);
+    this.running = metrics.gauge('job_running', '1 while a run is in progress in this process');
   }
 
   get isRunning(): boolean {

@@ -61,7 +61,7 @@ export async function runJobService(
   const logger = createLogger({ service: spec.name, level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
-  const metrics = new ServiceMetrics(spec.name.replace(/-/g, '_'));
+  const metrics = new ServiceMetrics(spec.name);
   try {
     const parts = await build({ logger, metrics, args, fatal: (err) => lifecycle.fatal(err, 'stopped') });
     for (const r of parts.resources) lifecycle.onShutdown(r.name, r.close);

@@ -50,7 +50,7 @@ export async function runConsumerService<T>(
   const logger = createLogger({ service: name, level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
-  const metrics = new ServiceMetrics(name.replace(/-/g, '_'));
+  const metrics = new ServiceMetrics(name);
   try {
     const parts = await build({ logger, metrics, lifecycle });
     for (const r of parts.resources) lifecycle.onShutdown(r.name, r.close);

@@ -1,6 +1,6 @@
 export { TallyError, DependencyError, isRetriable, errorCode, errorMessage } from './errors';
 export { createLogger, type Logger, type LoggerSettings } from './logger';
-export { ServiceMetrics } from './metrics';
+export { METRIC_PREFIX, ServiceMetrics } from './metrics';
 export { startManagementServer, healthRoutes, type ManagementServer, type ReadinessCheck, type ManagementSettings } from './management';
 export { Lifecycle } from './lifecycle';
 export { serviceConfigSchema, withManagementPort } from './config';

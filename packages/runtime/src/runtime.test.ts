@@ -90,9 +90,9 @@ describe('Lifecycle', () => {
 });
 
 describe('management server', () => {
-  it('answers /healthz, /readyz with each check, and /metrics with the service prefix', async () => {
+  it('answers /healthz, /readyz with each check, and /metrics named tally_<thing> with the service as a label', async () => {
     const { logger } = memoryLogger();
-    const metrics = new ServiceMetrics('unit test', { defaultMetrics: false });
+    const metrics = new ServiceMetrics('unit-test', { defaultMetrics: false });
     metrics.counter('things_total', 'things').inc(3);
     let dbUp = false;
     const server = await startManagementServer({
@@ -113,7 +113,7 @@ describe('management server', () => {
       server.markShuttingDown();
       expect(await (await fetch(`${server.url}/readyz`)).json()).toMatchObject({ ready: false, reason: 'shutting down' });
       const text = await (await fetch(`${server.url}/metrics`)).text();
-      expect(text).toContain('tally_unit_test_things_total 3');
+      expect(text).toContain('tally_things_total{service="unit-test"} 3');
     } finally {
       await server.close();
     }
@@ -130,5 +130,18 @@ describe('management server', () => {
     } finally {
       await server.close();
     }
+  });
+});
+
+describe('service metrics', () => {
+  it('keep the standard Node.js and process names, labelled with the service', async () => {
+    const metrics = new ServiceMetrics('counter');
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^process_cpu_seconds_total\{service="counter"\} /m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes\{service="counter"\} /m);
+    expect(text).not.toMatch(/^# TYPE (?!process_|nodejs_)/m); // no prefix of the service's own
+    // promtool flags `_total` on a gauge; the per-type gauges carry the same figure.
+    expect(text).not.toMatch(/^# TYPE nodejs_active_\w+_total /m);
+    expect(text).toMatch(/^# TYPE nodejs_active_handles gauge/m);
   });
 });

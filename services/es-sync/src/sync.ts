@@ -62,8 +62,8 @@ export class EsSync {
   ) {
     this.synced = metrics.counter('documents_synced_total', 'Documents written to Elasticsearch', ['index', 'mode']);
     this.missing = metrics.counter('documents_missing_total', 'Count updates for movies with no document in the jav index (fixed by --reindex)');
-    this.failures = metrics.counter('item_failures_total', 'Bulk items still failing after the in-run retries (the watermark waits for them)', ['index', 'reason']);
-    this.retries = metrics.counter('item_retries_total', 'Bulk items retried within a run after a transient failure', ['index']);
+    this.failures = metrics.counter('es_bulk_item_failures_total', 'Bulk items still failing after the in-run retries (the watermark waits for them)', ['index', 'reason']);
+    this.retries = metrics.counter('es_bulk_item_retries_total', 'Bulk items retried within a run after a transient failure', ['index']);
     this.watermarkGauge = metrics.gauge('counts_watermark_timestamp_seconds', 'counts_updated_at of the jav watermark (alert on its age)');
     this.foreignSkips = metrics.counter('foreign_index_skips_total', 'Runs that left an actors or tags index alone because es-sync did not create it', ['index']);
     this.names = Object.fromEntries(CATALOG_INDICES.map((i) => [i, aliasName(settings.prefix, i, settings.target)])) as Record<CatalogIndex, string>;

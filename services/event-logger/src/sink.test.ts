@@ -75,7 +75,7 @@ describe('RawLogSink.handle', () => {
     const m = metrics();
     expect(await new RawLogSink(db, logger, m).handle(b)).toEqual({ kind: 'done' });
     expect(reported).toEqual([3]);
-    expect(await m.registry.metrics()).toMatch(/tally_event_logger_test_rows_inserted_total\{table="view_events"\} 7/);
+    expect(await m.registry.metrics()).toMatch(/tally_raw_log_rows_inserted_total\{table="view_events",service="event_logger_test"\} 7/);
   });
 
   it('turns any MySQL error into retry, never a dead letter', async () => {

@@ -37,7 +37,7 @@ export class RawLogSink {
 
   constructor(private readonly db: Knex, logger: Logger, metrics: ServiceMetrics) {
     this.log = logger.child({ component: 'sink' });
-    this.inserted = metrics.counter('rows_inserted_total', 'Rows written to the raw event logs (duplicates excluded)', ['table']);
+    this.inserted = metrics.counter('raw_log_rows_inserted_total', 'Rows written to the raw event logs (duplicates excluded)', ['table']);
   }
 
   async write(events: readonly TallyEvent[]): Promise<WriteReport> {

@@ -45,7 +45,7 @@ describe('Flusher', () => {
   it('reports fields of movies MySQL does not have in a metric', async () => {
     const metrics = new ServiceMetrics('f2', { defaultMetrics: false });
     await new Flusher(fakeStore().store, metrics).run({ logger });
-    expect(await metrics.registry.metrics()).toMatch(/tally_f2_unknown_movie_fields_total 1/);
+    expect(await metrics.registry.metrics()).toMatch(/tally_unknown_movie_fields_total\{service="f2"\} 1/);
   });
 
   it('does nothing when nothing is pending', async () => {

@@ -85,7 +85,7 @@ export class HistorySink {
     catalog: Catalog,
   ) {
     this.statement = historyUpsert(catalog);
-    this.rowsUpserted = metrics.counter('rows_upserted_total', 'user_jav_history rows inserted or updated (one per user and movie per chunk)', ['topic']);
+    this.rowsUpserted = metrics.counter('history_rows_upserted_total', 'user_jav_history rows inserted or updated (one per user and movie per chunk)', ['topic']);
     this.skipped = metrics.counter('events_skipped_total', 'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)', ['topic', 'why']);
   }
 

@@ -55,7 +55,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
   const m = {
     accepted: d.metrics.counter('events_accepted_total', 'Events acknowledged by Kafka', ['type']),
     rejected: d.metrics.counter('events_rejected_total', 'Events refused, by reason', ['reason']),
-    requests: d.metrics.counter('requests_total', 'Event requests by status', ['status']),
+    requests: d.metrics.counter('event_requests_total', 'Event requests by status', ['status']),
     produce: d.metrics.histogram('produce_duration_seconds', 'Time until Kafka acknowledged a request\'s events', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
     // Exported with the window off too (as zeros), so dashboards and alerts need not know the setting.
     repeats: d.metrics.counter('views_repeated_total', 'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)'),

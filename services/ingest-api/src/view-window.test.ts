@@ -139,7 +139,7 @@ describe('POST /v1/events with VIEW_DEDUP_WINDOW', () => {
     expect((await post(app, { events: events.slice(0, 2) })).statusCode).toBe(202);
     expect((await post(app, events[2]!)).statusCode).toBe(202);
     expect(viewsOf(produced)).toEqual([false, true, true]);
-    expect(await metrics.registry.metrics()).toMatch(/^tally_ingest_test_views_repeated_total 2$/m);
+    expect(await metrics.registry.metrics()).toMatch(/^tally_views_repeated_total\{service="ingest_test"\} 2$/m);
   });
 
   it('a view whose request got 503 and is never retried does not make the next view a repeat', async () => {
@@ -157,7 +157,7 @@ describe('POST /v1/events with VIEW_DEDUP_WINDOW', () => {
     const { app, produced, metrics } = await testApp({ VIEW_DEDUP_WINDOW: '30m' }, { countedViews });
     for (let i = 0; i < 2; i++) expect((await post(app, { ...clientEvent('movie.viewed'), event_id: randomUUID() })).statusCode).toBe(202);
     expect(viewsOf(produced)).toEqual([false, false]);
-    expect(await metrics.registry.metrics()).toMatch(/^tally_ingest_test_view_dedup_failures_total 2$/m);
+    expect(await metrics.registry.metrics()).toMatch(/^tally_view_dedup_failures_total\{service="ingest_test"\} 2$/m);
   });
 
   it('refuses repeat_view from a client, for any event type', async () => {

@@ -58,7 +58,7 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
   answerUnservedMethods(app);
   // Parameters are decoded by zod in each route (params.ts); the route schemas are documentation.
   app.setValidatorCompiler(() => () => true);
-  const requests = d.metrics.counter('requests_total', 'Requests by route and status', ['route', 'status']);
+  const requests = d.metrics.counter('http_requests_total', 'Requests by route and status', ['route', 'status']);
   // Callback-style hooks: an async hook costs a promise per request on the 2,000 req/s counts route.
   app.addHook('onResponse', (req, reply, done) => {
     requests.inc({ route: req.routeOptions.url ?? 'unknown', status: String(reply.statusCode) });

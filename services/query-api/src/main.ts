@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
   if (ttlWarning) logger.warn(ttlWarning);
-  const metrics = new ServiceMetrics('query_api');
+  const metrics = new ServiceMetrics('query-api');
 
   const mysql = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
   const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-query-api' });

@@ -13,10 +13,10 @@ export interface RetentionRunDeps {
 
 /** Metric hooks for the pruner: rows deleted and each batch's duration per table. */
 export function retentionMetrics(metrics: ServiceMetrics): { onBatch: NonNullable<PruneOptions['onBatch']>; record: (r: TableResult) => void } {
-  const deleted = metrics.counter('rows_deleted_total', 'Rows deleted past their retention, per table', ['table']);
-  const batch = metrics.histogram('batch_duration_seconds', 'Duration of one DELETE batch, BEGIN to COMMIT: how long its row locks were held', ['table'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
-  const cutoff = metrics.gauge('cutoff_timestamp_seconds', 'Unix time before which the last run deleted rows, per table', ['table']);
-  const gaveUp = metrics.counter('tables_left_total', 'Tables a run left for the next one (lock waits, or batches that could not get under RETENTION_MAX_LOCK)', ['table']);
+  const deleted = metrics.counter('retention_rows_deleted_total', 'Rows deleted past their retention, per table', ['table']);
+  const batch = metrics.histogram('retention_batch_duration_seconds', 'Duration of one DELETE batch, BEGIN to COMMIT: how long its row locks were held', ['table'], [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
+  const cutoff = metrics.gauge('retention_cutoff_timestamp_seconds', 'Unix time before which the last run deleted rows, per table', ['table']);
+  const gaveUp = metrics.counter('retention_tables_left_total', 'Tables a run left for the next one (lock waits, or batches that could not get under RETENTION_MAX_LOCK)', ['table']);
   return {
     onBatch: (b) => {
       deleted.inc({ table: b.table }, b.deleted);
