@@ -8,7 +8,7 @@ import { expectConserved, faultWorld, summary, type Consumer } from './world';
 // during the write, the coordinator would expel it, the group would rebalance, and the chunk would be
 // redelivered into the same lock: a rebalance storm. (kafkajs heartbeats between awaits and from its
 // fetch loop; the runner adds background heartbeats while a sink write is in flight.)
-// Proven here: no rejoin beyond the initial join (rebalances_total counts every later GROUP_JOIN,
+// Proven here: no rejoin beyond the initial join (tally_consumer_rebalances_total counts every later GROUP_JOIN,
 // expulsions included), nothing reprocessed, exact everywhere.
 const SLOW: readonly Consumer[] = ['event-logger', 'history'];
 const LOCK_MS = 15_000;
@@ -22,7 +22,7 @@ it('a sink write slower than the session timeout: no rebalance, nothing reproces
   await world.startAll();
   await world.load(500, { batch: 50, paceMs: 10 }).done;
   await world.quiet();
-  const rebalances = Object.fromEntries(await Promise.all(SLOW.map(async (c) => [c, await world.metric(c, 'rebalances_total')] as const)));
+  const rebalances = Object.fromEntries(await Promise.all(SLOW.map(async (c) => [c, await world.metric(c, 'consumer_rebalances_total')] as const)));
 
   const load = world.load(2_000, { batch: 25, paceMs: 100 });
   const lock = await mysql.createConnection(world.temp.url);
@@ -54,7 +54,7 @@ it('a sink write slower than the session timeout: no rebalance, nothing reproces
   console.log(summary('slow-sink', report));
   expectConserved(report);
   for (const c of SLOW) {
-    expect({ c, rebalances: await world.metric(c, 'rebalances_total') }).toEqual({ c, rebalances: rebalances[c] });
+    expect({ c, rebalances: await world.metric(c, 'consumer_rebalances_total') }).toEqual({ c, rebalances: rebalances[c] });
     expect({ c, reprocessed: await world.metric(c, 'messages_reprocessed_total') }).toEqual({ c, reprocessed: 0 });
   }
 }, 300_000);

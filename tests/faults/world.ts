@@ -347,7 +347,7 @@ export class World {
 
   /** A runner metric of the consumer's current process, e.g. `messages_processed_total`. */
   async metric(c: Consumer, name: string, i = 0): Promise<number> {
-    return metricSum(await this.metrics(c, i), `tally_${c.replace(/-/g, '_')}_${name}`);
+    return metricSum(await this.metrics(c, i), `tally_${name}`);
   }
 
   // -------------------------------------------------------------------------------------------
