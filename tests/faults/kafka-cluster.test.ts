@@ -210,7 +210,9 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
   console.log(`${summary('kafka-cluster', report)}; requests ${JSON.stringify(byStatus(load.attempts))}, events acknowledged ${load.acknowledged}, slowest ${slowest} ms, load ${loadMs} ms; `
     + `with node ${first} down ${statuses(killed1, oneReplica.from)}, with one replica ${statuses(oneReplica.from, oneReplica.to)}; `
     + `steps ${steps.map((s) => `+${((s.at - t0) / 1000).toFixed(1)} s ${s.what}${s.ms !== undefined ? ` (${s.ms} ms)` : ''}`).join(', ')}; `
-    + `partitions led elsewhere than before at the end ${moved}/${after.size}`);
+    + `partitions led elsewhere than before at the end ${moved}/${after.size}; `
+    // The producer's check at work: a request kafkajs resolved without one of its partitions (503).
+    + `503s for an unacknowledged partition ${world.refusals.filter((r) => r.includes('without partitions')).length}`);
   if (report.rawRows.missingIds.length > 0) {
     const ingest = (world as unknown as { ingest?: { output: string } }).ingest?.output ?? '';
     console.log(`missing events, looked up in Kafka: ${JSON.stringify(await findInKafka(world.kafka, topics, report.rawRows.missingIds))}; `

@@ -390,6 +390,9 @@ export class World {
     return out;
   }
 
+  /** Every answer but 202 of `post`, as `<status> <error message>` (why a fault refused requests). */
+  readonly refusals: string[] = [];
+
   /** POSTs one batch through the ingest API (server key); a 202 puts every accepted event id in the oracle. */
   async post(events: readonly ClientEvent[]): Promise<number> {
     const res = await fetch(`${this.ingestUrl}/v1/events`, {
@@ -397,7 +400,8 @@ export class World {
       headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' },
       body: JSON.stringify({ events }),
     });
-    const body = (await res.json()) as { events?: { index: number; event_id: string }[] };
+    const body = (await res.json()) as { events?: { index: number; event_id: string }[]; error?: { message: string } };
+    if (res.status !== 202) this.refusals.push(`${res.status} ${body.error?.message ?? ''}`);
     if (res.status === 202) {
       for (const a of body.events ?? []) {
         const e = events[a.index]!;
