@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import { DependencyError } from '@tally/runtime';
 import { PoisonMessageError, RegistryCodec, type CatalogSchema } from './codec';
 
@@ -155,6 +155,26 @@ describe('RegistryCodec and a registry that forgets', () => {
     const err = await down.decode(message).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DependencyError);
     expect(err).toMatchObject({ retriable: true });
+  });
+
+  it('a registry that takes the connection and never answers is a retriable error after the timeout, not a hang', async () => {
+    const { message } = await writtenBeforeTheRestart();
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const codec = new RegistryCodec(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { requestTimeoutMs: 200 });
+      const t0 = Date.now();
+      const err = await codec.decode(message).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DependencyError);
+      expect(err).toMatchObject({ retriable: true, message: expect.stringMatching(/timeout/i) });
+      // Three attempts (the client's two retries) of 200 ms each, and their short backoff.
+      expect(Date.now() - t0).toBeLessThan(5_000);
+      expect(sockets.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((r) => silent.close(r));
+    }
   });
 
   it('reports ids that differ from the ones registered before (a registry that held other schemas first)', async () => {

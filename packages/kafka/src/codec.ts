@@ -1,4 +1,5 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { DependencyError, TallyError, errorMessage, type Logger } from '@tally/runtime';
 
 /** Why a message cannot be decoded; these go to the dead-letter topic, never retried. */
@@ -31,7 +32,12 @@ export interface RegistryCodecOptions {
    */
   catalog?: readonly CatalogSchema[];
   logger?: Logger;
+  /** Each registry request's deadline (default `REGISTRY_TIMEOUT_MS`), before the client's own two retries. */
+  requestTimeoutMs?: number;
 }
+
+/** A registry answers in milliseconds; one that has not in 5 s is treated as down (retried, then an error). */
+export const REGISTRY_TIMEOUT_MS = 5_000;
 
 export interface Decoded<T = unknown> {
   schemaId: number;
@@ -76,11 +82,15 @@ export class RegistryCodec {
   private readonly catalog: readonly CatalogSchema[];
   private readonly logger: Logger | undefined;
   private ensuring: Promise<CatalogRegistration> | undefined;
+  private readonly timeoutMs: number;
 
   constructor(readonly url: string, opts: RegistryCodecOptions = {}) {
     // Two quick retries absorb a blip; a longer outage surfaces to the caller (503 at the edge,
-    // backoff in consumers) instead of hanging inside the client.
-    this.registry = new SchemaRegistry({ host: url, clientId: 'tally', retry: { retries: 2, initialRetryTimeInSecs: 0.1 } });
+    // backoff in consumers) instead of hanging inside the client. The client sets no timeout of its
+    // own: a registry that accepts the connection and never answers would hold a decode (and the
+    // partition behind it, or a whole `tally replay`) for ever.
+    this.timeoutMs = opts.requestTimeoutMs ?? REGISTRY_TIMEOUT_MS;
+    this.registry = new SchemaRegistry({ host: url, clientId: 'tally', retry: { retries: 2, initialRetryTimeInSecs: 0.1 }, middlewares: [TimeoutMiddleware(this.timeoutMs)] });
     this.catalog = opts.catalog ?? [];
     this.logger = opts.logger;
   }
@@ -127,7 +137,7 @@ export class RegistryCodec {
           method: 'POST',
           headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
           body: JSON.stringify({ schema: typeof schema === 'string' ? schema : JSON.stringify(schema) }),
-          signal: AbortSignal.timeout(5_000),
+          signal: AbortSignal.timeout(this.timeoutMs),
         });
       } catch (err) {
         throw new DependencyError('registry', `cannot look up ${subject}: ${errorMessage(err)}`, err);
