@@ -29,10 +29,26 @@ ready_url() {
 
 pid_of() { local f="$RUN/svc-$1.pid"; [[ -f "$f" ]] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
 
+# Whether the build changed since this service started: a `git pull` then `npm run up` must not leave
+# the old code running (the build only rewrites the files that changed).
+stale() { [[ ! -f "$RUN/svc-$1.started" ]] || [[ -n "$(find "services/$1/dist" packages/*/dist -name '*.js' -newer "$RUN/svc-$1.started" -print -quit 2>/dev/null)" ]]; }
+
+stop_one() {
+  local pid="$2"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  rm -f "$RUN/svc-$1.pid" "$RUN/svc-$1.started"
+}
+
 up() {
   local s pid
   for s in "${SERVICES[@]}"; do
-    if pid="$(pid_of "$s")"; then echo "tally: $s already running (pid $pid)" >&2; continue; fi
+    if pid="$(pid_of "$s")"; then
+      if ! stale "$s"; then echo "tally: $s already running (pid $pid)" >&2; continue; fi
+      echo "tally: $s restarted on the new build (was pid $pid)" >&2
+      stop_one "$s" "$pid"
+    fi
+    touch "$RUN/svc-$s.started"
     setsid node "$(entry "$s")" >>"$LOGS/$s.log" 2>&1 < /dev/null &
     echo $! >"$RUN/svc-$s.pid"
   done
@@ -51,9 +67,7 @@ down() {
   local s pid
   for s in "${SERVICES[@]}"; do
     pid="$(pid_of "$s")" || continue
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    rm -f "$RUN/svc-$s.pid"
+    stop_one "$s" "$pid"
     echo "tally: $s stopped" >&2
   done
 }

@@ -36,8 +36,8 @@ export interface RegistryCodecOptions {
   requestTimeoutMs?: number;
 }
 
-/** A registry answers in milliseconds; one that has not in 5 s is treated as down (retried, then an error). */
-export const REGISTRY_TIMEOUT_MS = 5_000;
+/** A registry answers in milliseconds (a cold one, its first registrations, in a few seconds); one that has not in 10 s is treated as down. */
+export const REGISTRY_TIMEOUT_MS = 10_000;
 
 export interface Decoded<T = unknown> {
   schemaId: number;
@@ -85,7 +85,8 @@ export class RegistryCodec {
   private readonly timeoutMs: number;
 
   constructor(readonly url: string, opts: RegistryCodecOptions = {}) {
-    // Two quick retries absorb a blip; a longer outage surfaces to the caller (503 at the edge,
+    // Two quick retries absorb a blip (a refused connection; a request past the deadline is not
+    // retried); a longer outage surfaces to the caller (503 at the edge,
     // backoff in consumers) instead of hanging inside the client. The client sets no timeout of its
     // own: a registry that accepts the connection and never answers would hold a decode (and the
     // partition behind it, or a whole `tally replay`) for ever.
