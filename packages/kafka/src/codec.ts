@@ -32,7 +32,7 @@ export interface RegistryCodecOptions {
    */
   catalog?: readonly CatalogSchema[];
   logger?: Logger;
-  /** Each registry request's deadline (default `REGISTRY_TIMEOUT_MS`), before the client's own two retries. */
+  /** Each registry request's deadline (default `REGISTRY_TIMEOUT_MS`). */
   requestTimeoutMs?: number;
 }
 
