@@ -21,6 +21,6 @@ command -v chromium >/dev/null 2>&1 || apt_install chromium
 # Helm for tests/helm (helm lint and helm template of deploy/helm/tally): built from the Go module
 # proxy once (~6 min on 2 cores), then cached under ~/.cache/tally/helm-<version>.
 bash scripts/install-helm.sh >/dev/null
-# The metrics linter (tests/ops/promlint.test.ts): the check `promtool check metrics` runs, built once
+# The metrics linter (tests/ops/monitoring.test.ts): the check `promtool check metrics` runs, built once
 # with Go from the module proxy.
 bash scripts/build-promlint.sh >/dev/null

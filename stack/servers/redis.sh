@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Redis from Debian with AOF on (appendfsync everysec), as the counters' exactly-once design assumes.
+# Redis from Debian with AOF on (appendfsync everysec), as the counters' exactly-once design assumes
+# (docs/exactly-once.md, "What breaks exactness if forgotten").
 REDIS_TIMEOUT="${REDIS_TIMEOUT:-30}"
 
 redis_install() { apt_install redis-server redis-tools; }

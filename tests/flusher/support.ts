@@ -162,7 +162,7 @@ export class FlusherWorld {
   }
 
   /**
-   * I2/I3 of shared/notes/exactly-once.md, for every movie and metric: MySQL + pending = initial +
+   * I2/I3 of docs/exactly-once.md, for every movie and metric: MySQL + pending = initial +
    * what was produced (nothing lost, nothing twice), and each display key = MySQL + pending.
    * With `flushed`, nothing may be pending any more: MySQL alone is exact.
    */

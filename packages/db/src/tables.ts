@@ -31,7 +31,7 @@ export const RAW_EVENT_TABLES = [
 ] as const;
 export type RawEventTable = (typeof RAW_EVENT_TABLES)[number];
 
-/** Exactly-once and scheduling bookkeeping (see shared/notes/exactly-once.md). */
+/** Exactly-once and scheduling bookkeeping (see docs/exactly-once.md). */
 export const BOOKKEEPING_TABLES = [
   'flush_ledger',
   'counter_offsets',

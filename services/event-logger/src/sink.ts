@@ -29,7 +29,8 @@ export interface WriteReport {
 /**
  * Writes one chunk of a partition's events into the raw logs: one MySQL transaction, one multi-row
  * INSERT IGNORE per table per 1,000 rows. The unique event_id makes a replayed chunk add nothing,
- * so committing the Kafka offset after the MySQL commit is exactly-once for the logs (invariant I1).
+ * so committing the Kafka offset after the MySQL commit is exactly-once for the logs (invariant I1
+ * of docs/exactly-once.md).
  */
 export class RawLogSink {
   private readonly inserted;

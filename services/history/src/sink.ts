@@ -62,8 +62,9 @@ interface ChunkResult {
 }
 
 /**
- * Applies partition chunks to user_jav_history exactly once (shared/notes/exactly-once.md, "history"):
- * one transaction per chunk holds the upserts, the applied event ids and the partition's progress.
+ * Applies partition chunks to user_jav_history exactly once (docs/exactly-once.md, "history",
+ * invariant I4): one transaction per chunk holds the upserts, the applied event ids and the
+ * partition's progress.
  * The Kafka commit comes after (the runner's job), so a crash replays a chunk whose offsets are
  * already in consumer_progress and it is skipped.
  *

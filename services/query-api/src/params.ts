@@ -18,7 +18,7 @@ type Json = Record<string, unknown>;
 
 /**
  * One parameter: its OpenAPI schema and the decoder built from the same numbers, so the document
- * and the server cannot disagree (params.test.ts generates requests from the served document).
+ * and the server cannot disagree (openapi.test.ts generates requests from the served document).
  * Decoded with zod rather than Fastify's ajv: ajv's coercion takes "0x10", " 5" and "1e1" for
  * integers, which no integer serializer sends, and its messages ("querystring/window must be equal
  * to one of the allowed values") do not name the parameter in a form a client can match on.

@@ -3,8 +3,8 @@ import { ASCII_UUID, createTallyTable, datetime3 } from './schema-helpers';
 import { RAW_EVENT_TABLES, type RawEventTable } from '../tables';
 
 // Append-only logs written by the event-logger with multi-row INSERT IGNORE; `event_id` UNIQUE is
-// what makes a Kafka replay add nothing (invariant I1). No foreign keys: they would cost a lookup
-// per inserted row and the referenced rows belong to the web app.
+// what makes a Kafka replay add nothing (invariant I1 of docs/exactly-once.md). No foreign keys:
+// they would cost a lookup per inserted row and the referenced rows belong to the web app.
 
 type Build = (t: Knex.CreateTableBuilder) => void;
 

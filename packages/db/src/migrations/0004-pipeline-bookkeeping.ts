@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { ASCII_TOPIC, ASCII_UUID, createTallyTable, datetime3 } from './schema-helpers';
 import { BOOKKEEPING_TABLES } from '../tables';
 
-// Progress stored atomically with effects (shared/notes/exactly-once.md). Kafka offsets are int64,
-// so BIGINT signed; partitions are int32.
+// Progress stored atomically with effects (docs/exactly-once.md: counter, flusher, history). Kafka
+// offsets are int64, so BIGINT signed; partitions are int32.
 
 async function createFlushBookkeeping(db: Knex): Promise<void> {
   // One row per applied flush: the flusher's recovery asks "is this flushing: hash in the ledger?".
