@@ -198,14 +198,13 @@ export class TallyProducer {
    */
   private unacknowledged(sent: { topic: string; messages: Message[] }[], acked: RecordMetadata[]): string[] {
     const answered = new Set(acked.filter((m) => m.errorCode === 0).map((m) => `${m.topicName}:${m.partition}`));
-    const missing = new Set<string>();
+    const missing: string[] = [];
     for (const { topic, messages } of sent) {
-      for (const m of messages) {
-        const tp = `${topic}:${this.placed.get(m) ?? '?'}`;
-        if (!answered.has(tp)) missing.add(tp);
-      }
+      // The partitions first, then one lookup each: a request holds up to 5,000 records, few partitions.
+      const partitions = new Set(messages.map((m) => this.placed.get(m) ?? -1));
+      for (const p of partitions) if (!answered.has(`${topic}:${p}`)) missing.push(`${topic}:${p === -1 ? '?' : p}`);
     }
-    return [...missing];
+    return missing;
   }
 
   async disconnect(): Promise<void> {
