@@ -1,6 +1,7 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', '.stack/**', 'stack/opensearch/**', 'coverage/**'] },
@@ -10,9 +11,21 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       // process.env is read only by the config package (one zod schema per service).
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration through @tally/config (loadConfig).' }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'Read configuration through @tally/config (loadConfig).' },
+      ],
     },
   },
-  { files: ['packages/config/src/**'], rules: { 'no-restricted-properties': 'off' } },
-  { files: ['**/*.js', '**/*.cjs'], languageOptions: { globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' } }, rules: { '@typescript-eslint/no-require-imports': 'off' } },
+  // Tests and benchmarks start services with their own environment; the rule guards services.
+  { files: ['packages/config/src/**', 'tests/**', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
+  {
+    files: ['**/*.js', '**/*.cjs'],
+    languageOptions: {
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  // Layout is prettier's (npm run lint checks it): the style rules that would fight it are off.
+  prettier,
 );

@@ -4,7 +4,6 @@
 // for working on one service while another part of the tree is mid-edit.
 const { execSync } = require('node:child_process');
 module.exports = async () => {
-  // eslint-disable-next-line no-restricted-properties -- build knob for developers, not service config
   const targets = (process.env.TALLY_BUILD || '').trim();
   execSync(`npx tsc -b ${targets}`, { cwd: __dirname + '/..', stdio: 'inherit' });
 };

@@ -16,13 +16,18 @@ import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNa
 import { RegistryCodec } from '@tally/kafka';
 
 const ROOT = resolve(__dirname, '../..');
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
+
 const env = process.env;
 const N = Number(env.BENCH_EVENTS ?? 100_000);
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
 const REDIS_URL = `${env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;
-const MIX: [EventType, number][] = [['movie.viewed', 0.6], ['movie.downloaded', 0.2], ['movie.liked', 0.15], ['movie.unliked', 0.05]];
+const MIX: [EventType, number][] = [
+  ['movie.viewed', 0.6],
+  ['movie.downloaded', 0.2],
+  ['movie.liked', 0.15],
+  ['movie.unliked', 0.05],
+];
 
 function pick(i: number): EventType {
   let x = (i * 0.6180339887) % 1;
@@ -44,7 +49,15 @@ async function produce(names: TopicNames, n: number): Promise<Map<EventType, num
       const type = pick(i);
       // Long tail: a few movies get most of the traffic, as on the real site.
       const javId = 1 + Math.floor(1000 * Math.pow((i % 9973) / 9973, 3));
-      const value = { ...(sampleEvents()[type] as unknown as Record<string, unknown>), event_id: randomUUID(), jav_id: javId, user_id: i % 5 === 0 ? null : 1 + (i % 500), occurred_at: now, sent_at: now, received_at: now };
+      const value = {
+        ...(sampleEvents()[type] as unknown as Record<string, unknown>),
+        event_id: randomUUID(),
+        jav_id: javId,
+        user_id: i % 5 === 0 ? null : 1 + (i % 500),
+        occurred_at: now,
+        sent_at: now,
+        received_at: now,
+      };
       const list = byTopic.get(names.topicFor(type)) ?? [];
       list.push({ key: String(javId), value: codec.encodeValidated(ids.get(type)!, eventDefinition(type).avroType, value) });
       byTopic.set(names.topicFor(type), list);
@@ -63,7 +76,9 @@ function ceiling(...args: string[]): number {
 }
 
 function redisIncrLimit(): number {
-  const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', '6379', '-n', '1000000', '-P', '16', '-t', 'incr', '-q', '--csv'], { encoding: 'utf8' });
+  const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', '6379', '-n', '1000000', '-P', '16', '-t', 'incr', '-q', '--csv'], {
+    encoding: 'utf8',
+  });
   return Number(/"INCR","([\d.]+)"/.exec(out)?.[1]);
 }
 
@@ -71,8 +86,21 @@ async function plainInsertLimit(temp: TempDatabase, rows: number): Promise<numbe
   const t0 = Date.now();
   for (let s = 0; s < rows; s += 1_000) {
     // The same columns as the event-logger's rows, repeat_view included.
-    const values = Array.from({ length: 1_000 }, (_, i) => [randomUUID(), 1 + ((s + i) % 1000), null, '203.0.113.9', 'Mozilla/5.0', 0, new Date(), new Date(), 0]);
-    await temp.db.raw(`INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at, repeat_view) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`, values.flat());
+    const values = Array.from({ length: 1_000 }, (_, i) => [
+      randomUUID(),
+      1 + ((s + i) % 1000),
+      null,
+      '203.0.113.9',
+      'Mozilla/5.0',
+      0,
+      new Date(),
+      new Date(),
+      0,
+    ]);
+    await temp.db.raw(
+      `INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at, repeat_view) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`,
+      values.flat(),
+    );
   }
   const rate = rows / ((Date.now() - t0) / 1000);
   await temp.db('view_events').truncate();
@@ -82,8 +110,19 @@ async function plainInsertLimit(temp: TempDatabase, rows: number): Promise<numbe
 async function plainUpsertLimit(temp: TempDatabase, rows: number): Promise<number> {
   const t0 = Date.now();
   for (let s = 0; s < rows; s += 1_000) {
-    const values = Array.from({ length: 1_000 }, (_, i) => [1 + ((s + i) % 500), 1 + (((s + i) * 7) % 1000), 1, new Date(), new Date(), '203.0.113.9', 'Mozilla/5.0']);
-    await temp.db.raw(`INSERT INTO user_jav_history (user_id, jav_id, view_count, first_viewed_at, last_viewed_at, ip, user_agent) VALUES ${values.map(() => '(?,?,?,?,?,?,?)').join(',')} ON DUPLICATE KEY UPDATE view_count = view_count + VALUES(view_count), last_viewed_at = GREATEST(last_viewed_at, VALUES(last_viewed_at))`, values.flat());
+    const values = Array.from({ length: 1_000 }, (_, i) => [
+      1 + ((s + i) % 500),
+      1 + (((s + i) * 7) % 1000),
+      1,
+      new Date(),
+      new Date(),
+      '203.0.113.9',
+      'Mozilla/5.0',
+    ]);
+    await temp.db.raw(
+      `INSERT INTO user_jav_history (user_id, jav_id, view_count, first_viewed_at, last_viewed_at, ip, user_agent) VALUES ${values.map(() => '(?,?,?,?,?,?,?)').join(',')} ON DUPLICATE KEY UPDATE view_count = view_count + VALUES(view_count), last_viewed_at = GREATEST(last_viewed_at, VALUES(last_viewed_at))`,
+      values.flat(),
+    );
   }
   const rate = rows / ((Date.now() - t0) / 1000);
   await temp.db('user_jav_history').truncate();
@@ -92,7 +131,10 @@ async function plainUpsertLimit(temp: TempDatabase, rows: number): Promise<numbe
 
 async function metric(port: number, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
 }
 
 /** A Prometheus histogram's cumulative buckets (summed over labels): upper bound → count. */
@@ -117,7 +159,10 @@ function p99(before: Map<number, number>, after: Map<number, number>): number {
 }
 
 function startService(name: string, port: number, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], { env: { ...env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], {
+    env: { ...env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }
 
 async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -145,7 +190,12 @@ async function quiet(port: number, name: string): Promise<void> {
 const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 /** Consumes everything already in its topics; events/s from ready to done, and peak RSS. */
-async function drain(name: string, port: number, expected: number, common: Record<string, string>): Promise<{ perSec: number; rssMb: number }> {
+async function drain(
+  name: string,
+  port: number,
+  expected: number,
+  common: Record<string, string>,
+): Promise<{ perSec: number; rssMb: number }> {
   const p = startService(name, port, { ...common, GROUP_ID: `bench-${name}-${randomUUID()}` });
   try {
     await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
@@ -161,7 +211,10 @@ async function drain(name: string, port: number, expected: number, common: Recor
 
 async function main(): Promise<void> {
   const names = topicNames(`bench_${randomUUID().slice(0, 8)}.`);
-  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...env, TOPIC_PREFIX: names.prefix }, stdio: 'ignore' });
+  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], {
+    env: { ...env, TOPIC_PREFIX: names.prefix },
+    stdio: 'ignore',
+  });
   const temp = await createTempDatabase(MYSQL_URL, 'tally_bench');
   try {
     await migrateLatest(temp.db);
@@ -179,7 +232,9 @@ async function main(): Promise<void> {
     const insertLimit = await plainInsertLimit(temp, 100_000);
     const upsertLimit = await plainUpsertLimit(temp, 100_000);
     process.stdout.write('counter, event-logger, history draining the topics…\n');
-    process.stdout.write(`limits: INCR ${Math.round(redisLimit)} ops/s, INSERT ${Math.round(insertLimit)} rows/s, upsert ${Math.round(upsertLimit)} rows/s\n`);
+    process.stdout.write(
+      `limits: INCR ${Math.round(redisLimit)} ops/s, INSERT ${Math.round(insertLimit)} rows/s, upsert ${Math.round(upsertLimit)} rows/s\n`,
+    );
     const counter = await drain('counter', 19_802, N, common);
     process.stdout.write(`counter ${Math.round(counter.perSec)} ev/s\n`);
     const logger = await drain('event-logger', 19_801, N, common);
@@ -189,22 +244,66 @@ async function main(): Promise<void> {
     const fresh = await freshness(common);
     const rows: [string, string, string, string][] = [
       ['redis-benchmark INCR, pipelined 16', `${Math.round(redisLimit)} ops/s`, '1.00 (limit)', ''],
-      ['kafkajs consumer alone (no-op eachBatch)', `${Math.round(kafkajsBare)} msg/s`, (kafkajsBare / redisLimit).toFixed(2), 'the named client\'s ceiling'],
-      ['kafkajs consumer + Avro decode', `${Math.round(kafkajsDecode)} msg/s`, (kafkajsDecode / redisLimit).toFixed(2), 'ceiling for any counter built on it'],
-      ['counter', `${Math.round(counter.perSec)} ev/s`, (counter.perSec / redisLimit).toFixed(2), `target ≥ 0.50; ${(counter.perSec / kafkajsDecode).toFixed(2)} of kafkajs + decode`],
+      [
+        'kafkajs consumer alone (no-op eachBatch)',
+        `${Math.round(kafkajsBare)} msg/s`,
+        (kafkajsBare / redisLimit).toFixed(2),
+        "the named client's ceiling",
+      ],
+      [
+        'kafkajs consumer + Avro decode',
+        `${Math.round(kafkajsDecode)} msg/s`,
+        (kafkajsDecode / redisLimit).toFixed(2),
+        'ceiling for any counter built on it',
+      ],
+      [
+        'counter',
+        `${Math.round(counter.perSec)} ev/s`,
+        (counter.perSec / redisLimit).toFixed(2),
+        `target ≥ 0.50; ${(counter.perSec / kafkajsDecode).toFixed(2)} of kafkajs + decode`,
+      ],
       ['plain multi-row INSERT (1,000 rows)', `${Math.round(insertLimit)} rows/s`, '1.00 (limit)', ''],
       ['event-logger', `${Math.round(logger.perSec)} rows/s`, (logger.perSec / insertLimit).toFixed(2), 'target ≥ 0.70'],
       ['plain multi-row upsert (1,000 rows)', `${Math.round(upsertLimit)} rows/s`, '1.00 (limit)', ''],
       ['history', `${Math.round(history.perSec)} ev/s`, (history.perSec / upsertLimit).toFixed(2), 'target ≥ 0.60'],
-      ['freshness p99 POST → Redis counter', `≤ ${fresh.counter} s`, (fresh.counter / 1).toFixed(2), `at ${fresh.rate} req/s; target < 1 s`],
+      [
+        'freshness p99 POST → Redis counter',
+        `≤ ${fresh.counter} s`,
+        (fresh.counter / 1).toFixed(2),
+        `at ${fresh.rate} req/s; target < 1 s`,
+      ],
       ['freshness p99 POST → MySQL row', `≤ ${fresh.logger} s`, (fresh.logger / 2).toFixed(2), 'target < 2 s'],
-      ['peak RSS counter / event-logger / history', `${counter.rssMb.toFixed(0)} / ${logger.rssMb.toFixed(0)} / ${history.rssMb.toFixed(0)} MB`, (Math.max(counter.rssMb, logger.rssMb, history.rssMb) / 150).toFixed(2), 'target < 150 MB'],
+      [
+        'peak RSS counter / event-logger / history',
+        `${counter.rssMb.toFixed(0)} / ${logger.rssMb.toFixed(0)} / ${history.rssMb.toFixed(0)} MB`,
+        (Math.max(counter.rssMb, logger.rssMb, history.rssMb) / 150).toFixed(2),
+        'target < 150 MB',
+      ],
     ];
     process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(22)} ${'ratio'.padStart(13)}  note\n`);
     for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(42)} ${b.padStart(22)} ${c.padStart(13)}  ${d}\n`);
     mkdirSync(resolve(__dirname, '../results'), { recursive: true });
     const file = resolve(__dirname, `../results/consumers-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), events: N, redisLimit, kafkajsBare, kafkajsDecode, insertLimit, upsertLimit, counter, logger, history, fresh }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          events: N,
+          redisLimit,
+          kafkajsBare,
+          kafkajsDecode,
+          insertLimit,
+          upsertLimit,
+          counter,
+          logger,
+          history,
+          fresh,
+        },
+        null,
+        2,
+      ),
+    );
     process.stdout.write(`\nwritten ${file}\n`);
   } finally {
     await temp.drop();
@@ -214,7 +313,10 @@ async function main(): Promise<void> {
 
 /** The ingest API, counter and event-logger together at a fixed request rate; p99 of now − received_at. */
 async function freshness(common: Record<string, string>): Promise<{ counter: number; logger: number; rate: number }> {
-  const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], { env: { ...env, ...common, PORT: '18092', LOG_LEVEL: 'warn', BROWSER_KEYS: 'bench', RATE_LIMIT_MAX: '100000000' }, stdio: 'ignore' });
+  const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], {
+    env: { ...env, ...common, PORT: '18092', LOG_LEVEL: 'warn', BROWSER_KEYS: 'bench', RATE_LIMIT_MAX: '100000000' },
+    stdio: 'ignore',
+  });
   const counter = startService('counter', 19_812, { ...common, GROUP_ID: `bench-fresh-c-${randomUUID()}` });
   const logger = startService('event-logger', 19_811, { ...common, GROUP_ID: `bench-fresh-l-${randomUUID()}` });
   try {
@@ -227,8 +329,26 @@ async function freshness(common: Record<string, string>): Promise<{ counter: num
     const before = { c: await buckets(19_812, 'tally_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_freshness_seconds') };
     // Half of the 1-event-request maximum measured by the ingest benchmark (~2,700 req/s here).
     const rate = Number(env.BENCH_FRESHNESS_RATE ?? 1_300);
-    const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
-    await autocannon({ url: 'http://127.0.0.1:18092/v1/events', method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer bench' }, body: JSON.stringify({ type: 'movie.viewed', ...rest }), connections: 32, overallRate: rate, duration: SECONDS });
+    const {
+      received_at: _r,
+      is_bot: _b,
+      repeat_view: _v,
+      ip: _i,
+      user_agent: _u,
+      event_id: _e,
+      occurred_at: _o,
+      sent_at: _s,
+      ...rest
+    } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+    await autocannon({
+      url: 'http://127.0.0.1:18092/v1/events',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
+      body: JSON.stringify({ type: 'movie.viewed', ...rest }),
+      connections: 32,
+      overallRate: rate,
+      duration: SECONDS,
+    });
     await new Promise((r) => setTimeout(r, 3_000));
     return {
       counter: p99(before.c, await buckets(19_812, 'tally_event_freshness_seconds')),

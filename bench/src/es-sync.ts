@@ -15,7 +15,7 @@ import { createElasticsearchClient } from '@tally/clients';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
 
 const ROOT = resolve(__dirname, '../..');
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
+
 const env = process.env;
 const MOVIES = Number(env.BENCH_MOVIES ?? 100_000);
 const BULK = Number(env.BENCH_BULK ?? 1_000);
@@ -51,13 +51,21 @@ function runEsSync(temp: TempDatabase, flags: string[]): Promise<RunStats> {
 }
 
 /** The same partial updates es-sync sends, from memory, one _bulk at a time: the limit. */
-async function rawBulk(es: Client, alias: string, rows: { id: number; views: number; downloads: number; likes: number }[], add: number): Promise<number> {
+async function rawBulk(
+  es: Client,
+  alias: string,
+  rows: { id: number; views: number; downloads: number; likes: number }[],
+  add: number,
+): Promise<number> {
   const stamp = new Date();
   const t0 = Date.now();
   for (let s = 0; s < rows.length; s += BULK) {
     const operations: unknown[] = [];
     for (const r of rows.slice(s, s + BULK)) {
-      operations.push({ update: { _id: String(r.id), retry_on_conflict: 3 } }, { doc: { views: r.views + add, downloads: r.downloads + add, likes: r.likes + add, counts_updated_at: stamp } });
+      operations.push(
+        { update: { _id: String(r.id), retry_on_conflict: 3 } },
+        { doc: { views: r.views + add, downloads: r.downloads + add, likes: r.likes + add, counts_updated_at: stamp } },
+      );
     }
     const res = await es.bulk({ index: alias, operations, filter_path: ['errors'] });
     if (res.errors) throw new Error('raw _bulk had item errors');
@@ -66,7 +74,11 @@ async function rawBulk(es: Client, alias: string, rows: { id: number; views: num
 }
 
 async function main(): Promise<void> {
-  const es = createElasticsearchClient({ url: ES_URL, flavor: (env.ES_FLAVOR as 'opensearch' | 'elasticsearch' | undefined) ?? 'opensearch', requestTimeoutMs: 120_000 });
+  const es = createElasticsearchClient({
+    url: ES_URL,
+    flavor: (env.ES_FLAVOR as 'opensearch' | 'elasticsearch' | undefined) ?? 'opensearch',
+    requestTimeoutMs: 120_000,
+  });
   const temp = await createTempDatabase(MYSQL_URL, 'tally_bench');
   try {
     await migrateLatest(temp.db);
@@ -80,12 +92,22 @@ async function main(): Promise<void> {
     const idle = await runEsSync(temp, []); // nothing changed: the per-run catalog rewrite alone
     process.stdout.write(`idle run (actors + tags rewrite only): ${idle.jobMs} ms\n`);
 
-    const rows = ((await temp.db('jav').select('id', 'views', 'downloads', 'likes').orderBy('id')) as { id: number; views: number; downloads: number; likes: number }[]);
+    const rows = (await temp.db('jav').select('id', 'views', 'downloads', 'likes').orderBy('id')) as {
+      id: number;
+      views: number;
+      downloads: number;
+      likes: number;
+    }[];
     const alias = `${PREFIX}jav`;
     // Every update changes the document (a partial update equal to the source is a cheap no-op).
     const raw1 = await rawBulk(es, alias, rows, 1_000);
     process.stdout.write(`raw _bulk: ${Math.round(raw1)} docs/s\n`);
-    await temp.db('jav').update({ views: temp.db.raw('views + 1'), downloads: temp.db.raw('downloads + 1'), likes: temp.db.raw('likes + 1'), counts_updated_at: temp.db.raw('NOW(3)') });
+    await temp.db('jav').update({
+      views: temp.db.raw('views + 1'),
+      downloads: temp.db.raw('downloads + 1'),
+      likes: temp.db.raw('likes + 1'),
+      counts_updated_at: temp.db.raw('NOW(3)'),
+    });
     const sync = await runEsSync(temp, []);
     if (sync.items !== MOVIES) throw new Error(`es-sync synced ${sync.items} of ${MOVIES}`);
     const syncRate = sync.items / (sync.jobMs / 1000);
@@ -98,7 +120,11 @@ async function main(): Promise<void> {
       [`raw _bulk partial updates (${BULK}/request), mean of 2`, `${Math.round(raw)} docs/s`, '1.00 (limit)'],
       ['es-sync incremental, whole job', `${Math.round(syncRate)} docs/s`, `${(syncRate / raw).toFixed(2)}  target ≥ 0.50`],
       ['es-sync incremental, counts part', `${Math.round(countsOnlyRate)} docs/s`, (countsOnlyRate / raw).toFixed(2)],
-      ['es-sync incremental, process wall time', `${(sync.wallMs / 1000).toFixed(1)} s`, `${Math.round(sync.items / (sync.wallMs / 1000))} docs/s`],
+      [
+        'es-sync incremental, process wall time',
+        `${(sync.wallMs / 1000).toFixed(1)} s`,
+        `${Math.round(sync.items / (sync.wallMs / 1000))} docs/s`,
+      ],
       ['es-sync --reindex (3 indices)', `${Math.round(reindex.items / (reindex.jobMs / 1000))} docs/s`, `${reindex.items} docs`],
       ['idle run (actors + tags rewrite)', `${idle.jobMs} ms`, `${actors + tags} docs`],
     ];
@@ -106,7 +132,27 @@ async function main(): Promise<void> {
     for (const [a, b, c] of table) process.stdout.write(`${a.padEnd(48)} ${b.padStart(16)}  ${c}\n`);
     mkdirSync(resolve(__dirname, '../results'), { recursive: true });
     const file = resolve(__dirname, `../results/es-sync-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), movies: MOVIES, actors, tags, bulk: BULK, raw: { first: raw1, second: raw2, mean: raw }, sync, syncRate, countsOnlyRate, ratio: syncRate / raw, reindex, idle }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          movies: MOVIES,
+          actors,
+          tags,
+          bulk: BULK,
+          raw: { first: raw1, second: raw2, mean: raw },
+          sync,
+          syncRate,
+          countsOnlyRate,
+          ratio: syncRate / raw,
+          reindex,
+          idle,
+        },
+        null,
+        2,
+      ),
+    );
     process.stdout.write(`\nwritten ${file}\n`);
   } finally {
     const mine = Object.keys(await es.indices.get({ index: `${PREFIX}*`, allow_no_indices: true }));

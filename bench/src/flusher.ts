@@ -14,7 +14,7 @@ import Redis from 'ioredis';
 import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
 
 const ROOT = resolve(__dirname, '../..');
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
+
 const env = process.env;
 const N = Number(env.BENCH_COUNTERS ?? 100_000);
 const REDIS_PORT = Number(env.BENCH_REDIS_PORT ?? 16_390);
@@ -26,7 +26,8 @@ const PENDING = 'tally:counter:pending';
 async function seedMovies(temp: TempDatabase): Promise<void> {
   for (let s = 0; s < N; s += 5_000) {
     const rows: string[] = [];
-    for (let id = s + 1; id <= Math.min(N, s + 5_000); id++) rows.push(`(${id}, 'B-${id}', 'Benchmark movie ${id} with a title of ordinary length', 'bench', 10, 2, 1)`);
+    for (let id = s + 1; id <= Math.min(N, s + 5_000); id++)
+      rows.push(`(${id}, 'B-${id}', 'Benchmark movie ${id} with a title of ordinary length', 'bench', 10, 2, 1)`);
     await temp.db.raw(`INSERT INTO jav (id, code, title, provider, views, downloads, likes) VALUES ${rows.join(',')}`);
   }
 }
@@ -54,16 +55,22 @@ async function rawHgetall(redis: Redis): Promise<number> {
 
 /** The same row updates as raw SQL: the floor any flush design pays on this server. */
 async function rawUpdates(temp: TempDatabase, hash: Record<string, string>): Promise<number> {
-  const rows = Object.entries(hash).filter(([f]) => !f.startsWith('off:')).map(([f, v]) => {
-    const [metric, id] = f.split(':');
-    return `(${id},${metric === 'views' ? v : 0},${metric === 'downloads' ? v : 0},${metric === 'likes' ? v : 0})`;
-  });
+  const rows = Object.entries(hash)
+    .filter(([f]) => !f.startsWith('off:'))
+    .map(([f, v]) => {
+      const [metric, id] = f.split(':');
+      return `(${id},${metric === 'views' ? v : 0},${metric === 'downloads' ? v : 0},${metric === 'likes' ? v : 0})`;
+    });
   const t0 = process.hrtime.bigint();
   await temp.db.transaction(async (trx) => {
-    await trx.raw('CREATE TEMPORARY TABLE raw_d (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, views BIGINT NOT NULL, downloads BIGINT NOT NULL, likes BIGINT NOT NULL) ENGINE=MEMORY');
+    await trx.raw(
+      'CREATE TEMPORARY TABLE raw_d (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, views BIGINT NOT NULL, downloads BIGINT NOT NULL, likes BIGINT NOT NULL) ENGINE=MEMORY',
+    );
     for (let i = 0; i < rows.length; i += 5_000) {
       await trx.raw(`INSERT INTO raw_d VALUES ${rows.slice(i, i + 5_000).join(',')}`);
-      await trx.raw('UPDATE jav j JOIN raw_d d ON d.id = j.id SET j.views = j.views + d.views, j.downloads = j.downloads + d.downloads, j.likes = j.likes + d.likes, j.counts_updated_at = NOW(3)');
+      await trx.raw(
+        'UPDATE jav j JOIN raw_d d ON d.id = j.id SET j.views = j.views + d.views, j.downloads = j.downloads + d.downloads, j.likes = j.likes + d.likes, j.counts_updated_at = NOW(3)',
+      );
       await trx.raw('DELETE FROM raw_d');
     }
     await trx.raw('DROP TEMPORARY TABLE raw_d');
@@ -72,7 +79,9 @@ async function rawUpdates(temp: TempDatabase, hash: Record<string, string>): Pro
 }
 
 async function sums(temp: TempDatabase): Promise<number[]> {
-  const [[r]] = (await temp.db.raw('SELECT SUM(views) v, SUM(downloads) d, SUM(likes) l FROM jav')) as [[{ v: string; d: string; l: string }]];
+  const [[r]] = (await temp.db.raw('SELECT SUM(views) v, SUM(downloads) d, SUM(likes) l FROM jav')) as [
+    [{ v: string; d: string; l: string }],
+  ];
   return [Number(r.v), Number(r.d), Number(r.l)];
 }
 
@@ -88,7 +97,9 @@ async function flushOnce(temp: TempDatabase): Promise<{ wallMs: number; runMs: n
   const code = await new Promise<number | null>((r) => p.once('exit', r));
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (code !== 0) throw new Error(`flusher exited ${code}`);
-  const [[run]] = (await temp.db.raw("SELECT TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000 AS ms, items FROM job_runs WHERE job = 'flusher' ORDER BY id DESC LIMIT 1")) as [[{ ms: string; items: number }]];
+  const [[run]] = (await temp.db.raw(
+    "SELECT TIMESTAMPDIFF(MICROSECOND, started_at, finished_at) / 1000 AS ms, items FROM job_runs WHERE job = 'flusher' ORDER BY id DESC LIMIT 1",
+  )) as [[{ ms: string; items: number }]];
   if (Number(run.items) !== N) throw new Error(`flusher moved ${run.items} counters, expected ${N}`);
   const done = out.split('\n').find((l) => l.includes('"flush done"'));
   const steps = done ? (JSON.parse(done) as { ms: Record<string, number> }).ms : {};
@@ -96,13 +107,34 @@ async function flushOnce(temp: TempDatabase): Promise<{ wallMs: number; runMs: n
 }
 
 async function main(): Promise<void> {
-  const redisServer = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', mkdtempSync(join(tmpdir(), 'tally-bench-redis-')), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const redisServer = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      mkdtempSync(join(tmpdir(), 'tally-bench-redis-')),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
   const temp = await createTempDatabase(MYSQL_URL, 'tally_bench_flusher');
   const redis = new Redis(REDIS_PORT, '127.0.0.1', { lazyConnect: true });
   try {
     for (let i = 0; ; i++) {
       try {
-        if (execFileSync('redis-cli', ['-p', String(REDIS_PORT), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') break;
+        if (
+          execFileSync('redis-cli', ['-p', String(REDIS_PORT), 'ping'], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'ignore'],
+          }).trim() === 'PONG'
+        )
+          break;
       } catch {
         if (i > 100) throw new Error('redis-server did not start');
       }
@@ -121,7 +153,11 @@ async function main(): Promise<void> {
       const before = await sums(temp);
       flushes.push(await flushOnce(temp));
       const after = await sums(temp);
-      const want = METRICS.map((_m, k) => Object.entries(hash).filter(([f]) => f.startsWith(`${METRICS[k]}:`)).reduce((s, [, v]) => s + Number(v), 0));
+      const want = METRICS.map((_m, k) =>
+        Object.entries(hash)
+          .filter(([f]) => f.startsWith(`${METRICS[k]}:`))
+          .reduce((s, [, v]) => s + Number(v), 0),
+      );
       if (after.some((v, k) => v - before[k]! !== want[k])) throw new Error(`flush not exact: ${before} → ${after}, deltas ${want}`);
       if ((await redis.exists(PENDING, 'tally:counter:flushes')) !== 0) throw new Error('flush left keys behind');
     }
@@ -133,13 +169,21 @@ async function main(): Promise<void> {
       ['limit: HGETALL + UPDATEs', `${limit.toFixed(0)} ms`, '1.00 (limit)', ''],
       ['flush run (job_runs: take → cleanup)', `${best.runMs.toFixed(0)} ms`, (best.runMs / limit).toFixed(2), 'target < 3,000 ms'],
       ['  of which read / mysql / realign / cleanup', Object.values(best.steps).join(' / ') + ' ms', '', ''],
-      ['flusher --once, process wall time', `${best.wallMs.toFixed(0)} ms`, (best.wallMs / limit).toFixed(2), 'includes node start + connects'],
+      [
+        'flusher --once, process wall time',
+        `${best.wallMs.toFixed(0)} ms`,
+        (best.wallMs / limit).toFixed(2),
+        'includes node start + connects',
+      ],
     ];
     process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(12)} ${'ratio'.padStart(13)}  note\n`);
     for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(42)} ${b.padStart(12)} ${c.padStart(13)}  ${d}\n`);
     mkdirSync(resolve(__dirname, '../results'), { recursive: true });
     const file = resolve(__dirname, `../results/flusher-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), counters: N, limits, flushes, limitMs: limit, ratio: best.runMs / limit }, null, 2));
+    writeFileSync(
+      file,
+      JSON.stringify({ at: new Date().toISOString(), counters: N, limits, flushes, limitMs: limit, ratio: best.runMs / limit }, null, 2),
+    );
     process.stdout.write(`\nwritten ${file}\n`);
   } finally {
     redis.disconnect();

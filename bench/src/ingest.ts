@@ -15,7 +15,7 @@ import autocannon from 'autocannon';
 import { eventDefinition, sampleEvents } from '@tally/events';
 
 const ROOT = resolve(__dirname, '../..');
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service: two knobs
+
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const PORT = 18_090;
@@ -23,7 +23,17 @@ const URL = `http://127.0.0.1:${PORT}/v1/events`;
 const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
 
 function clientEvent(): Record<string, unknown> {
-  const { received_at: _r, is_bot: _b, repeat_view: _v, ip: _i, user_agent: _u, event_id: _e, occurred_at: _o, sent_at: _s, ...rest } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+  const {
+    received_at: _r,
+    is_bot: _b,
+    repeat_view: _v,
+    ip: _i,
+    user_agent: _u,
+    event_id: _e,
+    occurred_at: _o,
+    sent_at: _s,
+    ...rest
+  } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
   return { type: 'movie.viewed', ...rest };
 }
 
@@ -37,10 +47,34 @@ function kafkaProducerPerf(size: number): { recordsPerSec: number; line: string 
   const libs = env.KAFKA_LIBS;
   if (!libs) throw new Error('KAFKA_LIBS is not set: run through `npm run bench` (bench/run.sh)');
   const records = 400_000;
-  const out = execFileSync('java', ['-Xmx512m', '-cp', `${libs}/*`, 'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', 'tally.bench.producer-perf', '--num-records', String(records), '--record-size', String(size), '--throughput', '-1',
-    '--producer-props', 'bootstrap.servers=127.0.0.1:9092', 'acks=all', 'linger.ms=5'], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const line = out.trim().split('\n').filter((l) => l.includes('records sent')).pop() ?? '';
+  const out = execFileSync(
+    'java',
+    [
+      '-Xmx512m',
+      '-cp',
+      `${libs}/*`,
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      'tally.bench.producer-perf',
+      '--num-records',
+      String(records),
+      '--record-size',
+      String(size),
+      '--throughput',
+      '-1',
+      '--producer-props',
+      'bootstrap.servers=127.0.0.1:9092',
+      'acks=all',
+      'linger.ms=5',
+    ],
+    { encoding: 'utf8', maxBuffer: 64 << 20 },
+  );
+  const line =
+    out
+      .trim()
+      .split('\n')
+      .filter((l) => l.includes('records sent'))
+      .pop() ?? '';
   const m = /([\d.]+) records\/sec/.exec(line);
   if (!m) throw new Error(`could not read ProducerPerformance output:\n${out.slice(-2000)}`);
   return { recordsPerSec: Number(m[1]), line };
@@ -52,7 +86,7 @@ function kafkajsCeiling(...args: string[]): number {
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
-async function load(opts: Omit<autocannon.Options, "url">): Promise<autocannon.Result> {
+async function load(opts: Omit<autocannon.Options, 'url'>): Promise<autocannon.Result> {
   return autocannon({ ...opts, url: URL, method: 'POST', headers, duration: SECONDS });
 }
 
@@ -66,15 +100,39 @@ async function main(): Promise<void> {
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'topics', 'create'], { stdio: 'ignore' });
   const size = recordSize();
   // The Java benchmark's topic, shaped like an event topic (6 partitions).
-  execFileSync('java', ['-cp', `${env.KAFKA_LIBS}/*`, 'org.apache.kafka.tools.TopicCommand', '--bootstrap-server', '127.0.0.1:9092',
-    '--create', '--if-not-exists', '--topic', 'tally.bench.producer-perf', '--partitions', '6', '--replication-factor', '1'], { stdio: 'ignore' });
+  execFileSync(
+    'java',
+    [
+      '-cp',
+      `${env.KAFKA_LIBS}/*`,
+      'org.apache.kafka.tools.TopicCommand',
+      '--bootstrap-server',
+      '127.0.0.1:9092',
+      '--create',
+      '--if-not-exists',
+      '--topic',
+      'tally.bench.producer-perf',
+      '--partitions',
+      '6',
+      '--replication-factor',
+      '1',
+    ],
+    { stdio: 'ignore' },
+  );
   process.stdout.write(`record size ${size} B; Kafka ProducerPerformance (acks=all)…\n`);
   const kafka = kafkaProducerPerf(size);
   process.stdout.write('kafkajs alone (Node, same record size, acks=all)…\n');
   const kafkajs = kafkajsCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
 
   const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], {
-    env: { ...env, PORT: String(PORT), LOG_LEVEL: 'warn', BROWSER_KEYS: 'bench-key', SERVER_KEYS: 'bench-server-key', RATE_LIMIT_MAX: '100000000' },
+    env: {
+      ...env,
+      PORT: String(PORT),
+      LOG_LEVEL: 'warn',
+      BROWSER_KEYS: 'bench-key',
+      SERVER_KEYS: 'bench-server-key',
+      RATE_LIMIT_MAX: '100000000',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   try {
@@ -95,28 +153,68 @@ async function main(): Promise<void> {
   }
 }
 
-function report(r: { size: number; kafka: { recordsPerSec: number; line: string }; kafkajs: number; single: autocannon.Result; batch: autocannon.Result; fixed: autocannon.Result; rss: number }): void {
+function report(r: {
+  size: number;
+  kafka: { recordsPerSec: number; line: string };
+  kafkajs: number;
+  single: autocannon.Result;
+  batch: autocannon.Result;
+  fixed: autocannon.Result;
+  rss: number;
+}): void {
   const ok = (x: autocannon.Result) => x['2xx'];
   const single = ok(r.single) / SECONDS;
   const batch = (ok(r.batch) * 100) / SECONDS;
   const rows = [
     ['Kafka ProducerPerformance (Java, acks=all)', `${Math.round(r.kafka.recordsPerSec)} rec/s`, '1.00 (limit)', ''],
-    ['kafkajs alone (Node, 100-record sends)', `${Math.round(r.kafkajs)} rec/s`, (r.kafkajs / r.kafka.recordsPerSec).toFixed(2), 'the named client\'s ceiling, no HTTP'],
-    ['ingest, 1 event per request', `${Math.round(single)} ev/s`, (single / r.kafka.recordsPerSec).toFixed(2), `non-2xx ${r.single.non2xx}`],
-    ['ingest, 100 events per request', `${Math.round(batch)} ev/s`, (batch / r.kafka.recordsPerSec).toFixed(2), `target ≥ 0.60; ${(batch / r.kafkajs).toFixed(2)} of kafkajs alone; non-2xx ${r.batch.non2xx}`],
-    ['latency at 1,000 req/s, p50 / p99', `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`, (r.fixed.latency.p99 / 10).toFixed(2), 'ratio to the 10 ms p99 target'],
+    [
+      'kafkajs alone (Node, 100-record sends)',
+      `${Math.round(r.kafkajs)} rec/s`,
+      (r.kafkajs / r.kafka.recordsPerSec).toFixed(2),
+      "the named client's ceiling, no HTTP",
+    ],
+    [
+      'ingest, 1 event per request',
+      `${Math.round(single)} ev/s`,
+      (single / r.kafka.recordsPerSec).toFixed(2),
+      `non-2xx ${r.single.non2xx}`,
+    ],
+    [
+      'ingest, 100 events per request',
+      `${Math.round(batch)} ev/s`,
+      (batch / r.kafka.recordsPerSec).toFixed(2),
+      `target ≥ 0.60; ${(batch / r.kafkajs).toFixed(2)} of kafkajs alone; non-2xx ${r.batch.non2xx}`,
+    ],
+    [
+      'latency at 1,000 req/s, p50 / p99',
+      `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`,
+      (r.fixed.latency.p99 / 10).toFixed(2),
+      'ratio to the 10 ms p99 target',
+    ],
     ['ingest-api peak RSS', `${r.rss.toFixed(0)} MB`, (r.rss / 150).toFixed(2), 'ratio to the 150 MB target'],
   ];
   process.stdout.write(`\n${'measure'.padEnd(44)} ${'value'.padStart(16)} ${'ratio'.padStart(13)}  note\n`);
   for (const [a, b, c, d] of rows) process.stdout.write(`${a!.padEnd(44)} ${b!.padStart(16)} ${c!.padStart(13)}  ${d}\n`);
   mkdirSync(resolve(__dirname, '../results'), { recursive: true });
   const file = resolve(__dirname, `../results/ingest-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({
-    at: new Date().toISOString(), seconds: SECONDS, recordSize: r.size, kafkaProducerPerf: r.kafka, kafkajsAloneRecordsPerSec: r.kafkajs,
-    single: { eventsPerSec: single, non2xx: r.single.non2xx, latency: r.single.latency },
-    batch100: { eventsPerSec: batch, ratioToKafka: batch / r.kafka.recordsPerSec, non2xx: r.batch.non2xx },
-    fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx }, peakRssMb: r.rss,
-  }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        seconds: SECONDS,
+        recordSize: r.size,
+        kafkaProducerPerf: r.kafka,
+        kafkajsAloneRecordsPerSec: r.kafkajs,
+        single: { eventsPerSec: single, non2xx: r.single.non2xx, latency: r.single.latency },
+        batch100: { eventsPerSec: batch, ratioToKafka: batch / r.kafka.recordsPerSec, non2xx: r.batch.non2xx },
+        fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx },
+        peakRssMb: r.rss,
+      },
+      null,
+      2,
+    ),
+  );
   process.stdout.write(`\nwritten ${file}\n`);
 }
 

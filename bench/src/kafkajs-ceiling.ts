@@ -11,9 +11,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { RegistryCodec } from '@tally/kafka';
 
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
 const env = process.env;
-const kafka = new Kafka({ clientId: 'bench-ceiling', brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'bench-ceiling',
+  brokers: (env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+  logLevel: logLevel.NOTHING,
+});
 
 /** 100-record sends with 16 in flight: the shape of the ingest API's load (16 connections × 100 events). */
 async function produce(topic: string, size: number, seconds: number): Promise<number> {
@@ -23,12 +26,18 @@ async function produce(topic: string, size: number, seconds: number): Promise<nu
   let sent = 0;
   const end = Date.now() + seconds * 1000;
   const t0 = Date.now();
-  await Promise.all(Array.from({ length: Number(env.CEILING_INFLIGHT ?? 16) }, async () => {
-    while (Date.now() < end) {
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: Number(env.CEILING_BATCH ?? 100) }, (_, i) => ({ key: String(i), value })) });
-      sent += Number(env.CEILING_BATCH ?? 100);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Number(env.CEILING_INFLIGHT ?? 16) }, async () => {
+      while (Date.now() < end) {
+        await producer.send({
+          topic,
+          acks: -1,
+          messages: Array.from({ length: Number(env.CEILING_BATCH ?? 100) }, (_, i) => ({ key: String(i), value })),
+        });
+        sent += Number(env.CEILING_BATCH ?? 100);
+      }
+    }),
+  );
   const rate = sent / ((Date.now() - t0) / 1000);
   await producer.disconnect();
   return rate;

@@ -16,7 +16,7 @@ import Fastify from 'fastify';
 import Redis from 'ioredis';
 
 const ROOT = resolve(__dirname, '../..');
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service: two knobs
+
 const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const QUERY_PORT = 18_190;
@@ -61,13 +61,19 @@ function child(args: string[], extraEnv: Record<string, string>): ChildProcess {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'bare') return bareServer();
-  const query = child([resolve(ROOT, 'services/query-api/dist/main.js')], { PORT: String(QUERY_PORT), LOG_LEVEL: 'warn', RATE_LIMIT_MAX: '100000000' });
+  const query = child([resolve(ROOT, 'services/query-api/dist/main.js')], {
+    PORT: String(QUERY_PORT),
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_MAX: '100000000',
+  });
   const bare = child([__filename, 'bare'], {});
   try {
     await waitOk(`http://127.0.0.1:${QUERY_PORT}/readyz`);
     await waitOk(`http://127.0.0.1:${BARE_PORT}/v1/movies/1/counts`);
     // Warm-up: seeds any missing display key and lets V8 optimise both servers before measuring.
-    for (let id = 1; id <= MOVIES; id++) if (!(await fetch(`http://127.0.0.1:${QUERY_PORT}/v1/movies/${id}/counts`)).ok) throw new Error(`movie ${id}: not found — seed the local stack first (tally db seed)`);
+    for (let id = 1; id <= MOVIES; id++)
+      if (!(await fetch(`http://127.0.0.1:${QUERY_PORT}/v1/movies/${id}/counts`)).ok)
+        throw new Error(`movie ${id}: not found — seed the local stack first (tally db seed)`);
     await load(QUERY_PORT, { connections: 16, duration: 2 });
     await load(BARE_PORT, { connections: 16, duration: 2 });
     process.stdout.write('query-api counts, full speed…\n');
@@ -85,27 +91,57 @@ async function main(): Promise<void> {
   }
 }
 
-function report(r: { queryMax: autocannon.Result; bareMax: autocannon.Result; fixed: autocannon.Result; bareFixed: autocannon.Result }): void {
+function report(r: {
+  queryMax: autocannon.Result;
+  bareMax: autocannon.Result;
+  fixed: autocannon.Result;
+  bareFixed: autocannon.Result;
+}): void {
   const rps = (x: autocannon.Result) => x['2xx'] / SECONDS;
   const ratio = rps(r.queryMax) / rps(r.bareMax);
   const rows = [
     ['bare Fastify route, Redis MGET (max)', `${Math.round(rps(r.bareMax))} req/s`, '1.00 (limit)', `p99 ${r.bareMax.latency.p99} ms`],
-    ['query-api GET counts (max)', `${Math.round(rps(r.queryMax))} req/s`, ratio.toFixed(2), `p99 ${r.queryMax.latency.p99} ms; non-2xx ${r.queryMax.non2xx}`],
-    [`bare route at ${FIXED_RATE} req/s, p50 / p99`, `${r.bareFixed.latency.p50} / ${r.bareFixed.latency.p99} ms`, (r.bareFixed.latency.p99 / 5).toFixed(2), 'the floor here: same rate, same load generator'],
-    [`query-api at ${FIXED_RATE} req/s, p50 / p99`, `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`, (r.fixed.latency.p99 / 5).toFixed(2), `ratio to the 5 ms p99 target; ${Math.round(rps(r.fixed))} req/s served; non-2xx ${r.fixed.non2xx}`],
+    [
+      'query-api GET counts (max)',
+      `${Math.round(rps(r.queryMax))} req/s`,
+      ratio.toFixed(2),
+      `p99 ${r.queryMax.latency.p99} ms; non-2xx ${r.queryMax.non2xx}`,
+    ],
+    [
+      `bare route at ${FIXED_RATE} req/s, p50 / p99`,
+      `${r.bareFixed.latency.p50} / ${r.bareFixed.latency.p99} ms`,
+      (r.bareFixed.latency.p99 / 5).toFixed(2),
+      'the floor here: same rate, same load generator',
+    ],
+    [
+      `query-api at ${FIXED_RATE} req/s, p50 / p99`,
+      `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`,
+      (r.fixed.latency.p99 / 5).toFixed(2),
+      `ratio to the 5 ms p99 target; ${Math.round(rps(r.fixed))} req/s served; non-2xx ${r.fixed.non2xx}`,
+    ],
   ];
   process.stdout.write(`\n${'measure'.padEnd(40)} ${'value'.padStart(16)} ${'ratio'.padStart(13)}  note\n`);
   for (const [a, b, c, d] of rows) process.stdout.write(`${a!.padEnd(40)} ${b!.padStart(16)} ${c!.padStart(13)}  ${d}\n`);
   mkdirSync(resolve(__dirname, '../results'), { recursive: true });
   const file = resolve(__dirname, `../results/query-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   const cpu = execFileSync('nproc', { encoding: 'utf8' }).trim();
-  writeFileSync(file, JSON.stringify({
-    at: new Date().toISOString(), seconds: SECONDS, cpus: Number(cpu), movies: MOVIES,
-    bareMax: { reqPerSec: rps(r.bareMax), latency: r.bareMax.latency, non2xx: r.bareMax.non2xx },
-    queryMax: { reqPerSec: rps(r.queryMax), ratioToBare: ratio, latency: r.queryMax.latency, non2xx: r.queryMax.non2xx },
-    fixed: { rate: FIXED_RATE, reqPerSec: rps(r.fixed), latency: r.fixed.latency, non2xx: r.fixed.non2xx, p99TargetMs: 5 },
-    bareFixed: { rate: FIXED_RATE, latency: r.bareFixed.latency },
-  }, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        seconds: SECONDS,
+        cpus: Number(cpu),
+        movies: MOVIES,
+        bareMax: { reqPerSec: rps(r.bareMax), latency: r.bareMax.latency, non2xx: r.bareMax.non2xx },
+        queryMax: { reqPerSec: rps(r.queryMax), ratioToBare: ratio, latency: r.queryMax.latency, non2xx: r.queryMax.non2xx },
+        fixed: { rate: FIXED_RATE, reqPerSec: rps(r.fixed), latency: r.fixed.latency, non2xx: r.fixed.non2xx, p99TargetMs: 5 },
+        bareFixed: { rate: FIXED_RATE, latency: r.bareFixed.latency },
+      },
+      null,
+      2,
+    ),
+  );
   process.stdout.write(`\nwritten ${file}\n`);
 }
 

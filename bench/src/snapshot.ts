@@ -11,7 +11,6 @@ import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db'
 import { buildRecommendations, computeDashboard, evaluateRecommendations, SnapshotStore } from '@tally/analytics';
 import { DEMO_CATALOG } from '@tally/catalog';
 
-// eslint-disable-next-line no-restricted-properties -- a benchmark script, not a service
 const env = process.env;
 const VIEWS = Number(env.BENCH_VIEWS ?? 1_000_000);
 const MOVIES = 20_000;
@@ -33,7 +32,9 @@ async function generate(t: TempDatabase): Promise<void> {
   const db = t.db;
   const ev = (n: number) => `FROM seq_1_to_${n}`;
   const when = 'NOW(3) - INTERVAL FLOOR(RAND() * 40 * 86400) SECOND';
-  await db.raw(`INSERT INTO jav (id, code, title, provider, views, downloads) SELECT seq, CONCAT('BEN-', seq), CONCAT('Movie ', seq), CONCAT('provider-', seq % 12), FLOOR(RAND() * 10000), FLOOR(RAND() * 1000) ${ev(MOVIES)}`);
+  await db.raw(
+    `INSERT INTO jav (id, code, title, provider, views, downloads) SELECT seq, CONCAT('BEN-', seq), CONCAT('Movie ', seq), CONCAT('provider-', seq % 12), FLOOR(RAND() * 10000), FLOOR(RAND() * 1000) ${ev(MOVIES)}`,
+  );
   await db.raw(`INSERT INTO actors (id, name) SELECT seq, CONCAT('Actor ', seq) ${ev(2000)}`);
   await db.raw(`INSERT INTO tags (id, name) SELECT seq, CONCAT('tag-', seq) ${ev(500)}`);
   const user = `IF(RAND() < 0.2, NULL, 1 + FLOOR(RAND() * ${USERS}))`;
@@ -44,9 +45,15 @@ async function generate(t: TempDatabase): Promise<void> {
          FROM (SELECT seq, ${user} AS u, ${when} AS w ${ev(Math.min(250_000, VIEWS - done))}) s`,
     );
   }
-  await db.raw(`INSERT INTO download_events (event_id, user_id, jav_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(POW(RAND(), 3) * ${MOVIES}), RAND() < 0.05, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 5)}) s`);
-  await db.raw(`INSERT INTO actor_view_events (event_id, user_id, actor_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(RAND() * 2000), 0, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 10)}) s`);
-  await db.raw(`INSERT INTO tag_view_events (event_id, user_id, tag_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(RAND() * 500), 0, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 10)}) s`);
+  await db.raw(
+    `INSERT INTO download_events (event_id, user_id, jav_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(POW(RAND(), 3) * ${MOVIES}), RAND() < 0.05, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 5)}) s`,
+  );
+  await db.raw(
+    `INSERT INTO actor_view_events (event_id, user_id, actor_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(RAND() * 2000), 0, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 10)}) s`,
+  );
+  await db.raw(
+    `INSERT INTO tag_view_events (event_id, user_id, tag_id, is_bot, occurred_at, received_at) SELECT UUID(), ${user}, 1 + FLOOR(RAND() * 500), 0, w, w FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 10)}) s`,
+  );
   await db.raw(`INSERT INTO search_events (event_id, user_id, query, entity_type, result_count, is_bot, occurred_at, received_at)
                 SELECT UUID(), ${user}, CONCAT('query ', FLOOR(POW(RAND(), 3) * 5000)), ELT(1 + FLOOR(RAND() * 3), 'movie', 'actor', 'tag'), IF(RAND() < 0.1, 0, FLOOR(RAND() * 50)), 0, w, w
                   FROM (SELECT seq, ${when} AS w ${ev(VIEWS / 10)}) s`);
@@ -67,12 +74,16 @@ async function main(): Promise<void> {
   try {
     await migrateLatest(temp.db);
     const [, genMs] = await timed(() => generate(temp));
-    const [[counts]] = (await temp.db.raw('SELECT (SELECT COUNT(*) FROM view_events) AS views, (SELECT COUNT(*) FROM user_jav_history) AS history')) as [[{ views: number; history: number }]];
+    const [[counts]] = (await temp.db.raw(
+      'SELECT (SELECT COUNT(*) FROM view_events) AS views, (SELECT COUNT(*) FROM user_jav_history) AS history',
+    )) as [[{ views: number; history: number }]];
     process.stdout.write(`generated ${counts.views} view events, ${counts.history} history rows in ${(genMs / 1000).toFixed(1)} s\n`);
 
     // Physical limit: one full scan of view_events (warm, as the build's own scans are).
     await temp.db.raw('SELECT SUM(jav_id) FROM view_events IGNORE INDEX (view_events_occurred_idx)');
-    const [, scanMs] = await timed(() => temp.db.raw('SELECT SUM(jav_id + is_bot) FROM view_events IGNORE INDEX (view_events_occurred_idx)'));
+    const [, scanMs] = await timed(() =>
+      temp.db.raw('SELECT SUM(jav_id + is_bot) FROM view_events IGNORE INDEX (view_events_occurred_idx)'),
+    );
 
     const now = new Date();
     const [dashboard, dashboardMs] = await timed(() => computeDashboard(temp.db, DEMO_CATALOG, now));
@@ -83,15 +94,24 @@ async function main(): Promise<void> {
       await store.writeRecommendations(recs.users, dashboard.generated_at);
     });
     const buildMs = dashboardMs + recsMs + writeMs;
-    process.stdout.write(`snapshot build: ${(buildMs / 1000).toFixed(2)} s; one full scan of view_events ${(scanMs / 1000).toFixed(2)} s (evaluating quality next)\n`);
+    process.stdout.write(
+      `snapshot build: ${(buildMs / 1000).toFixed(2)} s; one full scan of view_events ${(scanMs / 1000).toFixed(2)} s (evaluating quality next)\n`,
+    );
     const [quality, evalMs] = await timed(() => evaluateRecommendations(temp.db, DEMO_CATALOG, now));
 
     const result = {
-      at: new Date().toISOString(), views: Number(counts.views), history_rows: Number(counts.history), movies: MOVIES, users: USERS,
-      full_scan_ms: Math.round(scanMs), build_ms: Math.round(buildMs),
+      at: new Date().toISOString(),
+      views: Number(counts.views),
+      history_rows: Number(counts.history),
+      movies: MOVIES,
+      users: USERS,
+      full_scan_ms: Math.round(scanMs),
+      build_ms: Math.round(buildMs),
       phases_ms: { dashboard: Math.round(dashboardMs), recommendations: Math.round(recsMs), mongo_write: Math.round(writeMs) },
       ratio_to_full_scan: Math.round((buildMs / scanMs) * 10) / 10,
-      recommendation_users: recs.users.length, quality, evaluate_ms: Math.round(evalMs),
+      recommendation_users: recs.users.length,
+      quality,
+      evaluate_ms: Math.round(evalMs),
     };
     process.stdout.write(
       `snapshot build: ${(buildMs / 1000).toFixed(2)} s (dashboard ${(dashboardMs / 1000).toFixed(2)} s, recommendations ${(recsMs / 1000).toFixed(2)} s for ${recs.users.length} users, mongo ${(writeMs / 1000).toFixed(2)} s)\n` +
@@ -103,7 +123,10 @@ async function main(): Promise<void> {
     writeFileSync(file, JSON.stringify(result, null, 2));
     process.stdout.write(`results: ${file}\n`);
   } finally {
-    await mongo.db().dropDatabase().catch(() => undefined);
+    await mongo
+      .db()
+      .dropDatabase()
+      .catch(() => undefined);
     await mongo.close();
     await temp.drop();
   }

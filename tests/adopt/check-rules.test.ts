@@ -17,12 +17,17 @@ describe('the catalog check', () => {
   const check = (doc: Record<string, unknown>, parts: CatalogPart[]) => checkCatalog(t.db, new Catalog(parseCatalogMapping(doc)), parts);
 
   it('on movies: counts must be INT/BIGINT and likes signed, the id a key by itself; ON UPDATE columns are a warning', async () => {
-    await t.db.raw(`CREATE TABLE m1 (id BIGINT NOT NULL, uuid CHAR(36) NOT NULL PRIMARY KEY, code VARCHAR(20) NOT NULL, title VARCHAR(100) NOT NULL,
+    await t.db
+      .raw(`CREATE TABLE m1 (id BIGINT NOT NULL, uuid CHAR(36) NOT NULL PRIMARY KEY, code VARCHAR(20) NOT NULL, title VARCHAR(100) NOT NULL,
       views SMALLINT NOT NULL DEFAULT 0, downloads INT NOT NULL DEFAULT 0, likes INT UNSIGNED NOT NULL DEFAULT 0, rating_count INT NOT NULL DEFAULT 0, rating_sum INT NOT NULL DEFAULT 0, watchlists INT NOT NULL DEFAULT 0,
       counts_updated_at DATETIME(3) NULL,
       updated_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, KEY jav_counts_updated_at_id_idx (counts_updated_at, id))`);
     const r = await check({ movies: { table: 'm1', display: { provider: null, release_date: null } } }, ['movies']);
-    expect(rules(r)).toEqual([['m1', 'id', 'unique_key'], ['m1', 'views', 'type'], ['m1', 'likes', 'signed']]);
+    expect(rules(r)).toEqual([
+      ['m1', 'id', 'unique_key'],
+      ['m1', 'views', 'type'],
+      ['m1', 'likes', 'signed'],
+    ]);
     expect(r.problems[2]!.message).toMatch(/m1\.likes \(movies\.counts\.likes\) is int\(10\) unsigned: Tally adds negative deltas/);
     expect(r.warnings.map((w) => [w.column, w.rule])).toEqual([['updated_at', 'on_update']]);
     expect(r.ddl).toEqual([]);
@@ -36,7 +41,12 @@ describe('the catalog check', () => {
       UNIQUE KEY h1_pair (user_id, jav_id), UNIQUE KEY h1_share (share_code), UNIQUE KEY h1_slug (public_slug), UNIQUE KEY h1_user_ip (user_id, ip))`);
     const r = await check({ history: { table: 'h1' } }, ['history']);
     // h1_slug is harmless (a column the sink leaves NULL never collides); h1_user_ip is not: the sink writes ip.
-    expect(rules(r)).toEqual([['h1', 'ip', 'length'], ['h1', 'user_agent', 'length'], ['h1', null, 'unique_key'], ['h1', null, 'unique_key']]);
+    expect(rules(r)).toEqual([
+      ['h1', 'ip', 'length'],
+      ['h1', 'user_agent', 'length'],
+      ['h1', null, 'unique_key'],
+      ['h1', null, 'unique_key'],
+    ]);
     expect(r.problems.map((p) => p.message)).toEqual([
       'h1.ip (history.columns.ip) holds 15 characters, Tally writes up to 45',
       'h1.user_agent (history.columns.userAgent) holds 255 characters, Tally writes up to 512',
@@ -46,21 +56,51 @@ describe('the catalog check', () => {
   });
 
   it('on featured and interactions: an ENUM that cannot hold a mapped value, and stored values none of which the mapping names', async () => {
-    await t.db.raw(`CREATE TABLE f1 (id INT AUTO_INCREMENT PRIMARY KEY, item_type ENUM('movie','actor') NOT NULL, item_id INT NOT NULL, \`group\` VARCHAR(20) NOT NULL, \`rank\` INT NOT NULL)`);
-    await t.db.raw(`CREATE TABLE i1 (user_id INT NOT NULL, jav_id INT NOT NULL, action VARCHAR(20) NOT NULL, value TINYINT NULL, PRIMARY KEY (user_id, jav_id, action))`);
-    await t.db('i1').insert([{ user_id: 1, jav_id: 1, action: 'like' }, { user_id: 1, jav_id: 2, action: 'like' }, { user_id: 2, jav_id: 1, action: 'stars', value: 4 }]);
-    const r = await check({ featured: { table: 'f1', active: null, expiresAt: null }, interactions: { table: 'i1', changedAt: null, shape: { kind: 'actions' } } }, ['featured', 'interactions']);
-    expect(rules(r)).toEqual([['f1', 'item_type', 'values'], ['i1', 'action', 'values']]);
-    expect(r.problems[0]!.message).toBe("f1.item_type (featured.itemType) is enum('movie','actor') and cannot hold 'tag': no row would ever match");
-    expect(r.problems[1]!.message).toBe("i1.action holds none of the values interactions.shape.like/rate names ('favorite', 'rating'), only 'like' (2 rows), 'stars' (1 row)");
+    await t.db.raw(
+      `CREATE TABLE f1 (id INT AUTO_INCREMENT PRIMARY KEY, item_type ENUM('movie','actor') NOT NULL, item_id INT NOT NULL, \`group\` VARCHAR(20) NOT NULL, \`rank\` INT NOT NULL)`,
+    );
+    await t.db.raw(
+      `CREATE TABLE i1 (user_id INT NOT NULL, jav_id INT NOT NULL, action VARCHAR(20) NOT NULL, value TINYINT NULL, PRIMARY KEY (user_id, jav_id, action))`,
+    );
+    await t.db('i1').insert([
+      { user_id: 1, jav_id: 1, action: 'like' },
+      { user_id: 1, jav_id: 2, action: 'like' },
+      { user_id: 2, jav_id: 1, action: 'stars', value: 4 },
+    ]);
+    const r = await check(
+      {
+        featured: { table: 'f1', active: null, expiresAt: null },
+        interactions: { table: 'i1', changedAt: null, shape: { kind: 'actions' } },
+      },
+      ['featured', 'interactions'],
+    );
+    expect(rules(r)).toEqual([
+      ['f1', 'item_type', 'values'],
+      ['i1', 'action', 'values'],
+    ]);
+    expect(r.problems[0]!.message).toBe(
+      "f1.item_type (featured.itemType) is enum('movie','actor') and cannot hold 'tag': no row would ever match",
+    );
+    expect(r.problems[1]!.message).toBe(
+      "i1.action holds none of the values interactions.shape.like/rate names ('favorite', 'rating'), only 'like' (2 rows), 'stars' (1 row)",
+    );
     // Mapped to what the app stores, it is clean.
-    const fixed = await check({ featured: { table: 'f1', active: null, expiresAt: null, itemTypes: { tag: 'actor' } }, interactions: { table: 'i1', changedAt: null, shape: { kind: 'actions', like: 'like', rate: 'stars' } } }, ['featured', 'interactions']);
+    const fixed = await check(
+      {
+        featured: { table: 'f1', active: null, expiresAt: null, itemTypes: { tag: 'actor' } },
+        interactions: { table: 'i1', changedAt: null, shape: { kind: 'actions', like: 'like', rate: 'stars' } },
+      },
+      ['featured', 'interactions'],
+    );
     expect(fixed.problems).toEqual([]);
     expect(fixed.warnings).toEqual([]);
   });
 
   it('a mapping.database that does not exist is a configuration error, not ten missing tables', async () => {
-    await expect(check({ database: 'no_such_app_db_7f3a' }, ['movies'])).rejects.toMatchObject({ code: 'CATALOG_MAPPING_INVALID', message: expect.stringContaining('no_such_app_db_7f3a does not exist') });
+    await expect(check({ database: 'no_such_app_db_7f3a' }, ['movies'])).rejects.toMatchObject({
+      code: 'CATALOG_MAPPING_INVALID',
+      message: expect.stringContaining('no_such_app_db_7f3a does not exist'),
+    });
   });
 
   it('the demo schema, as the migrations create it, is clean (only the ON UPDATE warning on jav.updated_at)', async () => {

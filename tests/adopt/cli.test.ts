@@ -13,7 +13,6 @@ const BIN = resolve(__dirname, '../../packages/cli/dist/bin.js');
 
 function tallyWith(vars: Record<string, string>) {
   return (...args: string[]) => {
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
     const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, LOG_LEVEL: 'silent', ...vars } });
     return { code: r.status, out: r.stdout, err: r.stderr };
   };
@@ -60,22 +59,33 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     expect(r.out).toContain(`app database:    ${app.name}`);
     expect(r.out).toContain('ok       jav.dvd_id (movies.display.code, varchar(50))');
     expect(r.out).not.toMatch(/^problem/m);
-    expect(r.out).toMatch(/^warning {2}featured_items\.item_type also holds values featured\.itemTypes does not name: 'Modules\\JAV\\Models\\Collection' \(1 row\)/m);
+    expect(r.out).toMatch(
+      /^warning {2}featured_items\.item_type also holds values featured\.itemTypes does not name: 'Modules\\JAV\\Models\\Collection' \(1 row\)/m,
+    );
     expect(r.out).toMatch(/, 0 problems, 1 warning, 6 statements for tally adopt apply\n/);
-    expect(r.out.split('tally adopt apply would run:\n')[1]).toBe([
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`likes\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_count\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_sum\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`watchlists\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`counts_updated_at\` DATETIME(3) NULL, LOCK=NONE;`,
-      `  ALTER TABLE \`${app.name}\`.\`jav\` ADD INDEX \`${COUNTS_INDEX}\` (\`counts_updated_at\`, \`id\`), LOCK=NONE;`,
-      '',
-    ].join('\n'));
+    expect(r.out.split('tally adopt apply would run:\n')[1]).toBe(
+      [
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`likes\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_count\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`rating_sum\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`watchlists\` BIGINT NOT NULL DEFAULT 0, LOCK=NONE;`,
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD COLUMN \`counts_updated_at\` DATETIME(3) NULL, LOCK=NONE;`,
+        `  ALTER TABLE \`${app.name}\`.\`jav\` ADD INDEX \`${COUNTS_INDEX}\` (\`counts_updated_at\`, \`id\`), LOCK=NONE;`,
+        '',
+      ].join('\n'),
+    );
     const json = tally('adopt', 'check', '--json');
     expect(json.code).toBe(1);
     const report = JSON.parse(json.out) as { clean: boolean; database: string; problems: unknown[]; ddl: { objectName: string }[] };
     expect(report).toMatchObject({ clean: false, database: app.name, problems: [] });
-    expect(report.ddl.map((d) => d.objectName)).toEqual(['likes', 'rating_count', 'rating_sum', 'watchlists', 'counts_updated_at', COUNTS_INDEX]);
+    expect(report.ddl.map((d) => d.objectName)).toEqual([
+      'likes',
+      'rating_count',
+      'rating_sum',
+      'watchlists',
+      'counts_updated_at',
+      COUNTS_INDEX,
+    ]);
   });
 
   it('adopt apply --dry-run is the check: same output and exit code, nothing run', async () => {
@@ -87,7 +97,12 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
   it('adopt apply prints each statement before running it; the check is then clean (exit 0)', async () => {
     const r = tally('adopt', 'apply');
     expect(r.code).toBe(0);
-    expect(r.out.split('\n').filter((l) => l.startsWith('running  ')).map((l) => l.replace(/^running {2}ALTER TABLE \S+ /, ''))).toEqual([
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => l.startsWith('running  '))
+        .map((l) => l.replace(/^running {2}ALTER TABLE \S+ /, '')),
+    ).toEqual([
       'ADD COLUMN `likes` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
       'ADD COLUMN `rating_count` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
       'ADD COLUMN `rating_sum` BIGINT NOT NULL DEFAULT 0, LOCK=NONE',
@@ -114,7 +129,8 @@ describe('tally migrate, adopt and seed with CATALOG_MAPPING set', () => {
     const r = tally('adopt', 'rollback', '--yes');
     expect(r.code).toBe(0);
     expect(r.out.split('\n').filter((l) => l.startsWith('dropping '))).toEqual([
-      `dropping index ${app.name}.jav.${COUNTS_INDEX}`, `dropping column ${app.name}.jav.counts_updated_at`,
+      `dropping index ${app.name}.jav.${COUNTS_INDEX}`,
+      `dropping column ${app.name}.jav.counts_updated_at`,
       ...['watchlists', 'rating_sum', 'rating_count', 'likes'].map((c) => `dropping column ${app.name}.jav.${c}`),
     ]);
     expect(await snapshotApp(app.db)).toEqual(original);
@@ -156,7 +172,12 @@ describe('tally adopt on the incompatible app schema', () => {
   it('check lists each problem with its fix (exit 1)', () => {
     const r = tally('adopt', 'check');
     expect(r.code).toBe(1);
-    expect(r.out.split('\n').filter((l) => l.startsWith('problem  ')).map((l) => l.split(';')[0])).toEqual([
+    expect(
+      r.out
+        .split('\n')
+        .filter((l) => l.startsWith('problem  '))
+        .map((l) => l.split(';')[0]),
+    ).toEqual([
       'problem  jav.maker (movies.display.provider) does not exist',
       'problem  jav.downloads (movies.counts.downloads) allows NULL: Tally adds to it, and NULL + 1 stays NULL',
       'problem  user_jav_history has no unique key on (user_id, jav_id) and 3 pairs occur more than once',
@@ -176,7 +197,13 @@ describe('tally adopt on the incompatible app schema', () => {
   });
 
   it('a mapping file that cannot be read, or names a database that does not exist, is invalid configuration (exit 2)', () => {
-    expect(tallyWith({ MYSQL_URL: tallyDb.url, CATALOG_MAPPING: '/nonexistent/mapping.json' })('adopt', 'check')).toMatchObject({ code: 2, err: expect.stringContaining('CATALOG_MAPPING: cannot read /nonexistent/mapping.json') });
-    expect(tallyWith({ MYSQL_URL: tallyDb.url, CATALOG_MAPPING: writeAppMapping('no_such_app_db_91c2') })('adopt', 'apply')).toMatchObject({ code: 2, err: expect.stringContaining('database no_such_app_db_91c2 does not exist') });
+    expect(tallyWith({ MYSQL_URL: tallyDb.url, CATALOG_MAPPING: '/nonexistent/mapping.json' })('adopt', 'check')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('CATALOG_MAPPING: cannot read /nonexistent/mapping.json'),
+    });
+    expect(tallyWith({ MYSQL_URL: tallyDb.url, CATALOG_MAPPING: writeAppMapping('no_such_app_db_91c2') })('adopt', 'apply')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('database no_such_app_db_91c2 does not exist'),
+    });
   });
 });

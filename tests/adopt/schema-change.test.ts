@@ -27,15 +27,28 @@ beforeAll(async () => {
   names = isolatedTopics();
   const common = { MYSQL_URL: tally.url, CATALOG_MAPPING: writeAppMapping(app.name) };
   for (const args of [['migrate'], ['adopt', 'apply']]) {
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-    execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], { env: { ...process.env, ...common }, stdio: 'ignore' });
+    execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], {
+      env: { ...process.env, ...common },
+      stdio: 'ignore',
+    });
   }
   producer = new EventProducer(names);
   await producer.connect();
-  procs.push(new ServiceProcess('services/history/dist/main.js', {
-    ...common, LOG_LEVEL: 'warn', TOPIC_PREFIX: names.prefix, GROUP_ID: uniqueName('s_history'), MANAGEMENT_PORT: String(testPort(19900)), KAFKA_SESSION_TIMEOUT: '6s',
-  }));
-  await eventually(async () => ((await fetch(`http://127.0.0.1:${testPort(19900)}/readyz`).catch(() => undefined))?.ok ? true : undefined), 60_000, 'history ready');
+  procs.push(
+    new ServiceProcess('services/history/dist/main.js', {
+      ...common,
+      LOG_LEVEL: 'warn',
+      TOPIC_PREFIX: names.prefix,
+      GROUP_ID: uniqueName('s_history'),
+      MANAGEMENT_PORT: String(testPort(19900)),
+      KAFKA_SESSION_TIMEOUT: '6s',
+    }),
+  );
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${testPort(19900)}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+    60_000,
+    'history ready',
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -47,16 +60,26 @@ afterAll(async () => {
 });
 
 it('history stops with the schema error and its fix (exit 2) when a mapped column disappears, and keeps what it applied', async () => {
-  const view = () => ({ type: 'movie.viewed' as const, value: makeEvent('movie.viewed', { jav_id: 3, user_id: 7, event_id: randomUUID() }) });
+  const view = () => ({
+    type: 'movie.viewed' as const,
+    value: makeEvent('movie.viewed', { jav_id: 3, user_id: 7, event_id: randomUUID() }),
+  });
   await producer.send([view()]);
-  await eventually(async () => (Number(((await tally.db('consumer_progress').max({ o: 'offset' }).first()) as { o: number | null }).o ?? -1) >= 0 ? true : undefined), 30_000, 'first view applied');
+  await eventually(
+    async () =>
+      Number(((await tally.db('consumer_progress').max({ o: 'offset' }).first()) as { o: number | null }).o ?? -1) >= 0 ? true : undefined,
+    30_000,
+    'first view applied',
+  );
   const applied = await tally.db('consumer_progress').select('topic', 'partition', 'offset');
   // The app team drops the column the mapping calls history.columns.lastViewedAt.
   await app.db.raw('ALTER TABLE user_jav_history DROP INDEX user_jav_history_user_id_viewed_at_index, DROP COLUMN viewed_at');
   await producer.send([view()]);
   const exit = await procs[0]!.waitExit(60_000);
   expect({ code: exit.code, output: procs[0]!.output.slice(-1500) }).toMatchObject({ code: 2 });
-  expect(procs[0]!.output).toMatch(/SCHEMA_MISMATCH: MySQL refused a statement because the schema is not what the catalog mapping says: .*Unknown column 'viewed_at'.*run `tally adopt check`/);
+  expect(procs[0]!.output).toMatch(
+    /SCHEMA_MISMATCH: MySQL refused a statement because the schema is not what the catalog mapping says: .*Unknown column 'viewed_at'.*run `tally adopt check`/,
+  );
   // Nothing past the applied view was recorded as done.
   expect(await tally.db('consumer_progress').select('topic', 'partition', 'offset')).toEqual(applied);
 }, 120_000);

@@ -17,8 +17,11 @@ const run = promisify(execFile);
 describe('tally dlq: a poison message is listed with its reason and, after the fix, requeued and processed once', () => {
   const suite = isolatedSuite();
   const tally = async (...args: string[]) =>
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-    (await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], { env: { ...process.env, TOPIC_PREFIX: suite.iso.prefix, MYSQL_URL: suite.iso.tmp.url } })).stdout;
+    (
+      await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], {
+        env: { ...process.env, TOPIC_PREFIX: suite.iso.prefix, MYSQL_URL: suite.iso.tmp.url },
+      })
+    ).stdout;
 
   it('unknown schema → dead letter → schema restored → requeue → one row; a second requeue changes nothing', async () => {
     const { names, tmp } = suite.iso;
@@ -40,21 +43,42 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     const standard = await codec.register(subject, eventDefinition('movie.viewed').avroSchema);
     const producer = kafka.producer({ idempotent: true });
     await producer.connect();
-    await producer.send({ topic, acks: -1, messages: [
-      { key: keyFor({ type: 'movie.viewed', payload: poison } as never), value: poisonBytes },
-      { key: keyFor({ type: 'movie.viewed', payload: good } as never), value: codec.encodeValidated(standard, eventDefinition('movie.viewed').avroType, good) },
-    ] });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: keyFor({ type: 'movie.viewed', payload: poison } as never), value: poisonBytes },
+        {
+          key: keyFor({ type: 'movie.viewed', payload: good } as never),
+          value: codec.encodeValidated(standard, eventDefinition('movie.viewed').avroType, good),
+        },
+      ],
+    });
     await producer.disconnect();
 
     const port = testPort(22_000);
     suite.procs.push(await startEventLogger(suite.iso, port));
-    const rows = (eventId: unknown) => tmp.db('view_events').where({ event_id: eventId }).count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n));
+    const rows = (eventId: unknown) =>
+      tmp
+        .db('view_events')
+        .where({ event_id: eventId })
+        .count<{ n: number }[]>({ n: '*' })
+        .then((r) => Number(r[0]!.n));
     await eventually(async () => ((await rows(good.event_id)) === 1 ? true : undefined), 90_000, 'the good event logged');
 
-    const listed = await eventually(async () => {
-      const l = JSON.parse(await tally('dlq', 'list', '--json')) as { id: string; reason: string; service: string; source: { topic: string } }[];
-      return l.length === 1 ? l : undefined;
-    }, 90_000, 'the poison message in the dead-letter topic');
+    const listed = await eventually(
+      async () => {
+        const l = JSON.parse(await tally('dlq', 'list', '--json')) as {
+          id: string;
+          reason: string;
+          service: string;
+          source: { topic: string };
+        }[];
+        return l.length === 1 ? l : undefined;
+      },
+      90_000,
+      'the poison message in the dead-letter topic',
+    );
     expect(listed[0]).toMatchObject({ reason: 'unknown_schema', service: 'event-logger', source: { topic } });
     expect(await tally('dlq', 'list')).toMatch(/1 dead letter \(unknown_schema: 1\)/);
     expect(await tally('dlq', 'show', listed[0]!.id)).toMatch(new RegExp(`schema id ${id} is unknown`));
@@ -68,9 +92,19 @@ describe('tally dlq: a poison message is listed with its reason and, after the f
     // Once: a second requeue sends nothing; even a forced one adds no row (the sink dedups on event_id).
     expect(await tally('dlq', 'requeue')).toMatch(/requeued 0, skipped 1 already requeued/);
     expect(await tally('dlq', 'requeue', '--again')).toMatch(/requeued 1, skipped 0/);
-    const metric = async () => Number(/tally_messages_processed_total\{[^}]*movie\.viewed[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text())?.[1] ?? 0);
+    const metric = async () =>
+      Number(
+        /tally_messages_processed_total\{[^}]*movie\.viewed[^}]*\} (\d+)/.exec(
+          await (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        )?.[1] ?? 0,
+      );
     await eventually(async () => ((await metric()) >= 3 ? true : undefined), 90_000, 'the forced requeue consumed');
     expect(await rows(poison.event_id)).toBe(1);
-    expect(await tmp.db('view_events').count<{ n: number }[]>({ n: '*' }).then((r) => Number(r[0]!.n))).toBe(2);
+    expect(
+      await tmp
+        .db('view_events')
+        .count<{ n: number }[]>({ n: '*' })
+        .then((r) => Number(r[0]!.n)),
+    ).toBe(2);
   }, 300_000);
 });

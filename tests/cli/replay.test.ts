@@ -22,7 +22,10 @@ async function rowsOf(db: Knex, events: readonly TallyEvent[]): Promise<string> 
   const out: Record<string, unknown[]> = {};
   for (const table of RAW_EVENT_TABLES) {
     const cols = TABLE_COLUMNS[table as keyof typeof TABLE_COLUMNS];
-    out[table] = await db(table).whereIn('event_id', ids).select(...cols).orderBy('event_id');
+    out[table] = await db(table)
+      .whereIn('event_id', ids)
+      .select(...cols)
+      .orderBy('event_id');
   }
   return JSON.stringify(out);
 }
@@ -36,8 +39,9 @@ async function rowCount(db: Knex): Promise<number> {
 describe('tally replay', () => {
   const suite = isolatedSuite();
   const tally = async (...args: string[]) => {
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-    const r = await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], { env: { ...process.env, TOPIC_PREFIX: suite.iso.prefix, MYSQL_URL: suite.iso.tmp.url } });
+    const r = await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], {
+      env: { ...process.env, TOPIC_PREFIX: suite.iso.prefix, MYSQL_URL: suite.iso.tmp.url },
+    });
     return r.stdout + r.stderr;
   };
 
@@ -58,7 +62,11 @@ describe('tally replay', () => {
     const total = before.length + inside.length + after.length;
 
     suite.procs.push(await startEventLogger(suite.iso, testPort(23_000)));
-    await eventually(async () => ((await rowCount(tmp.db)) === total ? true : undefined), 120_000, `${total} rows from the live event-logger`);
+    await eventually(
+      async () => ((await rowCount(tmp.db)) === total ? true : undefined),
+      120_000,
+      `${total} rows from the live event-logger`,
+    );
     const live = await rowsOf(tmp.db, inside);
     const digests = async () => Promise.all(RAW_EVENT_TABLES.map((t) => tableDigest(tmp.db, t)));
     const liveDigests = await digests();
@@ -71,24 +79,40 @@ describe('tally replay', () => {
 
     // Empty the raw tables, replay only the range: exactly the rows of the range, as the live logger wrote them.
     for (const t of RAW_EVENT_TABLES) await tmp.db(t).truncate();
-    expect(await tally('replay', ...topics, '--from', from, '--to', to, '--sink', 'event-logger', '--no-progress')).toMatch(new RegExp(`replay: ${inside.length} messages`));
+    expect(await tally('replay', ...topics, '--from', from, '--to', to, '--sink', 'event-logger', '--no-progress')).toMatch(
+      new RegExp(`replay: ${inside.length} messages`),
+    );
     expect(await rowCount(tmp.db)).toBe(inside.length);
     expect(await rowsOf(tmp.db, inside)).toEqual(live);
 
     // The same range to a file: one decoded event per line.
     const file = join(tmpdir(), `replay-${suite.iso.prefix}ndjson`);
     await tally('replay', '--event', 'movie.viewed', '--from', from, '--to', to, '--sink', `ndjson:${file}`, '--no-progress');
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; event: { event_id: string } });
-    expect(lines.map((l) => l.event.event_id).sort()).toEqual(inside.filter((e) => e.type === 'movie.viewed').map((e) => e.payload.event_id).sort());
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; event: { event_id: string } });
+    expect(lines.map((l) => l.event.event_id).sort()).toEqual(
+      inside
+        .filter((e) => e.type === 'movie.viewed')
+        .map((e) => e.payload.event_id)
+        .sort(),
+    );
   }, 300_000);
 
   it('names what is wrong with its arguments', async () => {
-    const err = (await tally('replay', '--event', 'movie.vieweed', '--from', 'beginning', '--sink', 'stdout').catch((e: { stderr: string; code: number }) => e)) as { stderr: string; code: number };
+    const err = (await tally('replay', '--event', 'movie.vieweed', '--from', 'beginning', '--sink', 'stdout').catch(
+      (e: { stderr: string; code: number }) => e,
+    )) as { stderr: string; code: number };
     expect(err.code).toBe(1);
     expect(err.stderr).toMatch(/--event: "movie.vieweed" is not an event type/);
-    const err2 = (await tally('replay', '--event', 'search.performed', '--from', 'beginning', '--sink', 'history').catch((e: { stderr: string }) => e)) as { stderr: string };
+    const err2 = (await tally('replay', '--event', 'search.performed', '--from', 'beginning', '--sink', 'history').catch(
+      (e: { stderr: string }) => e,
+    )) as { stderr: string };
     expect(err2.stderr).toMatch(/--sink history does not consume .*search\.performed/);
-    const err3 = (await tally('replay', '--event', 'movie.viewed', '--from', 'yesterday-ish', '--sink', 'stdout').catch((e: { stderr: string; code: number }) => e)) as { stderr: string; code: number };
+    const err3 = (await tally('replay', '--event', 'movie.viewed', '--from', 'yesterday-ish', '--sink', 'stdout').catch(
+      (e: { stderr: string; code: number }) => e,
+    )) as { stderr: string; code: number };
     expect(err3.code).toBe(2);
     expect(err3.stderr).toMatch(/--from: "yesterday-ish" is not/);
   });

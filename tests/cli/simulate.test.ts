@@ -39,15 +39,28 @@ describe('tally simulate', () => {
     // The real event-logger writes the raw logs the dashboard is computed from. A group of the suite's
     // own: the live quick-start logger's group would be handed these partitions too.
     const port = testPort(21_600);
-    logger = new ServiceProcess('services/event-logger/dist/main.js', { LOG_LEVEL: 'warn', MYSQL_URL: tmp.url, TOPIC_PREFIX: names.prefix, GROUP_ID: uniqueName('sim_logger'), MANAGEMENT_PORT: String(port) });
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 45_000, `event-logger ready; output:\n${logger.output}`);
+    logger = new ServiceProcess('services/event-logger/dist/main.js', {
+      LOG_LEVEL: 'warn',
+      MYSQL_URL: tmp.url,
+      TOPIC_PREFIX: names.prefix,
+      GROUP_ID: uniqueName('sim_logger'),
+      MANAGEMENT_PORT: String(port),
+    });
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      45_000,
+      `event-logger ready; output:\n${logger.output}`,
+    );
 
     const topics = eventDefinitions().map((d) => names.topicFor(d.type));
     const before = await endOffsets(topics);
-    ({ stdout } = await run(process.execPath, [CLI, 'simulate', '--rate', '200', '--duration', '2s', '--endpoint', `${ingest.url}/v1/events`, '--key', 'sk-test', '--no-progress'], {
-      // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-      env: { ...process.env, MYSQL_URL: tmp.url },
-    }));
+    ({ stdout } = await run(
+      process.execPath,
+      [CLI, 'simulate', '--rate', '200', '--duration', '2s', '--endpoint', `${ingest.url}/v1/events`, '--key', 'sk-test', '--no-progress'],
+      {
+        env: { ...process.env, MYSQL_URL: tmp.url },
+      },
+    ));
     const after = await endOffsets(topics);
     for (const d of eventDefinitions()) added.set(d.type, sum(after, names.topicFor(d.type)) - sum(before, names.topicFor(d.type)));
 
@@ -56,15 +69,24 @@ describe('tally simulate', () => {
       const all: LogRow[] = [];
       for (const table of RAW_EVENT_TABLES) {
         const typeColumn = table === 'interaction_events' ? 'type' : table === 'featured_events' ? 'action' : null;
-        const r = (await tmp.db(table).select(tmp.db.raw(`${typeColumn ? `\`${typeColumn}\`` : 'NULL'} AS type`), 'user_id', 'user_agent', 'is_bot')) as Omit<LogRow, 'table'>[];
+        const r = (await tmp
+          .db(table)
+          .select(tmp.db.raw(`${typeColumn ? `\`${typeColumn}\`` : 'NULL'} AS type`), 'user_id', 'user_agent', 'is_bot')) as Omit<
+          LogRow,
+          'table'
+        >[];
         all.push(...r.map((x) => ({ ...x, table })));
       }
       return all;
     };
-    rows = await eventually(async () => {
-      const all = await read();
-      return all.length >= EVENTS ? all : undefined;
-    }, 60_000, `${EVENTS} raw log rows; event-logger output:\n${logger.output}`);
+    rows = await eventually(
+      async () => {
+        const all = await read();
+        return all.length >= EVENTS ? all : undefined;
+      },
+      60_000,
+      `${EVENTS} raw log rows; event-logger output:\n${logger.output}`,
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -80,7 +102,18 @@ describe('tally simulate', () => {
     expect([...added.values()].reduce((a, b) => a + b, 0)).toBe(EVENTS);
     // Every kind the dashboard and the counters show: views, downloads, likes/unlikes, ratings,
     // watchlist changes, searches, recommendation clicks, actor and tag pages.
-    const kinds = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'search.performed', 'recommendation.clicked', 'actor.viewed', 'tag.viewed'];
+    const kinds = [
+      'movie.viewed',
+      'movie.downloaded',
+      'movie.liked',
+      'movie.unliked',
+      'movie.rated',
+      'movie.watchlisted',
+      'search.performed',
+      'recommendation.clicked',
+      'actor.viewed',
+      'tag.viewed',
+    ];
     expect(kinds.filter((type) => !(added.get(type)! > 0))).toEqual([]);
     expect(rows).toHaveLength(EVENTS);
   });
@@ -90,17 +123,28 @@ describe('tally simulate', () => {
     expect(rows.filter((r) => r.user_agent === null || r.user_agent === 'node')).toEqual([]);
     expect(new Set(rows.map((r) => r.user_agent)).size).toBeGreaterThan(20);
     const bots = rows.filter((r) => r.is_bot === 1);
-    process.stdout.write(`simulate: ${bots.length} of ${rows.length} events from crawlers (is_bot), ${new Set(rows.map((r) => r.user_agent)).size} distinct user agents\n`);
+    process.stdout.write(
+      `simulate: ${bots.length} of ${rows.length} events from crawlers (is_bot), ${new Set(rows.map((r) => r.user_agent)).size} distinct user agents\n`,
+    );
     expect(bots.length).toBeGreaterThan(0); // the default 3 % crawler share shows
     expect(bots.length / rows.length).toBeLessThan(0.06);
-    expect(bots.filter((b) => !['view_events', 'actor_view_events', 'tag_view_events'].includes(b.table) || b.user_id !== null || !/bot|spider/i.test(b.user_agent!))).toEqual([]);
+    expect(
+      bots.filter(
+        (b) =>
+          !['view_events', 'actor_view_events', 'tag_view_events'].includes(b.table) ||
+          b.user_id !== null ||
+          !/bot|spider/i.test(b.user_agent!),
+      ),
+    ).toEqual([]);
     // Guests and signed-in people both.
     const people = rows.filter((r) => r.is_bot === 0);
     expect(people.some((r) => r.user_id === null) && people.some((r) => r.user_id !== null)).toBe(true);
-    expect(new Set(people.filter((r) => r.table === 'interaction_events').map((r) => r.type))).toEqual(new Set(['like', 'unlike', 'rate', 'watchlist', 'unwatchlist']));
+    expect(new Set(people.filter((r) => r.table === 'interaction_events').map((r) => r.type))).toEqual(
+      new Set(['like', 'unlike', 'rate', 'watchlist', 'unwatchlist']),
+    );
   });
 
-  it('their counts reach the dashboard figures (the snapshot-builder\'s computation over the raw logs)', async () => {
+  it("their counts reach the dashboard figures (the snapshot-builder's computation over the raw logs)", async () => {
     const d = await computeDashboard(tmp.db, DEMO_CATALOG, new Date(Date.now() + 1_000));
     const people = (table: string) => rows.filter((r) => r.table === table && r.is_bot === 0).length;
     const views = d.daily_trends.reduce((n, t) => n + t.views, 0);
@@ -122,7 +166,10 @@ describe('tally simulate', () => {
     const { stdout: help } = await run(process.execPath, [CLI, 'simulate', '--help']);
     expect(help).toMatch(/--bot-share <share>\s+share of visitors that are crawlers/);
     for (const bad of ['1.5', '-0.1', '3%', 'few']) {
-      const err = (await run(process.execPath, [CLI, 'simulate', '--bot-share', bad]).catch((e: unknown) => e)) as { code: number; stderr: string };
+      const err = (await run(process.execPath, [CLI, 'simulate', '--bot-share', bad]).catch((e: unknown) => e)) as {
+        code: number;
+        stderr: string;
+      };
       expect([bad, err.code]).toEqual([bad, 2]);
       expect(err.stderr).toContain(`--bot-share: "${bad}" is not a share from 0 to 1`);
     }

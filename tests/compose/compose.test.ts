@@ -16,14 +16,37 @@ interface ComposeService {
 
 /** The file as the Compose client resolves it (anchors merged, `${VAR:-default}` filled in). */
 function resolvedCompose(): { services: Record<string, ComposeService> } {
-  return parse(execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8' })) as { services: Record<string, ComposeService> };
+  return parse(execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config'], { encoding: 'utf8' })) as {
+    services: Record<string, ComposeService>;
+  };
 }
 
 describe('docker-compose.yml', () => {
   it('is valid for the Compose client', () => {
     const out = execFileSync('docker-compose', ['-f', resolve(ROOT, 'docker-compose.yml'), 'config', '--services'], { encoding: 'utf8' });
     expect(out.trim().split('\n').sort()).toEqual(
-      ['counter', 'elasticsearch', 'es-sync', 'es-sync-init', 'event-logger', 'flusher', 'history', 'ingest-api', 'kafka', 'mongo', 'mysql', 'prometheus', 'query-api', 'redis', 'registry', 'registry-db', 'registry-init', 'retention', 'snapshot-builder', 'tally-setup'].sort(),
+      [
+        'counter',
+        'elasticsearch',
+        'es-sync',
+        'es-sync-init',
+        'event-logger',
+        'flusher',
+        'history',
+        'ingest-api',
+        'kafka',
+        'mongo',
+        'mysql',
+        'prometheus',
+        'query-api',
+        'redis',
+        'registry',
+        'registry-db',
+        'registry-init',
+        'retention',
+        'snapshot-builder',
+        'tally-setup',
+      ].sort(),
     );
   });
 
@@ -45,8 +68,11 @@ describe('docker-compose.yml', () => {
     const { services } = resolvedCompose();
     const registry = services.registry!;
     const env = registry.environment!;
-    expect({ kind: env.APICURIO_STORAGE_KIND, sqlKind: env.APICURIO_STORAGE_SQL_KIND, url: env.APICURIO_DATASOURCE_URL })
-      .toEqual({ kind: 'sql', sqlKind: 'mysql', url: 'jdbc:mysql://mysql:3306/apicurio' });
+    expect({ kind: env.APICURIO_STORAGE_KIND, sqlKind: env.APICURIO_STORAGE_SQL_KIND, url: env.APICURIO_DATASOURCE_URL }).toEqual({
+      kind: 'sql',
+      sqlKind: 'mysql',
+      url: 'jdbc:mysql://mysql:3306/apicurio',
+    });
     expect(registry.depends_on).toEqual({ 'registry-db': { condition: 'service_completed_successfully' } });
 
     // The one-shot creating it: after MySQL is healthy, idempotent (an existing volume gets it too),
@@ -64,6 +90,7 @@ describe('docker-compose.yml', () => {
     // The names are the ones the local stack runs Apicurio with (stack/servers/registry.sh exports
     // them), so the stack's registry tests exercise exactly these settings.
     const stackScript = readFileSync(resolve(ROOT, 'stack/servers/registry.sh'), 'utf8');
-    for (const name of Object.keys(env).filter((k) => k.startsWith('APICURIO_'))) expect({ name, inStack: stackScript.includes(`${name}=`) }).toEqual({ name, inStack: true });
+    for (const name of Object.keys(env).filter((k) => k.startsWith('APICURIO_')))
+      expect({ name, inStack: stackScript.includes(`${name}=`) }).toEqual({ name, inStack: true });
   });
 });

@@ -22,12 +22,27 @@ const expected = new Map<string, number>(); // display key → expected delta (v
 const likes = new LikeOracle();
 type Counts = Record<'views' | 'downloads' | 'likes' | 'rating_count' | 'rating_sum' | 'watchlists', number>;
 let initial: Map<number, Counts>;
-const COUNTED: EventType[] = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
+const COUNTED: EventType[] = [
+  'movie.viewed',
+  'movie.downloaded',
+  'movie.liked',
+  'movie.unliked',
+  'movie.rated',
+  'movie.watchlisted',
+  'movie.unwatchlisted',
+];
 
 function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess {
   const p = new ServiceProcess('services/counter/dist/main.js', {
-    TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL: redisUrl, MANAGEMENT_PORT: String(testPort(19200) + n),
-    LOG_LEVEL: 'warn', MAX_CHUNK: '200', GROUP_ID: `counter-${names.prefix}`, KAFKA_SESSION_TIMEOUT: '6s', ...extra,
+    TOPIC_PREFIX: names.prefix,
+    MYSQL_URL: temp.url,
+    REDIS_URL: redisUrl,
+    MANAGEMENT_PORT: String(testPort(19200) + n),
+    LOG_LEVEL: 'warn',
+    MAX_CHUNK: '200',
+    GROUP_ID: `counter-${names.prefix}`,
+    KAFKA_SESSION_TIMEOUT: '6s',
+    ...extra,
   });
   procs.push(p);
   return p;
@@ -35,7 +50,16 @@ function startCounter(extra: Record<string, string> = {}, n = 0): ServiceProcess
 
 /** Produces `n` counted events (views, downloads, likes, unlikes; some bots, some guests, some client retries; likes at shuffled times). */
 async function produceMix(n: number): Promise<void> {
-  const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
+  const types: EventType[] = [
+    'movie.viewed',
+    'movie.viewed',
+    'movie.downloaded',
+    'movie.liked',
+    'movie.unliked',
+    'movie.rated',
+    'movie.watchlisted',
+    'movie.unwatchlisted',
+  ];
   const batch: { type: EventType; value: Record<string, unknown> }[] = [];
   for (let i = 0; i < n; i++) {
     const type = types[i % types.length]!;
@@ -44,7 +68,13 @@ async function produceMix(n: number): Promise<void> {
     // Likes and unlikes of one user and movie arrive out of order (two topics, shuffled times): the
     // latest by occurred_at must win, whatever the order of delivery.
     const at = Date.now() - 60_000 + ((i * 7919) % 50_000);
-    const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: at, ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}) });
+    const value = makeEvent(type, {
+      jav_id: javId,
+      is_bot: isBot,
+      user_id: i % 3 === 0 ? null : 1 + (i % 20),
+      occurred_at: at,
+      ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}),
+    });
     batch.push({ type, value });
     if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, another offset
     likes.apply(type, value);
@@ -61,11 +91,15 @@ async function produceMix(n: number): Promise<void> {
 async function caughtUp(): Promise<void> {
   const topics = COUNTED.map((t) => names.topicFor(t));
   const ends = await endOffsets(topics);
-  await eventually(async () => {
-    const applied = await redis.hgetall('tally:counter:applied');
-    for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
-    return true;
-  }, 60_000, 'counter caught up');
+  await eventually(
+    async () => {
+      const applied = await redis.hgetall('tally:counter:applied');
+      for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
+      return true;
+    },
+    60_000,
+    'counter caught up',
+  );
 }
 
 async function assertExact(): Promise<void> {
@@ -76,7 +110,10 @@ async function assertExact(): Promise<void> {
       const shown = await redis.get(key);
       if (delta === 0 && shown === null) continue;
       expect({ key, value: Number(shown) }).toEqual({ key, value: initial.get(id)![metric] + delta });
-      expect({ key, pending: Number((await redis.hget('tally:counter:pending', `${metric}:${id}`)) ?? 0) }).toEqual({ key, pending: delta });
+      expect({ key, pending: Number((await redis.hget('tally:counter:pending', `${metric}:${id}`)) ?? 0) }).toEqual({
+        key,
+        pending: delta,
+      });
     }
   }
 }
@@ -87,7 +124,12 @@ beforeAll(async () => {
   await migrateLatest(temp.db);
   await seedDemo(temp.db, { movies: MOVIES, actors: 10, tags: 5, users: 20, seed: 3 });
   const metrics = ['views', 'downloads', ...STATE_METRICS] as const;
-  initial = new Map((await temp.db('jav').select('id', ...metrics)).map((r: Record<string, number>) => [Number(r.id), Object.fromEntries(metrics.map((m) => [m, Number(r[m])])) as Counts]));
+  initial = new Map(
+    (await temp.db('jav').select('id', ...metrics)).map((r: Record<string, number>) => [
+      Number(r.id),
+      Object.fromEntries(metrics.map((m) => [m, Number(r[m])])) as Counts,
+    ]),
+  );
   await redis.flushdb();
   producer = new EventProducer(names);
   await producer.connect();
@@ -117,7 +159,7 @@ describe('counter', () => {
     await new Promise((r) => setTimeout(r, 300));
     a.signal('SIGKILL');
     await a.waitExit();
-    const b = startCounter({ }, 2);
+    const b = startCounter({}, 2);
     const c = startCounter({}, 3);
     await caughtUp();
     await assertExact();
@@ -133,14 +175,22 @@ describe('counter', () => {
     await admin.connect();
     // A member SIGKILLed earlier stays in the group until its session expires; offsets can only be
     // reset once the group is empty.
-    await eventually(async () => ((await admin.describeGroups([`counter-${names.prefix}`])).groups[0]!.state === 'Empty' ? true : undefined), 30_000, 'counter group empty');
+    await eventually(
+      async () => ((await admin.describeGroups([`counter-${names.prefix}`])).groups[0]!.state === 'Empty' ? true : undefined),
+      30_000,
+      'counter group empty',
+    );
     for (const t of COUNTED) {
       await admin.resetOffsets({ groupId: `counter-${names.prefix}`, topic: names.topicFor(t), earliest: true });
     }
     await admin.disconnect();
     expect(await committedOffset(`counter-${names.prefix}`, names.topicFor('movie.viewed'))).toBeLessThanOrEqual(0);
     const p = startCounter({}, 4);
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${testPort(19200) + 4}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, 'counter ready');
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${testPort(19200) + 4}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      'counter ready',
+    );
     await new Promise((r) => setTimeout(r, 5_000));
     await caughtUp();
     expect(await redis.hgetall('tally:counter:pending')).toEqual(before);
@@ -164,12 +214,26 @@ describe('counter', () => {
     // Warm-up: the first event after a start waits for the group join; the 1 s promise is for a running counter.
     await redis.set('jav:featured:group:warm', '[1]');
     await producer.send([{ type: 'featured.item.created', value: makeEvent('featured.item.created', { group: 'warm', item_id: 4 }) }]);
-    await eventually(async () => ((await redis.exists('jav:featured:group:warm')) === 0 ? true : undefined), 30_000, 'warm-up invalidation');
+    await eventually(
+      async () => ((await redis.exists('jav:featured:group:warm')) === 0 ? true : undefined),
+      30_000,
+      'warm-up invalidation',
+    );
     await redis.mset('jav:featured:all', '[1]', 'jav:featured:group:home', '[1]', 'jav:featured:group:trending', '[1]');
     const version = Number(await redis.get('jav:featured:version'));
     const t0 = Date.now();
-    await producer.send([{ type: 'featured.item.updated', value: makeEvent('featured.item.updated', { group: 'home', previous_group: 'trending', item_id: 5 }) }]);
-    await eventually(async () => ((await redis.exists('jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending')) === 0 ? true : undefined), 5_000, 'featured keys deleted');
+    await producer.send([
+      {
+        type: 'featured.item.updated',
+        value: makeEvent('featured.item.updated', { group: 'home', previous_group: 'trending', item_id: 5 }),
+      },
+    ]);
+    await eventually(
+      async () =>
+        (await redis.exists('jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending')) === 0 ? true : undefined,
+      5_000,
+      'featured keys deleted',
+    );
     expect(Date.now() - t0).toBeLessThan(1_000);
     // …and the version moved with them, so a query-api rebuild racing with the change stores nothing.
     expect(Number(await redis.get('jav:featured:version'))).toBeGreaterThan(version);

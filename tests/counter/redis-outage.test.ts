@@ -26,18 +26,25 @@ const redis = new Redis(REDIS_PORT, '127.0.0.1', { lazyConnect: true, maxRetries
 const group = () => `counter-${names.prefix}`;
 
 async function views(n: number): Promise<void> {
-  const batch = Array.from({ length: n }, (_, i) => ({ type: 'movie.viewed' as const, value: makeEvent('movie.viewed', { jav_id: 1 + (i % MOVIES), is_bot: false }) }));
+  const batch = Array.from({ length: n }, (_, i) => ({
+    type: 'movie.viewed' as const,
+    value: makeEvent('movie.viewed', { jav_id: 1 + (i % MOVIES), is_bot: false }),
+  }));
   for (let i = 0; i < batch.length; i += 500) await producer.send(batch.slice(i, i + 500));
 }
 
 async function caughtUp(): Promise<void> {
   const topic = names.topicFor('movie.viewed');
   const ends = await endOffsets([topic]);
-  await eventually(async () => {
-    const applied = await redis.hgetall('tally:counter:applied');
-    for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
-    return true;
-  }, 60_000, 'counter caught up');
+  await eventually(
+    async () => {
+      const applied = await redis.hgetall('tally:counter:applied');
+      for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
+      return true;
+    },
+    60_000,
+    'counter caught up',
+  );
 }
 
 beforeAll(async () => {
@@ -45,8 +52,27 @@ beforeAll(async () => {
   temp = await createTempDatabase(env.MYSQL_URL, 'tally_counter_outage');
   await migrateLatest(temp.db);
   await seedDemo(temp.db, { movies: MOVIES, actors: 5, tags: 5, users: 5, seed: 9 });
-  redisServer = spawn('redis-server', ['--port', String(REDIS_PORT), '--bind', '127.0.0.1', '--dir', mkdtempSync(join(tmpdir(), 'tally-redis-')), '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-  await eventually(async () => (execFileSync('redis-cli', ['-p', String(REDIS_PORT), 'ping'], { encoding: 'utf8' }).trim() === 'PONG' ? true : undefined), 10_000, 'private redis');
+  redisServer = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(REDIS_PORT),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      mkdtempSync(join(tmpdir(), 'tally-redis-')),
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+    ],
+    { stdio: 'ignore' },
+  );
+  await eventually(
+    async () => (execFileSync('redis-cli', ['-p', String(REDIS_PORT), 'ping'], { encoding: 'utf8' }).trim() === 'PONG' ? true : undefined),
+    10_000,
+    'private redis',
+  );
   await redis.connect();
   producer = new EventProducer(names);
   await producer.connect();
@@ -62,10 +88,17 @@ afterAll(async () => {
 });
 
 it('Redis frozen for 8 s: no offset advances, nothing dead-lettered, not ready; exact after recovery', async () => {
-  const initial = new Map((await temp.db('jav').select('id', 'views')).map((r: { id: number; views: number }) => [Number(r.id), Number(r.views)]));
+  const initial = new Map(
+    (await temp.db('jav').select('id', 'views')).map((r: { id: number; views: number }) => [Number(r.id), Number(r.views)]),
+  );
   counter = new ServiceProcess('services/counter/dist/main.js', {
-    TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`, MANAGEMENT_PORT: String(MGMT),
-    LOG_LEVEL: 'error', GROUP_ID: group(), KAFKA_SESSION_TIMEOUT: '6s',
+    TOPIC_PREFIX: names.prefix,
+    MYSQL_URL: temp.url,
+    REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`,
+    MANAGEMENT_PORT: String(MGMT),
+    LOG_LEVEL: 'error',
+    GROUP_ID: group(),
+    KAFKA_SESSION_TIMEOUT: '6s',
   });
   await views(2_000);
   await caughtUp();

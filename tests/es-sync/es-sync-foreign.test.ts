@@ -39,8 +39,8 @@ async function snapshot() {
   };
 }
 
-describe('es-sync with the web app\'s own indices', () => {
-  it('--init is a no-op when the names exist, even though they are not Tally\'s', async () => {
+describe("es-sync with the web app's own indices", () => {
+  it("--init is a no-op when the names exist, even though they are not Tally's", async () => {
     const before = await snapshot();
     const r = await runSync(w, ['--init'], APP_FIELDS_ENV);
     expect(r.code).toBe(0);
@@ -55,7 +55,14 @@ describe('es-sync with the web app\'s own indices', () => {
     const r = await runSync(w, [], APP_FIELDS_ENV);
     expect(r.code).toBe(0);
     // Every row is past the (new) watermark: the app's 20 documents updated, the other 280 counted, not created.
-    expect(r.summary).toMatchObject({ mode: 'incremental', synced: inMysql.length, missing: 300 - inMysql.length, failed: 0, actors: 0, tags: 0 });
+    expect(r.summary).toMatchObject({
+      mode: 'incremental',
+      synced: inMysql.length,
+      missing: 300 - inMysql.length,
+      failed: 0,
+      actors: 0,
+      tags: 0,
+    });
     expect(r.summary).toMatchObject({ moviesIndex: 'foreign', foreignSkipped: [names.actors, names.tags] });
     expect(r.output.split('\n').filter((l) => l.includes('not created by es-sync (no _meta marker)'))).toHaveLength(1);
     await expectOnlyViewCountsChanged(sources);
@@ -70,7 +77,13 @@ describe('es-sync with the web app\'s own indices', () => {
     const sources = await rawSources(names.jav, APP_MOVIE_IDS);
     const r = await runSync(w, ['--full'], APP_FIELDS_ENV);
     expect(r.code).toBe(0);
-    expect(r.summary).toMatchObject({ mode: 'full', synced: inMysql.length, missing: 300 - inMysql.length, failed: 0, moviesIndex: 'foreign' });
+    expect(r.summary).toMatchObject({
+      mode: 'full',
+      synced: inMysql.length,
+      missing: 300 - inMysql.length,
+      failed: 0,
+      moviesIndex: 'foreign',
+    });
     expect((await viewCounts(w, names.jav)).get(5)).toBe(777_777);
     await expectOnlyViewCountsChanged(sources);
     expect(await snapshot()).toEqual(before);
@@ -80,7 +93,11 @@ describe('es-sync with the web app\'s own indices', () => {
     const before = await snapshot();
     const r = await runSync(w, ['--full']); // the default mapping: views → views
     expect(r.code).toBe(1);
-    expect((await lastJobRun(w)).error).toMatch(new RegExp(`^${names.jav} \\(${names.jav}\\) has no field "views" for views: set search\\.movies\\.countFields\\.views in CATALOG_MAPPING to the field it has, or null to not write views$`));
+    expect((await lastJobRun(w)).error).toMatch(
+      new RegExp(
+        `^${names.jav} \\(${names.jav}\\) has no field "views" for views: set search\\.movies\\.countFields\\.views in CATALOG_MAPPING to the field it has, or null to not write views$`,
+      ),
+    );
     expect(await snapshot()).toEqual(before);
   });
 
@@ -104,7 +121,7 @@ describe('es-sync with the web app\'s own indices', () => {
     expect(r.output).toMatch(/--take-over needs --reindex/);
   });
 
-  it('--reindex --take-over serves Tally\'s indices under the names and keeps every app document', async () => {
+  it("--reindex --take-over serves Tally's indices under the names and keeps every app document", async () => {
     const javSources = await rawSources(names.jav, APP_MOVIE_IDS);
     const before = await snapshot();
     const r = await runSync(w, ['--reindex', '--take-over'], APP_FIELDS_ENV);
@@ -126,7 +143,10 @@ describe('es-sync with the web app\'s own indices', () => {
     expect(r.summary).toMatchObject({ mode: 'reindex', kept: [javCopy, actorsCopy, names.tagsIndex], retired: [] });
     expect(await rawSources(javCopy, APP_MOVIE_IDS)).toEqual(javSources);
     expect(await rawSources(actorsCopy, [1, 2, 3])).toEqual(before.actorDocs);
-    for (const [copy, was] of [[javCopy, before.jav], [actorsCopy, before.actors]] as const) {
+    for (const [copy, was] of [
+      [javCopy, before.jav],
+      [actorsCopy, before.actors],
+    ] as const) {
       const state = (await indexState(w, copy)) as { mappings: unknown; count: number; settings: { index: { blocks?: unknown } } };
       const old = was as typeof state;
       expect(state.mappings).toEqual(old.mappings);
@@ -139,7 +159,7 @@ describe('es-sync with the web app\'s own indices', () => {
     expect(await rawSources(names.tagsIndex, [1, 2, 3])).toEqual(before.tagDocs);
   });
 
-  it('after the take-over: runs are Tally\'s again (tags rewritten), and --init is a no-op', async () => {
+  it("after the take-over: runs are Tally's again (tags rewritten), and --init is a no-op", async () => {
     await bumpCounts(w, [9], 5);
     const r = await runSync(w, [], APP_FIELDS_ENV);
     expect(r.code).toBe(0);
@@ -157,13 +177,15 @@ describe('es-sync --init on an empty cluster', () => {
   const prefix = () => `${w.prefix}fresh_`;
   const behind = async (name: string) => Object.keys(await w.es.indices.getAlias({ name }));
 
-  it('creates Tally\'s three indices behind their names, then only what goes missing', async () => {
+  it("creates Tally's three indices behind their names, then only what goes missing", async () => {
     const r = await runSync(w, ['--init'], { ES_INDEX_PREFIX: prefix() });
     expect(r.code).toBe(0);
     expect(r.summary).toMatchObject({ mode: 'init', created: ['jav', 'actors', 'tags'].map((i) => `${prefix()}${i}`), kept: [] });
     const [jav] = await behind(`${prefix()}jav`);
     expect((await w.es.count({ index: `${prefix()}jav` })).count).toBe(300);
-    expect(Object.values(await w.es.indices.getMapping({ index: `${prefix()}tags` }))[0]!.mappings._meta).toEqual({ managed_by: 'tally-es-sync' });
+    expect(Object.values(await w.es.indices.getMapping({ index: `${prefix()}tags` }))[0]!.mappings._meta).toEqual({
+      managed_by: 'tally-es-sync',
+    });
 
     // The tags index goes away: the next --init rebuilds it and leaves jav exactly as it was.
     const [tags] = await behind(`${prefix()}tags`);

@@ -2,7 +2,17 @@ import { eventually } from '../helpers/env';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 import {
-  bumpCounts, createWorld, destroyWorld, ENTRY, esCounts, metricSum, mysqlCounts, runSync, syncEnv, watermark, type SyncWorld,
+  bumpCounts,
+  createWorld,
+  destroyWorld,
+  ENTRY,
+  esCounts,
+  metricSum,
+  mysqlCounts,
+  runSync,
+  syncEnv,
+  watermark,
+  type SyncWorld,
 } from './support';
 
 // es-sync as a real process against the local MySQL and OpenSearch, on a private database and a
@@ -41,15 +51,30 @@ describe('es-sync --reindex', () => {
     }
     const mapping = Object.values(await w.es.indices.getMapping({ index: w.alias('jav') }))[0]!.mappings;
     expect(mapping.dynamic).toBe('strict');
-    expect(mapping.properties).toMatchObject({ views: { type: 'long' }, likes: { type: 'long' }, tags: { type: 'keyword' }, release_date: { type: 'date' } });
+    expect(mapping.properties).toMatchObject({
+      views: { type: 'long' },
+      likes: { type: 'long' },
+      tags: { type: 'keyword' },
+      release_date: { type: 'date' },
+    });
     const tagMapping = Object.values(await w.es.indices.getMapping({ index: w.alias('tags') }))[0]!.mappings;
     expect(tagMapping.properties!.name).toMatchObject({ type: 'search_as_you_type' });
 
     expect(await esCounts(w)).toEqual(await mysqlCounts(w));
     // One whole document against MySQL, with its actor and tag names from the link tables.
     const movie = await w.tmp.db('jav').where({ id: 17 }).first();
-    const tags = (await w.tmp.db('jav_tags').join('tags', 'tags.id', 'jav_tags.tag_id').where({ jav_id: 17 }).orderBy('tags.name').pluck('tags.name')) as string[];
-    const actors = (await w.tmp.db('jav_actors').join('actors', 'actors.id', 'jav_actors.actor_id').where({ jav_id: 17 }).orderBy('actors.name').pluck('actors.name')) as string[];
+    const tags = (await w.tmp
+      .db('jav_tags')
+      .join('tags', 'tags.id', 'jav_tags.tag_id')
+      .where({ jav_id: 17 })
+      .orderBy('tags.name')
+      .pluck('tags.name')) as string[];
+    const actors = (await w.tmp
+      .db('jav_actors')
+      .join('actors', 'actors.id', 'jav_actors.actor_id')
+      .where({ jav_id: 17 })
+      .orderBy('actors.name')
+      .pluck('actors.name')) as string[];
     const doc = (await w.es.get<Record<string, unknown>>({ index: w.alias('jav'), id: '17' }))._source!;
     expect(doc).toMatchObject({ id: 17, code: movie.code, title: movie.title, provider: movie.provider, tags, actors });
     expect(doc.release_date).toBe((movie.release_date as Date).toISOString().slice(0, 10));
@@ -60,7 +85,10 @@ describe('es-sync --reindex', () => {
     }
     const [tag] = await w.tmp.db('tags').where({ id: 3 });
     const [links] = await w.tmp.db('jav_tags').where({ tag_id: 3 }).count({ n: '*' });
-    expect((await w.es.get<Record<string, unknown>>({ index: w.alias('tags'), id: '3' }))._source).toMatchObject({ name: tag.name, movie_count: Number(links!.n) });
+    expect((await w.es.get<Record<string, unknown>>({ index: w.alias('tags'), id: '3' }))._source).toMatchObject({
+      name: tag.name,
+      movie_count: Number(links!.n),
+    });
   });
 
   it('a second --reindex builds new indices, swaps every alias to them and deletes the old ones', async () => {
@@ -82,7 +110,14 @@ describe('es-sync counts', () => {
     expect(r.code).toBe(0);
     expect(r.summary).toMatchObject({ mode: 'incremental', synced: ids.length, missing: 0, failed: 0 });
     expect(await esCounts(w)).toEqual(await mysqlCounts(w));
-    const last = await w.tmp.db('jav').whereIn('id', ids).orderBy([{ column: 'counts_updated_at', order: 'desc' }, { column: 'id', order: 'desc' }]).first();
+    const last = await w.tmp
+      .db('jav')
+      .whereIn('id', ids)
+      .orderBy([
+        { column: 'counts_updated_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+      .first();
     expect(await watermark(w)).toEqual({ at: last.counts_updated_at, id: Number(last.id) });
     // Nothing changed since: the next run sends nothing.
     expect((await runSync(w)).summary).toMatchObject({ synced: 0 });
@@ -103,7 +138,11 @@ describe('es-sync counts', () => {
     await bumpCounts(w, [60, 61], 5);
     const p = new ServiceProcess(ENTRY, syncEnv(w, { MANAGEMENT_PORT: String(PORT), SCHEDULE: '0 0 1 1 *', RUN_ON_START: 'true' }));
     try {
-      await eventually(async () => ((await metricSum(PORT, 'tally_job_runs_total')) === 1 ? true : undefined), 30_000, `the run on start; output:\n${p.output}`);
+      await eventually(
+        async () => ((await metricSum(PORT, 'tally_job_runs_total')) === 1 ? true : undefined),
+        30_000,
+        `the run on start; output:\n${p.output}`,
+      );
       expect(await metricSum(PORT, 'tally_documents_missing_total')).toBe(1);
       expect(await metricSum(PORT, 'tally_job_last_run_items')).toBe(1);
       p.signal('SIGTERM');
@@ -140,7 +179,10 @@ describe('es-sync tags', () => {
 
   it('every run keeps the tags index current: new tags and counts, renames, deletions', async () => {
     const [id] = await w.tmp.db('tags').insert({ name: 'Zeppelin Voyages' });
-    await w.tmp.db('jav_tags').insert([{ jav_id: 1, tag_id: id }, { jav_id: 2, tag_id: id }]);
+    await w.tmp.db('jav_tags').insert([
+      { jav_id: 1, tag_id: id },
+      { jav_id: 2, tag_id: id },
+    ]);
     await w.tmp.db('tags').where({ id: 2 }).delete();
     await w.tmp.db('jav_tags').where({ tag_id: 2 }).delete();
     await w.tmp.db('tags').where({ id: 4 }).update({ name: 'Quokka Moments' });

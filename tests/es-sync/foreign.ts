@@ -20,7 +20,10 @@ export const appNames = (w: SyncWorld) => ({
 /** Counts written only to view_count: the app has no downloads or likes fields. */
 /** The app's count field names, as a catalog mapping file (the demo tables otherwise): views only, as `view_count`. */
 const mappingDir = mkdtempSync(join(tmpdir(), 'es-foreign-'));
-writeFileSync(join(mappingDir, 'catalog.json'), JSON.stringify({ search: { movies: { countFields: { views: 'view_count', downloads: null, likes: null } } } }));
+writeFileSync(
+  join(mappingDir, 'catalog.json'),
+  JSON.stringify({ search: { movies: { countFields: { views: 'view_count', downloads: null, likes: null } } } }),
+);
 export const APP_FIELDS_ENV = { CATALOG_MAPPING: join(mappingDir, 'catalog.json') };
 
 export async function createAppIndices(w: SyncWorld): Promise<void> {
@@ -30,23 +33,47 @@ export async function createAppIndices(w: SyncWorld): Promise<void> {
     settings: { number_of_shards: 1, number_of_replicas: 0 },
     mappings: {
       properties: {
-        dvd_id: { type: 'keyword' }, maker: { type: 'keyword' }, title_ja: { type: 'text' }, view_count: { type: 'integer' },
-        rating: { type: 'float' }, release: { type: 'date' }, cast: { type: 'keyword' }, extra: { type: 'object' },
+        dvd_id: { type: 'keyword' },
+        maker: { type: 'keyword' },
+        title_ja: { type: 'text' },
+        view_count: { type: 'integer' },
+        rating: { type: 'float' },
+        release: { type: 'date' },
+        cast: { type: 'keyword' },
+        extra: { type: 'object' },
       },
     },
   });
   const movies = APP_MOVIE_IDS.flatMap((id) => [
     { index: { _index: n.jav, _id: String(id) } },
     {
-      dvd_id: `APP-${String(id).padStart(3, '0')}`, maker: 'S1 No.1 Style', title_ja: `作品 ${id} — “quoted” ü`, view_count: 1_000_000 + id,
-      rating: 4.25, release: '2024-02-29', cast: ['Ａ', 'B'], extra: { note: null, flags: [true, false], depth: { n: id } }, legacy_rank: id * 3,
+      dvd_id: `APP-${String(id).padStart(3, '0')}`,
+      maker: 'S1 No.1 Style',
+      title_ja: `作品 ${id} — “quoted” ü`,
+      view_count: 1_000_000 + id,
+      rating: 4.25,
+      release: '2024-02-29',
+      cast: ['Ａ', 'B'],
+      extra: { note: null, flags: [true, false], depth: { n: id } },
+      legacy_rank: id * 3,
     },
   ]);
   await w.es.bulk({ operations: movies, refresh: true });
 
-  for (const [index, alias] of [[n.actors, undefined], [n.tagsIndex, n.tags]] as const) {
-    await w.es.indices.create({ index, settings: { number_of_shards: 1, number_of_replicas: 0 }, mappings: { properties: { label: { type: 'keyword' }, slug: { type: 'keyword' } } }, ...(alias ? { aliases: { [alias]: {} } } : {}) });
-    const docs = [1, 2, 3].flatMap((id) => [{ index: { _index: index, _id: String(id) } }, { label: `app ${index} ${id}`, slug: `s-${id}` }]);
+  for (const [index, alias] of [
+    [n.actors, undefined],
+    [n.tagsIndex, n.tags],
+  ] as const) {
+    await w.es.indices.create({
+      index,
+      settings: { number_of_shards: 1, number_of_replicas: 0 },
+      mappings: { properties: { label: { type: 'keyword' }, slug: { type: 'keyword' } } },
+      ...(alias ? { aliases: { [alias]: {} } } : {}),
+    });
+    const docs = [1, 2, 3].flatMap((id) => [
+      { index: { _index: index, _id: String(id) } },
+      { label: `app ${index} ${id}`, slug: `s-${id}` },
+    ]);
     await w.es.bulk({ operations: docs, refresh: true });
   }
 }

@@ -60,27 +60,44 @@ export async function mysqlCounts(w: SyncWorld): Promise<Map<number, Counts>> {
 
 export async function esCounts(w: SyncWorld): Promise<Map<number, Counts>> {
   await w.es.indices.refresh({ index: w.alias('jav') });
-  const res = await w.es.search<Counts>({ index: w.alias('jav'), size: 10_000, _source: ['views', 'downloads', 'likes'], query: { match_all: {} } });
-  return new Map(res.hits.hits.map((h) => [Number(h._id), { views: h._source!.views, downloads: h._source!.downloads, likes: h._source!.likes }]));
+  const res = await w.es.search<Counts>({
+    index: w.alias('jav'),
+    size: 10_000,
+    _source: ['views', 'downloads', 'likes'],
+    query: { match_all: {} },
+  });
+  return new Map(
+    res.hits.hits.map((h) => [Number(h._id), { views: h._source!.views, downloads: h._source!.downloads, likes: h._source!.likes }]),
+  );
 }
 
 export async function watermark(w: SyncWorld): Promise<{ at: Date; id: number } | undefined> {
-  const row = await w.tmp.db('sync_watermarks').where({ name: `es-sync:${w.alias('jav')}:counts` }).first();
+  const row = await w.tmp
+    .db('sync_watermarks')
+    .where({ name: `es-sync:${w.alias('jav')}:counts` })
+    .first();
   return row ? { at: row.watermark as Date, id: Number(row.watermark_id) } : undefined;
 }
 
 /** Sets new counts on some movies and stamps them as the flusher does (one statement, one NOW(3)). */
 export async function bumpCounts(w: SyncWorld, ids: readonly number[], by: number): Promise<void> {
-  await w.tmp.db('jav').whereIn('id', ids).update({
-    views: w.tmp.db.raw('views + ?', [by]),
-    downloads: w.tmp.db.raw('downloads + ?', [by]),
-    likes: w.tmp.db.raw('likes + ?', [by]),
-    counts_updated_at: w.tmp.db.raw('NOW(3)'),
-  });
+  await w.tmp
+    .db('jav')
+    .whereIn('id', ids)
+    .update({
+      views: w.tmp.db.raw('views + ?', [by]),
+      downloads: w.tmp.db.raw('downloads + ?', [by]),
+      likes: w.tmp.db.raw('likes + ?', [by]),
+      counts_updated_at: w.tmp.db.raw('NOW(3)'),
+    });
 }
 
 export async function lastJobRun(w: SyncWorld): Promise<{ status: string; error: string | null; items: number | null }> {
-  return (await w.tmp.db('job_runs').where({ job: 'es-sync' }).orderBy('id', 'desc').first()) as { status: string; error: string | null; items: number | null };
+  return (await w.tmp.db('job_runs').where({ job: 'es-sync' }).orderBy('id', 'desc').first()) as {
+    status: string;
+    error: string | null;
+    items: number | null;
+  };
 }
 
 export async function metricSum(port: number, name: string): Promise<number> {

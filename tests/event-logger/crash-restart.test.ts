@@ -3,8 +3,17 @@ import { createConnection } from 'mysql2/promise';
 import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
 import {
-  endOffsets, expectExactlyOnce, groupOffsets, isolatedSuite, makeEvents, produceEvents, startEventLogger, totalRows, uniqueName,
-  waitAllCommitted, waitForRows,
+  endOffsets,
+  expectExactlyOnce,
+  groupOffsets,
+  isolatedSuite,
+  makeEvents,
+  produceEvents,
+  startEventLogger,
+  totalRows,
+  uniqueName,
+  waitAllCommitted,
+  waitForRows,
 } from './harness';
 
 // SIGKILL in the middle of a write: the chunk's transaction never commits and neither does its Kafka
@@ -34,13 +43,17 @@ it('SIGKILL mid-batch, restart: exact rows, no duplicates, no gaps', async () =>
   try {
     await locker.query('LOCK TABLES view_events WRITE');
     await produceEvents(suite.iso.names, secondWave);
-    await eventually(async () => {
-      const [rows] = (await suite.iso.tmp.db.raw(
-        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE '%lock%' AND INFO LIKE 'INSERT IGNORE INTO `view_events`%'",
-        [suite.iso.tmp.name],
-      )) as [{ n: number }[]];
-      return Number(rows[0]!.n) > 0 ? true : undefined;
-    }, 30_000, 'the service blocked inside its view_events INSERT');
+    await eventually(
+      async () => {
+        const [rows] = (await suite.iso.tmp.db.raw(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE '%lock%' AND INFO LIKE 'INSERT IGNORE INTO `view_events`%'",
+          [suite.iso.tmp.name],
+        )) as [{ n: number }[]];
+        return Number(rows[0]!.n) > 0 ? true : undefined;
+      },
+      30_000,
+      'the service blocked inside its view_events INSERT',
+    );
     first.signal('SIGKILL');
     expect((await first.waitExit()).signal).toBe('SIGKILL');
   } finally {

@@ -8,8 +8,21 @@ import { produceRaw, readTopic } from '../helpers/kafka';
 import { testPort } from '../helpers/services';
 import type { ServiceProcess } from '../helpers/process';
 import {
-  counterSum, endOffsets, expectExactlyOnce, groupOffsets, isolatedEnvironment, makeEvents, metricsText, produceEvents, readyz,
-  startEventLogger, totalRows, uniqueName, waitAllCommitted, waitForRows, type Isolated,
+  counterSum,
+  endOffsets,
+  expectExactlyOnce,
+  groupOffsets,
+  isolatedEnvironment,
+  makeEvents,
+  metricsText,
+  produceEvents,
+  readyz,
+  startEventLogger,
+  totalRows,
+  uniqueName,
+  waitAllCommitted,
+  waitForRows,
+  type Isolated,
 } from './harness';
 
 // Poison messages go to the dead-letter topic; MySQL trouble (a table locked, the server
@@ -26,7 +39,10 @@ const logged: TallyEvent[] = [];
 class MysqlGate {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  constructor(readonly port: number, private readonly target: { host: string; port: number }) {}
+  constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
 
   async open(): Promise<void> {
     const server = createServer((client) => {
@@ -34,7 +50,10 @@ class MysqlGate {
       for (const s of [client, upstream]) {
         this.sockets.add(s);
         s.on('close', () => this.sockets.delete(s));
-        s.on('error', () => { client.destroy(); upstream.destroy(); });
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
       }
       client.pipe(upstream).pipe(client);
     });
@@ -67,7 +86,8 @@ afterAll(async () => {
 }, 60_000);
 
 const dlqCount = async () => [...(await endOffsets([iso.names.deadLetter])).values()].reduce((s, n) => s + n, 0);
-const committedSum = async (topics: readonly string[]) => [...(await groupOffsets(group, topics)).values()].reduce((s, n) => s + Math.max(0, n), 0);
+const committedSum = async (topics: readonly string[]) =>
+  [...(await groupOffsets(group, topics)).values()].reduce((s, n) => s + Math.max(0, n), 0);
 const endSum = async (topics: readonly string[]) => [...(await endOffsets(topics)).values()].reduce((s, n) => s + n, 0);
 
 it('poison (random bytes, a domain-invalid record) is dead-lettered with its reason; the rest is logged', async () => {
@@ -83,7 +103,9 @@ it('poison (random bytes, a domain-invalid record) is dead-lettered with its rea
   const bad = { type: 'movie.rated', payload: { ...makeEvents(1, ['movie.rated'])[0]!.payload, rating: 9 } } as TallyEvent;
   const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
   const id = await codec.register(iso.names.subjectFor('movie.rated'), eventDefinition('movie.rated').avroSchema);
-  await produceRaw(ratedTopic, [{ key: keyFor(bad), value: codec.encodeValidated(id, eventDefinition('movie.rated').avroType, bad.payload), partition: 1 }]);
+  await produceRaw(ratedTopic, [
+    { key: keyFor(bad), value: codec.encodeValidated(id, eventDefinition('movie.rated').avroType, bad.payload), partition: 1 },
+  ]);
   await produceEvents(iso.names, after);
   logged.push(...before, ...after);
 
@@ -93,9 +115,18 @@ it('poison (random bytes, a domain-invalid record) is dead-lettered with its rea
 
   const dead = await readTopic(iso.names.deadLetter, 2);
   const byKey = Object.fromEntries(dead.map((d) => [d.key, d]));
-  expect(byKey.junk!.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'undecodable', [DLQ_HEADERS.service]: 'event-logger', [DLQ_HEADERS.topic]: viewTopic, [DLQ_HEADERS.partition]: '2' });
+  expect(byKey.junk!.headers).toMatchObject({
+    [DLQ_HEADERS.reason]: 'undecodable',
+    [DLQ_HEADERS.service]: 'event-logger',
+    [DLQ_HEADERS.topic]: viewTopic,
+    [DLQ_HEADERS.partition]: '2',
+  });
   expect(byKey.junk!.value!.equals(junk)).toBe(true); // the original bytes, untouched
-  expect(byKey[keyFor(bad)]!.headers).toMatchObject({ [DLQ_HEADERS.reason]: 'invalid_payload', [DLQ_HEADERS.step]: 'validate', [DLQ_HEADERS.topic]: ratedTopic });
+  expect(byKey[keyFor(bad)]!.headers).toMatchObject({
+    [DLQ_HEADERS.reason]: 'invalid_payload',
+    [DLQ_HEADERS.step]: 'validate',
+    [DLQ_HEADERS.topic]: ratedTopic,
+  });
   expect(byKey[keyFor(bad)]!.headers[DLQ_HEADERS.detail]).toContain('rating must be an integer from 1 to 5');
   expect(await dlqCount()).toBe(2);
 }, 90_000);
@@ -130,10 +161,14 @@ it('MySQL unreachable: /readyz says so, offsets do not move, nothing dead-letter
   const topics = iso.names.eventTopics;
   const dlqBefore = await dlqCount();
   await gate.cut();
-  const down = await eventually(async () => {
-    const r = await readyz(PORT);
-    return r.status === 503 && r.body.checks?.mysql !== 'ok' ? r : undefined;
-  }, 20_000, '/readyz to report mysql down');
+  const down = await eventually(
+    async () => {
+      const r = await readyz(PORT);
+      return r.status === 503 && r.body.checks?.mysql !== 'ok' ? r : undefined;
+    },
+    20_000,
+    '/readyz to report mysql down',
+  );
   expect(down.body.ready).toBe(false);
 
   const committedBefore = await committedSum(topics);

@@ -31,17 +31,25 @@ export async function isolatedEnvironment(): Promise<Isolated> {
   const names = topicNames(prefix);
   // `tally setup` is what production runs: the catalog's partitions and retention, schemas under the prefix.
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], {
-    env: { TOPIC_PREFIX: prefix, KAFKA_BROKERS: env.KAFKA_BROKERS.join(','), SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL, LOG_LEVEL: 'warn' },
+    env: {
+      TOPIC_PREFIX: prefix,
+      KAFKA_BROKERS: env.KAFKA_BROKERS.join(','),
+      SCHEMA_REGISTRY_URL: env.SCHEMA_REGISTRY_URL,
+      LOG_LEVEL: 'warn',
+    },
     stdio: 'pipe',
   });
   const tmp = await createTempDatabase(env.MYSQL_URL, 'tally_el_test');
   await migrateLatest(tmp.db);
   return {
-    prefix, names, tmp,
+    prefix,
+    names,
+    tmp,
     cleanup: async () => {
       await deleteTopics([...names.eventTopics, names.deadLetter]).catch(() => undefined);
       for (const t of names.eventTopics) {
-        for (const q of ['', '?permanent=true']) await fetch(`${env.SCHEMA_REGISTRY_URL}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
+        for (const q of ['', '?permanent=true'])
+          await fetch(`${env.SCHEMA_REGISTRY_URL}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
       }
       await tmp.drop();
     },
@@ -72,14 +80,29 @@ export function isolatedSuite(): { readonly iso: Isolated; readonly procs: Servi
 }
 
 /** The compiled service as a real process; waits until /readyz answers 200 unless told not to. */
-export async function startEventLogger(iso: Isolated, port: number, extra: Record<string, string> = {}, waitReady = true): Promise<ServiceProcess> {
+export async function startEventLogger(
+  iso: Isolated,
+  port: number,
+  extra: Record<string, string> = {},
+  waitReady = true,
+): Promise<ServiceProcess> {
   const proc = new ServiceProcess('services/event-logger/dist/main.js', {
     // A group of the suite's own: the default (tally-event-logger) is the live quick-start service's
     // group, and a member of it would be handed this suite's partitions and write them elsewhere.
-    LOG_LEVEL: 'warn', MYSQL_URL: iso.tmp.url, TOPIC_PREFIX: iso.prefix, MANAGEMENT_PORT: String(port), SHUTDOWN_TIMEOUT: '20s', GROUP_ID: `event-logger-${iso.prefix}`, ...extra,
+    LOG_LEVEL: 'warn',
+    MYSQL_URL: iso.tmp.url,
+    TOPIC_PREFIX: iso.prefix,
+    MANAGEMENT_PORT: String(port),
+    SHUTDOWN_TIMEOUT: '20s',
+    GROUP_ID: `event-logger-${iso.prefix}`,
+    ...extra,
   });
   if (waitReady) {
-    await eventually(async () => ((await readyz(port)).status === 200 ? true : undefined), 45_000, `event-logger ready on :${port}; output:\n${proc.output}`);
+    await eventually(
+      async () => ((await readyz(port)).status === 200 ? true : undefined),
+      45_000,
+      `event-logger ready on :${port}; output:\n${proc.output}`,
+    );
   }
   return proc;
 }
@@ -104,7 +127,11 @@ export function counterSum(text: string, name: string): number {
 // Events
 
 const MOVIES = [11, 48213, 5120, 777, 90001, 3, 1234567];
-const UAS = ['Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0', 'Googlebot/2.1 (+http://www.google.com/bot.html)', null];
+const UAS = [
+  'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0',
+  'Googlebot/2.1 (+http://www.google.com/bot.html)',
+  null,
+];
 const GROUPS = ['homepage-hero', 'weekly-picks', 'staff-favourites'];
 const ITEM_TYPES = ['movie', 'actor', 'tag'] as const;
 
@@ -138,17 +165,29 @@ export function makeEvents(perType: number, types: readonly EventType[]): TallyE
 function withBody(type: EventType, base: Record<string, unknown>, n: number): TallyEvent {
   const jav_id = MOVIES[n % MOVIES.length]!;
   const featured = {
-    item_type: ITEM_TYPES[n % 3]!, item_id: 1 + (n % 900), group: GROUPS[n % 3]!, rank: n % 12, active: n % 5 !== 0,
-    expires_at: n % 2 === 0 ? null : (base.received_at as number) + 86_400_000 + n, admin_user_id: 1 + (n % 3),
+    item_type: ITEM_TYPES[n % 3]!,
+    item_id: 1 + (n % 900),
+    group: GROUPS[n % 3]!,
+    rank: n % 12,
+    active: n % 5 !== 0,
+    expires_at: n % 2 === 0 ? null : (base.received_at as number) + 86_400_000 + n,
+    admin_user_id: 1 + (n % 3),
   };
   const body: Record<EventType, Record<string, unknown>> = {
-    'movie.viewed': { jav_id, repeat_view: n % 4 === 1 }, 'movie.downloaded': { jav_id }, 'movie.liked': { jav_id }, 'movie.unliked': { jav_id },
-    'movie.watchlisted': { jav_id }, 'movie.unwatchlisted': { jav_id }, 'movie.rated': { jav_id, rating: 1 + (n % 5) },
-    'actor.viewed': { actor_id: 1 + (n % 300) }, 'tag.viewed': { tag_id: 1 + (n % 80) },
+    'movie.viewed': { jav_id, repeat_view: n % 4 === 1 },
+    'movie.downloaded': { jav_id },
+    'movie.liked': { jav_id },
+    'movie.unliked': { jav_id },
+    'movie.watchlisted': { jav_id },
+    'movie.unwatchlisted': { jav_id },
+    'movie.rated': { jav_id, rating: 1 + (n % 5) },
+    'actor.viewed': { actor_id: 1 + (n % 300) },
+    'tag.viewed': { tag_id: 1 + (n % 80) },
     'search.performed': {
       query: n % 7 === 0 ? '' : `query ${n} « 三上 »`,
       filters: n % 2 === 0 ? {} : { year: String(2000 + (n % 25)), studio: `S${n % 9}` },
-      entity_type: ITEM_TYPES[n % 3], result_count: n % 1000,
+      entity_type: ITEM_TYPES[n % 3],
+      result_count: n % 1000,
     },
     'recommendation.clicked': { jav_id, reason: n % 2 === 0 ? 'same_actor' : 'similar_tags' },
     'featured.item.created': featured,
@@ -162,7 +201,8 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
 export async function produceEvents(names: TopicNames, events: readonly TallyEvent[]): Promise<void> {
   const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
   const ids = new Map<EventType, number>();
-  for (const e of events) if (!ids.has(e.type)) ids.set(e.type, await codec.register(names.subjectFor(e.type), eventDefinition(e.type).avroSchema));
+  for (const e of events)
+    if (!ids.has(e.type)) ids.set(e.type, await codec.register(names.subjectFor(e.type), eventDefinition(e.type).avroSchema));
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
@@ -171,7 +211,9 @@ export async function produceEvents(names: TopicNames, events: readonly TallyEve
       for (const e of events.slice(i, i + 500)) {
         const topic = names.topicFor(e.type);
         if (!byTopic.has(topic)) byTopic.set(topic, []);
-        byTopic.get(topic)!.push({ key: keyFor(e), value: codec.encodeValidated(ids.get(e.type)!, eventDefinition(e.type).avroType, e.payload) });
+        byTopic
+          .get(topic)!
+          .push({ key: keyFor(e), value: codec.encodeValidated(ids.get(e.type)!, eventDefinition(e.type).avroType, e.payload) });
       }
       await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
     }
@@ -193,7 +235,8 @@ export async function postEvents(url: string, events: readonly TallyEvent[]): Pr
       body: JSON.stringify({ events: body }),
     });
     const answer = (await res.json()) as { accepted?: number; rejected?: number };
-    if (res.status !== 202 || answer.rejected !== 0) throw new Error(`ingest answered ${res.status}: ${JSON.stringify(answer).slice(0, 500)}`);
+    if (res.status !== 202 || answer.rejected !== 0)
+      throw new Error(`ingest answered ${res.status}: ${JSON.stringify(answer).slice(0, 500)}`);
   }
 }
 
@@ -215,11 +258,15 @@ export async function totalRows(db: Knex): Promise<number> {
 
 /** Waits until the logs hold `count` rows in total (and not more). */
 export async function waitForRows(db: Knex, count: number, timeoutMs = 60_000): Promise<void> {
-  await eventually(async () => {
-    const n = await totalRows(db);
-    if (n > count) throw new Error(`${n} rows, more than the ${count} expected`);
-    return n === count ? true : undefined;
-  }, timeoutMs, `${count} raw rows`);
+  await eventually(
+    async () => {
+      const n = await totalRows(db);
+      if (n > count) throw new Error(`${n} rows, more than the ${count} expected`);
+      return n === count ? true : undefined;
+    },
+    timeoutMs,
+    `${count} raw rows`,
+  );
 }
 
 /** Exactly one row per expected event id, none other. */
@@ -231,8 +278,10 @@ export async function expectExactlyOnce(db: Knex, events: readonly TallyEvent[])
   const missing = [...want].filter((id) => !seen.has(id));
   const extra = [...seen].filter((id) => !want.has(id));
   if (dupes.length > 0 || missing.length > 0 || extra.length > 0 || ids.length !== events.length) {
-    throw new Error(`${ids.length} rows for ${events.length} events; duplicated ${dupes.length} (${dupes.slice(0, 3).join(', ')}), `
-      + `missing ${missing.length} (${missing.slice(0, 3).join(', ')}), unexpected ${extra.length}`);
+    throw new Error(
+      `${ids.length} rows for ${events.length} events; duplicated ${dupes.length} (${dupes.slice(0, 3).join(', ')}), ` +
+        `missing ${missing.length} (${missing.slice(0, 3).join(', ')}), unexpected ${extra.length}`,
+    );
   }
 }
 
@@ -266,15 +315,18 @@ export async function groupOffsets(groupId: string, topics: readonly string[]): 
   }
 }
 
-
 /** Waits until the group has committed every partition up to its end offset. */
 export async function waitAllCommitted(groupId: string, topics: readonly string[], timeoutMs = 60_000): Promise<void> {
   const end = await endOffsets(topics);
-  await eventually(async () => {
-    const got = await groupOffsets(groupId, topics);
-    for (const [tp, high] of end) if (high > 0 && got.get(tp) !== high) return undefined;
-    return true;
-  }, timeoutMs, `group ${groupId} committed to the end`);
+  await eventually(
+    async () => {
+      const got = await groupOffsets(groupId, topics);
+      for (const [tp, high] of end) if (high > 0 && got.get(tp) !== high) return undefined;
+      return true;
+    },
+    timeoutMs,
+    `group ${groupId} committed to the end`,
+  );
 }
 
 /** Members of a consumer group with the partitions assigned to each. */

@@ -2,7 +2,18 @@ import { EVENT_TYPES, type TallyEvent } from '@tally/events';
 import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
 import {
-  counterSum, expectExactlyOnce, isolatedSuite, logsDigest, makeEvents, metricsText, produceEvents, startEventLogger, totalRows, uniqueName, waitAllCommitted, waitForRows,
+  counterSum,
+  expectExactlyOnce,
+  isolatedSuite,
+  logsDigest,
+  makeEvents,
+  metricsText,
+  produceEvents,
+  startEventLogger,
+  totalRows,
+  uniqueName,
+  waitAllCommitted,
+  waitForRows,
 } from './harness';
 
 // The event-logger as a real process on its own topics and database: ≥ 10,000 events of all 14
@@ -19,32 +30,57 @@ const ms = (d: unknown) => (d instanceof Date ? d.getTime() : d);
 function expectedRow(e: TallyEvent): { table: string; row: Record<string, unknown> } {
   const p = e.payload;
   const base = {
-    event_id: p.event_id, user_id: p.user_id, ip: p.ip, user_agent: p.user_agent, is_bot: p.is_bot ? 1 : 0,
-    occurred_at: p.occurred_at, received_at: p.received_at,
+    event_id: p.event_id,
+    user_id: p.user_id,
+    ip: p.ip,
+    user_agent: p.user_agent,
+    is_bot: p.is_bot ? 1 : 0,
+    occurred_at: p.occurred_at,
+    received_at: p.received_at,
   };
   switch (e.type) {
-    case 'movie.viewed': return { table: 'view_events', row: { ...base, jav_id: e.payload.jav_id, repeat_view: e.payload.repeat_view ? 1 : 0 } };
-    case 'movie.downloaded': return { table: 'download_events', row: { ...base, jav_id: e.payload.jav_id } };
-    case 'actor.viewed': return { table: 'actor_view_events', row: { ...base, actor_id: e.payload.actor_id } };
-    case 'tag.viewed': return { table: 'tag_view_events', row: { ...base, tag_id: e.payload.tag_id } };
-    case 'recommendation.clicked': return { table: 'recommendation_click_events', row: { ...base, jav_id: e.payload.jav_id, reason: e.payload.reason } };
+    case 'movie.viewed':
+      return { table: 'view_events', row: { ...base, jav_id: e.payload.jav_id, repeat_view: e.payload.repeat_view ? 1 : 0 } };
+    case 'movie.downloaded':
+      return { table: 'download_events', row: { ...base, jav_id: e.payload.jav_id } };
+    case 'actor.viewed':
+      return { table: 'actor_view_events', row: { ...base, actor_id: e.payload.actor_id } };
+    case 'tag.viewed':
+      return { table: 'tag_view_events', row: { ...base, tag_id: e.payload.tag_id } };
+    case 'recommendation.clicked':
+      return { table: 'recommendation_click_events', row: { ...base, jav_id: e.payload.jav_id, reason: e.payload.reason } };
     case 'search.performed': {
       const s = e.payload;
-      return { table: 'search_events', row: { ...base, query: s.query, filters: s.filters, entity_type: s.entity_type, result_count: s.result_count } };
+      return {
+        table: 'search_events',
+        row: { ...base, query: s.query, filters: s.filters, entity_type: s.entity_type, result_count: s.result_count },
+      };
     }
-    case 'movie.rated': return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'rate', rating: e.payload.rating } };
-    case 'movie.liked': return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'like', rating: null } };
-    case 'movie.unliked': return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'unlike', rating: null } };
-    case 'movie.watchlisted': return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'watchlist', rating: null } };
-    case 'movie.unwatchlisted': return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'unwatchlist', rating: null } };
+    case 'movie.rated':
+      return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'rate', rating: e.payload.rating } };
+    case 'movie.liked':
+      return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'like', rating: null } };
+    case 'movie.unliked':
+      return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'unlike', rating: null } };
+    case 'movie.watchlisted':
+      return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'watchlist', rating: null } };
+    case 'movie.unwatchlisted':
+      return { table: 'interaction_events', row: { ...base, jav_id: e.payload.jav_id, type: 'unwatchlist', rating: null } };
     default: {
       const f = e.payload;
       return {
         table: 'featured_events',
         row: {
-          ...base, action: e.type.split('.')[2], item_type: f.item_type, item_id: f.item_id, group: f.group,
-          previous_group: 'previous_group' in f ? f.previous_group : null, rank: f.rank, active: f.active ? 1 : 0,
-          expires_at: f.expires_at, admin_user_id: f.admin_user_id,
+          ...base,
+          action: e.type.split('.')[2],
+          item_type: f.item_type,
+          item_id: f.item_id,
+          group: f.group,
+          previous_group: 'previous_group' in f ? f.previous_group : null,
+          rank: f.rank,
+          active: f.active ? 1 : 0,
+          expires_at: f.expires_at,
+          admin_user_id: f.admin_user_id,
         },
       };
     }
@@ -76,7 +112,11 @@ describe('event-logger: load and replay', () => {
     const proc = await startEventLogger(suite.iso, PORT, { GROUP_ID: group }, false);
     procs.push(proc);
     // Throughput on a backlog: from the first row to the last (process start and group join excluded).
-    const first = await eventually(async () => ((await totalRows(suite.iso.tmp.db)) > 0 ? Date.now() : undefined), 45_000, `a first row; output:\n${proc.output}`);
+    const first = await eventually(
+      async () => ((await totalRows(suite.iso.tmp.db)) > 0 ? Date.now() : undefined),
+      45_000,
+      `a first row; output:\n${proc.output}`,
+    );
     await waitForRows(suite.iso.tmp.db, events.length, 90_000);
     const seconds = (Date.now() - first) / 1000;
     console.log(`event-logger: ${events.length} rows in ${seconds.toFixed(2)} s (≈ ${Math.round(events.length / seconds)} rows/s)`);

@@ -2,8 +2,17 @@ import { EVENT_TYPES } from '@tally/events';
 import { eventually } from '../helpers/env';
 import { startIngest, testPort } from '../helpers/services';
 import {
-  counterSum, expectExactlyOnce, groupMembers, isolatedSuite, makeEvents, metricsText, postEvents, startEventLogger, uniqueName,
-  waitAllCommitted, waitForRows,
+  counterSum,
+  expectExactlyOnce,
+  groupMembers,
+  isolatedSuite,
+  makeEvents,
+  metricsText,
+  postEvents,
+  startEventLogger,
+  uniqueName,
+  waitAllCommitted,
+  waitForRows,
 } from './harness';
 
 // Two event-logger processes in one consumer group, fed through the real ingest API: the group
@@ -22,10 +31,14 @@ it('two instances, same group: both get partitions, every event logged exactly o
     startEventLogger(suite.iso, PORT_B, { GROUP_ID: group }),
   ]);
   procs.push(a, b);
-  const members = await eventually(async () => {
-    const g = await groupMembers(group);
-    return g.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.partitions > 0) ? g.members : undefined;
-  }, 45_000, 'a stable group of two members, each with partitions');
+  const members = await eventually(
+    async () => {
+      const g = await groupMembers(group);
+      return g.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.partitions > 0) ? g.members : undefined;
+    },
+    45_000,
+    'a stable group of two members, each with partitions',
+  );
   expect(members.reduce((s, m) => s + m.partitions, 0)).toBe(EVENT_TYPES.length * 6);
 
   const ingest = await startIngest({ PORT: String(INGEST_PORT), TOPIC_PREFIX: suite.iso.prefix });
@@ -37,7 +50,9 @@ it('two instances, same group: both get partitions, every event logged exactly o
   await waitAllCommitted(group, suite.iso.names.eventTopics);
   await expectExactlyOnce(suite.iso.tmp.db, events);
   // Both wrote some of them.
-  const written = await Promise.all([PORT_A, PORT_B].map(async (p) => counterSum(await metricsText(p), 'tally_raw_log_rows_inserted_total')));
+  const written = await Promise.all(
+    [PORT_A, PORT_B].map(async (p) => counterSum(await metricsText(p), 'tally_raw_log_rows_inserted_total')),
+  );
   expect(written.every((n) => n > 0)).toBe(true);
   expect(written[0]! + written[1]!).toBe(events.length);
 

@@ -9,7 +9,8 @@ const { world } = faultWorld({ consumerEnv: { counter: { MAX_CHUNK: '100' } } })
 it('the same event sent 3 times by the client, plus producer duplicates: counted once everywhere', async () => {
   await world.startAll();
   const events = world.makeEvents(1_200);
-  const batches = (list: typeof events, size: number) => Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
+  const batches = (list: typeof events, size: number) =>
+    Array.from({ length: Math.ceil(list.length / size) }, (_, i) => list.slice(i * size, (i + 1) * size));
 
   for (const b of batches(events, 100)) expect(await world.post(b)).toBe(202);
   // Second attempt: other batch boundaries, reverse order, new events mixed in.

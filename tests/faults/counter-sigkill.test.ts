@@ -17,7 +17,11 @@ it('counter SIGKILLed mid-batch under load, restarted: exact counts everywhere',
   expect(atKill.lag).toBeGreaterThan(0);
 
   // Events keep arriving while it is down; it comes back while the load is still running.
-  await eventually(async () => (load.posted() >= 2_000 || (await world.lag('counter')) > atKill.lag + 200 ? true : undefined), 60_000, 'more events while the counter is down');
+  await eventually(
+    async () => (load.posted() >= 2_000 || (await world.lag('counter')) > atKill.lag + 200 ? true : undefined),
+    60_000,
+    'more events while the counter is down',
+  );
   await world.start('counter');
   await load.done;
 

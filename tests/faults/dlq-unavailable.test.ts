@@ -9,7 +9,11 @@ import type { EventType } from '@tally/events';
 // events behind it in that partition wait (order within a partition is kept). Once the topic is
 // back, every poison message is dead-lettered exactly once and everything else is processed exactly.
 const { world } = faultWorld();
-const POISON: [EventType, PoisonKind][] = [['movie.viewed', 'random_bytes'], ['movie.liked', 'unknown_schema'], ['search.performed', 'invalid_values']];
+const POISON: [EventType, PoisonKind][] = [
+  ['movie.viewed', 'random_bytes'],
+  ['movie.liked', 'unknown_schema'],
+  ['search.performed', 'invalid_values'],
+];
 const OUTAGE_MS = 15_000;
 
 it('dead-letter topic unavailable: the poison offset is not committed, nothing lost, each poison parked once after', async () => {

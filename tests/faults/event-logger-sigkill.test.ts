@@ -14,7 +14,11 @@ it('event-logger SIGKILLed mid-batch under load, restarted: exact rows, no dupli
   expect((await world.signal('event-logger', 'SIGKILL')).signal).toBe('SIGKILL');
   expect(atKill.lag).toBeGreaterThan(0);
 
-  await eventually(async () => (load.posted() >= 2_000 || (await world.lag('event-logger')) > atKill.lag + 200 ? true : undefined), 60_000, 'more events while the event-logger is down');
+  await eventually(
+    async () => (load.posted() >= 2_000 || (await world.lag('event-logger')) > atKill.lag + 200 ? true : undefined),
+    60_000,
+    'more events while the event-logger is down',
+  );
   await world.start('event-logger');
   await load.done;
 

@@ -18,7 +18,11 @@ it('flusher killed at each step and run twice at once, while counting goes on: e
   for (const failpoint of ['after_take', 'after_commit', 'before_cleanup']) {
     // Something to flush: the counter has counted since the last run.
     const before = await world.metric('counter', 'messages_processed_total');
-    await eventually(async () => ((await world.metric('counter', 'messages_processed_total')) > before + 50 ? true : undefined), 60_000, 'new counts');
+    await eventually(
+      async () => ((await world.metric('counter', 'messages_processed_total')) > before + 50 ? true : undefined),
+      60_000,
+      'new counts',
+    );
     const killed = await world.runJob('flusher', [], { env: { FLUSHER_FAILPOINT: failpoint } });
     expect({ failpoint, signal: killed.signal }).toEqual({ failpoint, signal: 'SIGKILL' });
   }
@@ -66,10 +70,17 @@ it('es-sync with a rejected bulk item converges; snapshot-builder killed mid-bui
   try {
     await lock.query('LOCK TABLES jav WRITE');
     const p = world.spawnJob('snapshot-builder');
-    await eventually(async () => {
-      const [rows] = (await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'", [world.temp.name])) as unknown as [{ n: number }[]];
-      return Number(rows[0]!.n) > 0 ? true : undefined;
-    }, 60_000, 'the build waiting on the jav lock');
+    await eventually(
+      async () => {
+        const [rows] = (await lock.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'",
+          [world.temp.name],
+        )) as unknown as [{ n: number }[]];
+        return Number(rows[0]!.n) > 0 ? true : undefined;
+      },
+      60_000,
+      'the build waiting on the jav lock',
+    );
     p.signal('SIGKILL');
     expect((await p.waitExit()).signal).toBe('SIGKILL');
   } finally {

@@ -30,7 +30,8 @@ async function partitions(kafka: Kafka, topics: string[]): Promise<Map<string, P
   try {
     const meta = await admin.fetchTopicMetadata({ topics });
     const out = new Map<string, PartitionState>();
-    for (const t of meta.topics) for (const p of t.partitions) out.set(`${t.name}/${p.partitionId}`, { leader: p.leader, isr: [...p.isr].sort() });
+    for (const t of meta.topics)
+      for (const p of t.partitions) out.set(`${t.name}/${p.partitionId}`, { leader: p.leader, isr: [...p.isr].sort() });
     return out;
   } finally {
     await admin.disconnect();
@@ -66,7 +67,8 @@ async function findInKafka(kafka: Kafka, topics: string[], ids: string[]): Promi
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map<string, number>();
-  for (const t of topics) for (const o of await admin.fetchTopicOffsets(t)) if (Number(o.high) > 0) ends.set(`${t}/${o.partition}`, Number(o.high));
+  for (const t of topics)
+    for (const o of await admin.fetchTopicOffsets(t)) if (Number(o.high) > 0) ends.set(`${t}/${o.partition}`, Number(o.high));
   await admin.disconnect();
   const consumer = kafka.consumer({ groupId: `faults-find-${Date.now()}` });
   await consumer.connect();
@@ -78,7 +80,9 @@ async function findInKafka(kafka: Kafka, topics: string[], ids: string[]): Promi
       eachMessage: async ({ topic, partition, message }) => {
         const v = message.value ?? Buffer.alloc(0);
         const lower = Buffer.from(v.toString('latin1').toLowerCase(), 'latin1');
-        for (const [id, n] of needles) if (lower.includes(n)) found[id] = `${found[id] === 'not in Kafka' ? '' : `${found[id]} `}${topic}/${partition}@${message.offset}`;
+        for (const [id, n] of needles)
+          if (lower.includes(n))
+            found[id] = `${found[id] === 'not in Kafka' ? '' : `${found[id]} `}${topic}/${partition}@${message.offset}`;
         const key = `${topic}/${partition}`;
         if (Number(message.offset) + 1 >= (ends.get(key) ?? 0)) ends.delete(key);
         if (ends.size === 0) {
@@ -117,10 +121,15 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     await eventually(async () => (alive(pid) ? undefined : true), 10_000, `node ${n} gone`);
   };
   // Every consumer's committed offsets move on after an election (new leaders, group coordinator moved).
-  const committed = async (c: (typeof CONSUMERS)[number]) => [...(await world.committedOffsets(c)).values()].reduce((a, b) => a + Math.max(b, 0), 0);
+  const committed = async (c: (typeof CONSUMERS)[number]) =>
+    [...(await world.committedOffsets(c)).values()].reduce((a, b) => a + Math.max(b, 0), 0);
   const consumersGoOn = async (after: string): Promise<void> => {
     const from = await Promise.all(CONSUMERS.map(committed));
-    await Promise.all(CONSUMERS.map((c, i) => eventually(async () => ((await committed(c).catch(() => 0)) > from[i]! ? true : undefined), 60_000, `${c} commits after ${after}`)));
+    await Promise.all(
+      CONSUMERS.map((c, i) =>
+        eventually(async () => ((await committed(c).catch(() => 0)) > from[i]! ? true : undefined), 60_000, `${c} commits after ${after}`),
+      ),
+    );
   };
   const t0 = Date.now();
   let first = 0;
@@ -134,23 +143,35 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     const led = [...before.values()].filter((p) => p.leader === first).length;
     await kill(first);
     const killed1 = Date.now();
-    await eventually(async () => {
-      const now = await partitions(world.kafka, topics).catch(() => undefined);
-      return now && [...now.values()].every((p) => p.leader !== first && p.leader >= 0) ? now : undefined;
-    }, 60_000, `leaders moved off node ${first}`);
+    await eventually(
+      async () => {
+        const now = await partitions(world.kafka, topics).catch(() => undefined);
+        return now && [...now.values()].every((p) => p.leader !== first && p.leader >= 0) ? now : undefined;
+      },
+      60_000,
+      `leaders moved off node ${first}`,
+    );
     steps.push({ what: `node ${first} SIGKILLed (leader of ${led} partitions)`, at: killed1, elections: led, ms: Date.now() - killed1 });
     await load.acknowledgedMore(1_000, 60_000, `with node ${first} down`);
     await consumersGoOn(`node ${first} died`);
     // The followers drop the dead node from the ISRs (replica.lag.time.max.ms): two in sync, writes go on.
-    await eventually(async () => {
-      const now = await partitions(world.kafka, topics).catch(() => undefined);
-      return now && [...now.values()].every((p) => p.isr.length === 2 && !p.isr.includes(first)) ? true : undefined;
-    }, 60_000, `ISRs shrunk to two without node ${first}`);
+    await eventually(
+      async () => {
+        const now = await partitions(world.kafka, topics).catch(() => undefined);
+        return now && [...now.values()].every((p) => p.isr.length === 2 && !p.isr.includes(first)) ? true : undefined;
+      },
+      60_000,
+      `ISRs shrunk to two without node ${first}`,
+    );
     steps.push({ what: 'ISRs at 2', at: Date.now() });
     await load.acknowledgedMore(500, 60_000, 'with two replicas in sync');
 
     // 2. A second node dies: one replica left, fewer than min.insync.replicas — nothing can be acknowledged.
-    second = await busiestLeader(world.kafka, topics, [1, 2, 3].filter((n) => n !== first));
+    second = await busiestLeader(
+      world.kafka,
+      topics,
+      [1, 2, 3].filter((n) => n !== first),
+    );
     await kill(second);
     oneReplica = { from: Date.now(), to: 0 };
     steps.push({ what: `node ${second} SIGKILLed (one replica left)`, at: oneReplica.from });
@@ -169,10 +190,14 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
     const restarting1 = Date.now();
     await cluster.nodeUp(first);
     steps.push({ what: `node ${first} started again`, at: restarting1, ms: Date.now() - restarting1 });
-    await eventually(async () => {
-      const now = await partitions(world.kafka, topics).catch(() => undefined);
-      return now && [...now.values()].every((p) => p.isr.length === 3) ? true : undefined;
-    }, 120_000, 'ISRs back at three');
+    await eventually(
+      async () => {
+        const now = await partitions(world.kafka, topics).catch(() => undefined);
+        return now && [...now.values()].every((p) => p.isr.length === 3) ? true : undefined;
+      },
+      120_000,
+      'ISRs back at three',
+    );
     steps.push({ what: 'ISRs at 3', at: Date.now() });
     await load.acknowledgedMore(500, 60_000, 'with all nodes back');
     await consumersGoOn('all nodes back');
@@ -192,8 +217,10 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
   expect(slowest).toBeLessThan(PRODUCE_TIMEOUT_MS + 2_500);
   // With one replica left: no request asked and answered in that window got a 202, and some got 503.
   const whileOne = load.attempts.filter((a) => a.at >= oneReplica.from && a.at + a.ms < oneReplica.to);
-  expect({ accepted: whileOne.filter((a) => a.status === 202).length, refused: whileOne.filter((a) => a.status === 503).length > 0 })
-    .toEqual({ accepted: 0, refused: true });
+  expect({
+    accepted: whileOne.filter((a) => a.status === 202).length,
+    refused: whileOne.filter((a) => a.status === 503).length > 0,
+  }).toEqual({ accepted: 0, refused: true });
   // With one node down (two replicas in sync), writes were accepted.
   const killed1 = steps[0]!.at;
   expect(load.between(killed1, oneReplica.from).filter((a) => a.status === 202).length).toBeGreaterThan(0);
@@ -207,16 +234,24 @@ it('replicated Kafka (RF 3, min ISR 2): leader SIGKILLed, then a second node: 20
   const after = await partitions(world.kafka, topics);
   const moved = [...after.entries()].filter(([k, p]) => before.get(k)!.leader !== p.leader).length;
   const statuses = (from: number, to: number) => JSON.stringify(byStatus(load.between(from, to)));
-  console.log(`${summary('kafka-cluster', report)}; requests ${JSON.stringify(byStatus(load.attempts))}, events acknowledged ${load.acknowledged}, slowest ${slowest} ms, load ${loadMs} ms; `
-    + `with node ${first} down ${statuses(killed1, oneReplica.from)}, with one replica ${statuses(oneReplica.from, oneReplica.to)}; `
-    + `steps ${steps.map((s) => `+${((s.at - t0) / 1000).toFixed(1)} s ${s.what}${s.ms !== undefined ? ` (${s.ms} ms)` : ''}`).join(', ')}; `
-    + `partitions led elsewhere than before at the end ${moved}/${after.size}; `
-    // The producer's check at work: a request kafkajs resolved without one of its partitions (503).
-    + `503s for an unacknowledged partition ${world.refusals.filter((r) => r.includes('without partitions')).length}`);
+  console.log(
+    `${summary('kafka-cluster', report)}; requests ${JSON.stringify(byStatus(load.attempts))}, events acknowledged ${load.acknowledged}, slowest ${slowest} ms, load ${loadMs} ms; ` +
+      `with node ${first} down ${statuses(killed1, oneReplica.from)}, with one replica ${statuses(oneReplica.from, oneReplica.to)}; ` +
+      `steps ${steps.map((s) => `+${((s.at - t0) / 1000).toFixed(1)} s ${s.what}${s.ms !== undefined ? ` (${s.ms} ms)` : ''}`).join(', ')}; ` +
+      `partitions led elsewhere than before at the end ${moved}/${after.size}; ` +
+      // The producer's check at work: a request kafkajs resolved without one of its partitions (503).
+      `503s for an unacknowledged partition ${world.refusals.filter((r) => r.includes('without partitions')).length}`,
+  );
   if (report.rawRows.missingIds.length > 0) {
     const ingest = (world as unknown as { ingest?: { output: string } }).ingest?.output ?? '';
-    console.log(`missing events, looked up in Kafka: ${JSON.stringify(await findInKafka(world.kafka, topics, report.rawRows.missingIds))}; `
-      + `ingest API errors: ${ingest.split('\n').filter((l) => /error|warn|sequence/i.test(l)).slice(-30).join('\n')}`);
+    console.log(
+      `missing events, looked up in Kafka: ${JSON.stringify(await findInKafka(world.kafka, topics, report.rawRows.missingIds))}; ` +
+        `ingest API errors: ${ingest
+          .split('\n')
+          .filter((l) => /error|warn|sequence/i.test(l))
+          .slice(-30)
+          .join('\n')}`,
+    );
   }
   expect(report.accepted).toBe(load.acknowledged);
   expectConserved(report);

@@ -111,10 +111,17 @@ it('Kafka broker restarted under load (SIGTERM, then SIGKILL): 503 while it is g
   const inKafka = [...(await endOffsets(world.names.eventTopics, world.kafka)).values()].reduce((a, b) => a + b, 0);
   expect(inKafka).toBeGreaterThanOrEqual(report.accepted);
   const crashes = CONSUMERS.map((c) => `${c} ${world.procs.get(c)!.output.split('consumer crashed').length - 1}`).join(', ');
-  console.log(`${summary('kafka-restart', report)}; records in Kafka ${inKafka} (${inKafka - report.accepted} copies), requests ${JSON.stringify(byStatus(load.attempts))}, slowest ${slowest} ms, load ${loadMs} ms; `
-    + `${outages.map((o) => `${o.how}: broker gone ${o.restarting - o.gone} ms, starting ${o.up - o.restarting} ms, first 202 ${o.recovered - o.up} ms after, `
-      + `503s ${load.between(o.gone, o.recovered).filter((a) => a.status === 503).length}`).join('; ')}; `
-    + `kafkajs crash-restarts (${crashes}); consumer readyz samples ${JSON.stringify(readiness)}`);
+  console.log(
+    `${summary('kafka-restart', report)}; records in Kafka ${inKafka} (${inKafka - report.accepted} copies), requests ${JSON.stringify(byStatus(load.attempts))}, slowest ${slowest} ms, load ${loadMs} ms; ` +
+      `${outages
+        .map(
+          (o) =>
+            `${o.how}: broker gone ${o.restarting - o.gone} ms, starting ${o.up - o.restarting} ms, first 202 ${o.recovered - o.up} ms after, ` +
+            `503s ${load.between(o.gone, o.recovered).filter((a) => a.status === 503).length}`,
+        )
+        .join('; ')}; ` +
+      `kafkajs crash-restarts (${crashes}); consumer readyz samples ${JSON.stringify(readiness)}`,
+  );
   expect(report.accepted).toBe(load.acknowledged);
   expectConserved(report);
 }, 360_000);

@@ -25,10 +25,14 @@ it('MySQL frozen for 60 s under load: no offsets advance, nothing dead-lettered,
   let samples = 0;
   try {
     // Readiness goes false for every consumer (each checks MySQL with a 1 s limit).
-    await eventually(async () => {
-      for (const c of CONSUMERS) if ((await world.readyz(c)) !== 503) return undefined;
-      return true;
-    }, 20_000, 'every consumer reporting not ready');
+    await eventually(
+      async () => {
+        for (const c of CONSUMERS) if ((await world.readyz(c)) !== 503) return undefined;
+        return true;
+      },
+      20_000,
+      'every consumer reporting not ready',
+    );
     // From here on, the MySQL sinks' committed offsets must not move until MySQL is back. (The
     // writes already in flight when the pause began hang too, so the first sample is the baseline.)
     const baseline = await Promise.all(MYSQL_SINKS.map((c) => world.committedOffsets(c)));
@@ -37,7 +41,10 @@ it('MySQL frozen for 60 s under load: no offsets advance, nothing dead-lettered,
       await new Promise((r) => setTimeout(r, 5_000)); // sampling period during the fault, not a wait for a condition
       samples++;
       for (const [i, c] of MYSQL_SINKS.entries()) {
-        expect({ c, offsets: Object.fromEntries(await world.committedOffsets(c)) }).toEqual({ c, offsets: Object.fromEntries(baseline[i]!) });
+        expect({ c, offsets: Object.fromEntries(await world.committedOffsets(c)) }).toEqual({
+          c,
+          offsets: Object.fromEntries(baseline[i]!),
+        });
         expect({ c, readyz: await world.readyz(c) }).toEqual({ c, readyz: 503 });
         expect(world.isRunning(c)).toBe(true);
       }

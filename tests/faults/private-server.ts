@@ -47,10 +47,14 @@ export class PrivateServer {
   /** The address clients use. */
   get url(): string {
     switch (this.kind) {
-      case 'kafka': return `127.0.0.1:${this.ports.KAFKA_PORT}`;
-      case 'kafka-cluster': return [1, 2, 3].map((n) => `127.0.0.1:${this.nodePort(n)}`).join(',');
-      case 'mariadb': return `mysql://tally:tally@127.0.0.1:${this.ports.MYSQL_PORT}/tally`;
-      case 'registry': return `http://127.0.0.1:${this.ports.REGISTRY_PORT}/apis/ccompat/v7`;
+      case 'kafka':
+        return `127.0.0.1:${this.ports.KAFKA_PORT}`;
+      case 'kafka-cluster':
+        return [1, 2, 3].map((n) => `127.0.0.1:${this.nodePort(n)}`).join(',');
+      case 'mariadb':
+        return `mysql://tally:tally@127.0.0.1:${this.ports.MYSQL_PORT}/tally`;
+      case 'registry':
+        return `http://127.0.0.1:${this.ports.REGISTRY_PORT}/apis/ccompat/v7`;
     }
   }
 
@@ -62,8 +66,12 @@ export class PrivateServer {
   private async stack(cmd: 'up' | 'down', target: string = this.kind): Promise<void> {
     try {
       await run('bash', [join(ROOT, 'stack/stack'), cmd, target], {
-        // eslint-disable-next-line no-restricted-properties -- the stack script needs PATH, HOME and CACHE_DIR
-        env: { ...process.env, STACK_DIR: this.dir, ...SETTINGS[this.kind], ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])) },
+        env: {
+          ...process.env,
+          STACK_DIR: this.dir,
+          ...SETTINGS[this.kind],
+          ...Object.fromEntries(Object.entries(this.ports).map(([k, v]) => [k, String(v)])),
+        },
         timeout: 240_000,
       });
     } catch (err) {
@@ -72,11 +80,19 @@ export class PrivateServer {
       let causes = '';
       try {
         const logs = target === 'kafka-cluster' ? ['kafka1', 'kafka2', 'kafka3'] : [target];
-        causes = logs.map((l) => readFileSync(join(this.dir, 'logs', `${l}.log`), 'utf8')).join('\n').split('\n').filter((l) => /ERROR|Exception|Address already in use/.test(l)).slice(0, 10).join('\n');
+        causes = logs
+          .map((l) => readFileSync(join(this.dir, 'logs', `${l}.log`), 'utf8'))
+          .join('\n')
+          .split('\n')
+          .filter((l) => /ERROR|Exception|Address already in use/.test(l))
+          .slice(0, 10)
+          .join('\n');
       } catch {
         // no log yet
       }
-      throw new Error(`stack ${cmd} ${target} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}\nfirst errors in its log:\n${causes}`);
+      throw new Error(
+        `stack ${cmd} ${target} (STACK_DIR=${this.dir}) failed: ${e.stderr ?? e.message}\nfirst errors in its log:\n${causes}`,
+      );
     }
   }
 
@@ -102,7 +118,11 @@ export class PrivateServer {
   private async allNodesKnown(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const n of [1, 2, 3]) {
-      const admin = new Kafka({ clientId: 'tally-faults-cluster-check', brokers: [`127.0.0.1:${this.nodePort(n)}`], logLevel: logLevel.NOTHING }).admin();
+      const admin = new Kafka({
+        clientId: 'tally-faults-cluster-check',
+        brokers: [`127.0.0.1:${this.nodePort(n)}`],
+        logLevel: logLevel.NOTHING,
+      }).admin();
       try {
         await admin.connect();
         while ((await admin.describeCluster()).brokers.length < 3) {

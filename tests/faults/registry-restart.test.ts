@@ -56,7 +56,11 @@ it('registry restarted empty under load (twice): ingest and consumers re-registe
 
       if (coldStart === 'at once') await world.start('event-logger');
       // Put back within the ingest API's check interval (5 s), or by the cold consumer's start.
-      await eventually(async () => (Object.keys(await registeredIds()).length === 14 ? true : undefined), 30_000, 'all 14 schemas registered again');
+      await eventually(
+        async () => (Object.keys(await registeredIds()).length === 14 ? true : undefined),
+        30_000,
+        'all 14 schemas registered again',
+      );
       const repairedMs = Date.now() - back;
       expect(await registeredIds()).toEqual(ids);
       if (coldStart === 'after the ingest repair') {
@@ -65,8 +69,18 @@ it('registry restarted empty under load (twice): ingest and consumers re-registe
         expect(ingest().output.split(RESET_NOTICED).length - 1).toBe(resetsBefore + 1);
         await world.start('event-logger');
       }
-      await load.acknowledgedMore(500, 60_000, `after the registry restart (${coldStart}); ingest output:\n${ingest().output.slice(-3_000)}`);
-      phases.push({ name: coldStart, down, back, repairedMs, ingestNoticed: ingest().output.split(RESET_NOTICED).length - 1 > resetsBefore });
+      await load.acknowledgedMore(
+        500,
+        60_000,
+        `after the registry restart (${coldStart}); ingest output:\n${ingest().output.slice(-3_000)}`,
+      );
+      phases.push({
+        name: coldStart,
+        down,
+        back,
+        repairedMs,
+        ingestNoticed: ingest().output.split(RESET_NOTICED).length - 1 > resetsBefore,
+      });
     }
   } catch (err) {
     await load.abort();
@@ -80,13 +94,18 @@ it('registry restarted empty under load (twice): ingest and consumers re-registe
   expect(load.attempts.filter((a) => a.status !== 202 && a.status !== 503)).toEqual([]);
   expect(load.between(t0, phases[0]!.down).filter((a) => a.status !== 202)).toEqual([]);
   for (const p of phases) {
-    expect({ phase: p.name, acceptedWhileDown: load.between(p.down, p.back).some((a) => a.status === 202) }).toEqual({ phase: p.name, acceptedWhileDown: true });
+    expect({ phase: p.name, acceptedWhileDown: load.between(p.down, p.back).some((a) => a.status === 202) }).toEqual({
+      phase: p.name,
+      acceptedWhileDown: true,
+    });
   }
   expect(await registeredIds()).toEqual(ids);
 
   const report = await world.conserve();
-  console.log(`${summary('registry-restart', report)}; requests ${JSON.stringify(byStatus(load.attempts))}, load ${loadMs} ms, `
-    + `catalog back after ${phases.map((p) => `${p.repairedMs} ms (${p.name}; ingest noticed the reset: ${p.ingestNoticed})`).join(', ')}`);
+  console.log(
+    `${summary('registry-restart', report)}; requests ${JSON.stringify(byStatus(load.attempts))}, load ${loadMs} ms, ` +
+      `catalog back after ${phases.map((p) => `${p.repairedMs} ms (${p.name}; ingest noticed the reset: ${p.ingestNoticed})`).join(', ')}`,
+  );
   expect(report.accepted).toBe(load.acknowledged);
   // Nothing was injected: any dead letter is a good event lost to the restart.
   expect(await world.readDeadLetters()).toEqual([]);

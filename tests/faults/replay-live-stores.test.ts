@@ -17,18 +17,64 @@ it('replaying every topic into event-logger, counter and history changes nothing
   expectConserved(await world.conserve());
 
   const cli = async (...args: string[]) => {
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-    const r = await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], { env: { ...process.env, ...world.baseEnv() } });
+    const r = await run(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), ...args], {
+      env: { ...process.env, ...world.baseEnv() },
+    });
     return r.stderr;
   };
   const types = (list: readonly string[]) => list.flatMap((t) => ['--event', t]);
-  const all = ['movie.viewed', 'movie.downloaded', 'movie.rated', 'movie.liked', 'movie.unliked', 'movie.watchlisted', 'movie.unwatchlisted', 'actor.viewed', 'tag.viewed', 'search.performed', 'recommendation.clicked', 'featured.item.created', 'featured.item.updated', 'featured.item.removed'];
-  expect(await cli('replay', ...types(all), '--from', 'beginning', '--sink', 'event-logger', '--no-progress')).toMatch(/replay: 900 messages/);
+  const all = [
+    'movie.viewed',
+    'movie.downloaded',
+    'movie.rated',
+    'movie.liked',
+    'movie.unliked',
+    'movie.watchlisted',
+    'movie.unwatchlisted',
+    'actor.viewed',
+    'tag.viewed',
+    'search.performed',
+    'recommendation.clicked',
+    'featured.item.created',
+    'featured.item.updated',
+    'featured.item.removed',
+  ];
+  expect(await cli('replay', ...types(all), '--from', 'beginning', '--sink', 'event-logger', '--no-progress')).toMatch(
+    /replay: 900 messages/,
+  );
   // Counter: every offset is at or below its applied progress in Redis, so all are skipped.
-  const counted = await cli('replay', ...types(['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted']), '--from', 'beginning', '--sink', 'counter', '--no-progress');
+  const counted = await cli(
+    'replay',
+    ...types([
+      'movie.viewed',
+      'movie.downloaded',
+      'movie.liked',
+      'movie.unliked',
+      'movie.rated',
+      'movie.watchlisted',
+      'movie.unwatchlisted',
+    ]),
+    '--from',
+    'beginning',
+    '--sink',
+    'counter',
+    '--no-progress',
+  );
   expect(counted).toMatch(/applied to counter \((\d+) already there\)/);
   // History: guarded by the live group's progress rows.
-  expect(await cli('replay', ...types(['movie.viewed', 'movie.downloaded']), '--from', 'beginning', '--sink', 'history', '--progress-group', world.groupOf('history'), '--no-progress')).toMatch(/applied to history/);
+  expect(
+    await cli(
+      'replay',
+      ...types(['movie.viewed', 'movie.downloaded']),
+      '--from',
+      'beginning',
+      '--sink',
+      'history',
+      '--progress-group',
+      world.groupOf('history'),
+      '--no-progress',
+    ),
+  ).toMatch(/applied to history/);
 
   const after = await world.conserve();
   console.log(summary('replay-live-stores', after));

@@ -42,7 +42,10 @@ export class RetryingLoad {
   private giveUpAt = Infinity;
   private readonly runs: Promise<void>[] = [];
 
-  constructor(private readonly world: World, private readonly o: RetryingLoadOptions = {}) {
+  constructor(
+    private readonly world: World,
+    private readonly o: RetryingLoadOptions = {},
+  ) {
     for (let i = 0; i < (o.concurrency ?? 1); i++) this.runs.push(this.run());
   }
 
@@ -71,7 +74,10 @@ export class RetryingLoad {
     const target = this.acknowledged + n;
     const deadline = Date.now() + timeoutMs;
     while (this.acknowledged < target) {
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${n} events acknowledged ${what}; last answers: ${JSON.stringify(this.attempts.slice(-5))}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out after ${timeoutMs} ms waiting for ${n} events acknowledged ${what}; last answers: ${JSON.stringify(this.attempts.slice(-5))}`,
+        );
       await sleep(100);
     }
   }

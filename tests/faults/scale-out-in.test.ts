@@ -11,7 +11,9 @@ const { world } = faultWorld();
 
 it('each consumer scaled 1 → 3 → 1 during 100,000 events: exact, lag back to 0', async () => {
   await world.startAll();
-  const rebalancesAtStart = Object.fromEntries(await Promise.all(CONSUMERS.map(async (c) => [c, await world.metric(c, 'consumer_rebalances_total')] as const)));
+  const rebalancesAtStart = Object.fromEntries(
+    await Promise.all(CONSUMERS.map(async (c) => [c, await world.metric(c, 'consumer_rebalances_total')] as const)),
+  );
   const load = world.load(TOTAL, { batch: 250, paceMs: 40 });
 
   // Scale out at 20 % posted: two more instances of each service join their groups.
@@ -35,7 +37,10 @@ it('each consumer scaled 1 → 3 → 1 during 100,000 events: exact, lag back to
     // The extra instances took partitions and processed messages...
     expect({ c, worked: workedByExtras[c]! > 0 }).toEqual({ c, worked: true });
     // ...and the remaining instance went through the joins and the leaves.
-    expect({ c, rebalanced: (await world.metric(c, 'consumer_rebalances_total')) - rebalancesAtStart[c]! >= 2 }).toEqual({ c, rebalanced: true });
+    expect({ c, rebalanced: (await world.metric(c, 'consumer_rebalances_total')) - rebalancesAtStart[c]! >= 2 }).toEqual({
+      c,
+      rebalanced: true,
+    });
     expect({ c, lag: await world.lag(c) }).toEqual({ c, lag: 0 });
   }
   const report = await world.conserve();

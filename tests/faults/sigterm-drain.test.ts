@@ -4,7 +4,9 @@ import { CONSUMERS, expectConserved, faultWorld, summary } from './world';
 // finish its chunk, commit, and exit 0 within its shutdown deadline (SHUTDOWN_TIMEOUT=20s, see
 // world.ts); the restarted process then starts exactly after what was committed, so it reprocesses
 // nothing (messages_reprocessed_total stays 0) and the counts stay exact.
-const { world } = faultWorld({ consumerEnv: { 'event-logger': { MAX_CHUNK: '50' }, counter: { MAX_CHUNK: '50' }, history: { MAX_CHUNK: '50' } } });
+const { world } = faultWorld({
+  consumerEnv: { 'event-logger': { MAX_CHUNK: '50' }, counter: { MAX_CHUNK: '50' }, history: { MAX_CHUNK: '50' } },
+});
 
 it('SIGTERM each consumer mid-batch: exit 0, nothing reprocessed after restart, exact counts', async () => {
   await world.startAll();
@@ -19,7 +21,8 @@ it('SIGTERM each consumer mid-batch: exit 0, nothing reprocessed after restart, 
       // It committed what it applied: Kafka's offsets are exactly one past the progress kept in Redis.
       const applied = await world.redis.client.hgetall('tally:counter:applied');
       const committed = await world.committedOffsets(c);
-      for (const [tp, last] of Object.entries(applied)) expect({ tp, committed: committed.get(tp) }).toEqual({ tp, committed: Number(last) + 1 });
+      for (const [tp, last] of Object.entries(applied))
+        expect({ tp, committed: committed.get(tp) }).toEqual({ tp, committed: Number(last) + 1 });
     }
     await world.start(c);
   }

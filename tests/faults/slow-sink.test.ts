@@ -15,14 +15,19 @@ const LOCK_MS = 15_000;
 // One partition at a time: with more, a worker handling another (empty) partition heartbeats
 // between its chunks and hides the problem; one stuck worker is the case to survive.
 const { world } = faultWorld({
-  consumerEnv: { 'event-logger': { MAX_CHUNK: '50', PARTITIONS_CONCURRENTLY: '1' }, history: { MAX_CHUNK: '50', PARTITION_CONCURRENCY: '1' } },
+  consumerEnv: {
+    'event-logger': { MAX_CHUNK: '50', PARTITIONS_CONCURRENTLY: '1' },
+    history: { MAX_CHUNK: '50', PARTITION_CONCURRENCY: '1' },
+  },
 });
 
 it('a sink write slower than the session timeout: no rebalance, nothing reprocessed, exact', async () => {
   await world.startAll();
   await world.load(500, { batch: 50, paceMs: 10 }).done;
   await world.quiet();
-  const rebalances = Object.fromEntries(await Promise.all(SLOW.map(async (c) => [c, await world.metric(c, 'consumer_rebalances_total')] as const)));
+  const rebalances = Object.fromEntries(
+    await Promise.all(SLOW.map(async (c) => [c, await world.metric(c, 'consumer_rebalances_total')] as const)),
+  );
 
   const load = world.load(2_000, { batch: 25, paceMs: 100 });
   const lock = await mysql.createConnection(world.temp.url);
@@ -32,10 +37,17 @@ it('a sink write slower than the session timeout: no rebalance, nothing reproces
     const [tables] = (await lock.query('SHOW TABLES')) as unknown as [Record<string, string>[]];
     await lock.query(`LOCK TABLES ${tables.map((t) => `\`${Object.values(t)[0]}\` WRITE`).join(', ')}`);
     // Both sinks are stuck inside a write (their sessions wait for the table lock).
-    await eventually(async () => {
-      const [rows] = (await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'", [world.temp.name])) as unknown as [{ n: number }[]];
-      return Number(rows[0]!.n) >= 2 ? true : undefined;
-    }, 30_000, 'event-logger and history waiting on the table locks');
+    await eventually(
+      async () => {
+        const [rows] = (await lock.query(
+          "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'",
+          [world.temp.name],
+        )) as unknown as [{ n: number }[]];
+        return Number(rows[0]!.n) >= 2 ? true : undefined;
+      },
+      30_000,
+      'event-logger and history waiting on the table locks',
+    );
     const stuckAt = await Promise.all(SLOW.map((c) => world.committedOffsets(c)));
     await new Promise((r) => setTimeout(r, LOCK_MS)); // the fault's duration, not a wait for a condition
     // Still members of their groups: nobody else took the partitions or committed past the stuck write.

@@ -45,24 +45,50 @@ const ENTRY: Record<Consumer | Job, string> = {
 };
 // Port bases no other test directory uses (testPort adds pid % 500).
 const PORT_BASE: Record<Consumer | Job | 'ingest' | 'redis', number> = {
-  ingest: 30_000, 'event-logger': 30_500, counter: 31_000, history: 31_500, redis: 32_000, flusher: 32_500, 'es-sync': 33_000, 'snapshot-builder': 33_500,
+  ingest: 30_000,
+  'event-logger': 30_500,
+  counter: 31_000,
+  history: 31_500,
+  redis: 32_000,
+  flusher: 32_500,
+  'es-sync': 33_000,
+  'snapshot-builder': 33_500,
 };
 
 export const ALL_TYPES: readonly EventType[] = eventDefinitions().map((d) => d.type);
 /** Which topics each consumer reads (the oracle's own copy of the services' bindings). */
 export const CONSUMES: Record<Consumer, readonly EventType[]> = {
   'event-logger': ALL_TYPES,
-  counter: ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted', 'featured.item.created', 'featured.item.updated', 'featured.item.removed'],
+  counter: [
+    'movie.viewed',
+    'movie.downloaded',
+    'movie.liked',
+    'movie.unliked',
+    'movie.rated',
+    'movie.watchlisted',
+    'movie.unwatchlisted',
+    'featured.item.created',
+    'featured.item.updated',
+    'featured.item.removed',
+  ],
   history: ['movie.viewed', 'movie.downloaded'],
 };
 /** Raw log of each event type (migration 0003). */
 export const TABLE_OF: Record<EventType, (typeof RAW_EVENT_TABLES)[number]> = {
-  'movie.viewed': 'view_events', 'movie.downloaded': 'download_events',
-  'movie.rated': 'interaction_events', 'movie.liked': 'interaction_events', 'movie.unliked': 'interaction_events',
-  'movie.watchlisted': 'interaction_events', 'movie.unwatchlisted': 'interaction_events',
-  'actor.viewed': 'actor_view_events', 'tag.viewed': 'tag_view_events', 'search.performed': 'search_events',
+  'movie.viewed': 'view_events',
+  'movie.downloaded': 'download_events',
+  'movie.rated': 'interaction_events',
+  'movie.liked': 'interaction_events',
+  'movie.unliked': 'interaction_events',
+  'movie.watchlisted': 'interaction_events',
+  'movie.unwatchlisted': 'interaction_events',
+  'actor.viewed': 'actor_view_events',
+  'tag.viewed': 'tag_view_events',
+  'search.performed': 'search_events',
   'recommendation.clicked': 'recommendation_click_events',
-  'featured.item.created': 'featured_events', 'featured.item.updated': 'featured_events', 'featured.item.removed': 'featured_events',
+  'featured.item.created': 'featured_events',
+  'featured.item.updated': 'featured_events',
+  'featured.item.removed': 'featured_events',
 };
 /** Counting rules (services/counter/src/handler.ts): bots never count. */
 const EFFECT: Partial<Record<EventType, { metric: Metric; delta: 1 }>> = {
@@ -88,14 +114,25 @@ interface Accepted {
 }
 
 export type PoisonKind = 'random_bytes' | 'unknown_schema' | 'invalid_values';
-const POISON_REASON: Record<PoisonKind, string> = { random_bytes: 'undecodable', unknown_schema: 'unknown_schema', invalid_values: 'invalid_payload' };
+const POISON_REASON: Record<PoisonKind, string> = {
+  random_bytes: 'undecodable',
+  unknown_schema: 'unknown_schema',
+  invalid_values: 'invalid_payload',
+};
 
 export interface ConservationReport {
   /** Event submissions answered 202 (retries of one event included). */
   driven: number;
   /** Distinct event ids accepted. */
   accepted: number;
-  rawRows: { expected: number; found: number; missing: number; duplicated: number; unexpected: number; /** The first missing event ids of each table, to look for in Kafka. */ missingIds: string[] };
+  rawRows: {
+    expected: number;
+    found: number;
+    missing: number;
+    duplicated: number;
+    unexpected: number;
+    /** The first missing event ids of each table, to look for in Kafka. */ missingIds: string[];
+  };
   /** Counter effects (seed + accepted events) vs Redis before the flush, Redis after it, MySQL. */
   counts: { effects: number; lost: number; doubleCounted: number };
   history: { rows: number; mismatched: number };
@@ -137,8 +174,20 @@ export class PrivateRedis {
   async start(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'tally-faults-redis-'));
     this.dirs.push(dir);
-    this.server = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await eventually(async () => (execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG' ? true : undefined), 10_000, `private redis on ${this.port}`);
+    this.server = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    await eventually(
+      async () =>
+        execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ===
+        'PONG'
+          ? true
+          : undefined,
+      10_000,
+      `private redis on ${this.port}`,
+    );
     if (this.client.status === 'wait') await this.client.connect();
   }
 
@@ -149,7 +198,11 @@ export class PrivateRedis {
     this.restarts++;
     await this.start();
     // The services may write to the new server first, so "empty" cannot be awaited; a new run_id can.
-    await eventually(async () => (/run_id:(\w+)/.exec(await this.client.info('server'))?.[1] !== runId ? true : undefined), 10_000, 'client reconnected to the new redis');
+    await eventually(
+      async () => (/run_id:(\w+)/.exec(await this.client.info('server'))?.[1] !== runId ? true : undefined),
+      10_000,
+      'client reconnected to the new redis',
+    );
   }
 
   async kill(): Promise<void> {
@@ -246,8 +299,14 @@ export class World {
     for (const r of (await this.temp.db('jav').select('id', 'views', 'downloads', 'likes')) as Record<Metric | 'id', number>[]) {
       for (const m of METRICS) this.seedCounts.set(`${m}:${Number(r.id)}`, Number(r[m]));
     }
-    for (const r of (await this.temp.db('user_jav_history').select('user_id', 'jav_id', 'view_count', 'download_count')) as Record<string, number>[]) {
-      this.seedHistory.set(`${Number(r.user_id)}:${Number(r.jav_id)}`, { views: Number(r.view_count), downloads: Number(r.download_count) });
+    for (const r of (await this.temp.db('user_jav_history').select('user_id', 'jav_id', 'view_count', 'download_count')) as Record<
+      string,
+      number
+    >[]) {
+      this.seedHistory.set(`${Number(r.user_id)}:${Number(r.jav_id)}`, {
+        views: Number(r.view_count),
+        downloads: Number(r.download_count),
+      });
     }
     await this.redis.start();
     const reindex = await this.runJob('es-sync', ['--reindex']);
@@ -292,7 +351,10 @@ export class World {
   async start(c: Consumer, i = 0): Promise<ServiceProcess> {
     if (this.isRunning(c, i)) throw new Error(`${this.key(c, i)} is already running`);
     const proc = new ServiceProcess(ENTRY[c], {
-      ...this.baseEnv(), GROUP_ID: this.groupOf(c), MANAGEMENT_PORT: String(this.mgmtPort(c, i)), ...this.opts.consumerEnv?.[c],
+      ...this.baseEnv(),
+      GROUP_ID: this.groupOf(c),
+      MANAGEMENT_PORT: String(this.mgmtPort(c, i)),
+      ...this.opts.consumerEnv?.[c],
     });
     this.procs.set(this.key(c, i), proc);
     await this.waitReady(c, i, 60_000);
@@ -302,10 +364,14 @@ export class World {
   /** Waits until instance `i` answers /readyz 200 (it fails at once if the process exited). */
   async waitReady(c: Consumer, i = 0, timeoutMs = 60_000): Promise<void> {
     const proc = this.procs.get(this.key(c, i))!;
-    await eventually(async () => {
-      if (proc.child.exitCode !== null) throw new Error(`${this.key(c, i)} exited ${proc.child.exitCode}:\n${proc.output}`);
-      return (await this.readyz(c, i)) === 200 ? true : undefined;
-    }, timeoutMs, `${this.key(c, i)} ready; output:\n${proc.output.slice(-3000)}`);
+    await eventually(
+      async () => {
+        if (proc.child.exitCode !== null) throw new Error(`${this.key(c, i)} exited ${proc.child.exitCode}:\n${proc.output}`);
+        return (await this.readyz(c, i)) === 200 ? true : undefined;
+      },
+      timeoutMs,
+      `${this.key(c, i)} ready; output:\n${proc.output.slice(-3000)}`,
+    );
   }
 
   /** /readyz status of instance `i` (0 when it does not answer). */
@@ -328,7 +394,9 @@ export class World {
 
   /** Some instance of the consumer is running. */
   anyRunning(c: Consumer): boolean {
-    return [...this.procs.entries()].some(([k, p]) => (k === c || k.startsWith(`${c}#`)) && p.child.exitCode === null && p.child.signalCode === null);
+    return [...this.procs.entries()].some(
+      ([k, p]) => (k === c || k.startsWith(`${c}#`)) && p.child.exitCode === null && p.child.signalCode === null,
+    );
   }
 
   /** Sends `sig` and waits for the exit (SIGKILL: immediate; SIGTERM: within the shutdown deadline plus a margin). */
@@ -450,7 +518,8 @@ export class World {
   async produceCopies(events: readonly ClientEvent[], copies: number): Promise<void> {
     await this.connectProducer();
     const ids = new Map<EventType, number>();
-    for (const e of events) if (!ids.has(e.type)) ids.set(e.type, await this.codec.register(this.names.subjectFor(e.type), eventDefinition(e.type).avroSchema));
+    for (const e of events)
+      if (!ids.has(e.type)) ids.set(e.type, await this.codec.register(this.names.subjectFor(e.type), eventDefinition(e.type).avroSchema));
     const now = Date.now();
     for (let c = 0; c < copies; c++) {
       const byTopic = new Map<string, { key: string; value: Buffer }[]>();
@@ -459,7 +528,10 @@ export class World {
         const payload = { ...fields, received_at: now, is_bot: fields.user_agent === BOT_UA };
         const topic = this.names.topicFor(type);
         const list = byTopic.get(topic) ?? [];
-        list.push({ key: String(fields.jav_id ?? fields.event_id), value: this.codec.encodeValidated(ids.get(type)!, eventDefinition(type).avroType, payload) });
+        list.push({
+          key: String(fields.jav_id ?? fields.event_id),
+          value: this.codec.encodeValidated(ids.get(type)!, eventDefinition(type).avroType, payload),
+        });
         byTopic.set(topic, list);
       }
       await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
@@ -511,7 +583,9 @@ export class World {
       const committed = await admin.fetchOffsets({ groupId: this.groupOf(c), topics });
       let lag = 0;
       for (const topic of topics) {
-        const byPartition = new Map((committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+        const byPartition = new Map(
+          (committed.find((t) => t.topic === topic)?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]),
+        );
         for (const p of await admin.fetchTopicOffsets(topic)) {
           const at = byPartition.get(p.partition) ?? -1;
           lag += Number(p.high) - (at < 0 ? Number(p.low) : at);
@@ -542,11 +616,15 @@ export class World {
    * still has a backlog — the moment a kill or signal lands "mid-batch under load".
    */
   async busyWithBacklog(c: Consumer, processedAbove = 0): Promise<{ processed: number; lag: number }> {
-    return eventually(async () => {
-      const processed = await this.metric(c, 'messages_processed_total');
-      const lag = await this.lag(c);
-      return processed > processedAbove && lag > 0 ? { processed, lag } : undefined;
-    }, 60_000, `${c} processing with a backlog`);
+    return eventually(
+      async () => {
+        const processed = await this.metric(c, 'messages_processed_total');
+        const lag = await this.lag(c);
+        return processed > processedAbove && lag > 0 ? { processed, lag } : undefined;
+      },
+      60_000,
+      `${c} processing with a backlog`,
+    );
   }
 
   /** Every consumer running with lag 0. */
@@ -554,7 +632,9 @@ export class World {
     for (const c of CONSUMERS) {
       if (!this.anyRunning(c)) {
         const last = this.procs.get(c);
-        throw new Error(`${c} is not running: the pipeline cannot become quiet${last ? ` (exit ${last.child.exitCode ?? last.child.signalCode}; its output ends:\n${last.output.slice(-3_000)})` : ''}`);
+        throw new Error(
+          `${c} is not running: the pipeline cannot become quiet${last ? ` (exit ${last.child.exitCode ?? last.child.signalCode}; its output ends:\n${last.output.slice(-3_000)})` : ''}`,
+        );
       }
       await eventually(async () => ((await this.lag(c)) === 0 ? true : undefined), timeoutMs, `${c} lag 0`);
     }
@@ -562,13 +642,26 @@ export class World {
 
   /** `<job> --once [flags]` as a process; `instance` > 0 when several run at once (own management port). */
   spawnJob(job: Job, flags: string[] = [], opts: { env?: Record<string, string>; instance?: number } = {}): ServiceProcess {
-    return new ServiceProcess(ENTRY[job], {
-      ...this.baseEnv(), MANAGEMENT_PORT: String(testPort(PORT_BASE[job]) + (opts.instance ?? 0)), SETTLE_LAG: '0ms', DLQ_GROUP_PREFIX: `sb-dlq-${this.prefix}`, LOG_LEVEL: 'warn', ...opts.env,
-    }, ['--once', ...flags]);
+    return new ServiceProcess(
+      ENTRY[job],
+      {
+        ...this.baseEnv(),
+        MANAGEMENT_PORT: String(testPort(PORT_BASE[job]) + (opts.instance ?? 0)),
+        SETTLE_LAG: '0ms',
+        DLQ_GROUP_PREFIX: `sb-dlq-${this.prefix}`,
+        LOG_LEVEL: 'warn',
+        ...opts.env,
+      },
+      ['--once', ...flags],
+    );
   }
 
   /** `<job> --once [flags]` to its exit. */
-  async runJob(job: Job, flags: string[] = [], opts: { env?: Record<string, string>; instance?: number } = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
+  async runJob(
+    job: Job,
+    flags: string[] = [],
+    opts: { env?: Record<string, string>; instance?: number } = {},
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
     const p = this.spawnJob(job, flags, opts);
     const { code, signal } = await p.waitExit(120_000);
     return { code, signal, output: p.output };
@@ -576,8 +669,11 @@ export class World {
 
   /** `tally setup` for this world's prefix again: creates whatever topic is missing (idempotent). */
   setupTopics(): void {
-    // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-    execFileSync(process.execPath, ['packages/cli/dist/bin.js', 'setup'], { cwd: ROOT, env: { ...process.env, ...this.serverEnv(), TOPIC_PREFIX: this.prefix }, stdio: 'ignore' });
+    execFileSync(process.execPath, ['packages/cli/dist/bin.js', 'setup'], {
+      cwd: ROOT,
+      env: { ...process.env, ...this.serverEnv(), TOPIC_PREFIX: this.prefix },
+      stdio: 'ignore',
+    });
   }
 
   // -------------------------------------------------------------------------------------------
@@ -587,7 +683,8 @@ export class World {
   expectedCounts(): Map<string, number> {
     const m = new Map(this.seedCounts);
     const likes = new LikeOracle();
-    for (const [eventId, a] of this.accepted) likes.apply(a.type, { jav_id: a.javId, user_id: a.userId, occurred_at: a.occurredAt, event_id: eventId, is_bot: a.bot });
+    for (const [eventId, a] of this.accepted)
+      likes.apply(a.type, { jav_id: a.javId, user_id: a.userId, occurred_at: a.occurredAt, event_id: eventId, is_bot: a.bot });
     for (const [javId, n] of likes.likes()) m.set(`likes:${javId}`, (m.get(`likes:${javId}`) ?? 0) + n);
     for (const a of this.accepted.values()) {
       const e = EFFECT[a.type];
@@ -609,7 +706,8 @@ export class World {
       const v = got[i];
       if (v === null || v === undefined) {
         // Not cached is acceptable only after Redis was emptied (the reader falls back to MySQL).
-        if (want !== this.seedCounts.get(k) && this.redis.restarts === 0) out.problems.push(`redis ${when}: jav:${k} missing, expected ${want}`);
+        if (want !== this.seedCounts.get(k) && this.redis.restarts === 0)
+          out.problems.push(`redis ${when}: jav:${k} missing, expected ${want}`);
         return;
       }
       const diff = Number(v) - want;
@@ -628,16 +726,22 @@ export class World {
     await this.quiet();
     const problems: string[] = [];
     const report: ConservationReport = {
-      driven: this.driven, accepted: this.accepted.size,
+      driven: this.driven,
+      accepted: this.accepted.size,
       rawRows: { expected: this.accepted.size, found: 0, missing: 0, duplicated: 0, unexpected: 0, missingIds: [] },
       counts: { effects: 0, lost: 0, doubleCounted: 0 },
-      history: { rows: 0, mismatched: 0 }, elasticsearch: { movies: 0, mismatched: 0 }, mongo: { mismatched: 0 },
-      deadLetters: { expected: 0, found: 0, missing: 0, unexpected: 0 }, problems,
+      history: { rows: 0, mismatched: 0 },
+      elasticsearch: { movies: 0, mismatched: 0 },
+      mongo: { mismatched: 0 },
+      deadLetters: { expected: 0, found: 0, missing: 0, unexpected: 0 },
+      problems,
     };
 
     // Counter: Redis display values before any flush (the flusher re-aligns them, which could hide a miscount).
     const before = await this.redisMismatches('before flush');
-    for (const a of this.accepted.values()) if ((EFFECT[a.type] || (a.userId !== null && (a.type === 'movie.liked' || a.type === 'movie.unliked'))) && !a.bot) report.counts.effects++;
+    for (const a of this.accepted.values())
+      if ((EFFECT[a.type] || (a.userId !== null && (a.type === 'movie.liked' || a.type === 'movie.unliked'))) && !a.bot)
+        report.counts.effects++;
 
     // Raw logs: one row per accepted event id, in its table.
     const wantByTable = new Map<string, Set<string>>(RAW_EVENT_TABLES.map((t) => [t, new Set<string>()]));
@@ -658,7 +762,10 @@ export class World {
       report.rawRows.missing += missing;
       report.rawRows.duplicated += dup;
       report.rawRows.unexpected += unexpected;
-      if (missing || dup || unexpected) problems.push(`${table}: ${ids.length} rows for ${want.size} events; missing ${missing}, duplicated ${dup}, unexpected ${unexpected}`);
+      if (missing || dup || unexpected)
+        problems.push(
+          `${table}: ${ids.length} rows for ${want.size} events; missing ${missing}, duplicated ${dup}, unexpected ${unexpected}`,
+        );
     }
 
     // History: per (user, movie) of logged-in users, views and downloads (bots included: history is what the account did).
@@ -673,7 +780,10 @@ export class World {
       wantHistory.set(k, h);
     }
     const gotHistory = new Map<string, { views: number; downloads: number }>();
-    for (const r of (await this.temp.db('user_jav_history').select('user_id', 'jav_id', 'view_count', 'download_count')) as Record<string, number>[]) {
+    for (const r of (await this.temp.db('user_jav_history').select('user_id', 'jav_id', 'view_count', 'download_count')) as Record<
+      string,
+      number
+    >[]) {
       gotHistory.set(`${Number(r.user_id)}:${Number(r.jav_id)}`, { views: Number(r.view_count), downloads: Number(r.download_count) });
     }
     report.history.rows = wantHistory.size;
@@ -749,7 +859,10 @@ export class World {
   /** The dashboard snapshot snapshot-builder stored in this world's Mongo database. */
   async dashboard(): Promise<Dashboard | null> {
     this.mongo ??= createMongo({ url: this.baseEnv().MONGO_URL! });
-    return (await this.mongo.db().collection<{ _id: string }>('analytics_snapshots').findOne({ _id: 'dashboard' })) as unknown as Dashboard | null;
+    return (await this.mongo
+      .db()
+      .collection<{ _id: string }>('analytics_snapshots')
+      .findOne({ _id: 'dashboard' })) as unknown as Dashboard | null;
   }
 
   private async mongoMismatches(problems: string[]): Promise<number> {
@@ -768,13 +881,23 @@ export class World {
       }
     };
     for (const metric of ['views', 'downloads'] as const) {
-      const [rows] = (await this.temp.db.raw(`SELECT id AS jav_id, ${metric} AS count FROM jav WHERE ${metric} > 0 ORDER BY ${metric} DESC, id ASC LIMIT 50`)) as [Record<string, number>[]];
-      compare(`all.by_${metric}`, doc.top_movies.all![`by_${metric}`], rows.map((r) => ({ jav_id: Number(r.jav_id), count: Number(r.count) })));
+      const [rows] = (await this.temp.db.raw(
+        `SELECT id AS jav_id, ${metric} AS count FROM jav WHERE ${metric} > 0 ORDER BY ${metric} DESC, id ASC LIMIT 50`,
+      )) as [Record<string, number>[]];
+      compare(
+        `all.by_${metric}`,
+        doc.top_movies.all![`by_${metric}`],
+        rows.map((r) => ({ jav_id: Number(r.jav_id), count: Number(r.count) })),
+      );
       // 30 days: every accepted event occurred within it; bots are left out, as the counters leave them out.
       const type: EventType = metric === 'views' ? 'movie.viewed' : 'movie.downloaded';
       const per = new Map<number, number>();
-      for (const a of this.accepted.values()) if (a.type === type && !a.bot && a.javId !== null) per.set(a.javId, (per.get(a.javId) ?? 0) + 1);
-      const want = [...per].map(([jav_id, count]) => ({ jav_id, count })).sort((x, y) => y.count - x.count || x.jav_id - y.jav_id).slice(0, 50);
+      for (const a of this.accepted.values())
+        if (a.type === type && !a.bot && a.javId !== null) per.set(a.javId, (per.get(a.javId) ?? 0) + 1);
+      const want = [...per]
+        .map(([jav_id, count]) => ({ jav_id, count }))
+        .sort((x, y) => y.count - x.count || x.jav_id - y.jav_id)
+        .slice(0, 50);
       compare(`30d.by_${metric}`, doc.top_movies['30d']![`by_${metric}`], want);
     }
     return bad;
@@ -825,10 +948,14 @@ export class World {
           reached.set(partition, Number(message.offset) + 1);
         },
       });
-      await eventually(async () => {
-        for (const [tp, end] of ends) if (end > 0 && (reached.get(Number(tp.split(':').pop())) ?? 0) < end) return undefined;
-        return true;
-      }, 30_000, `dead letters read to the end (${total})`);
+      await eventually(
+        async () => {
+          for (const [tp, end] of ends) if (end > 0 && (reached.get(Number(tp.split(':').pop())) ?? 0) < end) return undefined;
+          return true;
+        },
+        30_000,
+        `dead letters read to the end (${total})`,
+      );
       return out;
     } finally {
       await consumer.disconnect();
@@ -844,18 +971,25 @@ export class World {
     if (this.producerConnected) await this.producer.disconnect().catch(() => undefined);
     await this.redis.stop();
     if (this.names && this.kafka) {
-      if (!this.servers.kafka && !this.servers['kafka-cluster']) await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
+      if (!this.servers.kafka && !this.servers['kafka-cluster'])
+        await deleteTopics([...this.names.eventTopics, this.names.deadLetter], this.kafka).catch(() => undefined);
       for (const t of this.names.eventTopics) {
-        for (const q of ['', '?permanent=true']) await fetch(`${this.registryUrl}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
+        for (const q of ['', '?permanent=true'])
+          await fetch(`${this.registryUrl}/subjects/${t}-value${q}`, { method: 'DELETE' }).catch(() => undefined);
       }
     }
     if (this.es) {
-      const mine = Object.keys(await this.es.indices.get({ index: `${this.esPrefix}*`, allow_no_indices: true, expand_wildcards: 'all' }).catch(() => ({})));
+      const mine = Object.keys(
+        await this.es.indices.get({ index: `${this.esPrefix}*`, allow_no_indices: true, expand_wildcards: 'all' }).catch(() => ({})),
+      );
       for (const index of mine) if (index.startsWith(this.esPrefix)) await this.es.indices.delete({ index }).catch(() => undefined);
       await this.es.close();
     }
     if (this.mongo) {
-      await this.mongo.db().dropDatabase().catch(() => undefined);
+      await this.mongo
+        .db()
+        .dropDatabase()
+        .catch(() => undefined);
       await this.mongo.close();
     }
     await this.temp?.drop().catch(() => undefined);
@@ -882,19 +1016,31 @@ export function expectConserved(r: ConservationReport): void {
  * set (scripts/test-faults.sh), the report is also appended there as a JSON line for the README figure.
  */
 export function summary(name: string, r: ConservationReport): string {
-  // eslint-disable-next-line no-restricted-properties -- a test-run option, not service configuration
   const file = process.env.TALLY_FAULT_REPORT;
   if (file) {
-    appendFileSync(file, `${JSON.stringify({
-      name, driven: r.driven, accepted: r.accepted, rawMissing: r.rawRows.missing, rawDuplicated: r.rawRows.duplicated,
-      lost: r.counts.lost, doubleCounted: r.counts.doubleCounted, mismatched: r.history.mismatched + r.elasticsearch.mismatched + r.mongo.mismatched,
-      deadLetters: r.deadLetters.found, deadLettersExpected: r.deadLetters.expected, problems: r.problems.length,
-    })}\n`);
+    appendFileSync(
+      file,
+      `${JSON.stringify({
+        name,
+        driven: r.driven,
+        accepted: r.accepted,
+        rawMissing: r.rawRows.missing,
+        rawDuplicated: r.rawRows.duplicated,
+        lost: r.counts.lost,
+        doubleCounted: r.counts.doubleCounted,
+        mismatched: r.history.mismatched + r.elasticsearch.mismatched + r.mongo.mismatched,
+        deadLetters: r.deadLetters.found,
+        deadLettersExpected: r.deadLetters.expected,
+        problems: r.problems.length,
+      })}\n`,
+    );
   }
-  return `${name}: driven ${r.driven}, accepted ${r.accepted}, raw rows ${r.rawRows.found} (missing ${r.rawRows.missing}, duplicated ${r.rawRows.duplicated}), `
-    + `counter effects ${r.counts.effects} (lost ${r.counts.lost}, double-counted ${r.counts.doubleCounted}), history rows ${r.history.rows} (mismatched ${r.history.mismatched}), `
-    + `es movies ${r.elasticsearch.movies} (mismatched ${r.elasticsearch.mismatched}), mongo mismatched ${r.mongo.mismatched}, `
-    + `dead letters ${r.deadLetters.found}/${r.deadLetters.expected}`;
+  return (
+    `${name}: driven ${r.driven}, accepted ${r.accepted}, raw rows ${r.rawRows.found} (missing ${r.rawRows.missing}, duplicated ${r.rawRows.duplicated}), ` +
+    `counter effects ${r.counts.effects} (lost ${r.counts.lost}, double-counted ${r.counts.doubleCounted}), history rows ${r.history.rows} (mismatched ${r.history.mismatched}), ` +
+    `es movies ${r.elasticsearch.movies} (mismatched ${r.elasticsearch.mismatched}), mongo mismatched ${r.mongo.mismatched}, ` +
+    `dead letters ${r.deadLetters.found}/${r.deadLetters.expected}`
+  );
 }
 
 /** Per-file lifecycle: a fresh world before the tests, everything removed after. */

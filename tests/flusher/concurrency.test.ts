@@ -16,7 +16,10 @@ it('two flushers at once: exactly one flush of the deltas, MySQL exact', async (
   const [a, b] = [world.flusher(), world.flusher()];
   const codes = [(await a.waitExit(60_000)).code, (await b.waitExit(60_000)).code].sort();
   // 75 when the runs overlapped (the usual case), 0 for both when one finished before the other began.
-  expect([[0, 75], [0, 0]]).toContainEqual(codes);
+  expect([
+    [0, 75],
+    [0, 0],
+  ]).toContainEqual(codes);
   const ledger = (await world.temp.db('flush_ledger').select('flush_id', 'delta_fields')) as { flush_id: string; delta_fields: number }[];
   expect(ledger.length).toBe(ledgerBefore + 1);
   expect(Number(ledger[ledger.length - 1]!.delta_fields)).toBeGreaterThan(0);

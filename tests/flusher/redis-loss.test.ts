@@ -17,7 +17,11 @@ it('Redis emptied between flushes: after the counter resumes from MySQL offsets,
   await world.assertExact({ flushed: true });
   // Each counted partition's highest flushed offset is in MySQL, equal to what the counter had applied.
   const applied = await world.redis.client.hgetall('tally:counter:applied');
-  const recorded = (await world.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as { topic: string; partition: number; offset: number }[];
+  const recorded = (await world.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as {
+    topic: string;
+    partition: number;
+    offset: number;
+  }[];
   expect(recorded.length).toBeGreaterThan(0);
   expect(Object.fromEntries(recorded.map((r) => [`${r.topic}:${r.partition}`, String(r.offset)]))).toEqual(applied);
 
@@ -36,6 +40,13 @@ it('Redis emptied between flushes: after the counter resumes from MySQL offsets,
   expect((await world.flushOnce()).code).toBe(0);
   await world.assertExact({ flushed: true });
   // The offsets MySQL records moved to the new end, so a second loss would replay only what follows.
-  const after = (await world.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as { topic: string; partition: number; offset: number }[];
-  for (const r of after) expect(Number(r.offset)).toBeGreaterThanOrEqual(Number(recorded.find((x) => x.topic === r.topic && x.partition === r.partition)?.offset ?? -1));
+  const after = (await world.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as {
+    topic: string;
+    partition: number;
+    offset: number;
+  }[];
+  for (const r of after)
+    expect(Number(r.offset)).toBeGreaterThanOrEqual(
+      Number(recorded.find((x) => x.topic === r.topic && x.partition === r.partition)?.offset ?? -1),
+    );
 }, 180_000);

@@ -15,7 +15,11 @@ let temp: TempDatabase;
 const procs: ServiceProcess[] = [];
 
 function flusher(extra: Record<string, string> = {}, args = ['--once']): ServiceProcess {
-  const p = new ServiceProcess('services/flusher/dist/main.js', { MYSQL_URL: temp.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn', ...extra }, args);
+  const p = new ServiceProcess(
+    'services/flusher/dist/main.js',
+    { MYSQL_URL: temp.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn', ...extra },
+    args,
+  );
   procs.push(p);
   return p;
 }
@@ -58,13 +62,21 @@ describe('flusher --once', () => {
     expect(await counts(1)).toEqual({ views: before.views + 7, downloads: before.downloads, likes: before.likes - 2 });
     const row = (await temp.db('jav').where({ id: 1 }).first('counts_updated_at')) as { counts_updated_at: Date | null };
     expect(Date.now() - row.counts_updated_at!.getTime()).toBeLessThan(60_000);
-    expect(await redis.client.mget('jav:views:1', 'jav:downloads:1', 'jav:likes:1')).toEqual([String(before.views + 7), String(before.downloads), String(before.likes - 2)]);
-    expect(await temp.db('counter_offsets').select('topic', 'partition', 'offset')).toEqual([{ topic: 't.movie.viewed', partition: 3, offset: 41 }]);
+    expect(await redis.client.mget('jav:views:1', 'jav:downloads:1', 'jav:likes:1')).toEqual([
+      String(before.views + 7),
+      String(before.downloads),
+      String(before.likes - 2),
+    ]);
+    expect(await temp.db('counter_offsets').select('topic', 'partition', 'offset')).toEqual([
+      { topic: 't.movie.viewed', partition: 3, offset: 41 },
+    ]);
     expect(await redis.client.exists('tally:counter:pending')).toBe(0);
 
     // Deltas counted after the flush: display runs ahead of MySQL by exactly what is pending.
     await count('views', 1, 3);
-    expect(Number(await redis.client.get('jav:views:1'))).toBe((await counts(1)).views + Number(await redis.client.hget('tally:counter:pending', 'views:1')));
+    expect(Number(await redis.client.get('jav:views:1'))).toBe(
+      (await counts(1)).views + Number(await redis.client.hget('tally:counter:pending', 'views:1')),
+    );
     // An older offset never moves the recorded one back.
     await redis.client.hset('tally:counter:pending', 'off:t.movie.viewed:3', '40');
     expect((await flusher().waitExit()).code).toBe(0);
@@ -74,7 +86,10 @@ describe('flusher --once', () => {
 
   it('exit 0 with nothing pending, recorded in job_runs', async () => {
     expect((await flusher().waitExit()).code).toBe(0);
-    const last = (await temp.db('job_runs').where({ job: 'flusher' }).orderBy('id', 'desc').first('status', 'items')) as { status: string; items: number };
+    const last = (await temp.db('job_runs').where({ job: 'flusher' }).orderBy('id', 'desc').first('status', 'items')) as {
+      status: string;
+      items: number;
+    };
     expect(last).toEqual({ status: 'succeeded', items: 0 });
   });
 
@@ -112,8 +127,17 @@ describe('flusher scheduled', () => {
     await count('views', 999_999, 4); // a movie MySQL does not have
     await count('downloads', 3, 2);
     const p = flusher({ MANAGEMENT_PORT: String(MGMT), SCHEDULE: '*/2 * * * * *' }, []);
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${MGMT}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `flusher ready; output:\n${p.output}`);
-    await eventually(async () => ((await metricValue(MGMT, 'tally_job_runs_total', 'status="succeeded"').catch(() => undefined)) ?? 0) >= 2 ? true : undefined, 30_000, 'two scheduled runs');
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${MGMT}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      `flusher ready; output:\n${p.output}`,
+    );
+    await eventually(
+      async () =>
+        ((await metricValue(MGMT, 'tally_job_runs_total', 'status="succeeded"').catch(() => undefined)) ?? 0) >= 2 ? true : undefined,
+      30_000,
+      'two scheduled runs',
+    );
     expect(await metricValue(MGMT, 'tally_job_last_success_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(await metricValue(MGMT, 'tally_job_last_run_items')).toBeDefined();
     expect(await metricValue(MGMT, 'tally_job_run_duration_seconds_count')).toBeGreaterThanOrEqual(2);

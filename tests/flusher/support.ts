@@ -14,7 +14,15 @@ import { LikeOracle } from '../helpers/likes';
 export const METRICS = ['views', 'downloads', 'likes', 'rating_count', 'rating_sum', 'watchlists'] as const;
 export type Metric = (typeof METRICS)[number];
 type Counts = Record<Metric, number>;
-const COUNTED: EventType[] = ['movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
+const COUNTED: EventType[] = [
+  'movie.viewed',
+  'movie.downloaded',
+  'movie.liked',
+  'movie.unliked',
+  'movie.rated',
+  'movie.watchlisted',
+  'movie.unwatchlisted',
+];
 
 /** A private redis-server (so a test may empty it or restart it), started on a port of this worker. */
 export class PrivateRedis {
@@ -30,8 +38,31 @@ export class PrivateRedis {
   }
 
   async start(): Promise<void> {
-    this.server = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', mkdtempSync(join(tmpdir(), 'tally-flusher-redis-')), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await eventually(async () => (execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG' ? true : undefined), 10_000, `private redis on ${this.port}`);
+    this.server = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        mkdtempSync(join(tmpdir(), 'tally-flusher-redis-')),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    await eventually(
+      async () =>
+        execFileSync('redis-cli', ['-p', String(this.port), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ===
+        'PONG'
+          ? true
+          : undefined,
+      10_000,
+      `private redis on ${this.port}`,
+    );
     if (this.client.status === 'wait') await this.client.connect();
   }
 
@@ -64,7 +95,10 @@ export class FlusherWorld {
   private readonly procs: ServiceProcess[] = [];
   private seq = 0;
 
-  constructor(readonly movies: number, private readonly portBase: number) {
+  constructor(
+    readonly movies: number,
+    private readonly portBase: number,
+  ) {
     this.redis = new PrivateRedis(portBase);
   }
 
@@ -88,15 +122,29 @@ export class FlusherWorld {
 
   startCounter(): ServiceProcess {
     const n = this.procs.length % 100;
-    return this.track(new ServiceProcess('services/counter/dist/main.js', {
-      TOPIC_PREFIX: this.names.prefix, MYSQL_URL: this.temp.url, REDIS_URL: this.redis.url, MANAGEMENT_PORT: String(testPort(this.portBase + 500) + n),
-      LOG_LEVEL: 'warn', MAX_CHUNK: '200', GROUP_ID: `counter-${this.names.prefix}`, KAFKA_SESSION_TIMEOUT: '6s',
-    }));
+    return this.track(
+      new ServiceProcess('services/counter/dist/main.js', {
+        TOPIC_PREFIX: this.names.prefix,
+        MYSQL_URL: this.temp.url,
+        REDIS_URL: this.redis.url,
+        MANAGEMENT_PORT: String(testPort(this.portBase + 500) + n),
+        LOG_LEVEL: 'warn',
+        MAX_CHUNK: '200',
+        GROUP_ID: `counter-${this.names.prefix}`,
+        KAFKA_SESSION_TIMEOUT: '6s',
+      }),
+    );
   }
 
   /** The flusher as a process; `--once` unless other args are given. */
   flusher(extra: Record<string, string> = {}, args: string[] = ['--once']): ServiceProcess {
-    return this.track(new ServiceProcess('services/flusher/dist/main.js', { MYSQL_URL: this.temp.url, REDIS_URL: this.redis.url, LOG_LEVEL: 'warn', ...extra }, args));
+    return this.track(
+      new ServiceProcess(
+        'services/flusher/dist/main.js',
+        { MYSQL_URL: this.temp.url, REDIS_URL: this.redis.url, LOG_LEVEL: 'warn', ...extra },
+        args,
+      ),
+    );
   }
 
   async flushOnce(extra: Record<string, string> = {}): Promise<{ code: number | null; signal: NodeJS.Signals | null; output: string }> {
@@ -107,14 +155,29 @@ export class FlusherWorld {
 
   /** Views, downloads, likes and unlikes over all movies; some bots (never counted), some client retries (counted once). */
   async produceMix(n: number): Promise<void> {
-    const types: EventType[] = ['movie.viewed', 'movie.viewed', 'movie.downloaded', 'movie.liked', 'movie.unliked', 'movie.rated', 'movie.watchlisted', 'movie.unwatchlisted'];
+    const types: EventType[] = [
+      'movie.viewed',
+      'movie.viewed',
+      'movie.downloaded',
+      'movie.liked',
+      'movie.unliked',
+      'movie.rated',
+      'movie.watchlisted',
+      'movie.unwatchlisted',
+    ];
     const batch: { type: EventType; value: Record<string, unknown> }[] = [];
     for (let k = 0; k < n; k++) {
       const i = this.seq++;
       const type = types[i % types.length]!;
       const javId = 1 + ((i * 7) % this.movies);
       const isBot = i % 50 === 0;
-      const value = makeEvent(type, { jav_id: javId, is_bot: isBot, user_id: i % 3 === 0 ? null : 1 + (i % 20), occurred_at: Date.now() - 60_000 + ((i * 7919) % 50_000), ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}) });
+      const value = makeEvent(type, {
+        jav_id: javId,
+        is_bot: isBot,
+        user_id: i % 3 === 0 ? null : 1 + (i % 20),
+        occurred_at: Date.now() - 60_000 + ((i * 7919) % 50_000),
+        ...(type === 'movie.rated' ? { rating: 1 + (i % 5) } : {}),
+      });
       batch.push({ type, value });
       if (i % 97 === 0) batch.push({ type, value }); // the client retried: same event id, next offset
       this.likes.apply(type, value);
@@ -130,12 +193,24 @@ export class FlusherWorld {
   /** The counter has counted everything produced: per partition, its progress (Redis, else MySQL) is at the end. */
   async caughtUp(): Promise<void> {
     const ends = await endOffsets(COUNTED.map((t) => this.names.topicFor(t)));
-    await eventually(async () => {
-      const applied = await this.redis.client.hgetall('tally:counter:applied');
-      const flushed = new Map(((await this.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as { topic: string; partition: number; offset: number }[]).map((r) => [`${r.topic}:${r.partition}`, Number(r.offset)]));
-      for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? flushed.get(tp) ?? -1) !== end - 1) return undefined;
-      return true;
-    }, 90_000, 'counter caught up');
+    await eventually(
+      async () => {
+        const applied = await this.redis.client.hgetall('tally:counter:applied');
+        const flushed = new Map(
+          (
+            (await this.temp.db('counter_offsets').select('topic', 'partition', 'offset')) as {
+              topic: string;
+              partition: number;
+              offset: number;
+            }[]
+          ).map((r) => [`${r.topic}:${r.partition}`, Number(r.offset)]),
+        );
+        for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? flushed.get(tp) ?? -1) !== end - 1) return undefined;
+        return true;
+      },
+      90_000,
+      'counter caught up',
+    );
   }
 
   async mysqlCounts(): Promise<Map<number, Counts>> {
@@ -152,7 +227,8 @@ export class FlusherWorld {
     const sources = ['tally:counter:pending', ...(await this.flushingKeys()).filter((k) => !applied.has(k.split(':').pop()!))];
     const out = new Map<string, number>();
     for (const key of sources) {
-      for (const [f, v] of Object.entries(await this.redis.client.hgetall(key))) if (!f.startsWith('off:')) out.set(f, (out.get(f) ?? 0) + Number(v));
+      for (const [f, v] of Object.entries(await this.redis.client.hgetall(key)))
+        if (!f.startsWith('off:')) out.set(f, (out.get(f) ?? 0) + Number(v));
     }
     return out;
   }
@@ -184,7 +260,12 @@ export class FlusherWorld {
     expect(wrong).toEqual([]);
     if (opts.flushed) {
       // The per-user states flushed with the deltas explain them: users liking each movie = the oracle.
-      const rows = (await this.temp.db('movie_user_state').where({ facet: 'like', value: 1 }).groupBy('jav_id').select('jav_id').count({ n: '*' })) as { jav_id: number; n: number | string }[];
+      const rows = (await this.temp
+        .db('movie_user_state')
+        .where({ facet: 'like', value: 1 })
+        .groupBy('jav_id')
+        .select('jav_id')
+        .count({ n: '*' })) as { jav_id: number; n: number | string }[];
       expect(new Map(rows.map((r) => [Number(r.jav_id), Number(r.n)]))).toEqual(this.likes.likes());
     }
   }

@@ -12,7 +12,9 @@ export interface EnvVar {
   value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string } };
 }
-export interface Probe { httpGet: { path: string; port: string | number } }
+export interface Probe {
+  httpGet: { path: string; port: string | number };
+}
 export interface Container {
   name: string;
   image: string;
@@ -26,7 +28,10 @@ export interface Container {
   startupProbe?: Probe;
   volumeMounts?: { name: string; mountPath: string }[];
 }
-export interface PodSpec { containers: Container[]; volumes?: { name: string; configMap?: { name: string } }[] }
+export interface PodSpec {
+  containers: Container[];
+  volumes?: { name: string; configMap?: { name: string } }[];
+}
 export interface Manifest {
   apiVersion: string;
   kind: string;
@@ -42,7 +47,10 @@ export interface Manifest {
 
 /** The helm binary, built once from the Go module proxy and cached (instant when it is). */
 export function helmBinary(): string {
-  return execFileSync('bash', [resolve(ROOT, 'scripts/install-helm.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [resolve(ROOT, 'scripts/install-helm.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 export function helm(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -101,6 +109,8 @@ export function resolvedEnv(c: Container, ms: Manifest[]): Record<string, string
 
 /** Every variable name a container gets, whether or not it resolves here. */
 export function envNames(c: Container, ms: Manifest[]): string[] {
-  const fromConfigMaps = (c.envFrom ?? []).flatMap((f) => Object.keys(ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === f.configMapRef?.name)?.data ?? {}));
+  const fromConfigMaps = (c.envFrom ?? []).flatMap((f) =>
+    Object.keys(ms.find((m) => m.kind === 'ConfigMap' && m.metadata.name === f.configMapRef?.name)?.data ?? {}),
+  );
   return [...new Set([...fromConfigMaps, ...(c.env ?? []).map((e) => e.name)])];
 }

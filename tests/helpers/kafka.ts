@@ -29,7 +29,11 @@ export async function produceRaw(topic: string, messages: { key?: string | null;
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
   try {
-    await producer.send({ topic, acks: -1, messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, partition: m.partition ?? 0 })) });
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: messages.map((m) => ({ key: m.key ?? null, value: m.value, partition: m.partition ?? 0 })),
+    });
   } finally {
     await producer.disconnect();
   }
@@ -63,7 +67,12 @@ export async function readTopic(topic: string, count: number, timeoutMs = 20_000
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        out.push({ key: message.key?.toString() ?? null, value: message.value, headers: headersToStrings(message.headers), offset: message.offset });
+        out.push({
+          key: message.key?.toString() ?? null,
+          value: message.value,
+          headers: headersToStrings(message.headers),
+          offset: message.offset,
+        });
       },
     });
     await eventually(async () => (out.length >= count ? true : undefined), timeoutMs, `${count} records on ${topic}`);

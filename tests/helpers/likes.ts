@@ -24,7 +24,10 @@ export class LikeOracle {
   private readonly states = new Map<string, { at: number; id: string; value: number; facet: Facet; javId: number }>();
 
   /** Feeds one accepted event (any type; only per-user changes of signed-in humans matter). */
-  apply(type: EventType, e: { jav_id?: unknown; user_id?: unknown; occurred_at?: unknown; event_id?: unknown; is_bot?: unknown; rating?: unknown }): void {
+  apply(
+    type: EventType,
+    e: { jav_id?: unknown; user_id?: unknown; occurred_at?: unknown; event_id?: unknown; is_bot?: unknown; rating?: unknown },
+  ): void {
     const f = FACET[type];
     if (!f || e.is_bot === true || typeof e.user_id !== 'number') return;
     const javId = Number(e.jav_id);

@@ -12,15 +12,25 @@ const ROOT = resolve(__dirname, '../..');
 /** Topics and subjects of their own for one test file: `t_<random>.movie.viewed`, … */
 export function isolatedTopics(extraEnv: Record<string, string> = {}): TopicNames {
   const names = topicNames(`${uniqueName('t')}.`);
-  // eslint-disable-next-line no-restricted-properties -- the CLI child needs the parent's environment
-  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { env: { ...process.env, ...extraEnv, TOPIC_PREFIX: names.prefix }, stdio: ['ignore', 'pipe', 'pipe'] }); // piped: a failure's message carries the CLI's stderr
+
+  execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], {
+    env: { ...process.env, ...extraEnv, TOPIC_PREFIX: names.prefix },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }); // piped: a failure's message carries the CLI's stderr
   return names;
 }
 
 /** A valid event of `type` with the given fields, a fresh id and current times. */
 export function makeEvent(type: EventType, fields: Record<string, unknown>): Record<string, unknown> {
   const now = Date.now();
-  return { ...(sampleEvents()[type] as unknown as Record<string, unknown>), event_id: randomUUID(), occurred_at: now - 1000, sent_at: now - 500, received_at: now, ...fields };
+  return {
+    ...(sampleEvents()[type] as unknown as Record<string, unknown>),
+    event_id: randomUUID(),
+    occurred_at: now - 1000,
+    sent_at: now - 500,
+    received_at: now,
+    ...fields,
+  };
 }
 
 /** Produces Avro-encoded events as the ingest API would (same subjects, same keys). */
@@ -40,7 +50,10 @@ export class EventProducer {
     for (const e of events) {
       const topic = this.names.topicFor(e.type);
       const list = byTopic.get(topic) ?? [];
-      list.push({ key: e.key ?? String(e.value.jav_id ?? e.value.item_id ?? ''), value: this.codec.encodeValidated(this.ids.get(e.type)!, eventDefinitions().find((d) => d.type === e.type)!.avroType, e.value) });
+      list.push({
+        key: e.key ?? String(e.value.jav_id ?? e.value.item_id ?? ''),
+        value: this.codec.encodeValidated(this.ids.get(e.type)!, eventDefinitions().find((d) => d.type === e.type)!.avroType, e.value),
+      });
       byTopic.set(topic, list);
     }
     for (let i = 0; ; i++) {

@@ -13,7 +13,6 @@ export class ServiceProcess {
 
   constructor(entry: string, env: Record<string, string>, args: readonly string[] = []) {
     this.child = spawn(process.execPath, [resolve(__dirname, '../..', entry), ...args], {
-      // eslint-disable-next-line no-restricted-properties -- the child inherits PATH etc.
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -63,12 +62,23 @@ const execFileP = promisify(execFile);
  * (exit code or the signal of a timeout) with both streams: the services log to stdout, so an error
  * carrying only stderr would hide why.
  */
-export async function runEntry(entry: string, args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<{ stdout: string; stderr: string }> {
+export async function runEntry(
+  entry: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs = 120_000,
+): Promise<{ stdout: string; stderr: string }> {
   try {
-    return await execFileP(process.execPath, [resolve(__dirname, '../..', entry), ...args], { env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    return await execFileP(process.execPath, [resolve(__dirname, '../..', entry), ...args], {
+      env,
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { code?: number | string; signal?: string; killed?: boolean; stdout?: string; stderr?: string };
     const how = e.killed ? `killed by ${e.signal} after the ${timeoutMs} ms timeout` : e.signal ? `ended by ${e.signal}` : `exit ${e.code}`;
-    throw new Error(`${entry} ${args.slice(0, 4).join(' ')}… failed (${how})\n--- stderr\n${e.stderr ?? ''}\n--- stdout (last 4 KB)\n${(e.stdout ?? '').slice(-4096)}`);
+    throw new Error(
+      `${entry} ${args.slice(0, 4).join(' ')}… failed (${how})\n--- stderr\n${e.stderr ?? ''}\n--- stdout (last 4 KB)\n${(e.stdout ?? '').slice(-4096)}`,
+    );
   }
 }

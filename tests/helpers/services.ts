@@ -16,9 +16,17 @@ export function testPort(base: number): number {
 }
 
 /** Starts the compiled ingest API as a real process and waits until /readyz says ready (or only healthy). */
-export async function startIngest(env: Record<string, string>, opts: { waitReady?: boolean } = {}): Promise<{ proc: ServiceProcess; url: string }> {
+export async function startIngest(
+  env: Record<string, string>,
+  opts: { waitReady?: boolean } = {},
+): Promise<{ proc: ServiceProcess; url: string }> {
   const port = env.PORT!;
-  const proc = new ServiceProcess('services/ingest-api/dist/main.js', { LOG_LEVEL: 'warn', BROWSER_KEYS: 'bk-test', SERVER_KEYS: 'sk-test', ...env });
+  const proc = new ServiceProcess('services/ingest-api/dist/main.js', {
+    LOG_LEVEL: 'warn',
+    BROWSER_KEYS: 'bk-test',
+    SERVER_KEYS: 'sk-test',
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await eventually(
     async () => {

@@ -2,8 +2,22 @@ import { kafka } from '../helpers/kafka';
 import type { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 import {
-  actualHistory, committedOffsets, createWorld, destroyWorld, EventFactory, expectedHistory, highWatermarks, metricSum, produceEvents,
-  rawSnapshot, startHistory, storedProgress, waitCaughtUp, waitReady, type HistoryWorld, type ProducedEvent,
+  actualHistory,
+  committedOffsets,
+  createWorld,
+  destroyWorld,
+  EventFactory,
+  expectedHistory,
+  highWatermarks,
+  metricSum,
+  produceEvents,
+  rawSnapshot,
+  startHistory,
+  storedProgress,
+  waitCaughtUp,
+  waitReady,
+  type HistoryWorld,
+  type ProducedEvent,
 } from './support';
 
 // The history service as a real process, exactly once through load, replay, SIGKILL and client retries.
@@ -55,7 +69,9 @@ describe('history service: exactly once', () => {
     const seconds = (Date.now() - t0) / 1000;
     const rows = await metricSum(PORT, 'tally_history_rows_upserted_total');
     // Produce + apply, end to end; printed so the rate can be quoted (not asserted: machines differ).
-    process.stdout.write(`history: ${batch.length} events, ${rows} row upserts in ${seconds.toFixed(2)} s ≈ ${Math.round(batch.length / seconds)} events/s\n`);
+    process.stdout.write(
+      `history: ${batch.length} events, ${rows} row upserts in ${seconds.toFixed(2)} s ≈ ${Math.round(batch.length / seconds)} events/s\n`,
+    );
     await expectExact();
     expect(await metricSum(PORT, 'tally_events_skipped_total', 'why="guest"')).toBe(batch.filter((e) => e.value.user_id === null).length);
     await stopGracefully(p);
@@ -108,7 +124,9 @@ describe('history service: exactly once', () => {
     const [committed, stored] = await Promise.all([committedOffsets(w.groupId, topics), storedProgress(w)]);
     for (const [tp, c] of committed) if (c >= 0n) expect(c).toBeLessThanOrEqual((stored.get(tp) ?? -1n) + 1n);
     const behind = [...stored].filter(([tp, s]) => (committed.get(tp) ?? -1n) < s + 1n).length;
-    process.stdout.write(`history: killed at ${progressAtKill - progressBefore} of ~${high - progressBefore} offsets; ${behind} partitions had MySQL ahead of Kafka\n`);
+    process.stdout.write(
+      `history: killed at ${progressAtKill - progressBefore} of ~${high - progressBefore} offsets; ${behind} partitions had MySQL ahead of Kafka\n`,
+    );
 
     const p = start();
     await waitReady(p, PORT);
@@ -131,7 +149,13 @@ describe('history service: exactly once', () => {
     }
     await waitCaughtUp(w);
     const row = (await actualHistory(w)).find((r) => r.user_id === 9_001 && r.jav_id === 77);
-    expect(row).toMatchObject({ view_count: 1, download_count: 1, downloaded: 1, ip: retried.value.ip, last_viewed_at: retried.value.occurred_at });
+    expect(row).toMatchObject({
+      view_count: 1,
+      download_count: 1,
+      downloaded: 1,
+      ip: retried.value.ip,
+      last_viewed_at: retried.value.occurred_at,
+    });
     expect(await metricSum(PORT, 'tally_events_skipped_total', 'why="event_applied"')).toBeGreaterThanOrEqual(4);
     await expectExact();
     await stopGracefully(p);

@@ -4,8 +4,21 @@ import { kafka, produceRaw, readTopic } from '../helpers/kafka';
 import type { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 import {
-  actualHistory, committedOffsets, createWorld, destroyWorld, EventFactory, expectedHistory, highWatermarks, metricSum, produceEvents,
-  startHistory, storedProgress, waitCaughtUp, waitReady, type HistoryWorld, type ProducedEvent,
+  actualHistory,
+  committedOffsets,
+  createWorld,
+  destroyWorld,
+  EventFactory,
+  expectedHistory,
+  highWatermarks,
+  metricSum,
+  produceEvents,
+  startHistory,
+  storedProgress,
+  waitCaughtUp,
+  waitReady,
+  type HistoryWorld,
+  type ProducedEvent,
 } from './support';
 
 // The history service as real processes: two members sharing partitions, poison messages, MySQL blocked.
@@ -52,11 +65,15 @@ describe('history service: faults', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await eventually(async () => {
-        const { groups } = await admin.describeGroups([w.groupId]);
-        const g = groups[0]!;
-        return g.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.memberAssignment.length > 0) ? true : undefined;
-      }, 60_000, 'a stable group of two members');
+      await eventually(
+        async () => {
+          const { groups } = await admin.describeGroups([w.groupId]);
+          const g = groups[0]!;
+          return g.state === 'Stable' && g.members.length === 2 && g.members.every((m) => m.memberAssignment.length > 0) ? true : undefined;
+        },
+        60_000,
+        'a stable group of two members',
+      );
     } finally {
       await admin.disconnect();
     }
@@ -90,7 +107,11 @@ describe('history service: faults', () => {
     const dead = await readTopic(w.deadLetter, 2);
     expect(dead.map((d) => d.headers[DLQ_HEADERS.reason]).sort()).toEqual(['invalid_payload', 'undecodable']);
     const refused = dead.find((d) => d.headers[DLQ_HEADERS.reason] === 'invalid_payload')!;
-    expect(refused.headers).toMatchObject({ [DLQ_HEADERS.service]: 'history', [DLQ_HEADERS.topic]: w.viewed, [DLQ_HEADERS.step]: 'validate' });
+    expect(refused.headers).toMatchObject({
+      [DLQ_HEADERS.service]: 'history',
+      [DLQ_HEADERS.topic]: w.viewed,
+      [DLQ_HEADERS.step]: 'validate',
+    });
     expect(refused.headers[DLQ_HEADERS.detail]).toContain('ip must be a valid IPv4 or IPv6 address');
     await expectExact();
   });

@@ -36,14 +36,32 @@ export async function createWorld(): Promise<HistoryWorld> {
   await migrateLatest(tmp.db);
   const viewed = names.topicFor('movie.viewed');
   const downloaded = names.topicFor('movie.downloaded');
-  const spec = (type: 'movie.viewed' | 'movie.downloaded') => ({ topic: names.topicFor(type), partitions: eventDefinition(type).partitions, retentionMs: eventDefinition(type).retention_ms });
-  await ensureTopics(kafka, [spec('movie.viewed'), spec('movie.downloaded'), { topic: names.deadLetter, partitions: deadLetterTopic().partitions, retentionMs: deadLetterTopic().retention_ms }]);
+  const spec = (type: 'movie.viewed' | 'movie.downloaded') => ({
+    topic: names.topicFor(type),
+    partitions: eventDefinition(type).partitions,
+    retentionMs: eventDefinition(type).retention_ms,
+  });
+  await ensureTopics(kafka, [
+    spec('movie.viewed'),
+    spec('movie.downloaded'),
+    { topic: names.deadLetter, partitions: deadLetterTopic().partitions, retentionMs: deadLetterTopic().retention_ms },
+  ]);
   const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
   const schemaIds = {
     view: await codec.register(names.subjectFor('movie.viewed'), eventDefinition('movie.viewed').avroSchema),
     download: await codec.register(names.subjectFor('movie.downloaded'), eventDefinition('movie.downloaded').avroSchema),
   };
-  return { prefix, names, groupId: `history_${prefix.slice(2, -1)}`, tmp, viewed, downloaded, deadLetter: names.deadLetter, codec, schemaIds };
+  return {
+    prefix,
+    names,
+    groupId: `history_${prefix.slice(2, -1)}`,
+    tmp,
+    viewed,
+    downloaded,
+    deadLetter: names.deadLetter,
+    codec,
+    schemaIds,
+  };
 }
 
 export async function destroyWorld(w: HistoryWorld | undefined): Promise<void> {
@@ -68,9 +86,15 @@ export class EventFactory {
     return {
       kind,
       value: {
-        event_id: randomUUID(), occurred_at: occurred, sent_at: occurred + 100, received_at: occurred + 150 + (this.seq % 7),
-        user_id: userId, ip: `10.${this.seq % 200}.${(this.seq >> 8) % 250}.${(this.seq * 7) % 250}`,
-        user_agent: this.seq % 13 === 0 ? null : `Mozilla/5.0 (hist-test ${this.seq})`, is_bot: false, jav_id: javId,
+        event_id: randomUUID(),
+        occurred_at: occurred,
+        sent_at: occurred + 100,
+        received_at: occurred + 150 + (this.seq % 7),
+        user_id: userId,
+        ip: `10.${this.seq % 200}.${(this.seq >> 8) % 250}.${(this.seq * 7) % 250}`,
+        user_agent: this.seq % 13 === 0 ? null : `Mozilla/5.0 (hist-test ${this.seq})`,
+        is_bot: false,
+        jav_id: javId,
       },
     };
   }
@@ -98,13 +122,17 @@ export async function produceEvents(w: HistoryWorld, events: ProducedEvent[]): P
   try {
     for (let i = 0; i < events.length; i += 2_000) {
       const slice = events.slice(i, i + 2_000);
-      const encoded = await Promise.all(slice.map(async (e) => ({ e, value: await w.codec.encode(e.kind === 'view' ? w.schemaIds.view : w.schemaIds.download, e.value) })));
+      const encoded = await Promise.all(
+        slice.map(async (e) => ({ e, value: await w.codec.encode(e.kind === 'view' ? w.schemaIds.view : w.schemaIds.download, e.value) })),
+      );
       await producer.sendBatch({
         acks: -1,
-        topicMessages: (['view', 'download'] as const).map((kind) => ({
-          topic: kind === 'view' ? w.viewed : w.downloaded,
-          messages: encoded.filter((x) => x.e.kind === kind).map((x) => ({ key: String(x.e.value.jav_id), value: x.value })),
-        })).filter((t) => t.messages.length > 0),
+        topicMessages: (['view', 'download'] as const)
+          .map((kind) => ({
+            topic: kind === 'view' ? w.viewed : w.downloaded,
+            messages: encoded.filter((x) => x.e.kind === kind).map((x) => ({ key: String(x.e.value.jav_id), value: x.value })),
+          }))
+          .filter((t) => t.messages.length > 0),
       });
     }
   } finally {
@@ -134,8 +162,17 @@ export function expectedHistory(produced: ProducedEvent[]): HistoryRow[] {
     seen.add(e.event_id);
     const key = `${e.user_id}:${e.jav_id}`;
     const row = rows.get(key) ?? {
-      user_id: e.user_id, jav_id: e.jav_id, view_count: 0, first_viewed_at: null, last_viewed_at: null, ip: null, user_agent: null,
-      downloaded: 0, download_count: 0, last_downloaded_at: null, latest: -1,
+      user_id: e.user_id,
+      jav_id: e.jav_id,
+      view_count: 0,
+      first_viewed_at: null,
+      last_viewed_at: null,
+      ip: null,
+      user_agent: null,
+      downloaded: 0,
+      download_count: 0,
+      last_downloaded_at: null,
+      latest: -1,
     };
     rows.set(key, row);
     if (kind === 'download') {
@@ -155,10 +192,32 @@ export function expectedHistory(produced: ProducedEvent[]): HistoryRow[] {
 const ms = (d: Date | null) => (d === null ? null : d.getTime());
 
 export async function actualHistory(w: HistoryWorld): Promise<HistoryRow[]> {
-  const rows = (await w.tmp.db('user_jav_history')
-    .select('user_id', 'jav_id', 'view_count', 'first_viewed_at', 'last_viewed_at', 'ip', 'user_agent', 'downloaded', 'download_count', 'last_downloaded_at')
-    .orderBy([{ column: 'user_id' }, { column: 'jav_id' }])) as (Omit<HistoryRow, 'first_viewed_at' | 'last_viewed_at' | 'last_downloaded_at'> & Record<'first_viewed_at' | 'last_viewed_at' | 'last_downloaded_at', Date | null>)[];
-  return rows.map((r) => ({ ...r, downloaded: Number(r.downloaded), first_viewed_at: ms(r.first_viewed_at), last_viewed_at: ms(r.last_viewed_at), last_downloaded_at: ms(r.last_downloaded_at) }));
+  const rows = (await w.tmp
+    .db('user_jav_history')
+    .select(
+      'user_id',
+      'jav_id',
+      'view_count',
+      'first_viewed_at',
+      'last_viewed_at',
+      'ip',
+      'user_agent',
+      'downloaded',
+      'download_count',
+      'last_downloaded_at',
+    )
+    .orderBy([{ column: 'user_id' }, { column: 'jav_id' }])) as (Omit<
+    HistoryRow,
+    'first_viewed_at' | 'last_viewed_at' | 'last_downloaded_at'
+  > &
+    Record<'first_viewed_at' | 'last_viewed_at' | 'last_downloaded_at', Date | null>)[];
+  return rows.map((r) => ({
+    ...r,
+    downloaded: Number(r.downloaded),
+    first_viewed_at: ms(r.first_viewed_at),
+    last_viewed_at: ms(r.last_viewed_at),
+    last_downloaded_at: ms(r.last_downloaded_at),
+  }));
 }
 
 /** Every row as stored, audit columns included: a replay must not even touch updated_at. */
@@ -186,7 +245,8 @@ export async function committedOffsets(groupId: string, topics: string[]): Promi
   await admin.connect();
   try {
     const out: Offsets = new Map();
-    for (const t of await admin.fetchOffsets({ groupId, topics })) for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+    for (const t of await admin.fetchOffsets({ groupId, topics }))
+      for (const p of t.partitions) out.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
     return out;
   } finally {
     await admin.disconnect();
@@ -195,28 +255,45 @@ export async function committedOffsets(groupId: string, topics: string[]): Promi
 
 /** consumer_progress: last applied offset per partition. */
 export async function storedProgress(w: HistoryWorld): Promise<Offsets> {
-  const rows = (await w.tmp.db('consumer_progress').where({ group_id: w.groupId }).select('topic', 'partition', 'offset')) as { topic: string; partition: number; offset: number }[];
+  const rows = (await w.tmp.db('consumer_progress').where({ group_id: w.groupId }).select('topic', 'partition', 'offset')) as {
+    topic: string;
+    partition: number;
+    offset: number;
+  }[];
   return new Map(rows.map((r) => [`${r.topic}:${r.partition}`, BigInt(r.offset)]));
 }
 
 /** Waits until the group has committed every partition up to its high watermark (commits follow MySQL commits). */
 export async function waitCaughtUp(w: HistoryWorld, timeoutMs = 60_000): Promise<void> {
   const topics = [w.viewed, w.downloaded];
-  await eventually(async () => {
-    const [high, committed] = await Promise.all([highWatermarks(topics), committedOffsets(w.groupId, topics)]);
-    for (const [tp, h] of high) if (h > 0n && committed.get(tp) !== h) return undefined;
-    return true;
-  }, timeoutMs, `group ${w.groupId} caught up`);
+  await eventually(
+    async () => {
+      const [high, committed] = await Promise.all([highWatermarks(topics), committedOffsets(w.groupId, topics)]);
+      for (const [tp, h] of high) if (h > 0n && committed.get(tp) !== h) return undefined;
+      return true;
+    },
+    timeoutMs,
+    `group ${w.groupId} caught up`,
+  );
 }
 
 export function startHistory(w: HistoryWorld, port: number, extra: Record<string, string> = {}): ServiceProcess {
   return new ServiceProcess('services/history/dist/main.js', {
-    LOG_LEVEL: 'warn', MYSQL_URL: w.tmp.url, TOPIC_PREFIX: w.prefix, GROUP_ID: w.groupId, MANAGEMENT_PORT: String(port), ...extra,
+    LOG_LEVEL: 'warn',
+    MYSQL_URL: w.tmp.url,
+    TOPIC_PREFIX: w.prefix,
+    GROUP_ID: w.groupId,
+    MANAGEMENT_PORT: String(port),
+    ...extra,
   });
 }
 
 export async function waitReady(proc: ServiceProcess, port: number): Promise<void> {
-  await eventually(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 45_000, `history ready on ${port}; output:\n${proc.output}`);
+  await eventually(
+    async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined),
+    45_000,
+    `history ready on ${port}; output:\n${proc.output}`,
+  );
 }
 
 /** Sum of a counter over its label sets, read from the process's /metrics. */

@@ -37,7 +37,12 @@ const view = () => JSON.stringify({ type: 'movie.viewed', event_id: randomUUID()
 async function post(url: string, key: string, ip?: string): Promise<number> {
   const res = await fetch(`${url}/v1/events`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'user-agent': UA, ...(ip ? { 'x-forwarded-for': ip } : {}) },
+    headers: {
+      authorization: `Bearer ${key}`,
+      'content-type': 'application/json',
+      'user-agent': UA,
+      ...(ip ? { 'x-forwarded-for': ip } : {}),
+    },
     body: view(),
   });
   await res.arrayBuffer();
@@ -45,9 +50,19 @@ async function post(url: string, key: string, ip?: string): Promise<number> {
 }
 
 it('two instances enforce one limit together: per key for a server key, per key and address for a browser key', async () => {
-  const env = { BROWSER_KEYS: 'bk-limits', SERVER_KEYS: 'sk-limits', RATE_LIMIT_MAX: '20', RATE_LIMIT_SERVER_MAX: '30', RATE_LIMIT_WINDOW: '10m', TRUSTED_PROXIES: '127.0.0.1' };
+  const env = {
+    BROWSER_KEYS: 'bk-limits',
+    SERVER_KEYS: 'sk-limits',
+    RATE_LIMIT_MAX: '20',
+    RATE_LIMIT_SERVER_MAX: '30',
+    RATE_LIMIT_WINDOW: '10m',
+    TRUSTED_PROXIES: '127.0.0.1',
+  };
   const [a, b] = await Promise.all([ingest(1, env), ingest(2, env)]);
-  const tally = (statuses: number[]) => ({ accepted: statuses.filter((s) => s === 202).length, limited: statuses.filter((s) => s === 429).length });
+  const tally = (statuses: number[]) => ({
+    accepted: statuses.filter((s) => s === 202).length,
+    limited: statuses.filter((s) => s === 429).length,
+  });
 
   // 50 requests of one server key, alternating instances and from 50 addresses: 30 in all.
   const server: number[] = [];
@@ -78,7 +93,13 @@ it('a server key sending 2,000 requests a second from one address for 10 s gets 
     amount: 20_000,
     timeout: 60,
   });
-  const statuses = { '2xx': result['2xx'], non2xx: result.non2xx, errors: result.errors, timeouts: result.timeouts, 429: result.statusCodeStats?.['429']?.count ?? 0 };
+  const statuses = {
+    '2xx': result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    429: result.statusCodeStats?.['429']?.count ?? 0,
+  };
   expect(statuses).toEqual({ '2xx': 20_000, non2xx: 0, errors: 0, timeouts: 0, 429: 0 });
 }, 180_000);
 

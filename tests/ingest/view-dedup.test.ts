@@ -26,7 +26,13 @@ let initialViews: Map<number, number>;
 /** Views posted so far, by movie: what the raw log must hold. */
 const posted = new Map<number, number>();
 
-interface View { jav_id: number; event_id?: string; user_id?: number | null; ip?: string; user_agent?: string }
+interface View {
+  jav_id: number;
+  event_id?: string;
+  user_id?: number | null;
+  ip?: string;
+  user_agent?: string;
+}
 
 /** POSTs views with the server key (so a guest's ip and user agent are the body's); the HTTP status. */
 async function post(url: string, views: View[]): Promise<number> {
@@ -47,28 +53,46 @@ async function accepted(url: string, views: View[]): Promise<void> {
 
 /** view_events of a movie once every posted view is logged: how many rows, how many flagged. */
 async function logged(javId: number, distinct = posted.get(javId) ?? 0): Promise<{ rows: number; repeats: number }> {
-  return eventually(async () => {
-    const [r] = (await temp.db('view_events').where({ jav_id: javId }).select(temp.db.raw('COUNT(*) AS n'), temp.db.raw('SUM(repeat_view) AS r'))) as { n: number; r: number | null }[];
-    return Number(r!.n) === distinct ? { rows: Number(r!.n), repeats: Number(r!.r ?? 0) } : undefined;
-  }, 60_000, `${distinct} views of movie ${javId} logged`);
+  return eventually(
+    async () => {
+      const [r] = (await temp
+        .db('view_events')
+        .where({ jav_id: javId })
+        .select(temp.db.raw('COUNT(*) AS n'), temp.db.raw('SUM(repeat_view) AS r'))) as { n: number; r: number | null }[];
+      return Number(r!.n) === distinct ? { rows: Number(r!.n), repeats: Number(r!.r ?? 0) } : undefined;
+    },
+    60_000,
+    `${distinct} views of movie ${javId} logged`,
+  );
 }
 
 /** The display count's change since the seed, once the counter has applied everything in the view topic. */
 async function counted(javId: number): Promise<number> {
   const topic = names.topicFor('movie.viewed');
   const ends = await endOffsets([topic]);
-  await eventually(async () => {
-    const applied = await redis.client.hgetall('tally:counter:applied');
-    for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
-    return true;
-  }, 60_000, 'counter caught up with the view topic');
+  await eventually(
+    async () => {
+      const applied = await redis.client.hgetall('tally:counter:applied');
+      for (const [tp, end] of ends) if (end > 0 && Number(applied[tp] ?? -1) !== end - 1) return undefined;
+      return true;
+    },
+    60_000,
+    'counter caught up with the view topic',
+  );
   return Number((await redis.client.get(`jav:views:${javId}`)) ?? initialViews.get(javId)) - initialViews.get(javId)!;
 }
 
 function service(entry: string, port: number, extra: Record<string, string>): void {
-  procs.push(new ServiceProcess(entry, {
-    LOG_LEVEL: 'warn', TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL: redis.url, MANAGEMENT_PORT: String(port), ...extra,
-  }));
+  procs.push(
+    new ServiceProcess(entry, {
+      LOG_LEVEL: 'warn',
+      TOPIC_PREFIX: names.prefix,
+      MYSQL_URL: temp.url,
+      REDIS_URL: redis.url,
+      MANAGEMENT_PORT: String(port),
+      ...extra,
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -76,12 +100,17 @@ beforeAll(async () => {
   temp = await createTempDatabase(env.MYSQL_URL, 'tally_view_dedup');
   await migrateLatest(temp.db);
   await seedDemo(temp.db, { movies: 20, actors: 5, tags: 5, users: 10, seed: 14 });
-  initialViews = new Map((await temp.db('jav').select('id', 'views')).map((r: { id: number; views: number }) => [Number(r.id), Number(r.views)]));
+  initialViews = new Map(
+    (await temp.db('jav').select('id', 'views')).map((r: { id: number; views: number }) => [Number(r.id), Number(r.views)]),
+  );
   await redis.start();
   service('services/event-logger/dist/main.js', testPort(BASE) + 1, { GROUP_ID: `event-logger-${names.prefix}` });
   service('services/counter/dist/main.js', testPort(BASE) + 2, { GROUP_ID: `counter-${names.prefix}` });
   const start = async (port: number, extra: Record<string, string>, waitReady = true) => {
-    const { proc, url } = await startIngest({ PORT: String(port), TOPIC_PREFIX: names.prefix, REDIS_URL: redis.url, ...extra }, { waitReady });
+    const { proc, url } = await startIngest(
+      { PORT: String(port), TOPIC_PREFIX: names.prefix, REDIS_URL: redis.url, ...extra },
+      { waitReady },
+    );
     procs.push(proc);
     return url;
   };

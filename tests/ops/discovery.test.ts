@@ -30,7 +30,8 @@ interface ScrapeConfig {
 const scrapeConfigs = (p: string) => (parse(read(p)) as { scrape_configs: ScrapeConfig[] }).scrape_configs;
 
 /** The services Tally builds (not the servers): their compose `command` runs services/<name>/dist/main.js. */
-const tallyService = (svc: { command?: string[] | string }) => /services\/([a-z-]+)\/dist\/main\.js/.exec([svc.command ?? []].flat().join(' '))?.[1];
+const tallyService = (svc: { command?: string[] | string }) =>
+  /services\/([a-z-]+)\/dist\/main\.js/.exec([svc.command ?? []].flat().join(' '))?.[1];
 
 /**
  * Prometheus' relabelling (prometheus/model/relabel) for the actions the configs use: the source
@@ -59,29 +60,71 @@ const sanitize = (name: string) => name.replace(/[^a-zA-Z0-9_]/g, '_');
 /** The targets pod discovery reports for one running pod: one per declared container port (Prometheus' kubernetes/pod.go). */
 function podTargets(m: Manifest, pod: string, ip: string): Record<string, string>[] {
   const t = m.spec!.template!;
-  const base: Record<string, string> = { __meta_kubernetes_namespace: 'tally', __meta_kubernetes_pod_name: pod, __meta_kubernetes_pod_ip: ip, __meta_kubernetes_pod_phase: 'Running', __metrics_path__: '/metrics', __scheme__: 'http' };
+  const base: Record<string, string> = {
+    __meta_kubernetes_namespace: 'tally',
+    __meta_kubernetes_pod_name: pod,
+    __meta_kubernetes_pod_ip: ip,
+    __meta_kubernetes_pod_phase: 'Running',
+    __metrics_path__: '/metrics',
+    __scheme__: 'http',
+  };
   for (const [k, v] of Object.entries(t.metadata.labels)) base[`__meta_kubernetes_pod_label_${sanitize(k)}`] = v;
   for (const [k, v] of Object.entries(t.metadata.annotations ?? {})) base[`__meta_kubernetes_pod_annotation_${sanitize(k)}`] = v;
-  return t.spec.containers.flatMap((c) => (c.ports ?? []).map((p) => ({ ...base, __address__: `${ip}:${p.containerPort}`, __meta_kubernetes_pod_container_name: c.name, __meta_kubernetes_pod_container_port_number: String(p.containerPort) })));
+  return t.spec.containers.flatMap((c) =>
+    (c.ports ?? []).map((p) => ({
+      ...base,
+      __address__: `${ip}:${p.containerPort}`,
+      __meta_kubernetes_pod_container_name: c.name,
+      __meta_kubernetes_pod_container_port_number: String(p.containerPort),
+    })),
+  );
 }
 
 describe('Prometheus finds every replica', () => {
   it('compose: each Tally service is a DNS-discovered job on the port it serves /metrics on, and nothing pins a consumer to one container', () => {
     // docker-compose resolves anchors, profiles and defaults exactly as `up` would.
-    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'monitoring', 'config'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('docker-compose', ['-f', 'docker-compose.yml', '--profile', 'monitoring', 'config'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(r.stderr).not.toMatch(/ERROR/);
     expect(r.status).toBe(0);
-    const compose = parse(r.stdout) as { services: Record<string, { command?: string[]; environment?: Record<string, string>; ports?: unknown[]; container_name?: string; volumes?: unknown[]; profiles?: string[] }> };
+    const compose = parse(r.stdout) as {
+      services: Record<
+        string,
+        {
+          command?: string[];
+          environment?: Record<string, string>;
+          ports?: unknown[];
+          container_name?: string;
+          volumes?: unknown[];
+          profiles?: string[];
+        }
+      >;
+    };
     const built = Object.entries(compose.services).flatMap(([name, svc]) => {
       const entry = tallyService(svc);
       return entry && !svc.command!.includes('--once') && !svc.command!.includes('--init') ? [[name, entry, svc] as const] : [];
     });
-    expect(built.map(([n]) => n).sort()).toEqual(['counter', 'es-sync', 'event-logger', 'flusher', 'history', 'ingest-api', 'query-api', 'retention', 'snapshot-builder']);
+    expect(built.map(([n]) => n).sort()).toEqual([
+      'counter',
+      'es-sync',
+      'event-logger',
+      'flusher',
+      'history',
+      'ingest-api',
+      'query-api',
+      'retention',
+      'snapshot-builder',
+    ]);
 
     const jobs = scrapeConfigs('ops/prometheus/prometheus-compose.yml');
     for (const [name, , svc] of built) {
       const job = jobs.find((j) => j.job_name === `tally-${name}`);
-      expect({ name, discovery: job?.dns_sd_configs?.map((d) => ({ names: d.names, type: d.type })) }).toEqual({ name, discovery: [{ names: [name], type: 'A' }] });
+      expect({ name, discovery: job?.dns_sd_configs?.map((d) => ({ names: d.names, type: d.type })) }).toEqual({
+        name,
+        discovery: [{ names: [name], type: 'A' }],
+      });
       const env = svc.environment ?? {};
       const api = name === 'ingest-api' || name === 'query-api';
       // The port inside the network: an API's HTTP port, a worker's management port, on every interface.
@@ -111,14 +154,27 @@ describe('Prometheus finds every replica', () => {
       const service = d.spec!.template!.spec.containers[0]!.name;
       const port = d.spec!.template!.spec.containers[0]!.ports![0]!.containerPort;
       // Two replicas of the Deployment: two pods, two targets.
-      const targets = ['10.1.0.7', '10.1.0.8'].flatMap((ip, i) => podTargets(d, `${d.metadata.name}-${i}`, ip).map((t) => relabel(t, config!.relabel_configs!)));
+      const targets = ['10.1.0.7', '10.1.0.8'].flatMap((ip, i) =>
+        podTargets(d, `${d.metadata.name}-${i}`, ip).map((t) => relabel(t, config!.relabel_configs!)),
+      );
       expect({ service, targets }).toEqual({
         service,
-        targets: ['10.1.0.7', '10.1.0.8'].map((ip, i) => ({ __address__: `${ip}:${port}`, __metrics_path__: '/metrics', __scheme__: 'http', job: `tally-${service}`, service, namespace: 'tally', pod: `${d.metadata.name}-${i}` })),
+        targets: ['10.1.0.7', '10.1.0.8'].map((ip, i) => ({
+          __address__: `${ip}:${port}`,
+          __metrics_path__: '/metrics',
+          __scheme__: 'http',
+          job: `tally-${service}`,
+          service,
+          namespace: 'tally',
+          pod: `${d.metadata.name}-${i}`,
+        })),
       });
     }
     // A pod of something else in the namespace, or one not running, is no target.
-    const other = podTargets(deployments[0]!, 'other-0', '10.1.0.9').map((t) => ({ ...t, __meta_kubernetes_pod_label_app_kubernetes_io_part_of: 'shop' }));
+    const other = podTargets(deployments[0]!, 'other-0', '10.1.0.9').map((t) => ({
+      ...t,
+      __meta_kubernetes_pod_label_app_kubernetes_io_part_of: 'shop',
+    }));
     expect(other.map((t) => relabel(t, config!.relabel_configs!))).toEqual([null]);
     const pending = podTargets(deployments[0]!, 'new-0', '10.1.0.10').map((t) => ({ ...t, __meta_kubernetes_pod_phase: 'Pending' }));
     expect(pending.map((t) => relabel(t, config!.relabel_configs!))).toEqual([null]);

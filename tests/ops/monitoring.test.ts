@@ -15,7 +15,11 @@ const TABLES = new Set<string>([...TALLY_TABLES, MIGRATIONS_TABLE]);
 
 /** Metric names (Tally's and the standard process ones) a text refers to, without the histogram series suffixes. */
 function metricNames(text: string): Set<string> {
-  return new Set([...text.matchAll(/\b(?:tally|process|nodejs)_[a-z0-9_]*[a-z0-9]\b/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')).filter((n) => !TABLES.has(n)));
+  return new Set(
+    [...text.matchAll(/\b(?:tally|process|nodejs)_[a-z0-9_]*[a-z0-9]\b/g)]
+      .map((m) => m[0].replace(/_(bucket|sum|count)$/, ''))
+      .filter((n) => !TABLES.has(n)),
+  );
 }
 
 /**
@@ -44,7 +48,15 @@ describe('monitoring assets are built on the metric names the services really ex
     const names = isolatedTopics();
     tmp = await createTempDatabase(env.MYSQL_URL, 'tally_test_ops');
     await migrateLatest(tmp.db);
-    const common = { LOG_LEVEL: 'warn', TOPIC_PREFIX: names.prefix, MYSQL_URL: tmp.url, REDIS_URL: `${env.REDIS_URL}/13`, MONGO_URL: `mongodb://127.0.0.1:27017/${uniqueName('ops')}`, ES_INDEX_PREFIX: `${uniqueName('ops')}_`, RUN_ON_START: 'false' };
+    const common = {
+      LOG_LEVEL: 'warn',
+      TOPIC_PREFIX: names.prefix,
+      MYSQL_URL: tmp.url,
+      REDIS_URL: `${env.REDIS_URL}/13`,
+      MONGO_URL: `mongodb://127.0.0.1:27017/${uniqueName('ops')}`,
+      ES_INDEX_PREFIX: `${uniqueName('ops')}_`,
+      RUN_ON_START: 'false',
+    };
     const base = testPort(24_000);
     const services: [string, number, Record<string, string>][] = [
       ['ingest-api', base, { PORT: String(base) }],
@@ -59,10 +71,14 @@ describe('monitoring assets are built on the metric names the services really ex
     ];
     for (const [name, , extra] of services) procs.push(new ServiceProcess(`services/${name}/dist/main.js`, { ...common, ...extra }));
     for (const [name, port] of services) {
-      const text = await eventually(async () => {
-        const res = await fetch(`http://127.0.0.1:${port}/metrics`);
-        return res.ok ? res.text() : undefined;
-      }, 60_000, `${name} /metrics on ${port}`);
+      const text = await eventually(
+        async () => {
+          const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+          return res.ok ? res.text() : undefined;
+        },
+        60_000,
+        `${name} /metrics on ${port}`,
+      );
       expositions.set(name, text);
       for (const m of text.matchAll(/^# TYPE (\S+) /gm)) exported.add(m[1]!);
     }
@@ -75,7 +91,7 @@ describe('monitoring assets are built on the metric names the services really ex
 
   // promtool check metrics: naming (no type in the name, `_total` on counters only, units as suffixes,
   // base units), help text, no duplicates; nothing to say about any service.
-  it('every service\'s /metrics passes promtool\'s metrics linter', () => {
+  it("every service's /metrics passes promtool's metrics linter", () => {
     expect(expositions.size).toBe(9);
     const problems = Object.fromEntries([...expositions].map(([name, text]) => [name, promlint(text)]));
     expect(problems).toEqual(Object.fromEntries([...expositions.keys()].map((name) => [name, ''])));

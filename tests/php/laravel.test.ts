@@ -33,12 +33,18 @@ interface Page {
   event_id: string;
   body: string;
   terminate_ms: number;
-  stats: { sent_events: number; skipped_events: number; spooled_events: number; failed_requests: number; breaker: { state: string; skipped_events: number; failures: number }; spool: { files: number } };
+  stats: {
+    sent_events: number;
+    skipped_events: number;
+    spooled_events: number;
+    failed_requests: number;
+    breaker: { state: string; skipped_events: number; failures: number };
+    spool: { files: number };
+  };
 }
 
 /** The parent's environment (PATH) plus the child's own variables. */
 function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  // eslint-disable-next-line no-restricted-properties -- php and composer children inherit PATH etc.
   return { ...process.env, ...extra };
 }
 
@@ -79,7 +85,9 @@ async function kafkaCounts(ids: string[], from: Map<string, number>): Promise<Ma
     await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
     await consumer.run({
       eachMessage: async ({ message }) => {
-        const { value } = await codec.decode<Record<string, unknown>>(message.value).catch(() => ({ value: {} as Record<string, unknown> }));
+        const { value } = await codec
+          .decode<Record<string, unknown>>(message.value)
+          .catch(() => ({ value: {} as Record<string, unknown> }));
         const id = value.event_id as string;
         if (wanted.has(id)) seen.set(id, { n: (seen.get(id)?.n ?? 0) + 1, value });
       },
@@ -96,7 +104,9 @@ async function kafkaCounts(ids: string[], from: Map<string, number>): Promise<Ma
   }
 }
 
-async function viewRows(ids: string[]): Promise<{ event_id: string; jav_id: number; user_id: number | null; ip: string | null; user_agent: string | null }[]> {
+async function viewRows(
+  ids: string[],
+): Promise<{ event_id: string; jav_id: number; user_id: number | null; ip: string | null; user_agent: string | null }[]> {
   return db('view_events').whereIn('event_id', ids).select('event_id', 'jav_id', 'user_id', 'ip', 'user_agent');
 }
 
@@ -109,7 +119,8 @@ beforeAll(async () => {
   const composer = JSON.parse(readFileSync(join(app, 'composer.json'), 'utf8')) as { repositories: { url?: string }[] };
   composer.repositories[0]!.url = PACKAGE;
   writeFileSync(join(app, 'composer.json'), JSON.stringify(composer, null, 2));
-  for (const d of ['storage/logs', 'storage/framework/views', 'storage/framework/cache', 'bootstrap/cache']) mkdirSync(join(app, d), { recursive: true });
+  for (const d of ['storage/logs', 'storage/framework/views', 'storage/framework/cache', 'bootstrap/cache'])
+    mkdirSync(join(app, d), { recursive: true });
   await run('composer', ['install', '--no-interaction', '--no-progress'], {
     cwd: app,
     env: childEnv({ COMPOSER_ALLOW_SUPERUSER: '1', COMPOSER_DISABLE_NETWORK: '1', COMPOSER_HOME: join(app, '.composer') }),
@@ -125,13 +136,15 @@ afterAll(async () => {
   if (app) rmSync(app, { recursive: true, force: true });
 });
 
-test('the package\'s PHPUnit suite passes (Debian phpunit)', async () => {
+test("the package's PHPUnit suite passes (Debian phpunit)", async () => {
   const { stdout } = await run('phpunit', ['-c', join(PACKAGE, 'phpunit.xml.dist')], { cwd: PACKAGE, timeout: 120_000 });
   expect(stdout).toMatch(/OK \(\d+ tests, \d+ assertions\)/);
 }, 150_000);
 
 test('Composer installed the package and Laravel discovered its provider and the Tally alias; config/tally.php was published', async () => {
-  const installed = JSON.parse(readFileSync(join(app, 'vendor/composer/installed.json'), 'utf8')) as { packages: { name: string; extra?: unknown }[] };
+  const installed = JSON.parse(readFileSync(join(app, 'vendor/composer/installed.json'), 'utf8')) as {
+    packages: { name: string; extra?: unknown }[];
+  };
   expect(installed.packages.map((p) => p.name)).toEqual(['tally/laravel']);
   expect(readFileSync(join(app, 'config/tally.php'), 'utf8')).toContain("env('TALLY_USER_TOKEN_SECRET')");
   const list = await artisan(['list'], {});
@@ -140,13 +153,17 @@ test('Composer installed the package and Laravel discovered its provider and the
   expect(schedule.out).toMatch(/tally:resend\s*\|\s*\* \* \* \* \*/);
 });
 
-test('page views of a user and a guest reach Kafka and view_events with the end user\'s ip and user agent', async () => {
+test("page views of a user and a guest reach Kafka and view_events with the end user's ip and user agent", async () => {
   const { proc, url } = await startIngest({ PORT: String(testPort(30300)) });
   procs.push(proc);
   const from = await endOffsets([TOPIC]);
   const userId = 900_000_000 + Math.floor(Math.random() * 1e8);
   const ua = `Mozilla/5.0 (X11; Linux x86_64) tally-php-it/${randomUUID().slice(0, 8)}`;
-  const spool = { TALLY_ENDPOINT: url, TALLY_SPOOL_PATH: join(app, 'storage/tally-b/spool'), TALLY_BREAKER_PATH: join(app, 'storage/tally-b/breaker.json') };
+  const spool = {
+    TALLY_ENDPOINT: url,
+    TALLY_SPOOL_PATH: join(app, 'storage/tally-b/spool'),
+    TALLY_BREAKER_PATH: join(app, 'storage/tally-b/breaker.json'),
+  };
 
   const user = await page(`/movies/11?as=${userId}`, '203.0.113.7', ua, spool);
   const guest = await page('/movies/12', '198.51.100.23', ua, spool);
@@ -166,23 +183,37 @@ test('page views of a user and a guest reach Kafka and view_events with the end 
   expect(inKafka.get(user.event_id)?.value).toMatchObject({ jav_id: 11, user_id: userId, ip: '203.0.113.7', user_agent: ua });
   expect(inKafka.get(guest.event_id)?.value).toMatchObject({ jav_id: 12, user_id: null, ip: '198.51.100.23', user_agent: ua });
 
-  const rows = await eventually(async () => {
-    const r = await viewRows(ids);
-    return r.length === 2 ? r : undefined;
-  }, 30_000, 'both views in view_events');
+  const rows = await eventually(
+    async () => {
+      const r = await viewRows(ids);
+      return r.length === 2 ? r : undefined;
+    },
+    30_000,
+    'both views in view_events',
+  );
   const byId = new Map(rows.map((r) => [r.event_id, r]));
   expect(byId.get(user.event_id)).toMatchObject({ jav_id: 11, user_id: userId, ip: '203.0.113.7', user_agent: ua });
   expect(byId.get(guest.event_id)).toMatchObject({ jav_id: 12, user_id: null, ip: '198.51.100.23', user_agent: ua });
 
   // A queued job flushes when it ends (JobProcessed), a console command when the kernel terminates.
-  const job = JSON.parse((await artisan(['demo:job', '13', String(userId)], spool)).out) as { pending_after_job: number; stats: { sent_events: number } };
+  const job = JSON.parse((await artisan(['demo:job', '13', String(userId)], spool)).out) as {
+    pending_after_job: number;
+    stats: { sent_events: number };
+  };
   expect([job.pending_after_job, job.stats.sent_events]).toEqual([0, 1]);
-  const cli = JSON.parse((await artisan(['demo:cli', '14', String(userId)], spool)).out) as { event_id: string; pending_before_exit: number };
+  const cli = JSON.parse((await artisan(['demo:cli', '14', String(userId)], spool)).out) as {
+    event_id: string;
+    pending_before_exit: number;
+  };
   expect(cli.pending_before_exit).toBe(1);
-  const [row] = await eventually(async () => {
-    const r = await viewRows([cli.event_id]);
-    return r.length === 1 ? r : undefined;
-  }, 30_000, 'the console command\'s view in view_events');
+  const [row] = await eventually(
+    async () => {
+      const r = await viewRows([cli.event_id]);
+      return r.length === 1 ? r : undefined;
+    },
+    30_000,
+    "the console command's view in view_events",
+  );
   // No end user in a console command: the client forwards no ip, so the ingest API records the
   // connection's (this machine's). Jobs pass the user's ip themselves (README: queued jobs).
   expect(row).toMatchObject({ jav_id: 14, user_id: userId, ip: '127.0.0.1' });
@@ -228,7 +259,12 @@ test('ingest down: pages pay at most the timeout, every event is spooled, the br
   procs.push(back.proc);
   const resend = await artisan(['tally:resend'], { ...store, TALLY_ENDPOINT: back.url });
   // Five one-event files, merged into one request.
-  expect(resend).toEqual({ code: 0, out: expect.stringContaining('5 files sent in 1 requests, 5 events delivered, 0 invalid dropped, 0 files moved to failed/, 0 files left') });
+  expect(resend).toEqual({
+    code: 0,
+    out: expect.stringContaining(
+      '5 files sent in 1 requests, 5 events delivered, 0 invalid dropped, 0 files moved to failed/, 0 files left',
+    ),
+  });
   const again = await artisan(['tally:resend'], { ...store, TALLY_ENDPOINT: back.url });
   expect(again.out).toContain('0 files sent in 0 requests, 0 events delivered');
   expect(readdirSync(join(dir, 'spool')).filter((f) => f.endsWith('.json'))).toEqual([]);
@@ -237,10 +273,14 @@ test('ingest down: pages pay at most the timeout, every event is spooled, the br
   const inKafka = await kafkaCounts(ids, from);
   expect(ids.map((id) => inKafka.get(id)?.n)).toEqual([1, 1, 1, 1, 1]);
   expect(ids.map((id) => inKafka.get(id)?.value.ip)).toEqual(['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.4', '192.0.2.5']);
-  const rows = await eventually(async () => {
-    const r = await viewRows(ids);
-    return r.length === 5 ? r : undefined;
-  }, 30_000, 'the five resent views in view_events');
+  const rows = await eventually(
+    async () => {
+      const r = await viewRows(ids);
+      return r.length === 5 ? r : undefined;
+    },
+    30_000,
+    'the five resent views in view_events',
+  );
   expect(rows.map((r) => r.event_id).sort()).toEqual([...ids].sort());
 
   // The successful resend closed the breaker: the next page sends at once.

@@ -36,7 +36,8 @@ async function claimRedisDb(): Promise<{ redis: Redis; url: string }> {
   for (const db of [15, 6, 5, 4, 3, 2, 1]) {
     const url = `${env.REDIS_URL}/${db}`;
     const r = new Redis(url);
-    if ((await r.dbsize()) === 0 && (await r.set('tally:test:claimed-by', `query-api-${process.pid}`, 'EX', 3_600, 'NX')) === 'OK') return { redis: r, url };
+    if ((await r.dbsize()) === 0 && (await r.set('tally:test:claimed-by', `query-api-${process.pid}`, 'EX', 3_600, 'NX')) === 'OK')
+      return { redis: r, url };
     r.disconnect();
   }
   throw new Error('no empty Redis database to claim for the query-api tests');
@@ -51,25 +52,60 @@ async function indexTags(temp: TempDatabase, esPrefix: string): Promise<void> {
   const index = `${esPrefix}tags_v1`;
   await es.indices.create({
     index,
-    mappings: { dynamic: 'strict', properties: { id: { type: 'long' }, name: { type: 'search_as_you_type', fields: { keyword: { type: 'keyword' } } }, movie_count: { type: 'long' }, synced_run: { type: 'long' } } },
+    mappings: {
+      dynamic: 'strict',
+      properties: {
+        id: { type: 'long' },
+        name: { type: 'search_as_you_type', fields: { keyword: { type: 'keyword' } } },
+        movie_count: { type: 'long' },
+        synced_run: { type: 'long' },
+      },
+    },
     aliases: { [`${esPrefix}tags`]: {} },
   });
-  const rows = await temp.db('tags as t').leftJoin('jav_tags as jt', 'jt.tag_id', 't.id').groupBy('t.id', 't.name').select('t.id', 't.name').count({ movies: 'jt.jav_id' }) as unknown as { id: number; name: string; movies: number }[];
-  await es.bulk({ refresh: true, operations: rows.flatMap((r) => [{ index: { _index: index, _id: String(r.id) } }, { id: Number(r.id), name: String(r.name), movie_count: Number(r.movies), synced_run: 1 }]) });
+  const rows = (await temp
+    .db('tags as t')
+    .leftJoin('jav_tags as jt', 'jt.tag_id', 't.id')
+    .groupBy('t.id', 't.name')
+    .select('t.id', 't.name')
+    .count({ movies: 'jt.jav_id' })) as unknown as { id: number; name: string; movies: number }[];
+  await es.bulk({
+    refresh: true,
+    operations: rows.flatMap((r) => [
+      { index: { _index: index, _id: String(r.id) } },
+      { id: Number(r.id), name: String(r.name), movie_count: Number(r.movies), synced_run: 1 },
+    ]),
+  });
   await es.close();
 }
 
-export function startQueryApi(w: Pick<World, 'temp' | 'redisUrl' | 'mongoUrl' | 'esPrefix' | 'names' | 'groups' | 'procs'>, port: number, extra: Record<string, string> = {}): { proc: ServiceProcess; url: string; ready: Promise<void> } {
+export function startQueryApi(
+  w: Pick<World, 'temp' | 'redisUrl' | 'mongoUrl' | 'esPrefix' | 'names' | 'groups' | 'procs'>,
+  port: number,
+  extra: Record<string, string> = {},
+): { proc: ServiceProcess; url: string; ready: Promise<void> } {
   const proc = new ServiceProcess('services/query-api/dist/main.js', {
-    PORT: String(port), LOG_LEVEL: 'warn', MYSQL_URL: w.temp.url, REDIS_URL: w.redisUrl, MONGO_URL: w.mongoUrl, ES_INDEX_PREFIX: w.esPrefix,
-    TOPIC_PREFIX: w.names.prefix, ADMIN_TOKENS: ADMIN_TOKEN, CONSUMER_GROUPS: [w.groups.logger, w.groups.counter, w.groups.history].join(','), ...extra,
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    MYSQL_URL: w.temp.url,
+    REDIS_URL: w.redisUrl,
+    MONGO_URL: w.mongoUrl,
+    ES_INDEX_PREFIX: w.esPrefix,
+    TOPIC_PREFIX: w.names.prefix,
+    ADMIN_TOKENS: ADMIN_TOKEN,
+    CONSUMER_GROUPS: [w.groups.logger, w.groups.counter, w.groups.history].join(','),
+    ...extra,
   });
   w.procs.push(proc);
   const url = `http://127.0.0.1:${port}`;
   return {
     proc,
     url,
-    ready: eventually(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 30_000, `query-api on ${url}; output so far:\n${proc.output}`).then(() => undefined),
+    ready: eventually(
+      async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined),
+      30_000,
+      `query-api on ${url}; output so far:\n${proc.output}`,
+    ).then(() => undefined),
   };
 }
 
@@ -89,8 +125,17 @@ export async function createWorld(): Promise<World> {
   const procs: ServiceProcess[] = [];
   const base = { LOG_LEVEL: 'warn', TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, KAFKA_SESSION_TIMEOUT: '6s' };
   procs.push(
-    new ServiceProcess('services/counter/dist/main.js', { ...base, REDIS_URL: redisUrl, GROUP_ID: groups.counter, MANAGEMENT_PORT: String(managementPort(0)) }),
-    new ServiceProcess('services/event-logger/dist/main.js', { ...base, GROUP_ID: groups.logger, MANAGEMENT_PORT: String(managementPort(1)) }),
+    new ServiceProcess('services/counter/dist/main.js', {
+      ...base,
+      REDIS_URL: redisUrl,
+      GROUP_ID: groups.counter,
+      MANAGEMENT_PORT: String(managementPort(0)),
+    }),
+    new ServiceProcess('services/event-logger/dist/main.js', {
+      ...base,
+      GROUP_ID: groups.logger,
+      MANAGEMENT_PORT: String(managementPort(1)),
+    }),
     new ServiceProcess('services/history/dist/main.js', { ...base, GROUP_ID: groups.history, MANAGEMENT_PORT: String(managementPort(2)) }),
   );
   const ingest = await startIngest({ PORT: String(testPort(18300)), TOPIC_PREFIX: names.prefix });
@@ -101,7 +146,11 @@ export async function createWorld(): Promise<World> {
   w.queryUrl = q.url;
   // Every consumer ready, i.e. joined its group: events posted from now on are consumed promptly.
   for (const [i, what] of ['counter', 'event-logger', 'history'].entries()) {
-    await eventually(async () => ((await fetch(`http://127.0.0.1:${managementPort(i)}/readyz`).catch(() => undefined))?.ok ? true : undefined), 60_000, `${what} ready; output:\n${procs[i]!.output}`);
+    await eventually(
+      async () => ((await fetch(`http://127.0.0.1:${managementPort(i)}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      60_000,
+      `${what} ready; output:\n${procs[i]!.output}`,
+    );
   }
   return w;
 }
@@ -117,7 +166,10 @@ export async function destroyWorld(w: World | undefined): Promise<void> {
   await es.indices.delete({ index: `${w.esPrefix}tags_v1` }).catch(() => undefined);
   await es.close();
   const mongo = new MongoClient(w.mongoUrl, { serverSelectionTimeoutMS: 3_000 });
-  await mongo.db().dropDatabase().catch(() => undefined);
+  await mongo
+    .db()
+    .dropDatabase()
+    .catch(() => undefined);
   await mongo.close();
   await deleteTopics([...eventDefinitions().map((d) => w.names.topicFor(d.type)), w.names.deadLetter]).catch(() => undefined);
 }
@@ -126,9 +178,14 @@ export async function destroyWorld(w: World | undefined): Promise<void> {
 export async function postEvents(w: World, events: Record<string, unknown>[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) {
     const chunk = events.slice(i, i + 500);
-    const res = await fetch(`${w.ingestUrl}/v1/events`, { method: 'POST', headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', 'user-agent': BROWSER_UA }, body: JSON.stringify({ events: chunk }) });
+    const res = await fetch(`${w.ingestUrl}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-test', 'content-type': 'application/json', 'user-agent': BROWSER_UA },
+      body: JSON.stringify({ events: chunk }),
+    });
     const body = (await res.json()) as { accepted: number; errors: unknown[] };
-    if (res.status !== 202 || body.accepted !== chunk.length) throw new Error(`ingest refused events: ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
+    if (res.status !== 202 || body.accepted !== chunk.length)
+      throw new Error(`ingest refused events: ${res.status} ${JSON.stringify(body.errors ?? body).slice(0, 500)}`);
   }
 }
 

@@ -53,8 +53,16 @@ describe('the featured-cache payload matches docs/featured-cache.schema.json', (
     const deleted = await demo.db('featured_items').where({ item_type: 'movie', active: true }).whereNull('expires_at').first('item_id');
     await demo.db('jav').where({ id: deleted.item_id }).delete();
     // The seed's expiring items expired long ago; one that expires tomorrow is in the payload.
-    const expiring = await demo.db('featured_items').where({ active: true }).whereNull('expires_at').whereNot({ item_id: deleted.item_id }).first('id');
-    await demo.db('featured_items').where({ id: expiring.id }).update({ expires_at: new Date(Date.now() + 86_400_000) });
+    const expiring = await demo
+      .db('featured_items')
+      .where({ active: true })
+      .whereNull('expires_at')
+      .whereNot({ item_id: deleted.item_id })
+      .first('id');
+    await demo
+      .db('featured_items')
+      .where({ id: expiring.id })
+      .update({ expires_at: new Date(Date.now() + 86_400_000) });
     const groups = (await demo.db('featured_items').distinct('group').pluck('group')) as string[];
     const store = new FeaturedStore(redis, demo.db, DEMO_CATALOG);
     const payloads = await storedPayloads(store, DEMO_CATALOG, groups);
@@ -66,7 +74,7 @@ describe('the featured-cache payload matches docs/featured-cache.schema.json', (
     expect(all.some((i) => i.expires_at !== null)).toBe(true);
   });
 
-  it('app schema through a mapping: class-name item types, a decimal rank, no release date, the app\'s prefix', async () => {
+  it("app schema through a mapping: class-name item types, a decimal rank, no release date, the app's prefix", async () => {
     const catalog = new Catalog(parseCatalogMapping(readPathMapping(app.name, 'shop:')));
     const payloads = await storedPayloads(new FeaturedStore(redis, app.db, catalog), catalog, ['home', 'sidebar']);
     for (const p of payloads) expect({ valid: validate(p), errors: errors() }).toEqual({ valid: true, errors: 'No errors' });
@@ -78,7 +86,15 @@ describe('the featured-cache payload matches docs/featured-cache.schema.json', (
   });
 
   it('the schema refuses what a reader could not rely on', () => {
-    const movie = { id: 1, item_type: 'movie', item_id: 1, group: 'home', rank: 1, expires_at: null, item: { id: 1, code: 'A', title: 'T', provider: null, release_date: null, views: 1, downloads: 0, likes: 0 } };
+    const movie = {
+      id: 1,
+      item_type: 'movie',
+      item_id: 1,
+      group: 'home',
+      rank: 1,
+      expires_at: null,
+      item: { id: 1, code: 'A', title: 'T', provider: null, release_date: null, views: 1, downloads: 0, likes: 0 },
+    };
     expect(validate([movie])).toBe(true);
     const bad: [string, unknown][] = [
       ['an app column name instead of code', { ...movie, item: { ...movie.item, code: undefined, dvd_id: 'A' } }],

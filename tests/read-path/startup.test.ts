@@ -24,12 +24,30 @@ const file = (name: string, doc: unknown) => {
   return path;
 };
 const queryApi = (port: number, extra: Record<string, string>) => {
-  const p = new ServiceProcess('services/query-api/dist/main.js', { PORT: String(port), LOG_LEVEL: 'info', MYSQL_URL: tally.url, MONGO_URL: mongoUrl, ADMIN_TOKENS: 'startup-test-token-0123', ...extra });
+  const p = new ServiceProcess('services/query-api/dist/main.js', {
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    MYSQL_URL: tally.url,
+    MONGO_URL: mongoUrl,
+    ADMIN_TOKENS: 'startup-test-token-0123',
+    ...extra,
+  });
   procs.push(p);
   return p;
 };
 const snapshotBuilder = (extra: Record<string, string>) => {
-  const p = new ServiceProcess('services/snapshot-builder/dist/main.js', { LOG_LEVEL: 'info', MYSQL_URL: tally.url, MONGO_URL: mongoUrl, TOPIC_PREFIX: `${uniqueName('t_rp')}.`, DLQ_COPY_TIMEOUT: '20s', ...extra }, ['--once']);
+  const p = new ServiceProcess(
+    'services/snapshot-builder/dist/main.js',
+    {
+      LOG_LEVEL: 'info',
+      MYSQL_URL: tally.url,
+      MONGO_URL: mongoUrl,
+      TOPIC_PREFIX: `${uniqueName('t_rp')}.`,
+      DLQ_COPY_TIMEOUT: '20s',
+      ...extra,
+    },
+    ['--once'],
+  );
   procs.push(p);
   return p;
 };
@@ -49,23 +67,41 @@ afterAll(async () => {
   if (keys.length) await redis.del(...keys);
   redis.disconnect();
   const mongo = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 3_000 });
-  await mongo.db().dropDatabase().catch(() => undefined);
+  await mongo
+    .db()
+    .dropDatabase()
+    .catch(() => undefined);
   await mongo.close();
   await Promise.all([app?.drop(), tally?.drop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The schema report as plain lines (real newlines), not only as an escaped string inside a JSON log line. */
-const PLAIN_REPORT = /start failed: CATALOG_MISMATCH: the app's schema \(app_start_\w+\) does not match the catalog mapping:\nproblem {2}jav\.code \(movies\.display\.code\) does not exist; fix: map movies\.display\.code to the app's column/;
+const PLAIN_REPORT =
+  /start failed: CATALOG_MISMATCH: the app's schema \(app_start_\w+\) does not match the catalog mapping:\nproblem {2}jav\.code \(movies\.display\.code\) does not exist; fix: map movies\.display\.code to the app's column/;
 
 describe('start-up with CATALOG_MAPPING', () => {
-  it('every service refuses a schema the mapping does not describe: exit 2, the check\'s report on stderr, in the same words', async () => {
+  it("every service refuses a schema the mapping does not describe: exit 2, the check's report on stderr, in the same words", async () => {
     const unmapped = file('unmapped.json', { database: app.name, redis: { prefix } });
     const q = queryApi(testPort(27100), { CATALOG_MAPPING: unmapped });
     const s = snapshotBuilder({ CATALOG_MAPPING: unmapped });
     // The counter, the flusher and es-sync read the same movies table: the same problem, the same words.
-    const others = [['services/counter/dist/main.js', []], ['services/flusher/dist/main.js', ['--once']], ['services/es-sync/dist/main.js', ['--once']]].map(([entry, args], i) => {
-      const p = new ServiceProcess(entry as string, { LOG_LEVEL: 'info', MYSQL_URL: tally.url, CATALOG_MAPPING: unmapped, TOPIC_PREFIX: `${uniqueName('t_rp')}.`, MANAGEMENT_PORT: String(testPort(27200) + i) }, args as string[]);
+    const others = [
+      ['services/counter/dist/main.js', []],
+      ['services/flusher/dist/main.js', ['--once']],
+      ['services/es-sync/dist/main.js', ['--once']],
+    ].map(([entry, args], i) => {
+      const p = new ServiceProcess(
+        entry as string,
+        {
+          LOG_LEVEL: 'info',
+          MYSQL_URL: tally.url,
+          CATALOG_MAPPING: unmapped,
+          TOPIC_PREFIX: `${uniqueName('t_rp')}.`,
+          MANAGEMENT_PORT: String(testPort(27200) + i),
+        },
+        args as string[],
+      );
       procs.push(p);
       return p;
     });
@@ -84,7 +120,10 @@ describe('start-up with CATALOG_MAPPING', () => {
     const cases: [Record<string, string>, RegExp][] = [
       [{ CATALOG_MAPPING: file('broken.json', '{ "database": ') }, /CATALOG_MAPPING: .*broken\.json is not JSON/],
       [{ CATALOG_MAPPING: bad }, /CATALOG_MAPPING: .*bad\.json is invalid:\n\s+movies\.display\.code: must be a MySQL identifier/],
-      [{ CATALOG_MAPPING: ok, FEATURED_CACHE_TTL: '5m' }, /FEATURED_CACHE_TTL: is deprecated and disagrees with the catalog mapping \(redis\.featuredTtlSeconds = 600\)/],
+      [
+        { CATALOG_MAPPING: ok, FEATURED_CACHE_TTL: '5m' },
+        /FEATURED_CACHE_TTL: is deprecated and disagrees with the catalog mapping \(redis\.featuredTtlSeconds = 600\)/,
+      ],
     ];
     for (const [extra, message] of cases) {
       const p = queryApi(testPort(27100) + 1, extra);
@@ -93,15 +132,25 @@ describe('start-up with CATALOG_MAPPING', () => {
     }
   }, 60_000);
 
-  it('with the right mapping, query-api serves the app\'s featured items (a FEATURED_CACHE_TTL that agrees only warns) and snapshot-builder builds from the app', async () => {
+  it("with the right mapping, query-api serves the app's featured items (a FEATURED_CACHE_TTL that agrees only warns) and snapshot-builder builds from the app", async () => {
     const mapping = file('app.json', readPathMapping(app.name, prefix));
     const port = testPort(27100) + 2;
     const q = queryApi(port, { CATALOG_MAPPING: mapping, FEATURED_CACHE_TTL: '10m' });
     const url = `http://127.0.0.1:${port}`;
-    await eventually(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `query-api ready; output:\n${q.output}`);
+    await eventually(
+      async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
+      30_000,
+      `query-api ready; output:\n${q.output}`,
+    );
     const res = await fetch(`${url}/v1/featured?group=sidebar`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ group: 'sidebar', items: [expect.objectContaining({ id: 4, item_type: 'tag', item: { id: 4, name: 'tag-4' } }), expect.objectContaining({ id: 5, item: null })] });
+    expect(await res.json()).toEqual({
+      group: 'sidebar',
+      items: [
+        expect.objectContaining({ id: 4, item_type: 'tag', item: { id: 4, name: 'tag-4' } }),
+        expect.objectContaining({ id: 5, item: null }),
+      ],
+    });
     const redis = new Redis(env.REDIS_URL);
     expect(await redis.pttl(`${prefix}featured:group:sidebar`)).toBeGreaterThan(590_000);
     redis.disconnect();
@@ -120,7 +169,10 @@ describe('start-up with CATALOG_MAPPING', () => {
       for (const m of dash.top_movies.all.by_views) expect(m.code).toMatch(/^ABP-\d{3}$/);
       expect(dash.providers.map((p) => p.provider).sort()).toEqual(['Moodyz', 'Prestige', 'S1']);
       const pointer = (await snapshots.findOne({ _id: SNAPSHOT_IDS.recommendations })) as unknown as RecommendationPointerDoc;
-      const user1 = await mongo.db().collection<UserRecommendationsDoc>('recommendation_snapshots').findOne({ generation: pointer.generation, user_id: 1 });
+      const user1 = await mongo
+        .db()
+        .collection<UserRecommendationsDoc>('recommendation_snapshots')
+        .findOne({ generation: pointer.generation, user_id: 1 });
       expect(user1!.items.map((i) => i.jav_id)).toContain(9);
       expect(user1!.items.map((i) => i.jav_id)).not.toContain(10);
     } finally {

@@ -58,8 +58,12 @@ describe('the pruner and concurrent writers', () => {
     let r: TableResult;
     try {
       // Short pauses so the run overlaps many writes; production pauses RETENTION_BATCH_PAUSE (100 ms).
-      r = await new RetentionSink(tmp.db).prune(RULE, new Date(), { maxRows: config.RETENTION_BATCH_ROWS, maxLockMs: config.RETENTION_MAX_LOCK, pauseMs: 10, onBatch: (b) => batches.push(b) });
-
+      r = await new RetentionSink(tmp.db).prune(RULE, new Date(), {
+        maxRows: config.RETENTION_BATCH_ROWS,
+        maxLockMs: config.RETENTION_MAX_LOCK,
+        pauseMs: 10,
+        onBatch: (b) => batches.push(b),
+      });
     } finally {
       stop = true;
       await writer;
@@ -71,19 +75,35 @@ describe('the pruner and concurrent writers', () => {
     expect(Math.max(...waits)).toBeLessThan(config.RETENTION_MAX_LOCK);
     expect(Math.max(...done.map((b) => b.ms))).toBeLessThan(config.RETENTION_MAX_LOCK);
     const batchMs = done.map((b) => b.ms);
-    process.stdout.write(`pruner vs writer: ${JSON.stringify({
-      deleted: r.deleted, batches: r.batches, seconds: +seconds.toFixed(1), rowsPerSecond: Math.round(r.deleted / seconds),
-      batchMs: { p50: +quantile(batchMs, 0.5).toFixed(1), p99: +quantile(batchMs, 0.99).toFixed(1), max: +Math.max(...batchMs).toFixed(1) },
-      statementMsMax: +r.maxStatementMs.toFixed(1), killedAtBound: batches.filter((b) => b.timedOut).map((b) => Math.round(b.ms)),
-      writerInserts: waits.length, writerMs: { p50: +quantile(waits, 0.5).toFixed(1), p99: +quantile(waits, 0.99).toFixed(1), max: +Math.max(...waits).toFixed(1) },
-    })}\n`);
+    process.stdout.write(
+      `pruner vs writer: ${JSON.stringify({
+        deleted: r.deleted,
+        batches: r.batches,
+        seconds: +seconds.toFixed(1),
+        rowsPerSecond: Math.round(r.deleted / seconds),
+        batchMs: {
+          p50: +quantile(batchMs, 0.5).toFixed(1),
+          p99: +quantile(batchMs, 0.99).toFixed(1),
+          max: +Math.max(...batchMs).toFixed(1),
+        },
+        statementMsMax: +r.maxStatementMs.toFixed(1),
+        killedAtBound: batches.filter((b) => b.timedOut).map((b) => Math.round(b.ms)),
+        writerInserts: waits.length,
+        writerMs: { p50: +quantile(waits, 0.5).toFixed(1), p99: +quantile(waits, 0.99).toFixed(1), max: +Math.max(...waits).toFixed(1) },
+      })}\n`,
+    );
   }, 300_000);
 
   it('a batch over the bound is killed by MariaDB (max_statement_time), rolled back, and retried smaller until all is pruned', async () => {
     await fillOld(60_000);
     const maxLockMs = 40;
     const seen: BatchReport[] = [];
-    const r = await new RetentionSink(tmp.db).prune(RULE, new Date(), { maxRows: 50_000, maxLockMs, pauseMs: 0, onBatch: (b) => seen.push(b) });
+    const r = await new RetentionSink(tmp.db).prune(RULE, new Date(), {
+      maxRows: 50_000,
+      maxLockMs,
+      pauseMs: 0,
+      onBatch: (b) => seen.push(b),
+    });
     expect(r.timeouts).toBeGreaterThan(0);
     expect(r.deleted).toBe(60_000);
     expect((await countRows(tmp.db, 'view_events', 'received_at', new Date(Date.now() - RULE.keepMs))).old).toBe(0);
@@ -93,15 +113,27 @@ describe('the pruner and concurrent writers', () => {
     const killed = seen.filter((b) => b.timedOut);
     // Timed here, so the server's bound plus a round trip and this process's event-loop delay (≤ 30 ms on a loaded 2-core box).
     expect(Math.max(...done.map((b) => b.statementMs))).toBeLessThan(maxLockMs + 30);
-    process.stdout.write(`hard bound ${maxLockMs} ms: ${JSON.stringify({
-      batches: done.length, killed: killed.length, killedMs: killed.map((b) => Math.round(b.ms)), maxStatementMs: +Math.max(...done.map((b) => b.statementMs)).toFixed(1), maxBatchMs: +Math.max(...done.map((b) => b.ms)).toFixed(1), rowsPerBatch: Math.round(r.deleted / done.length),
-    })}\n`);
+    process.stdout.write(
+      `hard bound ${maxLockMs} ms: ${JSON.stringify({
+        batches: done.length,
+        killed: killed.length,
+        killedMs: killed.map((b) => Math.round(b.ms)),
+        maxStatementMs: +Math.max(...done.map((b) => b.statementMs)).toFixed(1),
+        maxBatchMs: +Math.max(...done.map((b) => b.ms)).toFixed(1),
+        rowsPerBatch: Math.round(r.deleted / done.length),
+      })}\n`,
+    );
   }, 300_000);
   it('a long transaction holding an old row makes the pruner give way, not hang: it leaves the table for the next run', async () => {
     await fillOld(3000);
     const holder = await writerDb.transaction();
     try {
-      await holder('view_events').where('received_at', '<', new Date(Date.now() - RULE.keepMs)).orderBy('received_at').limit(1).forUpdate().select('id');
+      await holder('view_events')
+        .where('received_at', '<', new Date(Date.now() - RULE.keepMs))
+        .orderBy('received_at')
+        .limit(1)
+        .forUpdate()
+        .select('id');
       const t0 = performance.now();
       const r = await new RetentionSink(tmp.db).prune(RULE, new Date(), { maxRows: 1000, maxLockMs: 1000, pauseMs: 0 });
       // Each try waits at most the bound (1 s: MariaDB kills the statement, MySQL's lock wait times out),

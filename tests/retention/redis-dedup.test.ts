@@ -18,10 +18,30 @@ const names = topicNames('tally.');
 function views(offset: number, n: number): PartitionBatch<Record<string, unknown> & { event_id: string }> {
   const topic = names.topicFor('movie.viewed');
   const messages = Array.from({ length: n }, (_, i) => ({
-    topic, partition: 0, offset: String(offset + i), key: null, schemaId: 1, timestamp: '0',
-    value: { event_id: randomUUID(), jav_id: 1 + (i % 5), user_id: 1 + (i % 10), occurred_at: Date.now(), is_bot: false, repeat_view: false },
+    topic,
+    partition: 0,
+    offset: String(offset + i),
+    key: null,
+    schemaId: 1,
+    timestamp: '0',
+    value: {
+      event_id: randomUUID(),
+      jav_id: 1 + (i % 5),
+      user_id: 1 + (i % 10),
+      occurred_at: Date.now(),
+      is_bot: false,
+      repeat_view: false,
+    },
   }));
-  return { topic, partition: 0, messages, firstOffset: String(offset), lastOffset: String(offset + n - 1), heartbeat: async () => undefined, reportReprocessed: () => undefined };
+  return {
+    topic,
+    partition: 0,
+    messages,
+    firstOffset: String(offset),
+    lastOffset: String(offset + n - 1),
+    heartbeat: async () => undefined,
+    reportReprocessed: () => undefined,
+  };
 }
 
 async function seenKeys(): Promise<string[]> {

@@ -4,7 +4,17 @@ import { cutoffFor, retentionRules } from '../../services/retention/src/handler'
 import { runRetention } from '../../services/retention/src/prune';
 import { RetentionSink } from '../../services/retention/src/sink';
 import { env } from '../helpers/env';
-import { countRows, DAY_MS, insertRows, OTHER_TABLES, rawRow, RetentionOracle, silentLogger, TIME_COLUMN, type OtherTable } from './support';
+import {
+  countRows,
+  DAY_MS,
+  insertRows,
+  OTHER_TABLES,
+  rawRow,
+  RetentionOracle,
+  silentLogger,
+  TIME_COLUMN,
+  type OtherTable,
+} from './support';
 
 // Six simulated months on a real MariaDB: every simulated day the tables get a day of rows spread
 // over that day, then the retention job runs once with its clock at the end of the day (the
@@ -15,7 +25,11 @@ const DAYS = 180;
 const T0 = Date.parse('2026-01-01T00:00:00Z');
 const PER_DAY: Record<string, number> = {
   ...Object.fromEntries(RAW_EVENT_TABLES.map((t) => [t, t === 'view_events' ? 1500 : 120])),
-  history_applied_events: 400, dead_letters: 10, dead_letter_requeues: 4, flush_ledger: 288, job_runs: 48,
+  history_applied_events: 400,
+  dead_letters: 10,
+  dead_letter_requeues: 4,
+  flush_ledger: 288,
+  job_runs: 48,
 };
 
 let tmp: TempDatabase;
@@ -29,7 +43,9 @@ beforeAll(async () => {
   tmp = await createTempDatabase(env.MYSQL_URL, 'tally_test_retention');
   await migrateLatest(tmp.db);
   // The one success of a job that has failed ever since: kept however old (pipeline-health reads it).
-  await tmp.db('job_runs').insert({ job: 'rare-job', started_at: new Date(T0), finished_at: new Date(T0 + 1000), status: 'succeeded', items: 0 });
+  await tmp
+    .db('job_runs')
+    .insert({ job: 'rare-job', started_at: new Date(T0), finished_at: new Date(T0 + 1000), status: 'succeeded', items: 0 });
   oracle.add('job_runs', T0);
 }, 60_000);
 
@@ -45,7 +61,11 @@ async function insertDay(day: number): Promise<void> {
     for (let i = 0; i < n; i++) {
       const at = start + Math.floor(((i + 0.5) * DAY_MS) / n);
       const k = seq++;
-      rows.push((RAW_EVENT_TABLES as readonly string[]).includes(table) ? rawRow(table as (typeof RAW_EVENT_TABLES)[number], k, at) : OTHER_TABLES[table as OtherTable].row(k, at));
+      rows.push(
+        (RAW_EVENT_TABLES as readonly string[]).includes(table)
+          ? rawRow(table as (typeof RAW_EVENT_TABLES)[number], k, at)
+          : OTHER_TABLES[table as OtherTable].row(k, at),
+      );
       oracle.add(table, at);
     }
     await insertRows(tmp.db, table, rows);
@@ -59,7 +79,11 @@ async function checkDay(now: Date, sizes: Map<string, number[]>, monthEnd: boole
     // job_runs keeps the latest success per job however old: rare-job's from day 0.
     const kept = rule.table === 'job_runs' && T0 < cutoff.getTime() ? 1 : 0;
     expect({ table: rule.table, day: now.toISOString(), old }).toEqual({ table: rule.table, day: now.toISOString(), old: kept });
-    expect({ table: rule.table, day: now.toISOString(), n }).toEqual({ table: rule.table, day: now.toISOString(), n: oracle.keptFrom(rule.table, cutoff.getTime()) + kept });
+    expect({ table: rule.table, day: now.toISOString(), n }).toEqual({
+      table: rule.table,
+      day: now.toISOString(),
+      n: oracle.keptFrom(rule.table, cutoff.getTime()) + kept,
+    });
     if (monthEnd) sizes.set(rule.table, [...(sizes.get(rule.table) ?? []), n]);
   }
 }
@@ -75,7 +99,18 @@ describe('retention over six simulated months', () => {
       const now = new Date(T0 + (day + 1) * DAY_MS);
       const p0 = performance.now();
       const out = await runRetention(
-        { sink: new RetentionSink(tmp.db), rules, now: () => now, options: { maxRows: config.RETENTION_BATCH_ROWS, maxLockMs: config.RETENTION_MAX_LOCK, pauseMs: 0, sleep: async () => undefined, onBatch: (b) => batches.push(b) } },
+        {
+          sink: new RetentionSink(tmp.db),
+          rules,
+          now: () => now,
+          options: {
+            maxRows: config.RETENTION_BATCH_ROWS,
+            maxLockMs: config.RETENTION_MAX_LOCK,
+            pauseMs: 0,
+            sleep: async () => undefined,
+            onBatch: (b) => batches.push(b),
+          },
+        },
         { logger: silentLogger, signal: new AbortController().signal },
       );
       pruneMs += performance.now() - p0;
@@ -99,9 +134,17 @@ describe('retention over six simulated months', () => {
     expect(timedOut).toBe(0);
     expect(maxMs).toBeLessThan(config.RETENTION_MAX_LOCK);
     const report = {
-      days: DAYS, deleted, batches: batches.length, maxBatchMs: +maxMs.toFixed(1),
-      p99BatchMs: +[...batches].map((b) => b.ms).sort((a, b) => a - b)[Math.floor(batches.length * 0.99)]!.toFixed(1),
-      prunedRowsPerSecond: Math.round(deleted / (pruneMs / 1000)), wallSeconds: Math.round((performance.now() - t0) / 1000),
+      days: DAYS,
+      deleted,
+      batches: batches.length,
+      maxBatchMs: +maxMs.toFixed(1),
+      p99BatchMs: +[...batches]
+        .map((b) => b.ms)
+        .sort((a, b) => a - b)
+        .at(Math.floor(batches.length * 0.99))!
+        .toFixed(1),
+      prunedRowsPerSecond: Math.round(deleted / (pruneMs / 1000)),
+      wallSeconds: Math.round((performance.now() - t0) / 1000),
       monthEndSizes: Object.fromEntries([...sizes].map(([t, v]) => [t, v.join(' ')])),
     };
     process.stdout.write(`retention over ${DAYS} simulated days: ${JSON.stringify(report, null, 1)}\n`);
@@ -110,8 +153,11 @@ describe('retention over six simulated months', () => {
   it('every batch reads its table through an index on the time column, in index order (no filesort, no scan)', async () => {
     const index: Record<string, string> = {
       ...Object.fromEntries(RAW_EVENT_TABLES.map((t) => [t, `${t}_received_idx`])),
-      history_applied_events: 'history_applied_events_applied_idx', dead_letter_requeues: 'dead_letter_requeues_requeued_idx',
-      dead_letters: 'dead_letters_failed_idx', flush_ledger: 'flush_ledger_applied_idx', job_runs: 'job_runs_started_idx',
+      history_applied_events: 'history_applied_events_applied_idx',
+      dead_letter_requeues: 'dead_letter_requeues_requeued_idx',
+      dead_letters: 'dead_letters_failed_idx',
+      flush_ledger: 'flush_ledger_applied_idx',
+      job_runs: 'job_runs_started_idx',
     };
     // At the last simulated day's clock, as the last run saw the tables (a cut-off past every row would
     // rightly make a small table a full scan: every row matches).
@@ -119,8 +165,18 @@ describe('retention over six simulated months', () => {
     for (const rule of rules) {
       const order = [rule.timeColumn, ...rule.keyColumns].map(() => '??').join(', ');
       const keep = rule.keepLatestSuccessPerJob ? ' AND id NOT IN (1, 2)' : '';
-      const [rows] = (await tmp.db.raw(`EXPLAIN DELETE FROM ?? WHERE ?? < ?${keep} ORDER BY ${order} LIMIT 1000`, [rule.table, rule.timeColumn, cutoffFor(rule, now), rule.timeColumn, ...rule.keyColumns])) as [{ key: string | null; Extra: string }[]];
-      expect({ table: rule.table, key: rows[0]!.key, filesort: /filesort/i.test(rows[0]!.Extra) }).toEqual({ table: rule.table, key: index[rule.table], filesort: false });
+      const [rows] = (await tmp.db.raw(`EXPLAIN DELETE FROM ?? WHERE ?? < ?${keep} ORDER BY ${order} LIMIT 1000`, [
+        rule.table,
+        rule.timeColumn,
+        cutoffFor(rule, now),
+        rule.timeColumn,
+        ...rule.keyColumns,
+      ])) as [{ key: string | null; Extra: string }[]];
+      expect({ table: rule.table, key: rows[0]!.key, filesort: /filesort/i.test(rows[0]!.Extra) }).toEqual({
+        table: rule.table,
+        key: index[rule.table],
+        filesort: false,
+      });
     }
   });
 });

@@ -24,7 +24,16 @@ const BODIES: Record<RawEventTable, (i: number) => Record<string, unknown>> = {
  */
 export function rawRow(table: RawEventTable, i: number, receivedAt: number): Record<string, unknown> {
   const occurred = i % 40 === 0 ? receivedAt - 550 * DAY_MS : receivedAt - (i % 5000);
-  return { event_id: randomUUID(), user_id: i % 3 === 0 ? null : 1 + (i % 100), ...BODIES[table](i), ip: '203.0.113.7', user_agent: 'test', is_bot: false, occurred_at: new Date(occurred), received_at: new Date(receivedAt) };
+  return {
+    event_id: randomUUID(),
+    user_id: i % 3 === 0 ? null : 1 + (i % 100),
+    ...BODIES[table](i),
+    ip: '203.0.113.7',
+    user_agent: 'test',
+    is_bot: false,
+    occurred_at: new Date(occurred),
+    received_at: new Date(receivedAt),
+  };
 }
 
 /** The other growing tables: one row at time `at`, and the column the retention reads. */
@@ -32,16 +41,36 @@ export const OTHER_TABLES = {
   history_applied_events: { column: 'applied_at', row: (_i: number, at: number) => ({ event_id: randomUUID(), applied_at: new Date(at) }) },
   dead_letters: {
     column: 'failed_at',
-    row: (i: number, at: number) => ({ topic: 'tally.dead-letter', partition: i % 6, offset: i, reason: 'invalid_payload', failed_at: new Date(at), original_topic: 'tally.movie.viewed' }),
+    row: (i: number, at: number) => ({
+      topic: 'tally.dead-letter',
+      partition: i % 6,
+      offset: i,
+      reason: 'invalid_payload',
+      failed_at: new Date(at),
+      original_topic: 'tally.movie.viewed',
+    }),
   },
   dead_letter_requeues: {
     column: 'requeued_at',
-    row: (i: number, at: number) => ({ dlq_topic: 'tally.dead-letter', partition: i % 6, offset: i, target_topic: 'tally.movie.viewed', reason: 'invalid_payload', requeued_at: new Date(at) }),
+    row: (i: number, at: number) => ({
+      dlq_topic: 'tally.dead-letter',
+      partition: i % 6,
+      offset: i,
+      target_topic: 'tally.movie.viewed',
+      reason: 'invalid_payload',
+      requeued_at: new Date(at),
+    }),
   },
   flush_ledger: { column: 'applied_at', row: (_i: number, at: number) => ({ flush_id: randomUUID(), applied_at: new Date(at) }) },
   job_runs: {
     column: 'started_at',
-    row: (i: number, at: number) => ({ job: i % 2 === 0 ? 'flusher' : 'es-sync', started_at: new Date(at), finished_at: new Date(at + 1000), status: i % 10 === 9 ? 'failed' : 'succeeded', items: 1 }),
+    row: (i: number, at: number) => ({
+      job: i % 2 === 0 ? 'flusher' : 'es-sync',
+      started_at: new Date(at),
+      finished_at: new Date(at + 1000),
+      status: i % 10 === 9 ? 'failed' : 'succeeded',
+      items: 1,
+    }),
   },
 } as const;
 export type OtherTable = keyof typeof OTHER_TABLES;
@@ -82,6 +111,8 @@ export class RetentionOracle {
 
 /** Row count and rows older than `cutoff`, in one scan. */
 export async function countRows(db: Knex, table: string, column: string, cutoff: Date): Promise<{ n: number; old: number }> {
-  const [[row]] = (await db.raw('SELECT COUNT(*) AS n, COALESCE(SUM(?? < ?), 0) AS old FROM ??', [column, cutoff, table])) as [[{ n: number; old: number | string }]];
+  const [[row]] = (await db.raw('SELECT COUNT(*) AS n, COALESCE(SUM(?? < ?), 0) AS old FROM ??', [column, cutoff, table])) as [
+    [{ n: number; old: number | string }],
+  ];
   return { n: Number(row.n), old: Number(row.old) };
 }

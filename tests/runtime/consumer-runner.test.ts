@@ -10,8 +10,13 @@ import { ServiceProcess } from '../helpers/process';
 // The shared consumer runner against the real Kafka and registry.
 const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
 const schema = {
-  type: 'record', name: 'RunnerTest', namespace: 'dev.tally.tests',
-  fields: [{ name: 'n', type: 'int' }, { name: 'received_at', type: 'long' }],
+  type: 'record',
+  name: 'RunnerTest',
+  namespace: 'dev.tally.tests',
+  fields: [
+    { name: 'n', type: 'int' },
+    { name: 'received_at', type: 'long' },
+  ],
 };
 const topics: string[] = [];
 
@@ -43,11 +48,28 @@ describe('ConsumerRunner in-process', () => {
     await producer.disconnect();
   });
 
-  function startRunner(topic: string, dlq: string, handle: (ns: number[]) => Promise<BatchOutcome>, metrics = new ServiceMetrics('runner_test', { defaultMetrics: false })) {
+  function startRunner(
+    topic: string,
+    dlq: string,
+    handle: (ns: number[]) => Promise<BatchOutcome>,
+    metrics = new ServiceMetrics('runner_test', { defaultMetrics: false }),
+  ) {
     const runner = new ConsumerRunner<{ n: number }>({
-      kafka: kafkaClient, service: 'runner-test', groupId: uniqueName('g'), topics: [topic], codec, producer,
-      deadLetterTopic: dlq, logger, metrics, maxChunk: 20, retryInitialMs: 50, retryMaxMs: 200,
-      onFatal: (err) => { throw err; },
+      kafka: kafkaClient,
+      service: 'runner-test',
+      groupId: uniqueName('g'),
+      topics: [topic],
+      codec,
+      producer,
+      deadLetterTopic: dlq,
+      logger,
+      metrics,
+      maxChunk: 20,
+      retryInitialMs: 50,
+      retryMaxMs: 200,
+      onFatal: (err) => {
+        throw err;
+      },
       validate: (_t, v) => {
         const n = (v as { n: number }).n;
         return n >= 0 ? { ok: true, value: v as { n: number } } : { ok: false, reason: 'n', detail: `must be ≥ 0, got ${n}` };
@@ -64,8 +86,15 @@ describe('ConsumerRunner in-process', () => {
     const { topic, schemaId } = await freshTopic('runner_lag');
     await produceNumbers(topic, schemaId, 0, 7);
     let down = true;
-    const { metrics } = startRunner(topic, uniqueName('dlq'), async () => (down ? { kind: 'retry', error: new Error('store down') } : { kind: 'done' }));
-    const lag = async () => Number(new RegExp(`tally_consumer_lag_messages\\{topic="${topic}",partition="0",service="runner_test"\\} (\\d+)`).exec(await metrics.registry.metrics())?.[1] ?? -1);
+    const { metrics } = startRunner(topic, uniqueName('dlq'), async () =>
+      down ? { kind: 'retry', error: new Error('store down') } : { kind: 'done' },
+    );
+    const lag = async () =>
+      Number(
+        new RegExp(`tally_consumer_lag_messages\\{topic="${topic}",partition="0",service="runner_test"\\} (\\d+)`).exec(
+          await metrics.registry.metrics(),
+        )?.[1] ?? -1,
+      );
     // Nothing commits while the store is down, yet the gauge shows the whole backlog (no batch finished).
     await eventually(async () => ((await lag()) === 7 ? true : undefined), 20_000, 'lag 7 while stuck');
     down = false;
@@ -88,7 +117,10 @@ describe('ConsumerRunner in-process', () => {
     await produceNumbers(topic, schemaId, 5, 10);
 
     const seen: number[] = [];
-    startRunner(topic, dlq, async (ns) => { seen.push(...ns); return { kind: 'done' }; });
+    startRunner(topic, dlq, async (ns) => {
+      seen.push(...ns);
+      return { kind: 'done' };
+    });
     await eventually(async () => (seen.length >= 10 ? true : undefined), 30_000, 'valid messages');
     expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
 
@@ -98,8 +130,12 @@ describe('ConsumerRunner in-process', () => {
     expect(byKey.junk!.value!.toString()).toBe('definitely not avro'); // original value untouched
     expect(byKey.ghost!.headers[DLQ_HEADERS.reason]).toBe('unknown_schema');
     expect(byKey.neg!.headers).toMatchObject({
-      [DLQ_HEADERS.reason]: 'invalid_payload', [DLQ_HEADERS.step]: 'validate', [DLQ_HEADERS.service]: 'runner-test',
-      [DLQ_HEADERS.topic]: topic, [DLQ_HEADERS.partition]: '0', [DLQ_HEADERS.offset]: '7',
+      [DLQ_HEADERS.reason]: 'invalid_payload',
+      [DLQ_HEADERS.step]: 'validate',
+      [DLQ_HEADERS.service]: 'runner-test',
+      [DLQ_HEADERS.topic]: topic,
+      [DLQ_HEADERS.partition]: '0',
+      [DLQ_HEADERS.offset]: '7',
     });
     expect(byKey.neg!.headers[DLQ_HEADERS.detail]).toContain('must be ≥ 0, got -7');
     expect(Date.parse(byKey.neg!.headers[DLQ_HEADERS.time]!)).toBeGreaterThan(Date.now() - 60_000);
@@ -153,14 +189,26 @@ describe('ConsumerRunner as a process', () => {
 
   function spawnConsumer(topic: string, group: string, extra: Record<string, string>) {
     const p = new ServiceProcess('tests/dist/fixtures/runner-consumer.js', {
-      FIXTURE_TOPIC: topic, FIXTURE_GROUP: group, FIXTURE_DLQ: 'tally.dead-letter.tests',
-      FIXTURE_SINK_FILE: join(dir, `${group}.sink`), FIXTURE_MARK_FILE: join(dir, `${group}.mark`), FIXTURE_CHUNK: '10', ...extra,
+      FIXTURE_TOPIC: topic,
+      FIXTURE_GROUP: group,
+      FIXTURE_DLQ: 'tally.dead-letter.tests',
+      FIXTURE_SINK_FILE: join(dir, `${group}.sink`),
+      FIXTURE_MARK_FILE: join(dir, `${group}.mark`),
+      FIXTURE_CHUNK: '10',
+      ...extra,
     });
     procs.push(p);
     return p;
   }
   const mark = (group: string) => (existsSync(join(dir, `${group}.mark`)) ? readFileSync(join(dir, `${group}.mark`), 'utf8') : '');
-  const sink = (group: string) => (existsSync(join(dir, `${group}.sink`)) ? readFileSync(join(dir, `${group}.sink`), 'utf8').trim().split('\n').filter(Boolean).map(Number) : []);
+  const sink = (group: string) =>
+    existsSync(join(dir, `${group}.sink`))
+      ? readFileSync(join(dir, `${group}.sink`), 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map(Number)
+      : [];
 
   it('commits only the finished prefix: SIGKILL mid-chunk, restart, nothing skipped', async () => {
     const { topic, schemaId } = await freshTopic('runner_kill');

@@ -30,7 +30,10 @@ describe('TallyProducer', () => {
   });
 
   it('rejects with a retriable error when Kafka does not acknowledge in time', async () => {
-    const producer = new TallyProducer(createKafka({ brokers: ['127.0.0.1:1'], clientId: 'producer-test', logger, connectionTimeoutMs: 200 }), { sendTimeoutMs: 300 });
+    const producer = new TallyProducer(
+      createKafka({ brokers: ['127.0.0.1:1'], clientId: 'producer-test', logger, connectionTimeoutMs: 200 }),
+      { sendTimeoutMs: 300 },
+    );
     const err = await producer.send([{ topic, key: null, value: Buffer.from('x') }]).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'KAFKA_UNAVAILABLE', retriable: true });
   });

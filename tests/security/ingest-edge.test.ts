@@ -28,7 +28,15 @@ const limits = new PrivateRedis(25950);
 
 beforeAll(async () => {
   iso = await isolatedEnvironment();
-  main = await startIngest({ PORT: String(port), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, USER_TOKEN_SECRETS: TOKEN_SECRET, BODY_LIMIT_BYTES: String(BODY_LIMIT), MAX_EVENTS_PER_REQUEST: String(MAX_EVENTS) });
+  main = await startIngest({
+    PORT: String(port),
+    TOPIC_PREFIX: iso.prefix,
+    BROWSER_KEYS: KEYS.browser,
+    SERVER_KEYS: KEYS.server,
+    USER_TOKEN_SECRETS: TOKEN_SECRET,
+    BODY_LIMIT_BYTES: String(BODY_LIMIT),
+    MAX_EVENTS_PER_REQUEST: String(MAX_EVENTS),
+  });
   procs.push(main.proc);
 }, 120_000);
 afterAll(async () => {
@@ -38,8 +46,17 @@ afterAll(async () => {
 }, 60_000);
 
 async function post(headers: Record<string, string>, body: unknown, url = main.url, path = '/v1/events') {
-  const res = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: Buffer.isBuffer(body) ? body : JSON.stringify(body) });
-  const json = (await res.json()) as { accepted?: number; events?: { event_id: string }[]; errors?: { index: number; field: string; reason: string }[]; error?: { code: string; message: string } };
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: Buffer.isBuffer(body) ? body : JSON.stringify(body),
+  });
+  const json = (await res.json()) as {
+    accepted?: number;
+    events?: { event_id: string }[];
+    errors?: { index: number; field: string; reason: string }[];
+    error?: { code: string; message: string };
+  };
   for (const e of json.events ?? []) accepted.add(e.event_id);
   return { status: res.status, retryAfter: res.headers.get('retry-after'), ...json };
 }
@@ -70,7 +87,9 @@ describe('ingest-api edge', () => {
 
   it('browser keys cannot set ip or user_agent: the server takes them from the connection and headers', async () => {
     const ids = { batch: randomUUID(), spoofed: randomUUID(), byServer: randomUUID() };
-    const claimIp = await post(browser, { events: [viewed({ ip: '203.0.113.99' }), viewed({ user_agent: 'Googlebot/2.1' }), viewed({ event_id: ids.batch })] });
+    const claimIp = await post(browser, {
+      events: [viewed({ ip: '203.0.113.99' }), viewed({ user_agent: 'Googlebot/2.1' }), viewed({ event_id: ids.batch })],
+    });
     expect(claimIp.status).toBe(202);
     expect(claimIp.accepted).toBe(1);
     expect(claimIp.errors).toEqual([
@@ -78,9 +97,14 @@ describe('ingest-api edge', () => {
       { index: 1, field: 'user_agent', reason: 'may only be sent with a server key' },
     ]);
     // X-Forwarded-For from a peer that is not a configured proxy (none by default) is not believed.
-    const spoof = await post({ ...browser, 'x-forwarded-for': '198.51.100.200', 'user-agent': 'Mozilla/5.0 (security test) Firefox/128.0' }, viewed({ event_id: ids.spoofed }));
+    const spoof = await post(
+      { ...browser, 'x-forwarded-for': '198.51.100.200', 'user-agent': 'Mozilla/5.0 (security test) Firefox/128.0' },
+      viewed({ event_id: ids.spoofed }),
+    );
     expect(spoof.status).toBe(202);
-    expect((await post(server, viewed({ event_id: ids.byServer, ip: '203.0.113.99', user_agent: 'Laravel/11 on behalf of a user' }))).status).toBe(202);
+    expect(
+      (await post(server, viewed({ event_id: ids.byServer, ip: '203.0.113.99', user_agent: 'Laravel/11 on behalf of a user' }))).status,
+    ).toBe(202);
 
     const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
     const stored = new Map<string, Record<string, unknown>>();
@@ -95,7 +119,11 @@ describe('ingest-api edge', () => {
 
   it('browser keys cannot send admin events, and their user_id counts only with a valid user token', async () => {
     const admin = await post(browser, { events: [clientEvent('featured.item.created', {}), clientEvent('featured.item.removed', {})] });
-    expect({ status: admin.status, code: admin.error?.code, fields: admin.errors?.map((e) => e.field) }).toEqual({ status: 403, code: 'EVENT_TYPE_FORBIDDEN', fields: ['type', 'type'] });
+    expect({ status: admin.status, code: admin.error?.code, fields: admin.errors?.map((e) => e.field) }).toEqual({
+      status: 403,
+      code: 'EVENT_TYPE_FORBIDDEN',
+      fields: ['type', 'type'],
+    });
 
     const now = Math.floor(Date.now() / 1000);
     const cases = {
@@ -111,8 +139,11 @@ describe('ingest-api edge', () => {
       answers[name] = { status: r.status, identity: (r.events?.[0] as { identity?: string } | undefined)?.identity };
     }
     expect(answers).toEqual({
-      unsigned: { status: 202, identity: 'guest' }, forged: { status: 202, identity: 'guest' }, expired: { status: 202, identity: 'guest' },
-      otherUser: { status: 202, identity: 'guest' }, signed: { status: 202, identity: 'user' },
+      unsigned: { status: 202, identity: 'guest' },
+      forged: { status: 202, identity: 'guest' },
+      expired: { status: 202, identity: 'guest' },
+      otherUser: { status: 202, identity: 'guest' },
+      signed: { status: 202, identity: 'user' },
     });
 
     const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
@@ -121,7 +152,9 @@ describe('ingest-api edge', () => {
       const { value } = await codec.decode<Record<string, unknown>>(r.value);
       stored.set(value.event_id as string, value);
     }
-    const userOf = Object.fromEntries(Object.entries(cases).map(([name, body]) => [name, stored.get(body.events[0]!.event_id as string)?.user_id]));
+    const userOf = Object.fromEntries(
+      Object.entries(cases).map(([name, body]) => [name, stored.get(body.events[0]!.event_id as string)?.user_id]),
+    );
     expect(userOf).toEqual({ unsigned: null, forged: null, expired: null, otherUser: null, signed: 7 });
   });
 
@@ -129,7 +162,16 @@ describe('ingest-api edge', () => {
     // A Redis of its own: the limit state is shared by every instance on a Redis, and this file's
     // other requests (wrong keys included) must not have spent this instance's budgets already.
     await limits.start();
-    const limited = await startIngest({ PORT: String(port + 1), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: KEYS.browser, SERVER_KEYS: KEYS.server, RATE_LIMIT_MAX: '5', RATE_LIMIT_SERVER_MAX: '5', RATE_LIMIT_WINDOW: '10m', REDIS_URL: limits.url });
+    const limited = await startIngest({
+      PORT: String(port + 1),
+      TOPIC_PREFIX: iso.prefix,
+      BROWSER_KEYS: KEYS.browser,
+      SERVER_KEYS: KEYS.server,
+      RATE_LIMIT_MAX: '5',
+      RATE_LIMIT_SERVER_MAX: '5',
+      RATE_LIMIT_WINDOW: '10m',
+      REDIS_URL: limits.url,
+    });
     procs.push(limited.proc);
     const statuses = async (n: number, headers: () => Record<string, string>) => {
       const out: number[] = [];
@@ -147,18 +189,33 @@ describe('ingest-api edge', () => {
   });
 
   it('refuses oversized bodies early with 413 naming the limit, without reading them whole', async () => {
-    const declared = await unfinishedBody(port, '/v1/events', { ...browser, 'content-type': 'application/json' }, { bytes: 0, declaredLength: 2 ** 30 });
+    const declared = await unfinishedBody(
+      port,
+      '/v1/events',
+      { ...browser, 'content-type': 'application/json' },
+      { bytes: 0, declaredLength: 2 ** 30 },
+    );
     expect(declared.status).toBe(413);
-    expect(JSON.parse(declared.body).error).toEqual({ code: 'BODY_TOO_LARGE', message: expect.stringContaining(`limit of ${BODY_LIMIT} bytes`) });
+    expect(JSON.parse(declared.body).error).toEqual({
+      code: 'BODY_TOO_LARGE',
+      message: expect.stringContaining(`limit of ${BODY_LIMIT} bytes`),
+    });
     // No length announced: one byte past the limit, and the body not finished, is enough for the answer.
     const chunked = await unfinishedBody(port, '/v1/events', { ...browser, 'content-type': 'application/json' }, { bytes: BODY_LIMIT + 1 });
     expect({ status: chunked.status, code: JSON.parse(chunked.body).error.code }).toEqual({ status: 413, code: 'BODY_TOO_LARGE' });
     // A gzip bomb: ~32 KiB on the wire, 32 MiB once inflated; counted as it inflates, refused at the limit.
     const bomb = gzipSync(Buffer.alloc(32 * 2 ** 20, ' '));
     const inflated = await post({ ...browser, 'content-encoding': 'gzip' }, bomb);
-    expect({ status: inflated.status, code: inflated.error?.code, wire: bomb.length < BODY_LIMIT }).toEqual({ status: 413, code: 'BODY_TOO_LARGE', wire: true });
+    expect({ status: inflated.status, code: inflated.error?.code, wire: bomb.length < BODY_LIMIT }).toEqual({
+      status: 413,
+      code: 'BODY_TOO_LARGE',
+      wire: true,
+    });
     const batch = await post(browser, { events: Array.from({ length: MAX_EVENTS + 1 }, () => viewed()) });
-    expect({ status: batch.status, error: batch.error }).toEqual({ status: 413, error: { code: 'TOO_MANY_EVENTS', message: `events has ${MAX_EVENTS + 1} items; at most ${MAX_EVENTS} per request` } });
+    expect({ status: batch.status, error: batch.error }).toEqual({
+      status: 413,
+      error: { code: 'TOO_MANY_EVENTS', message: `events has ${MAX_EVENTS + 1} items; at most ${MAX_EVENTS} per request` },
+    });
     // Still the same healthy process, and a normal request goes through.
     expect(main.proc.child.exitCode).toBeNull();
     expect((await post(browser, viewed())).status).toBe(202);
@@ -167,7 +224,8 @@ describe('ingest-api edge', () => {
   it('Kafka holds exactly the events answered 202 in this file: nothing refused got through', async () => {
     const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL);
     const ids: string[] = [];
-    for (const r of await readToEnd(iso.names.eventTopics)) ids.push(((await codec.decode<Record<string, unknown>>(r.value)).value.event_id) as string);
+    for (const r of await readToEnd(iso.names.eventTopics))
+      ids.push((await codec.decode<Record<string, unknown>>(r.value)).value.event_id as string);
     expect(ids.sort()).toEqual([...accepted].sort());
     expect(accepted.size).toBeGreaterThan(5);
   });

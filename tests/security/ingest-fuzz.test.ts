@@ -21,7 +21,11 @@ const SEED = Date.now() % 2 ** 31;
 const defaults = loadIngestConfig({});
 // Keys of its own: rate-limit buckets live in the shared Redis, and this file's volume must not
 // spend other test files' budgets for bk-test.
-const limits: FuzzLimits = { keys: { browser: `bk-fuzz-${process.pid}`, server: `sk-fuzz-${process.pid}` }, maxEvents: defaults.MAX_EVENTS_PER_REQUEST, bodyLimit: defaults.BODY_LIMIT_BYTES };
+const limits: FuzzLimits = {
+  keys: { browser: `bk-fuzz-${process.pid}`, server: `sk-fuzz-${process.pid}` },
+  maxEvents: defaults.MAX_EVENTS_PER_REQUEST,
+  bodyLimit: defaults.BODY_LIMIT_BYTES,
+};
 
 let iso: Isolated | undefined;
 let ingest: { proc: ServiceProcess; url: string } | undefined;
@@ -29,7 +33,14 @@ beforeAll(async () => {
   iso = await isolatedEnvironment();
   // The limit is the real one's shape, raised so the fuzz's own pace is never refused; the produce
   // timeout is raised so a loaded 2-core machine cannot turn a slow acknowledgement into a 503.
-  ingest = await startIngest({ PORT: String(testPort(25300)), TOPIC_PREFIX: iso.prefix, BROWSER_KEYS: limits.keys.browser, SERVER_KEYS: limits.keys.server, RATE_LIMIT_MAX: '10000000', PRODUCE_TIMEOUT: '60s' });
+  ingest = await startIngest({
+    PORT: String(testPort(25300)),
+    TOPIC_PREFIX: iso.prefix,
+    BROWSER_KEYS: limits.keys.browser,
+    SERVER_KEYS: limits.keys.server,
+    RATE_LIMIT_MAX: '10000000',
+    PRODUCE_TIMEOUT: '60s',
+  });
 }, 120_000);
 afterAll(async () => {
   await ingest?.proc.kill();
@@ -75,7 +86,10 @@ async function send(url: string, req: FuzzRequest, t: Tally): Promise<void> {
     t.problems.push(`${req.kind}: ${res.status} with a body that is not JSON: ${text.slice(0, 200)}`);
   }
   const problems = FUZZ_STATUSES.has(res.status) ? answerProblems(req, res.status, answer, limits) : [`undocumented status ${res.status}`];
-  if (problems.length) t.problems.push(`${req.kind} (seed ${SEED}) ${req.body.subarray(0, 200).toString()} → ${res.status} ${text.slice(0, 300)}: ${problems.join('; ')}`);
+  if (problems.length)
+    t.problems.push(
+      `${req.kind} (seed ${SEED}) ${req.body.subarray(0, 200).toString()} → ${res.status} ${text.slice(0, 300)}: ${problems.join('; ')}`,
+    );
   t.accepted += answer.accepted ?? 0;
   t.refused += req.payloads - (answer.accepted ?? 0);
   for (const e of answer.events ?? []) {
@@ -100,11 +114,22 @@ it(`${TARGET_PAYLOADS.toLocaleString('en')}+ generated payloads: documented answ
   const { proc, url } = ingest!;
   const pid = proc.child.pid;
   const t0 = Date.now();
-  const t: Tally = { requests: 0, payloads: 0, accepted: 0, refused: 0, statuses: new Map(), acceptedIds: new Map(), sentValid: new Map(), problems: [] };
+  const t: Tally = {
+    requests: 0,
+    payloads: 0,
+    accepted: 0,
+    refused: 0,
+    statuses: new Map(),
+    acceptedIds: new Map(),
+    sentValid: new Map(),
+    problems: [],
+  };
   const next = requestSource();
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    for (let req = next(); req; req = next()) await send(url, req, t);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      for (let req = next(); req; req = next()) await send(url, req, t);
+    }),
+  );
   const httpMs = Date.now() - t0;
 
   expect(t.problems.slice(0, 10)).toEqual([]);
@@ -113,7 +138,11 @@ it(`${TARGET_PAYLOADS.toLocaleString('en')}+ generated payloads: documented answ
   expect(t.accepted).toBeGreaterThan(t.payloads / 4);
   expect(t.refused).toBeGreaterThan(t.payloads / 10);
   // The same process, never restarted, still answering, and it logged no unexpected error.
-  expect({ exitCode: proc.child.exitCode, signal: proc.child.signalCode, pid: proc.child.pid }).toEqual({ exitCode: null, signal: null, pid });
+  expect({ exitCode: proc.child.exitCode, signal: proc.child.signalCode, pid: proc.child.pid }).toEqual({
+    exitCode: null,
+    signal: null,
+    pid,
+  });
   expect((await fetch(`${url}/healthz`)).status).toBe(200);
   expect(proc.output).not.toContain('unexpected error');
 
@@ -130,19 +159,27 @@ it(`${TARGET_PAYLOADS.toLocaleString('en')}+ generated payloads: documented answ
     const { value } = await codec.decode<Record<string, unknown>>(r.value);
     const verdict = validateEvent(type, value);
     if (!verdict.ok) bad.push(`${r.topic}: ${JSON.stringify(verdict.errors)}`);
-    else if (r.key !== keyFor({ type, payload: value } as unknown as TallyEvent)) bad.push(`${r.topic}: key ${r.key} for ${JSON.stringify(value).slice(0, 200)}`);
+    else if (r.key !== keyFor({ type, payload: value } as unknown as TallyEvent))
+      bad.push(`${r.topic}: key ${r.key} for ${JSON.stringify(value).slice(0, 200)}`);
     const id = value.event_id as string;
     inKafka.set(id, (inKafka.get(id) ?? 0) + 1);
     perType.set(type, (perType.get(type) ?? 0) + 1);
     const sent = t.sentValid.get(id);
     const changed = sent ? changedFields(sent, value) : [];
-    if (changed.length) bad.push(`${id}: ${changed.map((k) => `${k} sent ${JSON.stringify(sent![k])}, stored ${JSON.stringify(value[k])}`).join('; ')}`);
+    if (changed.length)
+      bad.push(`${id}: ${changed.map((k) => `${k} sent ${JSON.stringify(sent![k])}, stored ${JSON.stringify(value[k])}`).join('; ')}`);
   }
   expect(bad.slice(0, 10)).toEqual([]);
   expect(inKafka).toEqual(t.acceptedIds);
   expect(t.sentValid.size).toBeGreaterThan(t.accepted / 4);
-  expect(eventDefinitions().filter((d) => !perType.get(d.type)).map((d) => d.type)).toEqual([]);
+  expect(
+    eventDefinitions()
+      .filter((d) => !perType.get(d.type))
+      .map((d) => d.type),
+  ).toEqual([]);
 
   // The figures for the README's guarantees section.
-  console.info(`ingest fuzz (seed ${SEED}): ${t.payloads} payloads in ${t.requests} requests, ${t.accepted} events accepted, ${t.refused} refused; statuses ${JSON.stringify(Object.fromEntries(t.statuses))}; HTTP ${httpMs} ms, total ${Date.now() - t0} ms`);
+  console.info(
+    `ingest fuzz (seed ${SEED}): ${t.payloads} payloads in ${t.requests} requests, ${t.accepted} events accepted, ${t.refused} refused; statuses ${JSON.stringify(Object.fromEntries(t.statuses))}; HTTP ${httpMs} ms, total ${Date.now() - t0} ms`,
+  );
 }, 300_000);

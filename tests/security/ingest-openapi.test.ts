@@ -15,7 +15,12 @@ let ingest: { proc: ServiceProcess; url: string } | undefined;
 let doc: IngestDocument;
 beforeAll(async () => {
   iso = await isolatedEnvironment();
-  ingest = await startIngest({ PORT: String(testPort(25900)), TOPIC_PREFIX: iso.prefix, RATE_LIMIT_MAX: '1000000', PRODUCE_TIMEOUT: '60s' });
+  ingest = await startIngest({
+    PORT: String(testPort(25900)),
+    TOPIC_PREFIX: iso.prefix,
+    RATE_LIMIT_MAX: '1000000',
+    PRODUCE_TIMEOUT: '60s',
+  });
   doc = (await (await fetch(`${ingest.url}/docs/json`)).json()) as IngestDocument;
 }, 120_000);
 afterAll(async () => {
@@ -24,29 +29,45 @@ afterAll(async () => {
 }, 60_000);
 
 async function post(keyKind: keyof typeof keys, body: unknown) {
-  const res = await fetch(`${ingest!.url}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${keys[keyKind]}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as { accepted?: number; errors?: { index: number; field: string }[]; events?: { index: number }[] } };
+  const res = await fetch(`${ingest!.url}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${keys[keyKind]}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { accepted?: number; errors?: { index: number; field: string }[]; events?: { index: number }[] },
+  };
 }
 
-it.each(['server', 'browser'] as const)('with a %s key, accepts what the document allows and refuses what it forbids, naming the field', async (keyKind) => {
-  // The server's received_at comes later than this clock, which only loosens the x-tally-time bounds.
-  const opts = { receivedAt: Date.now(), keyKind };
-  await fc.assert(
-    fc.asyncProperty(fc.array(allowedEvent(doc, opts), { minLength: 1, maxLength: 5 }), async (events) => {
-      const res = await post(keyKind, { events });
-      expect(res).toMatchObject({ status: 202, body: { accepted: events.length, errors: [] } });
-    }),
-    { numRuns: RUNS },
-  );
-  await fc.assert(
-    fc.asyncProperty(forbiddenEvent(doc, opts), async ({ event, violation }) => {
-      const res = await post(keyKind, event);
-      const named = (res.body.errors ?? []).map((e) => e.field).some((f) => f === violation.field || f.startsWith(`${violation.field}.`));
-      expect({ keyword: violation.keyword, field: violation.field, status: res.status, named }).toEqual({ keyword: violation.keyword, field: violation.field, status: 400, named: true });
-    }),
-    { numRuns: RUNS },
-  );
-}, 120_000);
+it.each(['server', 'browser'] as const)(
+  'with a %s key, accepts what the document allows and refuses what it forbids, naming the field',
+  async (keyKind) => {
+    // The server's received_at comes later than this clock, which only loosens the x-tally-time bounds.
+    const opts = { receivedAt: Date.now(), keyKind };
+    await fc.assert(
+      fc.asyncProperty(fc.array(allowedEvent(doc, opts), { minLength: 1, maxLength: 5 }), async (events) => {
+        const res = await post(keyKind, { events });
+        expect(res).toMatchObject({ status: 202, body: { accepted: events.length, errors: [] } });
+      }),
+      { numRuns: RUNS },
+    );
+    await fc.assert(
+      fc.asyncProperty(forbiddenEvent(doc, opts), async ({ event, violation }) => {
+        const res = await post(keyKind, event);
+        const named = (res.body.errors ?? []).map((e) => e.field).some((f) => f === violation.field || f.startsWith(`${violation.field}.`));
+        expect({ keyword: violation.keyword, field: violation.field, status: res.status, named }).toEqual({
+          keyword: violation.keyword,
+          field: violation.field,
+          status: 400,
+          named: true,
+        });
+      }),
+      { numRuns: RUNS },
+    );
+  },
+  120_000,
+);
 
 it('answers 405 with Allow for a method the path does not serve, 404 for an unknown path', async () => {
   const get = await fetch(`${ingest!.url}/v1/events`);

@@ -41,7 +41,11 @@ export async function readToEnd(topics: readonly string[], timeoutMs = 90_000): 
         }
       },
     });
-    await eventually(async () => (pending.size === 0 ? true : undefined), timeoutMs, `the end of ${pending.size} partitions (${[...pending].slice(0, 3).join(', ')}…)`);
+    await eventually(
+      async () => (pending.size === 0 ? true : undefined),
+      timeoutMs,
+      `the end of ${pending.size} partitions (${[...pending].slice(0, 3).join(', ')}…)`,
+    );
     return out;
   } finally {
     await consumer.disconnect();
@@ -92,11 +96,22 @@ export interface StreamedAnswer {
  * never does, and the socket timeout turns that into a failure. Writing no more than the server reads
  * before it decides matters: bytes it never reads make its close a reset, which can swallow the answer.
  */
-export function unfinishedBody(port: number, path: string, headers: Record<string, string>, o: { bytes: number; declaredLength?: number }): Promise<StreamedAnswer> {
+export function unfinishedBody(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+  o: { bytes: number; declaredLength?: number },
+): Promise<StreamedAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port });
     const chunked = o.declaredLength === undefined;
-    const head = Object.entries({ host: `127.0.0.1:${port}`, ...headers, ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(o.declaredLength) }) }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const head = Object.entries({
+      host: `127.0.0.1:${port}`,
+      ...headers,
+      ...(chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': String(o.declaredLength) }),
+    })
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
     if (chunked) socket.write(`${o.bytes.toString(16)}\r\n${'x'.repeat(o.bytes)}\r\n`);
     let answer = '';

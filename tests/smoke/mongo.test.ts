@@ -5,7 +5,11 @@ describe('smoke: MongoDB wire protocol (FerretDB) through the mongodb driver', (
   const client = createMongo({ url: env.MONGO_URL });
   const name = uniqueName('smoke');
   afterAll(async () => {
-    await client.db().collection(name).drop().catch(() => undefined);
+    await client
+      .db()
+      .collection(name)
+      .drop()
+      .catch(() => undefined);
     await client.close();
   });
 
@@ -36,8 +40,15 @@ describe('smoke: MongoDB wire protocol (FerretDB) through the mongodb driver', (
       { _id: 'odd', total: 10 + 1000 + 50 + 70 + 90 },
     ]);
     const counts = await col
-      .aggregate<{ _id: string; n: number }>([{ $match: { views: { $gte: 10 } } }, { $group: { _id: '$kind', n: { $sum: 1 } } }, { $sort: { _id: 1 } }])
+      .aggregate<{ _id: string; n: number }>([
+        { $match: { views: { $gte: 10 } } },
+        { $group: { _id: '$kind', n: { $sum: 1 } } },
+        { $sort: { _id: 1 } },
+      ])
       .toArray();
-    expect(counts).toEqual([{ _id: 'even', n: 4 }, { _id: 'odd', n: 5 }]);
+    expect(counts).toEqual([
+      { _id: 'even', n: 4 },
+      { _id: 'odd', n: 5 },
+    ]);
   });
 });

@@ -7,8 +7,13 @@ describe('smoke: schema registry (Confluent API) through @kafkajs/confluent-sche
 
   it('registers an Avro schema, encodes to the Confluent wire format and decodes', async () => {
     const schema = JSON.stringify({
-      type: 'record', name, namespace: 'dev.tally.smoke',
-      fields: [{ name: 'jav_id', type: 'long' }, { name: 'user_id', type: ['null', 'long'], default: null }],
+      type: 'record',
+      name,
+      namespace: 'dev.tally.smoke',
+      fields: [
+        { name: 'jav_id', type: 'long' },
+        { name: 'user_id', type: ['null', 'long'], default: null },
+      ],
     });
     const { id } = await registry.register({ type: SchemaType.AVRO, schema }, { subject: `${name}-value` });
     expect(id).toBeGreaterThan(0);
@@ -26,7 +31,14 @@ describe('smoke: schema registry (Confluent API) through @kafkajs/confluent-sche
   it('refuses a BACKWARD-incompatible change', async () => {
     const subject = `${uniqueName('SmokeCompat')}-value`;
     const v1 = { type: 'record', name: 'C', fields: [{ name: 'a', type: 'long' }] };
-    const v2 = { type: 'record', name: 'C', fields: [{ name: 'a', type: 'long' }, { name: 'b', type: 'string' }] };
+    const v2 = {
+      type: 'record',
+      name: 'C',
+      fields: [
+        { name: 'a', type: 'long' },
+        { name: 'b', type: 'string' },
+      ],
+    };
     await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(v1) }, { subject });
     await expect(registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(v2) }, { subject })).rejects.toThrow();
   });

@@ -1,6 +1,12 @@
 import { DEMO_CATALOG } from '@tally/catalog';
 import { createMongo } from '@tally/clients';
-import { AnalyticsReader, SNAPSHOT_IDS, type DashboardSnapshot, type RecommendationPointerDoc, type UserRecommendationsDoc } from '@tally/analytics';
+import {
+  AnalyticsReader,
+  SNAPSHOT_IDS,
+  type DashboardSnapshot,
+  type RecommendationPointerDoc,
+  type UserRecommendationsDoc,
+} from '@tally/analytics';
 import { deadLetterRecord } from '@tally/kafka';
 import { createLogger } from '@tally/runtime';
 import mysql from 'mysql2/promise';
@@ -23,7 +29,18 @@ async function producePoison(reasons: string[], bare = 0): Promise<void> {
   await producer.connect();
   try {
     const messages = reasons.map((reason, i) => {
-      const rec = deadLetterRecord(dlq, 'event-logger', { topic: `${w.prefix}movie.viewed`, partition: 0, offset: String(100 + i), key: Buffer.from(`k${i}`), value: Buffer.from([0, 1, 2, i]) }, { reason, detail: `bad ${reason}`, step: 'validate' });
+      const rec = deadLetterRecord(
+        dlq,
+        'event-logger',
+        {
+          topic: `${w.prefix}movie.viewed`,
+          partition: 0,
+          offset: String(100 + i),
+          key: Buffer.from(`k${i}`),
+          value: Buffer.from([0, 1, 2, i]),
+        },
+        { reason, detail: `bad ${reason}`, step: 'validate' },
+      );
       return { key: rec.key, value: rec.value, headers: rec.headers };
     });
     // Records some other producer dead-lettered without Tally's headers still count, as 'unknown'.
@@ -36,7 +53,8 @@ async function producePoison(reasons: string[], bare = 0): Promise<void> {
   if (bare) produced.set('unknown', (produced.get('unknown') ?? 0) + bare);
 }
 
-const expectedDeadLetters = () => [...produced].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
+const expectedDeadLetters = () =>
+  [...produced].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1));
 
 async function dashboardDoc(): Promise<DashboardSnapshot & { _id?: string }> {
   const doc = await w.mongo.collection<{ _id: string }>('analytics_snapshots').findOne({ _id: SNAPSHOT_IDS.dashboard });
@@ -44,7 +62,9 @@ async function dashboardDoc(): Promise<DashboardSnapshot & { _id?: string }> {
   return doc as unknown as DashboardSnapshot;
 }
 async function pointer(): Promise<RecommendationPointerDoc> {
-  return (await w.mongo.collection<{ _id: string }>('analytics_snapshots').findOne({ _id: SNAPSHOT_IDS.recommendations })) as unknown as RecommendationPointerDoc;
+  return (await w.mongo
+    .collection<{ _id: string }>('analytics_snapshots')
+    .findOne({ _id: SNAPSHOT_IDS.recommendations })) as unknown as RecommendationPointerDoc;
 }
 async function liveRecommendations(): Promise<Map<number, UserRecommendationsDoc['items']>> {
   const p = await pointer();
@@ -58,7 +78,10 @@ beforeAll(async () => {
   await seedWorld(w.tmp.db);
   dlq = `${w.prefix}dead-letter`;
   await createTopic(dlq, 2);
-  await producePoison(['schema_id_unknown', 'schema_id_unknown', 'jav_id', 'schema_id_unknown', 'not_avro', 'jav_id', 'schema_id_unknown'], 1);
+  await producePoison(
+    ['schema_id_unknown', 'schema_id_unknown', 'jav_id', 'schema_id_unknown', 'not_avro', 'jav_id', 'schema_id_unknown'],
+    1,
+  );
 });
 afterAll(async () => {
   await deleteTopics([dlq]).catch(() => undefined);
@@ -83,14 +106,24 @@ describe('snapshot-builder', () => {
     expect(fromReader.source).toBe('snapshot');
     expect(fromReader.snapshot).toEqual(withoutId(doc));
     const s = await reader.searches({ window: '7d', zeroResults: true, entityType: 'movie', limit: 5 });
-    expect(s).toEqual({ source: 'snapshot', generated_at: doc.generated_at, items: expected.searches['7d']!.zero_results.filter((x) => x.entity_type === 'movie').slice(0, 5) });
+    expect(s).toEqual({
+      source: 'snapshot',
+      generated_at: doc.generated_at,
+      items: expected.searches['7d']!.zero_results.filter((x) => x.entity_type === 'movie').slice(0, 5),
+    });
   });
 
   it('copies dead letters exactly once: a re-run, and a replay from position zero, add nothing', async () => {
     const count = async () => Number(((await w.tmp.db('dead_letters').count({ n: '*' })) as { n: number }[])[0]!.n);
     expect(await count()).toBe(8);
     const row = await w.tmp.db('dead_letters').where({ reason: 'not_avro' }).first();
-    expect(row).toMatchObject({ original_topic: `${w.prefix}movie.viewed`, event_type: 'movie.viewed', step: 'validate', service: 'event-logger', detail: 'bad not_avro' });
+    expect(row).toMatchObject({
+      original_topic: `${w.prefix}movie.viewed`,
+      event_type: 'movie.viewed',
+      step: 'validate',
+      service: 'event-logger',
+      detail: 'bad not_avro',
+    });
 
     await producePoison(['jav_id', 'occurred_at']);
     await runOnce(w);
@@ -150,8 +183,18 @@ describe('snapshot-builder', () => {
 
   it('measures recommendation quality offline and reports it', async () => {
     await runOnce(w, ['--evaluate']);
-    const q = (await w.mongo.collection<{ _id: string }>('analytics_snapshots').findOne({ _id: SNAPSHOT_IDS.recommendationQuality })) as unknown as { users: number; k: number; hit_rate: number; popularity_hit_rate: number; lift: number | null };
-    process.stdout.write(`recommendation quality: ${q.users} users, hit rate@${q.k} ${q.hit_rate} vs popularity baseline ${q.popularity_hit_rate} (lift ${q.lift})\n`);
+    const q = (await w.mongo
+      .collection<{ _id: string }>('analytics_snapshots')
+      .findOne({ _id: SNAPSHOT_IDS.recommendationQuality })) as unknown as {
+      users: number;
+      k: number;
+      hit_rate: number;
+      popularity_hit_rate: number;
+      lift: number | null;
+    };
+    process.stdout.write(
+      `recommendation quality: ${q.users} users, hit rate@${q.k} ${q.hit_rate} vs popularity baseline ${q.popularity_hit_rate} (lift ${q.lift})\n`,
+    );
     expect(q.users).toBeGreaterThan(20);
     expect(q.hit_rate).toBeGreaterThanOrEqual(0);
     expect(q.hit_rate).toBeLessThanOrEqual(1);
@@ -161,17 +204,26 @@ describe('snapshot-builder', () => {
     const before = await dashboardDoc();
     const beforePointer = await pointer();
     // A build killed while writing recommendations leaves documents of a generation no pointer names.
-    await w.mongo.collection<UserRecommendationsDoc>('recommendation_snapshots').insertOne({ _id: 'orphan:1', generation: 'orphan', user_id: 1, generated_at: 'x', items: [] });
+    await w.mongo
+      .collection<UserRecommendationsDoc>('recommendation_snapshots')
+      .insertOne({ _id: 'orphan:1', generation: 'orphan', user_id: 1, generated_at: 'x', items: [] });
 
     // Hold the build inside its MySQL phase: a table lock it must wait for.
     const lock = await mysql.createConnection(w.tmp.url);
     await lock.query('LOCK TABLES jav WRITE');
     const p = runBuilder(w);
     try {
-      await eventually(async () => {
-        const [rows] = (await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'", [w.tmp.name])) as unknown as [{ n: number }[]];
-        return Number(rows[0]!.n) > 0 ? true : undefined;
-      }, 60_000, `the build waiting on the jav lock; output:\n${p.output}`);
+      await eventually(
+        async () => {
+          const [rows] = (await lock.query(
+            "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'",
+            [w.tmp.name],
+          )) as unknown as [{ n: number }[]];
+          return Number(rows[0]!.n) > 0 ? true : undefined;
+        },
+        60_000,
+        `the build waiting on the jav lock; output:\n${p.output}`,
+      );
       p.signal('SIGKILL');
       expect((await p.waitExit()).signal).toBe('SIGKILL');
     } finally {

@@ -37,14 +37,18 @@ export async function destroyWorld(w: World): Promise<void> {
 }
 
 export function runBuilder(w: World, args: string[] = ['--once'], extra: Record<string, string> = {}): ServiceProcess {
-  return new ServiceProcess('services/snapshot-builder/dist/main.js', {
-    MYSQL_URL: w.tmp.url,
-    MONGO_URL: w.mongoUrl,
-    TOPIC_PREFIX: w.prefix,
-    LOG_LEVEL: 'info',
-    DLQ_COPY_TIMEOUT: '30s',
-    ...extra,
-  }, args);
+  return new ServiceProcess(
+    'services/snapshot-builder/dist/main.js',
+    {
+      MYSQL_URL: w.tmp.url,
+      MONGO_URL: w.mongoUrl,
+      TOPIC_PREFIX: w.prefix,
+      LOG_LEVEL: 'info',
+      DLQ_COPY_TIMEOUT: '30s',
+      ...extra,
+    },
+    args,
+  );
 }
 
 export async function runOnce(w: World, args: string[] = ['--once']): Promise<string> {
@@ -88,12 +92,28 @@ export async function seedWorld(db: Knex, now = Date.now()): Promise<void> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const at = (ago: number) => new Date(now - ago);
   const providers = ['alpha', 'beta', 'gamma'];
-  await insertChunks(db, 'jav', Array.from({ length: MOVIES }, (_, i) => ({
-    id: i + 1, code: `TST-${String(i + 1).padStart(3, '0')}`, title: `Movie ${i + 1}`, provider: providers[i % 3],
-    views: i % 7 === 0 ? 0 : Math.floor(rand() * 500), downloads: i % 5 === 0 ? 0 : Math.floor(rand() * 100),
-  })));
-  await insertChunks(db, 'actors', Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: `Actor ${i + 1}` })));
-  await insertChunks(db, 'tags', Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: `tag-${i + 1}` })));
+  await insertChunks(
+    db,
+    'jav',
+    Array.from({ length: MOVIES }, (_, i) => ({
+      id: i + 1,
+      code: `TST-${String(i + 1).padStart(3, '0')}`,
+      title: `Movie ${i + 1}`,
+      provider: providers[i % 3],
+      views: i % 7 === 0 ? 0 : Math.floor(rand() * 500),
+      downloads: i % 5 === 0 ? 0 : Math.floor(rand() * 100),
+    })),
+  );
+  await insertChunks(
+    db,
+    'actors',
+    Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: `Actor ${i + 1}` })),
+  );
+  await insertChunks(
+    db,
+    'tags',
+    Array.from({ length: 8 }, (_, i) => ({ id: i + 1, name: `tag-${i + 1}` })),
+  );
 
   const base = (userId: number | null) => {
     const when = at(safeAgo(rand));
@@ -103,15 +123,44 @@ export async function seedWorld(db: Knex, now = Date.now()): Promise<void> {
   // Movie 61 is not in the catalog: its events count nowhere the catalog is joined.
   const movie = () => (rand() < 0.02 ? MOVIES + 1 : 1 + Math.floor(Math.pow(rand(), 1.5) * MOVIES));
   // Every fifth view a repeat (VIEW_DEDUP_WINDOW): the top movies leave them out, the trends do not.
-  await insertChunks(db, 'view_events', Array.from({ length: 1500 }, (_, i) => ({ ...base(user()), jav_id: movie(), repeat_view: i % 5 === 4 })));
-  await insertChunks(db, 'download_events', Array.from({ length: 400 }, () => ({ ...base(user()), jav_id: movie() })));
-  await insertChunks(db, 'actor_view_events', Array.from({ length: 250 }, () => ({ ...base(user()), actor_id: 1 + Math.floor(rand() * 9) })));
-  await insertChunks(db, 'tag_view_events', Array.from({ length: 250 }, () => ({ ...base(user()), tag_id: 1 + Math.floor(rand() * 8) })));
-  await insertChunks(db, 'recommendation_click_events', Array.from({ length: 150 }, () => ({ ...base(user()), jav_id: movie(), reason: pick(REASONS) })));
-  await insertChunks(db, 'search_events', Array.from({ length: 500 }, () => {
-    const query = pick(QUERIES);
-    return { ...base(user()), query, entity_type: pick(['movie', 'actor', 'tag']), result_count: ZERO_PRONE.has(query.trim()) && rand() < 0.8 ? 0 : Math.floor(rand() * 40) };
-  }));
+  await insertChunks(
+    db,
+    'view_events',
+    Array.from({ length: 1500 }, (_, i) => ({ ...base(user()), jav_id: movie(), repeat_view: i % 5 === 4 })),
+  );
+  await insertChunks(
+    db,
+    'download_events',
+    Array.from({ length: 400 }, () => ({ ...base(user()), jav_id: movie() })),
+  );
+  await insertChunks(
+    db,
+    'actor_view_events',
+    Array.from({ length: 250 }, () => ({ ...base(user()), actor_id: 1 + Math.floor(rand() * 9) })),
+  );
+  await insertChunks(
+    db,
+    'tag_view_events',
+    Array.from({ length: 250 }, () => ({ ...base(user()), tag_id: 1 + Math.floor(rand() * 8) })),
+  );
+  await insertChunks(
+    db,
+    'recommendation_click_events',
+    Array.from({ length: 150 }, () => ({ ...base(user()), jav_id: movie(), reason: pick(REASONS) })),
+  );
+  await insertChunks(
+    db,
+    'search_events',
+    Array.from({ length: 500 }, () => {
+      const query = pick(QUERIES);
+      return {
+        ...base(user()),
+        query,
+        entity_type: pick(['movie', 'actor', 'tag']),
+        result_count: ZERO_PRONE.has(query.trim()) && rand() < 0.8 ? 0 : Math.floor(rand() * 40),
+      };
+    }),
+  );
 
   // History: user u is in cluster (u % 4), whose 15 movies they mostly watch; a few picks elsewhere.
   const history: Record<string, unknown>[] = [];
@@ -125,7 +174,13 @@ export async function seedWorld(db: Knex, now = Date.now()): Promise<void> {
     for (const jav of seen) {
       const ago = u >= INACTIVE_FROM ? 60 * DAY + k * HOUR : (k + 1) * 7 * HOUR;
       k++;
-      history.push({ user_id: u, jav_id: jav, view_count: 1 + Math.floor(rand() * 3), first_viewed_at: at(ago + DAY), last_viewed_at: at(ago) });
+      history.push({
+        user_id: u,
+        jav_id: jav,
+        view_count: 1 + Math.floor(rand() * 3),
+        first_viewed_at: at(ago + DAY),
+        last_viewed_at: at(ago),
+      });
       if (rand() < 0.3) likes.push({ user_id: u, jav_id: jav, liked: true });
     }
   }

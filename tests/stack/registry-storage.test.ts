@@ -27,7 +27,6 @@ const topic = `${prefix}registry-storage`;
 async function stack(...args: string[]): Promise<{ out: string; err: string; ms: number }> {
   const t0 = Date.now();
   const { stdout, stderr } = await run('bash', [CLI, ...args], {
-    // eslint-disable-next-line no-restricted-properties -- the stack script needs PATH, HOME and CACHE_DIR
     env: { ...process.env, STACK_DIR: stackDir, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) },
     timeout: 240_000,
   });
@@ -36,12 +35,23 @@ async function stack(...args: string[]): Promise<{ out: string; err: string; ms:
 
 /** The private MariaDB as root (its socket), for what the registry's own user may not see. */
 async function rootSql(sql: string): Promise<string> {
-  const { stdout } = await run('mariadb', ['--no-defaults', `--socket=${join(stackDir, 'run', 'mariadb.sock')}`, '-uroot', '-N', '-e', sql]);
+  const { stdout } = await run('mariadb', [
+    '--no-defaults',
+    `--socket=${join(stackDir, 'run', 'mariadb.sock')}`,
+    '-uroot',
+    '-N',
+    '-e',
+    sql,
+  ]);
   return stdout.trim();
 }
 
 async function registry<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${registryUrl}${path}`, { ...init, headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' }, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(`${registryUrl}${path}`, {
+    ...init,
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: res.status, body: (await res.json()) as T };
 }
 
@@ -51,10 +61,17 @@ const evolved = catalog.find((c) => c.subject.endsWith('movie.viewed-value'))!;
 const v1 = (typeof evolved.schema === 'string' ? JSON.parse(evolved.schema) : evolved.schema) as { fields: object[] };
 const v2 = { ...v1, fields: [...v1.fields, { name: 'player', type: 'string', default: 'web' }] };
 
-interface Written { id: number; value: Buffer }
+interface Written {
+  id: number;
+  value: Buffer;
+}
 
 /** What a restart must not change: every subject's versions and ids, and the schema behind each id. */
-async function registryState(): Promise<{ subjects: Record<string, number[]>; schemas: Record<number, string>; ids: Record<string, number> }> {
+async function registryState(): Promise<{
+  subjects: Record<string, number[]>;
+  schemas: Record<number, string>;
+  ids: Record<string, number>;
+}> {
   const subjects: Record<string, number[]> = {};
   const schemas: Record<number, string> = {};
   for (const { subject } of catalog) {
@@ -62,7 +79,8 @@ async function registryState(): Promise<{ subjects: Record<string, number[]>; sc
     const versions = res.status === 404 ? [] : res.body; // a registry that lost the subject
     subjects[subject] = versions;
     for (const v of versions) {
-      const { id, schema } = (await registry<{ id: number; schema: string }>(`/subjects/${encodeURIComponent(subject)}/versions/${v}`)).body;
+      const { id, schema } = (await registry<{ id: number; schema: string }>(`/subjects/${encodeURIComponent(subject)}/versions/${v}`))
+        .body;
       schemas[id] = schema;
     }
   }
@@ -79,8 +97,12 @@ async function decodeAll(written: Written[]): Promise<void> {
     const { schemaId, value } = await codec.decode(r.value);
     const writer = (await codec.registry.getSchema(schemaId)) as unknown as { toBuffer(v: unknown): Buffer };
     // The same bytes again from the decoded value: read with the very schema it was written with.
-    expect({ i, schemaId, same: r.value!.equals(written[i]!.value), roundTrip: writer.toBuffer(value).equals(r.value!.subarray(5)) })
-      .toEqual({ i, schemaId: written[i]!.id, same: true, roundTrip: true });
+    expect({
+      i,
+      schemaId,
+      same: r.value!.equals(written[i]!.value),
+      roundTrip: writer.toBuffer(value).equals(r.value!.subarray(5)),
+    }).toEqual({ i, schemaId: written[i]!.id, same: true, roundTrip: true });
   }
 }
 
@@ -130,7 +152,10 @@ describe('the stack registry keeps its schemas in MariaDB', () => {
       const type = (await codec.registry.getSchema(id)) as unknown as { random(): unknown; toBuffer(v: unknown): Buffer };
       for (let n = 0; n < 3; n++) written.push({ id, value: codec.encodeValidated(id, type, type.random()) });
     }
-    await produceRaw(topic, written.map(({ value }) => ({ value })));
+    await produceRaw(
+      topic,
+      written.map(({ value }) => ({ value })),
+    );
     const before = await registryState();
     expect(before.subjects[evolved.subject]).toEqual([1, 2]);
     expect(Object.keys(before.schemas)).toHaveLength(15);
@@ -150,7 +175,9 @@ describe('the stack registry keeps its schemas in MariaDB', () => {
       const again = await new RegistryCodec(registryUrl, { catalog }).ensureCatalog();
       expect({ what, ids: Object.fromEntries(again.ids), changed: again.changed }).toEqual({ what, ids: before.ids, changed: [] });
     }
-    console.log(`ids before and after (catalog ${Object.values(before.ids).join(',')}; movie.viewed v2 ${v2Id}) identical across restarts: ${restarts.join('; ')}; ${written.length} messages decoded each time`);
+    console.log(
+      `ids before and after (catalog ${Object.values(before.ids).join(',')}; movie.viewed v2 ${v2Id}) identical across restarts: ${restarts.join('; ')}; ${written.length} messages decoded each time`,
+    );
 
     // `reset registry` is the one way to empty it: its database is dropped and created again.
     await stack('reset', 'registry');

@@ -10,10 +10,8 @@ import { alive } from '../helpers/process';
 const CLI = resolve(__dirname, '../../stack/stack');
 const BASE_PORT = 16300 + (process.pid % 500);
 
-// eslint-disable-next-line no-restricted-properties -- the CLI runs with the test's own PATH by default
 function stack(args: string[], env: Record<string, string>, path = process.env.PATH) {
   const r = spawnSync('bash', [CLI, ...args], {
-    // eslint-disable-next-line no-restricted-properties -- a child process needs the parent's environment
     env: { ...process.env, PATH: path, ...env },
     encoding: 'utf8',
     timeout: 120_000,

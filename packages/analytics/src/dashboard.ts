@@ -27,8 +27,12 @@ export async function computeDashboard(db: Knex, catalog: Catalog, now: Date = n
     topMovies(db, catalog, now),
     dailyTrends(db, now),
     providerStats(db, catalog),
-    topNamed(db, catalog, now, 'actor_view_events', 'actor_id', 'actors').then((r) => r.map((x) => ({ actor_id: x.id, name: x.name, views: x.views }))),
-    topNamed(db, catalog, now, 'tag_view_events', 'tag_id', 'tags').then((r) => r.map((x) => ({ tag_id: x.id, name: x.name, views: x.views }))),
+    topNamed(db, catalog, now, 'actor_view_events', 'actor_id', 'actors').then((r) =>
+      r.map((x) => ({ actor_id: x.id, name: x.name, views: x.views })),
+    ),
+    topNamed(db, catalog, now, 'tag_view_events', 'tag_id', 'tags').then((r) =>
+      r.map((x) => ({ tag_id: x.id, name: x.name, views: x.views })),
+    ),
     searchStats(db, now),
     recommendationClicks(db, now),
     deadLetterCounts(db),
@@ -43,7 +47,14 @@ export async function computeDashboard(db: Knex, catalog: Catalog, now: Date = n
     searches,
     recommendation_clicks,
     dead_letters,
-    windows: { daily_trends_days: DASHBOARD_LIMITS.trendDays, top_actors: RECENT, top_tags: RECENT, recommendation_clicks: RECENT, providers: 'all', dead_letters: 'all' },
+    windows: {
+      daily_trends_days: DASHBOARD_LIMITS.trendDays,
+      top_actors: RECENT,
+      top_tags: RECENT,
+      recommendation_clicks: RECENT,
+      providers: 'all',
+      dead_letters: 'all',
+    },
   };
 }
 
@@ -72,14 +83,25 @@ async function windowCounts(db: Knex, catalog: Catalog, table: 'view_events' | '
        JOIN ${catalog.sql('movies')} j ON j.${q(catalog.movies.id)} = x.jav_id`,
     [windowStart(now, '24h'), windowStart(now, '7d'), table, windowStart(now, '30d'), now],
   );
-  return r.map((x) => ({ jav_id: num(x.jav_id), code: String(x.code), title: String(x.title), c24: num(x.c24), c7: num(x.c7), c30: num(x.c30) }));
+  return r.map((x) => ({
+    jav_id: num(x.jav_id),
+    code: String(x.code),
+    title: String(x.title),
+    c24: num(x.c24),
+    c7: num(x.c7),
+    c30: num(x.c30),
+  }));
 }
 
 /** The all-time top list, from the counter columns Tally keeps in the app's movies table. */
 function allTimeTop(db: Knex, catalog: Catalog, metric: 'views' | 'downloads', limit: number): Promise<Row[]> {
   const id = `j.${q(catalog.movies.id)}`;
   const count = `j.${q(catalog.movies.counts[metric])}`;
-  return rows(db, `SELECT ${id} AS jav_id, ${codeAndTitle(catalog, 'j')}, ${count} AS count FROM ${catalog.sql('movies')} j WHERE ${count} > 0 ORDER BY ${count} DESC, ${id} ASC LIMIT ?`, [limit]);
+  return rows(
+    db,
+    `SELECT ${id} AS jav_id, ${codeAndTitle(catalog, 'j')}, ${count} AS count FROM ${catalog.sql('movies')} j WHERE ${count} > 0 ORDER BY ${count} DESC, ${id} ASC LIMIT ?`,
+    [limit],
+  );
 }
 
 async function topMovies(db: Knex, catalog: Catalog, now: Date): Promise<DashboardSnapshot['top_movies']> {
@@ -91,10 +113,21 @@ async function topMovies(db: Knex, catalog: Catalog, now: Date): Promise<Dashboa
     allTimeTop(db, catalog, 'downloads', limit),
   ]);
   const pick = (list: MovieCounts[], key: 'c24' | 'c7' | 'c30'): TopMovie[] =>
-    topBy(list, (x) => x[key], (x) => x.jav_id, limit).map((x) => ({ jav_id: x.jav_id, code: x.code, title: x.title, count: x[key] }));
-  const fromJav = (list: Row[]): TopMovie[] => list.map((m) => ({ jav_id: num(m.jav_id), code: String(m.code), title: String(m.title), count: num(m.count) }));
+    topBy(
+      list,
+      (x) => x[key],
+      (x) => x.jav_id,
+      limit,
+    ).map((x) => ({ jav_id: x.jav_id, code: x.code, title: x.title, count: x[key] }));
+  const fromJav = (list: Row[]): TopMovie[] =>
+    list.map((m) => ({ jav_id: num(m.jav_id), code: String(m.code), title: String(m.title), count: num(m.count) }));
   const out = {} as Record<TopWindow, { by_views: TopMovie[]; by_downloads: TopMovie[] }>;
-  for (const [w, key] of [['24h', 'c24'], ['7d', 'c7'], ['30d', 'c30']] as const) out[w] = { by_views: pick(views, key), by_downloads: pick(downloads, key) };
+  for (const [w, key] of [
+    ['24h', 'c24'],
+    ['7d', 'c7'],
+    ['30d', 'c30'],
+  ] as const)
+    out[w] = { by_views: pick(views, key), by_downloads: pick(downloads, key) };
   out.all = { by_views: fromJav(allViews), by_downloads: fromJav(allDownloads) };
   return out;
 }
@@ -103,14 +136,27 @@ async function dailyTrends(db: Knex, now: Date): Promise<DailyTrend[]> {
   const days = DASHBOARD_LIMITS.trendDays;
   const from = firstDay(now, days);
   const [views, downloads] = await Promise.all([
-    rows(db, `SELECT DATE(occurred_at) AS d, COUNT(*) AS n, COUNT(DISTINCT user_id) AS u FROM view_events
-               WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY DATE(occurred_at)`, [from, now]),
-    rows(db, `SELECT DATE(occurred_at) AS d, COUNT(*) AS n FROM download_events
-               WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY DATE(occurred_at)`, [from, now]),
+    rows(
+      db,
+      `SELECT DATE(occurred_at) AS d, COUNT(*) AS n, COUNT(DISTINCT user_id) AS u FROM view_events
+               WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY DATE(occurred_at)`,
+      [from, now],
+    ),
+    rows(
+      db,
+      `SELECT DATE(occurred_at) AS d, COUNT(*) AS n FROM download_events
+               WHERE is_bot = 0 AND occurred_at >= ? AND occurred_at < ? GROUP BY DATE(occurred_at)`,
+      [from, now],
+    ),
   ]);
   const v = new Map(views.map((r) => [isoDate(r.d as Date), r]));
   const d = new Map(downloads.map((r) => [isoDate(r.d as Date), r]));
-  return dailySeries(now, days).map((date) => ({ date, views: num(v.get(date)?.n), downloads: num(d.get(date)?.n), unique_viewers: num(v.get(date)?.u) }));
+  return dailySeries(now, days).map((date) => ({
+    date,
+    views: num(v.get(date)?.n),
+    downloads: num(d.get(date)?.n),
+    unique_viewers: num(v.get(date)?.u),
+  }));
 }
 
 /** Per provider; none when the app has no provider column (movies.display.provider = null). */
@@ -118,12 +164,27 @@ async function providerStats(db: Knex, catalog: Catalog): Promise<DashboardSnaps
   const m = catalog.movies;
   if (m.display.provider === null) return [];
   const views = `SUM(j.${q(m.counts.views)})`;
-  const r = await rows(db, `SELECT j.${q(m.display.provider)} AS provider, COUNT(*) AS movies, ${views} AS views, SUM(j.${q(m.counts.downloads)}) AS downloads
-                              FROM ${catalog.sql('movies')} j GROUP BY j.${q(m.display.provider)} ORDER BY ${views} DESC, provider ASC`);
-  return r.map((x) => ({ provider: x.provider === null ? null : String(x.provider), movies: num(x.movies), views: num(x.views), downloads: num(x.downloads) }));
+  const r = await rows(
+    db,
+    `SELECT j.${q(m.display.provider)} AS provider, COUNT(*) AS movies, ${views} AS views, SUM(j.${q(m.counts.downloads)}) AS downloads
+                              FROM ${catalog.sql('movies')} j GROUP BY j.${q(m.display.provider)} ORDER BY ${views} DESC, provider ASC`,
+  );
+  return r.map((x) => ({
+    provider: x.provider === null ? null : String(x.provider),
+    movies: num(x.movies),
+    views: num(x.views),
+    downloads: num(x.downloads),
+  }));
 }
 
-async function topNamed(db: Knex, catalog: Catalog, now: Date, log: string, column: string, part: 'actors' | 'tags'): Promise<{ id: number; name: string; views: number }[]> {
+async function topNamed(
+  db: Knex,
+  catalog: Catalog,
+  now: Date,
+  log: string,
+  column: string,
+  part: 'actors' | 'tags',
+): Promise<{ id: number; name: string; views: number }[]> {
   const names = catalog.mapping[part];
   const r = await rows(
     db,
@@ -163,7 +224,13 @@ export async function searchStats(db: Knex, now: Date, only?: { window: SearchWi
        ) ranked WHERE rp <= ? OR (rz <= ? AND zero > 0)`,
       [windowStart(now, w), now, ...(only?.entityType ? [only.entityType] : []), limit, limit],
     );
-    const stat = (x: Row): SearchStat => ({ query: String(x.q), entity_type: String(x.entity_type), searches: num(x.searches), zero_result_searches: num(x.zero), avg_results: num(x.avg_results) });
+    const stat = (x: Row): SearchStat => ({
+      query: String(x.q),
+      entity_type: String(x.entity_type),
+      searches: num(x.searches),
+      zero_result_searches: num(x.zero),
+      avg_results: num(x.avg_results),
+    });
     out[w] = {
       popular: sortStats(r.filter((x) => num(x.rp) <= limit).map(stat), 'searches'),
       zero_results: sortStats(r.filter((x) => num(x.rz) <= limit && num(x.zero) > 0).map(stat), 'zero_result_searches'),

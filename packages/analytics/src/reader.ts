@@ -40,7 +40,11 @@ export class AnalyticsReader {
   }
 
   async dashboard(): Promise<{ source: 'snapshot' | 'mysql_fallback'; snapshot: DashboardSnapshot }> {
-    const doc = await this.fromMongo('dashboard', (db) => db.collection<{ _id: string }>(mongoCollections.analyticsSnapshots).findOne({ _id: SNAPSHOT_IDS.dashboard }, { maxTimeMS: this.timeoutMs }));
+    const doc = await this.fromMongo('dashboard', (db) =>
+      db
+        .collection<{ _id: string }>(mongoCollections.analyticsSnapshots)
+        .findOne({ _id: SNAPSHOT_IDS.dashboard }, { maxTimeMS: this.timeoutMs }),
+    );
     if (doc.ok && doc.value) {
       const { _id, ...snapshot } = doc.value as { _id: string } & DashboardSnapshot;
       void _id;
@@ -54,10 +58,12 @@ export class AnalyticsReader {
     const list = q.zeroResults ? 'zero_results' : 'popular';
     const pick = (items: SearchStat[]) => items.filter((s) => q.entityType === undefined || s.entity_type === q.entityType).slice(0, limit);
     const doc = await this.fromMongo('searches', (db) =>
-      db.collection<{ _id: string }>(mongoCollections.analyticsSnapshots).findOne(
-        { _id: SNAPSHOT_IDS.dashboard },
-        { projection: { generated_at: 1, [`searches.${q.window}.${list}`]: 1 }, maxTimeMS: this.timeoutMs },
-      ),
+      db
+        .collection<{ _id: string }>(mongoCollections.analyticsSnapshots)
+        .findOne(
+          { _id: SNAPSHOT_IDS.dashboard },
+          { projection: { generated_at: 1, [`searches.${q.window}.${list}`]: 1 }, maxTimeMS: this.timeoutMs },
+        ),
     );
     const snap = doc.ok ? (doc.value as Partial<DashboardSnapshot> | null) : null;
     const stored = snap?.searches?.[q.window]?.[list];
@@ -68,12 +74,19 @@ export class AnalyticsReader {
     return { source: 'mysql_fallback', generated_at: now.toISOString(), items: pick(items) };
   }
 
-  async recommendations(userId: number, limit?: number): Promise<{ source: 'snapshot' | 'popularity_fallback'; generated_at: string | null; items: Recommendation[] }> {
+  async recommendations(
+    userId: number,
+    limit?: number,
+  ): Promise<{ source: 'snapshot' | 'popularity_fallback'; generated_at: string | null; items: Recommendation[] }> {
     const n = clampLimit(limit, RECOMMENDATION_SETTINGS.perUser);
     const doc = await this.fromMongo('recommendations', async (db) => {
-      const pointer = (await db.collection<{ _id: string }>(mongoCollections.analyticsSnapshots).findOne({ _id: SNAPSHOT_IDS.recommendations }, { maxTimeMS: this.timeoutMs })) as RecommendationPointerDoc | null;
+      const pointer = (await db
+        .collection<{ _id: string }>(mongoCollections.analyticsSnapshots)
+        .findOne({ _id: SNAPSHOT_IDS.recommendations }, { maxTimeMS: this.timeoutMs })) as RecommendationPointerDoc | null;
       if (!pointer) return null;
-      return db.collection<UserRecommendationsDoc>(mongoCollections.recommendationSnapshots).findOne({ _id: userDocId(pointer.generation, userId) }, { maxTimeMS: this.timeoutMs });
+      return db
+        .collection<UserRecommendationsDoc>(mongoCollections.recommendationSnapshots)
+        .findOne({ _id: userDocId(pointer.generation, userId) }, { maxTimeMS: this.timeoutMs });
     });
     if (doc.ok && doc.value) return { source: 'snapshot', generated_at: doc.value.generated_at, items: doc.value.items.slice(0, n) };
     // Not active at the last build (or no snapshot / MongoDB down): the most viewed movies they have not seen.
@@ -85,7 +98,11 @@ export class AnalyticsReader {
         ORDER BY j.${q(c.movies.counts.views)} DESC, ${id} ASC LIMIT ?`,
       [userId, n],
     )) as [{ id: number }[]];
-    return { source: 'popularity_fallback', generated_at: null, items: rows[0].map((r) => ({ jav_id: Number(r.id), score: 0, reason: POPULAR_REASON })) };
+    return {
+      source: 'popularity_fallback',
+      generated_at: null,
+      items: rows[0].map((r) => ({ jav_id: Number(r.id), score: 0, reason: POPULAR_REASON })),
+    };
   }
 
   /** A MongoDB read bounded in time; any failure opens a short circuit so the next calls go straight to MySQL. */

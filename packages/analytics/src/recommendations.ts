@@ -50,7 +50,12 @@ const num = (v: unknown): number => Number(v);
  * `catalog.likedPairs()`). An app history without a last-viewed column has no recency: every user
  * with history counts as active, the cap keeps the highest movie ids, and nothing is held out.
  */
-export async function buildRecommendations(db: Knex, catalog: Catalog, now: Date, opts: { holdout?: boolean } = {}): Promise<RecommendationBuild> {
+export async function buildRecommendations(
+  db: Knex,
+  catalog: Catalog,
+  now: Date,
+  opts: { holdout?: boolean } = {},
+): Promise<RecommendationBuild> {
   return db.transaction(async (trx) => {
     const run = (sql: string, b: readonly unknown[] = []) => trx.raw(sql, b as Knex.RawBinding[]);
     const select = async (sql: string, b: readonly unknown[] = []): Promise<Row[]> => ((await run(sql, b)) as [Row[]])[0];
@@ -65,43 +70,60 @@ export async function buildRecommendations(db: Knex, catalog: Catalog, now: Date
 
     // Every history row, numbered newest first per user; rn = 1 of a user with ≥ 2 rows is the holdout.
     const newestFirst = `ROW_NUMBER() OVER (PARTITION BY ${h.user} ORDER BY ${h.last} DESC, ${h.movie} DESC)`;
-    await run(`CREATE TEMPORARY TABLE rec_all (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
+    await run(
+      `CREATE TEMPORARY TABLE rec_all (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
                  rn INT NOT NULL, held TINYINT NOT NULL, PRIMARY KEY (user_id, jav_id), KEY (jav_id))
                SELECT ${h.user} AS user_id, ${h.movie} AS jav_id, 1 + (l.user_id IS NOT NULL) AS w, ${newestFirst} AS rn,
                       ${holdout ? `(COUNT(*) OVER (PARTITION BY ${h.user}) >= 2 AND ${newestFirst} = 1 AND ${h.last} IS NOT NULL)` : '0'} AS held
-                 FROM ${h.table} h LEFT JOIN ${likes} l ON l.user_id = ${h.user} AND l.jav_id = ${h.movie}`, liked.bindings);
+                 FROM ${h.table} h LEFT JOIN ${likes} l ON l.user_id = ${h.user} AND l.jav_id = ${h.movie}`,
+      liked.bindings,
+    );
     // Two copies: MariaDB cannot open one temporary table twice in a query (ER_CANT_REOPEN_TABLE).
     for (const t of ['rec_hist', 'rec_hist2']) {
-      await run(`CREATE TEMPORARY TABLE ${t} (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
+      await run(
+        `CREATE TEMPORARY TABLE ${t} (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, w TINYINT NOT NULL,
                    PRIMARY KEY (user_id, jav_id), KEY (jav_id))
-                 SELECT user_id, jav_id, w FROM rec_all WHERE held = 0 AND rn <= ? + ?`, [s.historyCap, holdout ? 1 : 0]);
+                 SELECT user_id, jav_id, w FROM rec_all WHERE held = 0 AND rn <= ? + ?`,
+        [s.historyCap, holdout ? 1 : 0],
+      );
     }
     await run(`CREATE TEMPORARY TABLE rec_item (jav_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, users INT NOT NULL, wsum INT NOT NULL)
                SELECT jav_id, COUNT(*) AS users, SUM(w) AS wsum FROM rec_hist GROUP BY jav_id`);
     // DECIMAL, not DOUBLE: sums of decimals do not depend on summation order, so a rebuild is identical.
-    await run(`CREATE TEMPORARY TABLE rec_sim (i BIGINT UNSIGNED NOT NULL, c BIGINT UNSIGNED NOT NULL, sim DECIMAL(20,12) NOT NULL, PRIMARY KEY (i, c))
+    await run(
+      `CREATE TEMPORARY TABLE rec_sim (i BIGINT UNSIGNED NOT NULL, c BIGINT UNSIGNED NOT NULL, sim DECIMAL(20,12) NOT NULL, PRIMARY KEY (i, c))
                SELECT i, c, sim FROM (
                  SELECT p.i, p.c, p.sim, ROW_NUMBER() OVER (PARTITION BY p.i ORDER BY p.sim DESC, p.c ASC) AS k FROM (
                    SELECT x.i, x.c, CAST(x.co / SQRT(a.users * b.wsum) AS DECIMAL(20,12)) AS sim FROM (
                      SELECT a.jav_id AS i, b.jav_id AS c, SUM(b.w) AS co FROM rec_hist a JOIN rec_hist2 b ON b.user_id = a.user_id AND b.jav_id <> a.jav_id
                       GROUP BY a.jav_id, b.jav_id) x
                    JOIN rec_item a ON a.jav_id = x.i JOIN rec_item b ON b.jav_id = x.c) p
-               ) ranked WHERE k <= ?`, [s.neighbours]);
+               ) ranked WHERE k <= ?`,
+      [s.neighbours],
+    );
 
     await run(`CREATE TEMPORARY TABLE rec_held (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, jav_id BIGINT UNSIGNED NOT NULL)
                SELECT user_id, jav_id FROM rec_all WHERE held = 1`);
     // Who gets a list: active users (evaluation: users with a holdout), and the movies they must not get.
-    const active = holdout ? { sql: 'SELECT user_id FROM rec_held', bindings: [] }
-      : h.lastColumn === null ? { sql: `SELECT ${h.user} FROM ${h.table} h`, bindings: [] }
-      : { sql: `SELECT ${h.user} FROM ${h.table} h WHERE ${h.last} >= ?`, bindings: [activeSince] };
-    await run(`CREATE TEMPORARY TABLE rec_user (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, seen INT NOT NULL)
+    const active = holdout
+      ? { sql: 'SELECT user_id FROM rec_held', bindings: [] }
+      : h.lastColumn === null
+        ? { sql: `SELECT ${h.user} FROM ${h.table} h`, bindings: [] }
+        : { sql: `SELECT ${h.user} FROM ${h.table} h WHERE ${h.last} >= ?`, bindings: [activeSince] };
+    await run(
+      `CREATE TEMPORARY TABLE rec_user (user_id BIGINT UNSIGNED NOT NULL PRIMARY KEY, seen INT NOT NULL)
                SELECT ${h.user} AS user_id, COUNT(*) AS seen FROM ${h.table} h
                 WHERE ${h.user} IN (${active.sql})
-                GROUP BY ${h.user}`, active.bindings);
-    await run(`CREATE TEMPORARY TABLE rec_seen (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, PRIMARY KEY (user_id, jav_id))
+                GROUP BY ${h.user}`,
+      active.bindings,
+    );
+    await run(
+      `CREATE TEMPORARY TABLE rec_seen (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, PRIMARY KEY (user_id, jav_id))
                SELECT a.user_id, a.jav_id FROM rec_all a JOIN rec_user u ON u.user_id = a.user_id WHERE a.held = 0
                UNION SELECT i.user_id, i.jav_id FROM ${likes} i JOIN rec_user u ON u.user_id = i.user_id
-                WHERE NOT EXISTS (SELECT 1 FROM rec_held d WHERE d.user_id = i.user_id AND d.jav_id = i.jav_id)`, liked.bindings);
+                WHERE NOT EXISTS (SELECT 1 FROM rec_held d WHERE d.user_id = i.user_id AND d.jav_id = i.jav_id)`,
+      liked.bindings,
+    );
     await run(`CREATE TEMPORARY TABLE rec_user_hist (user_id BIGINT UNSIGNED NOT NULL, jav_id BIGINT UNSIGNED NOT NULL, PRIMARY KEY (user_id, jav_id), KEY (jav_id))
                SELECT h.user_id, h.jav_id FROM rec_hist h JOIN rec_user u ON u.user_id = h.user_id`);
 
@@ -135,11 +157,17 @@ export async function buildRecommendations(db: Knex, catalog: Catalog, now: Date
     );
     const heldRows = holdout ? await select('SELECT user_id, jav_id FROM rec_held') : [];
     for (const t of TEMP_TABLES) await run(`DROP TEMPORARY TABLE IF EXISTS ${t}`);
-    const users = mergeLists(co.map((r) => ({ user_id: num(r.user_id), jav_id: num(r.c), score: num(r.score), reason_i: num(r.reason_i) })),
-      popular.map((r) => ({ user_id: num(r.user_id), jav_id: num(r.jav_id) })), s.perUser);
+    const users = mergeLists(
+      co.map((r) => ({ user_id: num(r.user_id), jav_id: num(r.c), score: num(r.score), reason_i: num(r.reason_i) })),
+      popular.map((r) => ({ user_id: num(r.user_id), jav_id: num(r.jav_id) })),
+      s.perUser,
+    );
     if (!holdout) return { users };
     const popByUser = groupIds(popular);
-    return { users, holdout: new Map(heldRows.map((r) => [num(r.user_id), { jav_id: num(r.jav_id), popular: popByUser.get(num(r.user_id)) ?? [] }])) };
+    return {
+      users,
+      holdout: new Map(heldRows.map((r) => [num(r.user_id), { jav_id: num(r.jav_id), popular: popByUser.get(num(r.user_id)) ?? [] }])),
+    };
   });
 }
 
@@ -147,10 +175,27 @@ export async function buildRecommendations(db: Knex, catalog: Catalog, now: Date
 function historySql(catalog: Catalog): { table: string; user: string; movie: string; last: string; lastColumn: string | null } {
   const m = catalog.mapping.history;
   const lastColumn = m.columns.lastViewedAt;
-  return { table: catalog.sql('history'), user: `h.${q(m.user)}`, movie: `h.${q(m.movie)}`, last: lastColumn === null ? 'NULL' : `h.${q(lastColumn)}`, lastColumn };
+  return {
+    table: catalog.sql('history'),
+    user: `h.${q(m.user)}`,
+    movie: `h.${q(m.movie)}`,
+    last: lastColumn === null ? 'NULL' : `h.${q(lastColumn)}`,
+    lastColumn,
+  };
 }
 
-const TEMP_TABLES = ['rec_all', 'rec_hist', 'rec_hist2', 'rec_item', 'rec_sim', 'rec_held', 'rec_user', 'rec_seen', 'rec_user_hist', 'rec_pop'];
+const TEMP_TABLES = [
+  'rec_all',
+  'rec_hist',
+  'rec_hist2',
+  'rec_item',
+  'rec_sim',
+  'rec_held',
+  'rec_user',
+  'rec_seen',
+  'rec_user_hist',
+  'rec_pop',
+];
 
 function groupIds(rows: Row[]): Map<number, number[]> {
   const m = new Map<number, number[]>();
@@ -181,7 +226,8 @@ export function mergeLists(
   for (const r of popular) {
     const list = byUser.get(r.user_id) ?? [];
     byUser.set(r.user_id, list);
-    if (list.length < perUser && !list.some((x) => x.jav_id === r.jav_id)) list.push({ jav_id: r.jav_id, score: 0, reason: POPULAR_REASON });
+    if (list.length < perUser && !list.some((x) => x.jav_id === r.jav_id))
+      list.push({ jav_id: r.jav_id, score: 0, reason: POPULAR_REASON });
   }
   return [...byUser.entries()].sort((a, b) => a[0] - b[0]).map(([user_id, items]) => ({ user_id, items }));
 }
@@ -207,7 +253,13 @@ export function hitRates(build: RecommendationBuild, k: number = RECOMMENDATION_
     if (h.popular.slice(0, k).includes(h.jav_id)) popHits++;
   }
   const rate = (n: number) => (users === 0 ? 0 : Math.round((n / users) * 10_000) / 10_000);
-  return { users, k, hit_rate: rate(hits), popularity_hit_rate: rate(popHits), lift: popHits === 0 ? null : Math.round((hits / popHits) * 1000) / 1000 };
+  return {
+    users,
+    k,
+    hit_rate: rate(hits),
+    popularity_hit_rate: rate(popHits),
+    lift: popHits === 0 ? null : Math.round((hits / popHits) * 1000) / 1000,
+  };
 }
 
 /** Evaluates offline: rebuild with each user's last view held out, then compare hit rates. */

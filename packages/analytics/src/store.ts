@@ -66,7 +66,9 @@ export class SnapshotStore {
     const generation = `${generatedAt}-${randomUUID().slice(0, 8)}`;
     await this.recommendations.createIndex({ generation: 1 });
     for (let i = 0; i < users.length; i += INSERT_BATCH) {
-      const docs = users.slice(i, i + INSERT_BATCH).map((u) => ({ _id: userDocId(generation, u.user_id), generation, user_id: u.user_id, generated_at: generatedAt, items: u.items }));
+      const docs = users
+        .slice(i, i + INSERT_BATCH)
+        .map((u) => ({ _id: userDocId(generation, u.user_id), generation, user_id: u.user_id, generated_at: generatedAt, items: u.items }));
       await this.recommendations.insertMany(docs, { ordered: false });
     }
     const current = (await this.snapshots.findOne({ _id: SNAPSHOT_IDS.recommendations })) as RecommendationPointerDoc | null;

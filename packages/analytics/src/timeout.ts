@@ -8,7 +8,10 @@ import { TallyError } from '@tally/runtime';
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TallyError('MONGO_TIMEOUT', `${what} took longer than ${ms} ms`, { retriable: true, httpStatus: 503 })), ms);
+    timer = setTimeout(
+      () => reject(new TallyError('MONGO_TIMEOUT', `${what} took longer than ${ms} ms`, { retriable: true, httpStatus: 503 })),
+      ms,
+    );
     timer.unref();
   });
   p.catch(() => undefined);

@@ -13,9 +13,28 @@ describe('windows', () => {
     expect(dailySeries(now, 30)).toHaveLength(30);
   });
   it('topBy ranks like ORDER BY count DESC, id ASC and drops zeros', () => {
-    const rows = [{ id: 3, c: 5 }, { id: 1, c: 5 }, { id: 2, c: 9 }, { id: 4, c: 0 }];
-    expect(topBy(rows, (r) => r.c, (r) => r.id, 10).map((r) => r.id)).toEqual([2, 1, 3]);
-    expect(topBy(rows, (r) => r.c, (r) => r.id, 2).map((r) => r.id)).toEqual([2, 1]);
+    const rows = [
+      { id: 3, c: 5 },
+      { id: 1, c: 5 },
+      { id: 2, c: 9 },
+      { id: 4, c: 0 },
+    ];
+    expect(
+      topBy(
+        rows,
+        (r) => r.c,
+        (r) => r.id,
+        10,
+      ).map((r) => r.id),
+    ).toEqual([2, 1, 3]);
+    expect(
+      topBy(
+        rows,
+        (r) => r.c,
+        (r) => r.id,
+        2,
+      ).map((r) => r.id),
+    ).toEqual([2, 1]);
   });
   it('compares strings by UTF-8 bytes, as utf8mb4_bin does', () => {
     expect(['é', 'z', 'Z', 'e'].sort(compareUtf8)).toEqual(['Z', 'e', 'z', 'é']);

@@ -58,11 +58,15 @@ export async function applyAdoption(
   for (const step of before.ddl) {
     const claim = { schema_name: before.database, table_name: step.table, object_kind: step.objectKind, object_name: step.objectName };
     await hooks.beforeStep?.(step);
-    await db(ADOPTION_TABLE).insert({ ...claim, ddl: step.sql }).onConflict().ignore();
+    await db(ADOPTION_TABLE)
+      .insert({ ...claim, ddl: step.sql })
+      .onConflict()
+      .ignore();
     try {
       await db.raw(step.sql);
     } catch (err) {
-      if (!(await objectExists(db, { schema: before.database, table: step.table, kind: step.objectKind, name: step.objectName }))) await db(ADOPTION_TABLE).where(claim).delete();
+      if (!(await objectExists(db, { schema: before.database, table: step.table, kind: step.objectKind, name: step.objectName })))
+        await db(ADOPTION_TABLE).where(claim).delete();
       throw err;
     }
   }
@@ -80,7 +84,9 @@ export interface AdoptedObject {
 /** What apply added, in the order it added it. */
 export async function adoptedObjects(db: Knex): Promise<AdoptedObject[]> {
   await assertMigrated(db);
-  return (await db(ADOPTION_TABLE).orderBy('id').select('schema_name', 'table_name', 'object_kind', 'object_name', 'ddl')) as AdoptedObject[];
+  return (await db(ADOPTION_TABLE)
+    .orderBy('id')
+    .select('schema_name', 'table_name', 'object_kind', 'object_name', 'ddl')) as AdoptedObject[];
 }
 
 /**
@@ -94,10 +100,14 @@ export async function rollbackAdoption(db: Knex, hooks: { beforeDrop?: (o: Adopt
   for (const o of objects) {
     if (await objectExists(db, { schema: o.schema_name, table: o.table_name, kind: o.object_kind, name: o.object_name })) {
       hooks.beforeDrop?.(o);
-      await db.raw(`ALTER TABLE ${q(o.schema_name)}.${q(o.table_name)} DROP ${o.object_kind === 'index' ? 'INDEX' : 'COLUMN'} ${q(o.object_name)}, LOCK=NONE`);
+      await db.raw(
+        `ALTER TABLE ${q(o.schema_name)}.${q(o.table_name)} DROP ${o.object_kind === 'index' ? 'INDEX' : 'COLUMN'} ${q(o.object_name)}, LOCK=NONE`,
+      );
       removed.push(o);
     }
-    await db(ADOPTION_TABLE).where({ schema_name: o.schema_name, table_name: o.table_name, object_kind: o.object_kind, object_name: o.object_name }).delete();
+    await db(ADOPTION_TABLE)
+      .where({ schema_name: o.schema_name, table_name: o.table_name, object_kind: o.object_kind, object_name: o.object_name })
+      .delete();
   }
   return removed;
 }
@@ -110,5 +120,9 @@ export async function rollbackAdoption(db: Knex, hooks: { beforeDrop?: (o: Adopt
 export async function assertCatalog(db: Knex, catalog: Catalog, parts: readonly CatalogPart[]): Promise<void> {
   const report = await checkCatalog(db, catalog, parts);
   if (report.problems.length === 0 && report.ddl.length === 0) return;
-  throw new TallyError('CATALOG_MISMATCH', `the app's schema (${report.database}) does not match the catalog mapping:\n${formatReport(report)}\nrun \`tally adopt check\` for the whole report`, { exitCode: 2 });
+  throw new TallyError(
+    'CATALOG_MISMATCH',
+    `the app's schema (${report.database}) does not match the catalog mapping:\n${formatReport(report)}\nrun \`tally adopt check\` for the whole report`,
+    { exitCode: 2 },
+  );
 }

@@ -24,7 +24,7 @@ type StateMetric = (typeof STATE_METRICS)[number];
 
 const EPOCH = "'1970-01-01 00:00:00.000'";
 const PAGE = 1_000;
-const NEWER = 'VALUES(event_at) > event_at OR (VALUES(event_at) = event_at AND COALESCE(VALUES(event_id), \'\') > COALESCE(event_id, \'\'))';
+const NEWER = "VALUES(event_at) > event_at OR (VALUES(event_at) = event_at AND COALESCE(VALUES(event_id), '') > COALESCE(event_id, ''))";
 /**
  * The one rule for writing movie_user_state (the backfill and the flusher): the newer change by
  * (event_at, event_id) wins, as in the counter's Redis state; a backfilled row has the app's change
@@ -40,32 +40,59 @@ export const USER_STATE_UPSERT_TAIL = `ON DUPLICATE KEY UPDATE value = IF(${NEWE
  * counted anything: afterwards the counter's Redis state is the newer truth and a backfill would
  * race it (refused unless `force`).
  */
-export async function backfillUserState(db: Knex, redis: BackfillRedis, catalog: Catalog, opts: { force?: boolean } = {}): Promise<BackfillReport> {
+export async function backfillUserState(
+  db: Knex,
+  redis: BackfillRedis,
+  catalog: Catalog,
+  opts: { force?: boolean } = {},
+): Promise<BackfillReport> {
   const [[offsets]] = (await db.raw('SELECT COUNT(*) AS n FROM counter_offsets')) as [[{ n: number | string }]];
   const applied = await redis.hlen('tally:counter:applied');
   if (!opts.force && (Number(offsets!.n) > 0 || applied > 0)) {
-    throw new TallyError('BACKFILL_AFTER_START', 'the counter has already counted events (counter_offsets or tally:counter:applied is not empty): backfill before the first start of the consumers, or pass --force if you know no like was counted since', { exitCode: 1 });
+    throw new TallyError(
+      'BACKFILL_AFTER_START',
+      'the counter has already counted events (counter_offsets or tally:counter:applied is not empty): backfill before the first start of the consumers, or pass --force if you know no like was counted since',
+      { exitCode: 1 },
+    );
   }
   const i = catalog.mapping.interactions;
   const at = i.changedAt === null ? EPOCH : `COALESCE(${q(i.changedAt)}, ${EPOCH})`;
   const from = catalog.sql('interactions');
-  const insert = (select: string) => `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_at, event_id) ${select} ${USER_STATE_UPSERT_TAIL}`;
+  const insert = (select: string) =>
+    `INSERT INTO movie_user_state (facet, jav_id, user_id, value, event_at, event_id) ${select} ${USER_STATE_UPSERT_TAIL}`;
   const states = { like: 0, rating: 0, watchlist: 0 };
-  const run = async (sql: string, bindings: Knex.RawBinding[]): Promise<number> => ((await db.raw(sql, bindings)) as [{ affectedRows: number }])[0].affectedRows;
+  const run = async (sql: string, bindings: Knex.RawBinding[]): Promise<number> =>
+    ((await db.raw(sql, bindings)) as [{ affectedRows: number }])[0].affectedRows;
   const who = `${q(i.movie)}, ${q(i.user)}`;
   if (i.shape.kind === 'columns') {
-    await run(insert(`SELECT 'like', ${who}, IF(${q(i.shape.liked)} = 1, 1, 0), ${at}, NULL FROM ${from} WHERE ${q(i.shape.liked)} IS NOT NULL`), []);
-    if (i.shape.rating !== null) await run(insert(`SELECT 'rating', ${who}, ${q(i.shape.rating)}, ${at}, NULL FROM ${from} WHERE ${q(i.shape.rating)} BETWEEN 1 AND 5`), []);
+    await run(
+      insert(`SELECT 'like', ${who}, IF(${q(i.shape.liked)} = 1, 1, 0), ${at}, NULL FROM ${from} WHERE ${q(i.shape.liked)} IS NOT NULL`),
+      [],
+    );
+    if (i.shape.rating !== null)
+      await run(
+        insert(`SELECT 'rating', ${who}, ${q(i.shape.rating)}, ${at}, NULL FROM ${from} WHERE ${q(i.shape.rating)} BETWEEN 1 AND 5`),
+        [],
+      );
   } else {
-    await run(insert(`SELECT 'like', ${who}, 1, MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? GROUP BY ${who}`), [i.shape.like]);
+    await run(insert(`SELECT 'like', ${who}, 1, MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? GROUP BY ${who}`), [
+      i.shape.like,
+    ]);
     if (i.shape.value !== null) {
-      await run(insert(`SELECT 'rating', ${who}, MAX(${q(i.shape.value)}), MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? AND ${q(i.shape.value)} BETWEEN 1 AND 5 GROUP BY ${who}`), [i.shape.rate]);
+      await run(
+        insert(
+          `SELECT 'rating', ${who}, MAX(${q(i.shape.value)}), MAX(${at}), NULL FROM ${from} WHERE ${q(i.shape.action)} = ? AND ${q(i.shape.value)} BETWEEN 1 AND 5 GROUP BY ${who}`,
+        ),
+        [i.shape.rate],
+      );
     }
   }
   const w = catalog.mapping.watchlists;
   await run(insert(`SELECT DISTINCT 'watchlist', ${q(w.movie)}, ${q(w.user)}, 1, ${EPOCH}, NULL FROM ${catalog.sql('watchlists')}`), []);
 
-  const [counted] = (await db.raw('SELECT facet, COUNT(*) AS n FROM movie_user_state GROUP BY facet')) as [{ facet: keyof BackfillReport['states']; n: number | string }[]];
+  const [counted] = (await db.raw('SELECT facet, COUNT(*) AS n FROM movie_user_state GROUP BY facet')) as [
+    { facet: keyof BackfillReport['states']; n: number | string }[],
+  ];
   for (const r of counted) states[r.facet] = Number(r.n);
 
   // The figures of the states, per movie; counts_updated_at is assigned first, while the columns still
@@ -84,10 +111,15 @@ export async function backfillUserState(db: Knex, redis: BackfillRedis, catalog:
   );
   let displayKeys = 0;
   const columns = STATE_METRICS.map((metric) => `${q(m.counts[metric])} AS ${metric}`).join(', ');
-  for (let after = 0; ; ) {
-    const [rows] = (await db.raw(`SELECT ${q(m.id)} AS id, ${columns} FROM ${catalog.sql('movies')} WHERE ${q(m.id)} > ? ORDER BY ${q(m.id)} LIMIT ${PAGE}`, [after])) as [({ id: number } & Record<StateMetric, number | string>)[]];
+  for (let after = 0; ;) {
+    const [rows] = (await db.raw(
+      `SELECT ${q(m.id)} AS id, ${columns} FROM ${catalog.sql('movies')} WHERE ${q(m.id)} > ? ORDER BY ${q(m.id)} LIMIT ${PAGE}`,
+      [after],
+    )) as [({ id: number } & Record<StateMetric, number | string>)[]];
     if (rows.length === 0) break;
-    await redis.mset(...rows.flatMap((r) => STATE_METRICS.flatMap((metric) => [catalog.keys.display(metric, Number(r.id)), String(Number(r[metric]))])));
+    await redis.mset(
+      ...rows.flatMap((r) => STATE_METRICS.flatMap((metric) => [catalog.keys.display(metric, Number(r.id)), String(Number(r[metric]))])),
+    );
     displayKeys += rows.length * STATE_METRICS.length;
     after = Number(rows[rows.length - 1]!.id);
   }

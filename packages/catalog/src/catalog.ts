@@ -2,7 +2,8 @@ import { appKeys, METRICS, type AppKeys } from '@tally/layout';
 import { DEMO_MAPPING, type CatalogMapping } from './mapping';
 
 /** The mapped tables, by Tally's name for them. */
-export type CatalogPart = 'movies' | 'actors' | 'tags' | 'movieActors' | 'movieTags' | 'users' | 'featured' | 'history' | 'interactions' | 'watchlists';
+export type CatalogPart =
+  'movies' | 'actors' | 'tags' | 'movieActors' | 'movieTags' | 'users' | 'featured' | 'history' | 'interactions' | 'watchlists';
 
 /** Display fields of a movie as Tally's APIs name them, whatever the app's columns are called. */
 export const MOVIE_DISPLAY_FIELDS = ['code', 'title', 'provider', 'release_date'] as const;
@@ -22,7 +23,6 @@ export class Catalog {
   constructor(readonly mapping: CatalogMapping = DEMO_MAPPING) {
     this.keys = appKeys(mapping.redis.prefix);
   }
-
 
   /** `app.jav` (knex builder form: `db(catalog.table('movies'))`, or a `??` binding). */
   table(part: CatalogPart): string {
@@ -54,7 +54,10 @@ export class Catalog {
   /** `col AS metric` for each count column (and counts_updated_at), for a raw SELECT over the movies table. */
   movieCountsSelect(alias = 'm'): string {
     const m = this.mapping.movies;
-    return [...METRICS.map((metric) => `${alias}.${q(m.counts[metric])} AS ${metric}`), `${alias}.${q(m.countsUpdatedAt)} AS counts_updated_at`].join(', ');
+    return [
+      ...METRICS.map((metric) => `${alias}.${q(m.counts[metric])} AS ${metric}`),
+      `${alias}.${q(m.countsUpdatedAt)} AS counts_updated_at`,
+    ].join(', ');
   }
 
   /**

@@ -33,7 +33,11 @@ export interface LiveTable {
  * Tables of one schema as they are now, read-only (information_schema: no lock on the tables
  * themselves). `databaseExists` tells a misspelt `mapping.database` from a database without the tables.
  */
-export async function introspect(db: Knex, database: string | null, tables: readonly string[]): Promise<{ database: string; databaseExists: boolean; tables: Map<string, LiveTable> }> {
+export async function introspect(
+  db: Knex,
+  database: string | null,
+  tables: readonly string[],
+): Promise<{ database: string; databaseExists: boolean; tables: Map<string, LiveTable> }> {
   const [[{ db: current }]] = (await db.raw('SELECT DATABASE() AS db')) as [[{ db: string }]];
   const schema = database ?? current;
   const [found] = (await db.raw('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [schema])) as [unknown[]];

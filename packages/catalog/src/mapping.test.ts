@@ -6,8 +6,17 @@ import { charCapacity, enumValues } from './needs';
 
 describe('catalog mapping', () => {
   it('defaults to the demo schema, so a file names only what differs', () => {
-    const m = parseCatalogMapping({ database: 'app', movies: { display: { code: 'dvd_id', provider: null } }, interactions: { shape: { kind: 'actions' } } });
-    expect(m.movies).toMatchObject({ table: 'jav', id: 'id', display: { code: 'dvd_id', title: 'title', provider: null, release_date: 'release_date' }, counts: { likes: 'likes' } });
+    const m = parseCatalogMapping({
+      database: 'app',
+      movies: { display: { code: 'dvd_id', provider: null } },
+      interactions: { shape: { kind: 'actions' } },
+    });
+    expect(m.movies).toMatchObject({
+      table: 'jav',
+      id: 'id',
+      display: { code: 'dvd_id', title: 'title', provider: null, release_date: 'release_date' },
+      counts: { likes: 'likes' },
+    });
     expect(m.interactions.shape).toEqual({ kind: 'actions', action: 'action', like: 'favorite', rate: 'rating', value: 'value' });
     expect(m.redis).toEqual({ prefix: 'jav:', featuredTtlSeconds: 600 });
     expect(DEMO_MAPPING.database).toBeNull();
@@ -30,22 +39,41 @@ describe('catalog mapping', () => {
   });
 
   it('qualifies app tables with the app database and builds the shared SQL fragments', () => {
-    const app = new Catalog(parseCatalogMapping({ database: 'app', movies: { display: { code: 'dvd_id', provider: null } }, interactions: { shape: { kind: 'actions', like: 'fav' } } }));
+    const app = new Catalog(
+      parseCatalogMapping({
+        database: 'app',
+        movies: { display: { code: 'dvd_id', provider: null } },
+        interactions: { shape: { kind: 'actions', like: 'fav' } },
+      }),
+    );
     expect(app.table('movies')).toBe('app.jav');
     expect(app.sql('history')).toBe('`app`.`user_jav_history`');
-    expect(app.movieDisplaySelect()).toBe('m.`id` AS id, m.`dvd_id` AS code, m.`title` AS title, NULL AS provider, m.`release_date` AS release_date');
-    expect(app.likedPairs()).toEqual({ sql: 'SELECT `user_id` AS user_id, `jav_id` AS jav_id FROM `app`.`user_interactions` WHERE `action` = ?', bindings: ['fav'] });
+    expect(app.movieDisplaySelect()).toBe(
+      'm.`id` AS id, m.`dvd_id` AS code, m.`title` AS title, NULL AS provider, m.`release_date` AS release_date',
+    );
+    expect(app.likedPairs()).toEqual({
+      sql: 'SELECT `user_id` AS user_id, `jav_id` AS jav_id FROM `app`.`user_interactions` WHERE `action` = ?',
+      bindings: ['fav'],
+    });
     const demo = new Catalog();
     expect(demo.table('movies')).toBe('jav');
     expect(demo.likedPairs().sql).toMatch(/WHERE `liked` = 1$/);
   });
 
   it('refuses a column Tally writes named twice in its table (two counts in one column, a count over a key)', () => {
-    expect(() => parseCatalogMapping({ movies: { counts: { downloads: 'views' } } })).toThrow(/movies\.counts\.downloads: names the same column \(views\) as movies\.counts\.views/);
-    expect(() => parseCatalogMapping({ movies: { countsUpdatedAt: 'id' } })).toThrow(/movies\.countsUpdatedAt: names the same column \(id\) as movies\.id/);
-    expect(() => parseCatalogMapping({ history: { columns: { viewCount: 'user_id' } } })).toThrow(/history\.columns\.viewCount: names the same column \(user_id\) as history\.user/);
+    expect(() => parseCatalogMapping({ movies: { counts: { downloads: 'views' } } })).toThrow(
+      /movies\.counts\.downloads: names the same column \(views\) as movies\.counts\.views/,
+    );
+    expect(() => parseCatalogMapping({ movies: { countsUpdatedAt: 'id' } })).toThrow(
+      /movies\.countsUpdatedAt: names the same column \(id\) as movies\.id/,
+    );
+    expect(() => parseCatalogMapping({ history: { columns: { viewCount: 'user_id' } } })).toThrow(
+      /history\.columns\.viewCount: names the same column \(user_id\) as history\.user/,
+    );
     // Read-only columns may share (a title shown as the code too), and null never collides.
-    expect(parseCatalogMapping({ movies: { display: { code: 'title', provider: null, release_date: null } } }).movies.display.code).toBe('title');
+    expect(parseCatalogMapping({ movies: { display: { code: 'title', provider: null, release_date: null } } }).movies.display.code).toBe(
+      'title',
+    );
   });
 
   it('adopts an app whenever a mapping file is set, even one whose database is null', () => {

@@ -8,7 +8,12 @@ import { TallyError } from '@tally/runtime';
  * what differs in the app. Nothing outside @tally/catalog names an app column.
  */
 
-const ident = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]{0,63}$/, 'must be a MySQL identifier: letters, digits, "_" or "$", at most 64, not starting with a digit');
+const ident = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_$]{0,63}$/,
+    'must be a MySQL identifier: letters, digits, "_" or "$", at most 64, not starting with a digit',
+  );
 /** A column Tally can do without (null: not mapped, never read or written). */
 const optional = (name: string) => ident.nullable().default(name);
 
@@ -18,7 +23,12 @@ const movies = z
     id: ident.default('id'),
     /** Shown fields, read by the featured cache, the dashboard and es-sync; the API names stay code/title/provider/release_date. */
     display: z
-      .object({ code: ident.default('code'), title: ident.default('title'), provider: optional('provider'), release_date: optional('release_date') })
+      .object({
+        code: ident.default('code'),
+        title: ident.default('title'),
+        provider: optional('provider'),
+        release_date: optional('release_date'),
+      })
       .strict()
       .default({}),
     /** Counter columns Tally owns after the cut-over: the flusher adds to them, nothing else writes them. */
@@ -39,7 +49,11 @@ const movies = z
   .strict()
   .default({});
 
-const entity = (table: string) => z.object({ table: ident.default(table), id: ident.default('id'), name: ident.default('name') }).strict().default({});
+const entity = (table: string) =>
+  z
+    .object({ table: ident.default(table), id: ident.default('id'), name: ident.default('name') })
+    .strict()
+    .default({});
 const featured = z
   .object({
     table: ident.default('featured_items'),
@@ -51,7 +65,14 @@ const featured = z
     active: optional('active'),
     expiresAt: optional('expires_at'),
     /** The values the app stores in itemType for each kind (a Laravel app may store model class names). */
-    itemTypes: z.object({ movie: z.string().min(1).default('movie'), actor: z.string().min(1).default('actor'), tag: z.string().min(1).default('tag') }).strict().default({}),
+    itemTypes: z
+      .object({
+        movie: z.string().min(1).default('movie'),
+        actor: z.string().min(1).default('actor'),
+        tag: z.string().min(1).default('tag'),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .default({});
@@ -72,7 +93,12 @@ const historyColumns = z
   .default({});
 
 const history = z
-  .object({ table: ident.default('user_jav_history'), user: ident.default('user_id'), movie: ident.default('jav_id'), columns: historyColumns })
+  .object({
+    table: ident.default('user_jav_history'),
+    user: ident.default('user_id'),
+    movie: ident.default('jav_id'),
+    columns: historyColumns,
+  })
   .strict()
   .default({});
 
@@ -108,11 +134,17 @@ const interactions = z
   .strict()
   .default({});
 
-const watchlists = z.object({ table: ident.default('watchlists'), user: ident.default('user_id'), movie: ident.default('jav_id') }).strict().default({});
+const watchlists = z
+  .object({ table: ident.default('watchlists'), user: ident.default('user_id'), movie: ident.default('jav_id') })
+  .strict()
+  .default({});
 
 // A top-level field of the movie index (no dots: a partial update with {"a.b": 1} adds a literal
 // "a.b" key to the document instead of changing a nested a.b); null = this count is not written.
-const searchField = z.string().regex(/^[A-Za-z_@][A-Za-z0-9_@-]*$/, 'must be a top-level field name of the movie index (no dots), or null to not write this count').nullable();
+const searchField = z
+  .string()
+  .regex(/^[A-Za-z_@][A-Za-z0-9_@-]*$/, 'must be a top-level field name of the movie index (no dots), or null to not write this count')
+  .nullable();
 
 export const catalogMappingSchema = z
   .object({
@@ -121,9 +153,18 @@ export const catalogMappingSchema = z
     movies,
     actors: entity('actors'),
     tags: entity('tags'),
-    movieActors: z.object({ table: ident.default('jav_actors'), movie: ident.default('jav_id'), actor: ident.default('actor_id') }).strict().default({}),
-    movieTags: z.object({ table: ident.default('jav_tags'), movie: ident.default('jav_id'), tag: ident.default('tag_id') }).strict().default({}),
-    users: z.object({ table: ident.default('users'), id: ident.default('id') }).strict().default({}),
+    movieActors: z
+      .object({ table: ident.default('jav_actors'), movie: ident.default('jav_id'), actor: ident.default('actor_id') })
+      .strict()
+      .default({}),
+    movieTags: z
+      .object({ table: ident.default('jav_tags'), movie: ident.default('jav_id'), tag: ident.default('tag_id') })
+      .strict()
+      .default({}),
+    users: z
+      .object({ table: ident.default('users'), id: ident.default('id') })
+      .strict()
+      .default({}),
     featured,
     history,
     interactions,
@@ -131,7 +172,10 @@ export const catalogMappingSchema = z
     redis: z
       .object({
         /** Prefix of the display keys the app's pages read: `<prefix>views:{id}`, `<prefix>featured:all`, … */
-        prefix: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, "_", ".", ":" or "-"').default('jav:'),
+        prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 letters, digits, "_", ".", ":" or "-"')
+          .default('jav:'),
         /** Time to live of the featured-cache payloads (docs/featured-cache.schema.json). */
         featuredTtlSeconds: z.number().int().min(1).max(86_400).default(600),
       })
@@ -143,12 +187,25 @@ export const catalogMappingSchema = z
           .object({
             index: z.string().min(1).default('jav'),
             /** The movie index's fields for each count (null: not in the index, never written). */
-            countFields: z.object({ views: searchField.default('views'), downloads: searchField.default('downloads'), likes: searchField.default('likes') }).strict().default({}),
+            countFields: z
+              .object({
+                views: searchField.default('views'),
+                downloads: searchField.default('downloads'),
+                likes: searchField.default('likes'),
+              })
+              .strict()
+              .default({}),
           })
           .strict()
           .default({}),
-        actors: z.object({ index: z.string().min(1).default('actors') }).strict().default({}),
-        tags: z.object({ index: z.string().min(1).default('tags') }).strict().default({}),
+        actors: z
+          .object({ index: z.string().min(1).default('actors') })
+          .strict()
+          .default({}),
+        tags: z
+          .object({ index: z.string().min(1).default('tags') })
+          .strict()
+          .default({}),
       })
       .strict()
       .default({}),
@@ -168,7 +225,10 @@ export function parseCatalogMapping(doc: unknown, source = 'the catalog mapping'
   const r = catalogMappingSchema.safeParse(doc);
   const lines = r.success
     ? sharedColumns(r.data)
-    : r.error.issues.map((i) => `  ${i.path.join('.') || '(document)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}` : i.message}`);
+    : r.error.issues.map(
+        (i) =>
+          `  ${i.path.join('.') || '(document)'}: ${i.code === 'unrecognized_keys' ? `unknown ${i.keys.length > 1 ? 'keys' : 'key'} ${i.keys.join(', ')}` : i.message}`,
+      );
   if (r.success && lines.length === 0) return r.data;
   throw new TallyError('CATALOG_MAPPING_INVALID', `${source} is invalid:\n${lines.join('\n')}`, { exitCode: 2 });
 }
@@ -182,12 +242,18 @@ function sharedColumns(m: CatalogMapping): string[] {
   const h = m.history;
   const tables: { written: [string, string | null][]; read: [string, string | null][] }[] = [
     {
-      written: [...Object.entries(mv.counts).map(([k, v]): [string, string | null] => [`movies.counts.${k}`, v]), ['movies.countsUpdatedAt', mv.countsUpdatedAt]],
+      written: [
+        ...Object.entries(mv.counts).map(([k, v]): [string, string | null] => [`movies.counts.${k}`, v]),
+        ['movies.countsUpdatedAt', mv.countsUpdatedAt],
+      ],
       read: [['movies.id', mv.id], ...Object.entries(mv.display).map(([k, v]): [string, string | null] => [`movies.display.${k}`, v])],
     },
     {
       written: Object.entries(h.columns).map(([k, v]): [string, string | null] => [`history.columns.${k}`, v]),
-      read: [['history.user', h.user], ['history.movie', h.movie]],
+      read: [
+        ['history.user', h.user],
+        ['history.movie', h.movie],
+      ],
     },
   ];
   const lines: string[] = [];
@@ -196,7 +262,8 @@ function sharedColumns(m: CatalogMapping): string[] {
     for (const [path, column] of [...read, ...written]) {
       if (column === null) continue;
       const first = seen.get(column);
-      if (first !== undefined && written.some(([p]) => p === path)) lines.push(`  ${path}: names the same column (${column}) as ${first}; a column Tally writes must be its own`);
+      if (first !== undefined && written.some(([p]) => p === path))
+        lines.push(`  ${path}: names the same column (${column}) as ${first}; a column Tally writes must be its own`);
       else if (first === undefined) seen.set(column, path);
     }
   }

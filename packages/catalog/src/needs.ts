@@ -57,12 +57,17 @@ export interface ColumnNeed {
 /** Every column of one part that Tally reads or writes, with what it needs of it. */
 export function needsOf(c: Catalog, part: CatalogPart): ColumnNeed[] {
   const m = c.mapping;
-  const n = (path: string, column: string | null, kind: Kind, more: Partial<ColumnNeed> = {}): ColumnNeed[] => (column === null ? [] : [{ part, path, column, kind, ...more }]);
+  const n = (path: string, column: string | null, kind: Kind, more: Partial<ColumnNeed> = {}): ColumnNeed[] =>
+    column === null ? [] : [{ part, path, column, kind, ...more }];
   switch (part) {
     case 'movies': {
       const mv = m.movies;
       const count = (metric: Metric) =>
-        n(`movies.counts.${metric}`, mv.counts[metric], 'count', { notNull: true, signed: metric === 'likes', add: 'BIGINT NOT NULL DEFAULT 0' });
+        n(`movies.counts.${metric}`, mv.counts[metric], 'count', {
+          notNull: true,
+          signed: metric === 'likes',
+          add: 'BIGINT NOT NULL DEFAULT 0',
+        });
       return [
         ...n('movies.id', mv.id, 'integer', { unique: true }),
         ...n('movies.display.code', mv.display.code, 'string'),
@@ -105,9 +110,17 @@ export function needsOf(c: Catalog, part: CatalogPart): ColumnNeed[] {
         ...n('history.columns.firstViewedAt', col.firstViewedAt, 'time', { ...opt, add: 'DATETIME(3) NULL' }),
         ...n('history.columns.lastViewedAt', col.lastViewedAt, 'time', { ...opt, add: 'DATETIME(3) NULL' }),
         ...n('history.columns.ip', col.ip, 'string', { ...opt, minChars: IP_CHARS, add: `VARCHAR(${IP_CHARS}) NULL` }),
-        ...n('history.columns.userAgent', col.userAgent, 'string', { ...opt, minChars: USER_AGENT_CHARS, add: `VARCHAR(${USER_AGENT_CHARS}) NULL` }),
+        ...n('history.columns.userAgent', col.userAgent, 'string', {
+          ...opt,
+          minChars: USER_AGENT_CHARS,
+          add: `VARCHAR(${USER_AGENT_CHARS}) NULL`,
+        }),
         ...n('history.columns.downloaded', col.downloaded, 'flag', { ...opt, notNull: true, add: 'TINYINT(1) NOT NULL DEFAULT 0' }),
-        ...n('history.columns.downloadCount', col.downloadCount, 'integer', { ...opt, notNull: true, add: 'INT UNSIGNED NOT NULL DEFAULT 0' }),
+        ...n('history.columns.downloadCount', col.downloadCount, 'integer', {
+          ...opt,
+          notNull: true,
+          add: 'INT UNSIGNED NOT NULL DEFAULT 0',
+        }),
         ...n('history.columns.lastDownloadedAt', col.lastDownloadedAt, 'time', { ...opt, add: 'DATETIME(3) NULL' }),
       ];
     }
@@ -115,12 +128,23 @@ export function needsOf(c: Catalog, part: CatalogPart): ColumnNeed[] {
       const i = m.interactions;
       const shape =
         i.shape.kind === 'columns'
-          ? [...n('interactions.shape.liked', i.shape.liked, 'flag'), ...n('interactions.shape.rating', i.shape.rating, 'number', { optional: true })]
+          ? [
+              ...n('interactions.shape.liked', i.shape.liked, 'flag'),
+              ...n('interactions.shape.rating', i.shape.rating, 'number', { optional: true }),
+            ]
           : [
-              ...n('interactions.shape.action', i.shape.action, 'string', { values: [i.shape.like, i.shape.rate], valuesPath: 'interactions.shape.like/rate' }),
+              ...n('interactions.shape.action', i.shape.action, 'string', {
+                values: [i.shape.like, i.shape.rate],
+                valuesPath: 'interactions.shape.like/rate',
+              }),
               ...n('interactions.shape.value', i.shape.value, 'number', { optional: true }),
             ];
-      return [...n('interactions.user', i.user, 'integer'), ...n('interactions.movie', i.movie, 'integer'), ...shape, ...n('interactions.changedAt', i.changedAt, 'time', { optional: true })];
+      return [
+        ...n('interactions.user', i.user, 'integer'),
+        ...n('interactions.movie', i.movie, 'integer'),
+        ...shape,
+        ...n('interactions.changedAt', i.changedAt, 'time', { optional: true }),
+      ];
     }
     case 'watchlists':
       return [...n('watchlists.user', m.watchlists.user, 'integer'), ...n('watchlists.movie', m.watchlists.movie, 'integer')];

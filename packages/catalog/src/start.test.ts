@@ -31,15 +31,22 @@ describe('catalogFromConfig', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).message).toBe(`invalid configuration:\n  CATALOG_MAPPING: ${join(dir, 'bad.json')} is invalid:\n    movies.id: must be a MySQL identifier: letters, digits, "_" or "$", at most 64, not starting with a digit`);
-    expect(() => catalogFromConfig({ CATALOG_MAPPING: join(dir, 'none.json') })).toThrow(/^invalid configuration:\n {2}CATALOG_MAPPING: cannot read .*none\.json/);
+    expect((err as ConfigError).message).toBe(
+      `invalid configuration:\n  CATALOG_MAPPING: ${join(dir, 'bad.json')} is invalid:\n    movies.id: must be a MySQL identifier: letters, digits, "_" or "$", at most 64, not starting with a digit`,
+    );
+    expect(() => catalogFromConfig({ CATALOG_MAPPING: join(dir, 'none.json') })).toThrow(
+      /^invalid configuration:\n {2}CATALOG_MAPPING: cannot read .*none\.json/,
+    );
   });
 });
 
 describe('checkCatalogAtStart', () => {
   it('throws a mismatch found at once (the service does not start)', async () => {
     const onMismatch = jest.fn();
-    await expect(checkCatalogAtStart(fakeDb(0), DEMO_CATALOG, ['users'], { logger, onMismatch })).rejects.toMatchObject({ code: 'CATALOG_MISMATCH', message: expect.stringContaining('table shop.users (users.table) does not exist') });
+    await expect(checkCatalogAtStart(fakeDb(0), DEMO_CATALOG, ['users'], { logger, onMismatch })).rejects.toMatchObject({
+      code: 'CATALOG_MISMATCH',
+      message: expect.stringContaining('table shop.users (users.table) does not exist'),
+    });
     expect(onMismatch).not.toHaveBeenCalled();
   });
 

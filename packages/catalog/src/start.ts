@@ -16,7 +16,9 @@ export function catalogFromConfig(config: { CATALOG_MAPPING?: string | undefined
   } catch (err) {
     if (err instanceof TallyError && err.code === 'CATALOG_MAPPING_INVALID') {
       // "CATALOG_MAPPING (f.json) is invalid:\n  movies.id: …" → "  CATALOG_MAPPING: f.json is invalid:\n    movies.id: …"
-      const reason = err.message.replace(/^CATALOG_MAPPING(: | \((.*?)\) )/, (_m, _sep: string, path?: string) => (path ? `${path} ` : '')).replace(/\n/g, '\n  ');
+      const reason = err.message
+        .replace(/^CATALOG_MAPPING(: | \((.*?)\) )/, (_m, _sep: string, path?: string) => (path ? `${path} ` : ''))
+        .replace(/\n/g, '\n  ');
       throw new ConfigError([{ variable: 'CATALOG_MAPPING', reason }]);
     }
     throw err;

@@ -27,13 +27,15 @@ const positiveInt = (name: string) => (v: string) => {
 };
 
 /** A parser whose error message (naming the flag) becomes commander's invalid-argument error (exit 2). */
-const parsedBy = <T>(parse: (v: string) => T) => (v: string): T => {
-  try {
-    return parse(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-};
+const parsedBy =
+  <T>(parse: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return parse(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 
 /** A duration as every setting takes it (the config's one parser), the error naming the flag. */
 const settleDuration = (v: string): number => {
@@ -43,7 +45,9 @@ const settleDuration = (v: string): number => {
 };
 
 const program = new Command('tally')
-  .description("Operate a Tally deployment. Addresses come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MYSQL_URL, …); CATALOG_MAPPING names the web app's tables (unset: the demo schema).")
+  .description(
+    "Operate a Tally deployment. Addresses come from the environment (KAFKA_BROKERS, SCHEMA_REGISTRY_URL, MYSQL_URL, …); CATALOG_MAPPING names the web app's tables (unset: the demo schema).",
+  )
   .addHelpText('after', '\nExit codes: 0 success, 1 the command failed or found a problem, 2 invalid configuration or arguments.')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
@@ -59,10 +63,16 @@ topics
   .option('--partitions <n>', 'partitions for new topics (default: schemas/topics.json)', positiveInt('--partitions'))
   .option('--retention-ms <ms>', 'retention of new event topics', positiveInt('--retention-ms'))
   .action((o: { partitions?: number; retentionMs?: number }) => runCommand((c, l) => createTopics(c, l, o)));
-topics.command('describe').description('partitions and message counts of each topic').action(() => runCommand(describeTopics));
+topics
+  .command('describe')
+  .description('partitions and message counts of each topic')
+  .action(() => runCommand(describeTopics));
 
 const schemas = program.command('schemas').description('Avro schemas in schemas/ and the registry');
-schemas.command('register').description('register every schema under <topic>-value (idempotent)').action(() => runCommand(registerSchemas));
+schemas
+  .command('register')
+  .description('register every schema under <topic>-value (idempotent)')
+  .action(() => runCommand(registerSchemas));
 schemas
   .command('check')
   .description('check each schema is BACKWARD compatible: with --git against its previous committed version, else against the registry')
@@ -90,7 +100,7 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 program
   .command('replay')
-  .description('re-read a range of topics with a private consumer (live groups untouched) and apply a sink\'s own idempotent write')
+  .description("re-read a range of topics with a private consumer (live groups untouched) and apply a sink's own idempotent write")
   .option('--event <type>', 'event type to replay (repeatable), e.g. movie.viewed', collect, [])
   .option('--topic <topic>', 'topic to replay (repeatable)', collect, [])
   .requiredOption('--from <pos>', 'beginning | an offset (every partition) | ISO-8601 time | a duration ago (2h)', position('--from'))
@@ -98,18 +108,42 @@ program
   .requiredOption('--sink <sink>', `where to apply: ${SINKS.join(' | ')}`)
   .option('--progress-group <id>', 'history sink: the group whose progress guards the replay', 'tally-history')
   .option('--no-progress', 'no progress bar')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Replaying into the live stores changes nothing (every sink is idempotent). To rebuild raw logs for a
 range, empty those rows first and replay into event-logger. Exit codes: 0 done (invalid messages are
-counted in the summary, not applied), 1 the replay failed, 2 bad arguments.`)
-  .action((o: { event: string[]; topic: string[]; from: ReturnType<typeof parsePosition>; to: ReturnType<typeof parsePosition>; sink: string; progressGroup: string; progress: boolean }) =>
-    runCommand(async (c, l) => {
-      const topics = topicsFor(topicNames(c.TOPIC_PREFIX), o.event, o.topic);
-      const { code, summary } = await replay(c, l, { topics, from: o.from, to: o.to, sink: o.sink, progressGroup: o.progressGroup, progress: o.progress });
-      const invalid = Object.entries(summary.invalid).map(([r, n]) => `${r}: ${n}`).join(', ');
-      process.stderr.write(`replay: ${summary.messages} messages in ${summary.seconds.toFixed(1)} s, ${summary.applied} applied to ${o.sink} (${summary.alreadyApplied} already there), ${invalid || 'none'} invalid\n`);
-      return code;
-    }));
+counted in the summary, not applied), 1 the replay failed, 2 bad arguments.`,
+  )
+  .action(
+    (o: {
+      event: string[];
+      topic: string[];
+      from: ReturnType<typeof parsePosition>;
+      to: ReturnType<typeof parsePosition>;
+      sink: string;
+      progressGroup: string;
+      progress: boolean;
+    }) =>
+      runCommand(async (c, l) => {
+        const topics = topicsFor(topicNames(c.TOPIC_PREFIX), o.event, o.topic);
+        const { code, summary } = await replay(c, l, {
+          topics,
+          from: o.from,
+          to: o.to,
+          sink: o.sink,
+          progressGroup: o.progressGroup,
+          progress: o.progress,
+        });
+        const invalid = Object.entries(summary.invalid)
+          .map(([r, n]) => `${r}: ${n}`)
+          .join(', ');
+        process.stderr.write(
+          `replay: ${summary.messages} messages in ${summary.seconds.toFixed(1)} s, ${summary.applied} applied to ${o.sink} (${summary.alreadyApplied} already there), ${invalid || 'none'} invalid\n`,
+        );
+        return code;
+      }),
+  );
 
 const dlq = program.command('dlq').description('dead letters: poison messages the consumers refused, with their reasons');
 dlq
@@ -132,80 +166,131 @@ dlq
   .option('--id <id...>', 'only these ids (<partition>:<offset>)')
   .option('--dry-run', 'say what would be requeued, send nothing', false)
   .option('--again', 'also resend those requeued before', false)
-  .addHelpText('after', '\nExit codes: 0 done, 1 some dead letters have no source topic header (not requeued) or the command failed, 2 bad arguments.')
+  .addHelpText(
+    'after',
+    '\nExit codes: 0 done, 1 some dead letters have no source topic header (not requeued) or the command failed, 2 bad arguments.',
+  )
   .action((o: { reason?: string; since?: Date; id?: string[]; dryRun: boolean; again: boolean }) =>
-    runCommand((c, l) => dlqRequeue(c, l, { ...o, ...(o.id ? { ids: o.id } : {}) })));
+    runCommand((c, l) => dlqRequeue(c, l, { ...o, ...(o.id ? { ids: o.id } : {}) })),
+  );
 
 program
   .command('simulate')
-  .description('send realistic traffic through the ingest API: visitors on common browsers (desktop and mobile) and a few crawlers, long-tail movie popularity, guests and users, searches (some with no result), downloads, likes, ratings, watchlists, recommendation clicks, occasional featured changes')
+  .description(
+    'send realistic traffic through the ingest API: visitors on common browsers (desktop and mobile) and a few crawlers, long-tail movie popularity, guests and users, searches (some with no result), downloads, likes, ratings, watchlists, recommendation clicks, occasional featured changes',
+  )
   .option('--rate <n>', 'events per second', positiveInt('--rate'), 50)
   .option('--duration <t>', 'how long, e.g. 30s, 2m', parsedBy(parseDuration), 30_000)
-  .option('--bot-share <share>', 'share of visitors that are crawlers (Googlebot, bingbot, …), from 0 to 1; crawlers only view pages', parsedBy((v) => parseShare(v, '--bot-share')), DEFAULT_BOT_SHARE)
+  .option(
+    '--bot-share <share>',
+    'share of visitors that are crawlers (Googlebot, bingbot, …), from 0 to 1; crawlers only view pages',
+    parsedBy((v) => parseShare(v, '--bot-share')),
+    DEFAULT_BOT_SHARE,
+  )
   .option('--endpoint <url>', 'ingest endpoint', 'http://127.0.0.1:8080/v1/events')
-  .option('--key <key>', 'server write key of the ingest API (each event forwards its visitor\'s ip and user agent, which only a server key may send)', 'dev-server-key')
+  .option(
+    '--key <key>',
+    "server write key of the ingest API (each event forwards its visitor's ip and user agent, which only a server key may send)",
+    'dev-server-key',
+  )
   .option('--seed <n>', 'random seed (same seed, same traffic)', positiveInt('--seed'), 1)
   .option('--no-progress', 'no progress bar')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Each simulated visitor keeps one browser user agent (from the most common ones: Chrome, Safari, Edge,
 Firefox, … on desktop and mobile) and one ip; crawlers send their own user agents, so the ingest API
 flags their events is_bot and the counters and dashboards leave them out.
-Reads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some refused or undelivered, 2 bad arguments.`)
+Reads the catalog ids from MYSQL_URL. Exit codes: 0 every event accepted, 1 some refused or undelivered, 2 bad arguments.`,
+  )
   .action((o: { rate: number; duration: number; botShare: number; endpoint: string; key: string; seed: number; progress: boolean }) =>
-    runCommand((c) => simulate(c, { rate: o.rate, durationMs: o.duration, botShare: o.botShare, endpoint: o.endpoint, key: o.key, seed: o.seed, progress: o.progress })));
+    runCommand((c) =>
+      simulate(c, {
+        rate: o.rate,
+        durationMs: o.duration,
+        botShare: o.botShare,
+        endpoint: o.endpoint,
+        key: o.key,
+        seed: o.seed,
+        progress: o.progress,
+      }),
+    ),
+  );
 
 const adopt = program
   .command('adopt')
   .description("run Tally against the web app's own tables (CATALOG_MAPPING, docs/adopting.md): check, apply, backfill, rollback");
 adopt
   .command('check')
-  .description('read-only: compare the mapping with the live schema; print what matches, each problem with its fix, and the exact DDL apply would run')
+  .description(
+    'read-only: compare the mapping with the live schema; print what matches, each problem with its fix, and the exact DDL apply would run',
+  )
   .option('--json', 'machine-readable output (the whole report)', false)
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Problems are what only the app team (or a mapping change) can fix: a missing table or column, a wrong
 type, a nullable or unsigned count, a missing or colliding unique key, duplicate history rows, a NOT
 NULL column without a default. Warnings (e.g. an ON UPDATE column the flusher would move) do not
 count. Exit codes: 0 nothing missing, 1 a problem or a statement for apply is left, 2 invalid
-configuration (CATALOG_MAPPING unreadable or invalid, mapping.database not on the server).`)
+configuration (CATALOG_MAPPING unreadable or invalid, mapping.database not on the server).`,
+  )
   .action((o: { json: boolean }) => runCommand((c) => adoptCheck(c, o)));
 adopt
   .command('apply')
-  .description("run only the check's additive DDL (ADD COLUMN, ADD INDEX, LOCK=NONE) on the app's tables, printing each statement before it runs, and record each object for rollback")
+  .description(
+    "run only the check's additive DDL (ADD COLUMN, ADD INDEX, LOCK=NONE) on the app's tables, printing each statement before it runs, and record each object for rollback",
+  )
   .option('--dry-run', 'run nothing: print the check and its DDL (same output and exit codes as check)', false)
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Refuses while the check reports any problem, related to the DDL or not: nothing runs, exit 1. Tally's
 services would not start with a problem left anyway, and fixing one can change the DDL. Needs
 \`tally migrate\` first (the record lives in MYSQL_URL's database, table tally_adopted_objects).
 Exit codes: 0 applied (or nothing to apply) and the check is clean, 1 refused or a statement failed,
-2 invalid configuration.`)
+2 invalid configuration.`,
+  )
   .action((o: { dryRun: boolean }) => runCommand((c) => adoptApply(c, o)));
 adopt
   .command('backfill')
-  .description("fill Tally's per-user like/rating/watchlist state (movie_user_state) from the app's interactions and watchlists, set the likes column to the number of users who like each movie, and the display keys <prefix>likes:{id} from it")
+  .description(
+    "fill Tally's per-user like/rating/watchlist state (movie_user_state) from the app's interactions and watchlists, set the likes column to the number of users who like each movie, and the display keys <prefix>likes:{id} from it",
+  )
   .option('--force', 'run even though the counter has already counted events (its newer Redis state would be raced)', false)
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Run it once, after \`tally adopt apply\` and before the counter's first start (docs/adopting.md). A
 re-run changes nothing (the newest state wins). Exit codes: 0 done, 1 refused (the counter has
-counted: counter_offsets or tally:counter:applied is not empty) or failed, 2 invalid configuration.`)
+counted: counter_offsets or tally:counter:applied is not empty) or failed, 2 invalid configuration.`,
+  )
   .action((o: { force: boolean }) => runCommand((c) => adoptBackfill(c, o)));
 adopt
   .command('rollback')
   .description('drop exactly the columns and indexes apply added (newest first), after listing them; nothing else')
   .option('--yes', 'really drop them: a dropped count column loses the counts Tally kept in it', false)
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Without --yes it only lists what it would drop. Stop Tally's consumers, flusher and es-sync and switch
 the app back to its own counter writes first (docs/adopting.md). Exit codes: 0 dropped (or nothing
-recorded), 1 failed, 2 --yes missing (nothing dropped) or invalid configuration.`)
+recorded), 1 failed, 2 --yes missing (nothing dropped) or invalid configuration.`,
+  )
   .action((o: { yes: boolean }) => runCommand((c) => adoptRollback(c, o)));
 
 program
   .command('forget')
-  .description("delete a person's data when they ask: their rows and keys in every store, and a tombstone so replays and late events do not bring it back")
+  .description(
+    "delete a person's data when they ask: their rows and keys in every store, and a tombstone so replays and late events do not bring it back",
+  )
   .option('--user <id>', 'a signed-in user (users.id)')
   .option('--ip <address>', 'a guest, by the ip address their events carry')
   .option('--settle <duration>', 'wait between the two sweeps (longer than a sink chunk takes): 5s, 500ms', settleDuration, 5_000)
   .option('--json', 'machine-readable output', false)
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 What it changes (docs/operations.md, "Forgetting a person"):
   raw logs (view_events, …)      the person's rows anonymized: user_id NULL, ip 0.0.0.0, user_agent NULL
                                  (the events stay for the aggregates, nobody's identity with them)
@@ -216,7 +301,8 @@ What it changes (docs/operations.md, "Forgetting a person"):
                                  their events from now on, replays and late events included
   tally_forget_audit             who asked, when, and the counts removed
 Aggregate counts (views, likes, …) stay. Kafka's own copies age out with the topics' retention
-(7 days; dead letters 30). Exit codes: 0 done, 1 failed, 2 bad arguments or configuration.`)
+(7 days; dead letters 30). Exit codes: 0 done, 1 failed, 2 bad arguments or configuration.`,
+  )
   .action((o: { user?: string; ip?: string; settle: number; json: boolean }) => {
     let subject;
     try {
@@ -230,14 +316,18 @@ Aggregate counts (views, likes, …) stay. Kafka's own copies age out with the t
 
 program
   .command('migrate')
-  .description("apply the MySQL migrations: Tally's tables, and the demo web-app tables when missing unless CATALOG_MAPPING is set (then app tables are never touched)")
+  .description(
+    "apply the MySQL migrations: Tally's tables, and the demo web-app tables when missing unless CATALOG_MAPPING is set (then app tables are never touched)",
+  )
   .argument('[action]', 'latest | rollback | status', 'latest')
   .action(async (action: string) => {
     process.exitCode = await runDbCli(['migrate', action]);
   });
 program
   .command('seed')
-  .description('fill the demo catalog with deterministic data: --movies N --actors N --tags N --users N [--seed S]; refused (exit 2) when CATALOG_MAPPING is set')
+  .description(
+    'fill the demo catalog with deterministic data: --movies N --actors N --tags N --users N [--seed S]; refused (exit 2) when CATALOG_MAPPING is set',
+  )
   .addHelpText('after', `\n${DB_USAGE}`)
   .allowUnknownOption()
   .argument('[options...]')

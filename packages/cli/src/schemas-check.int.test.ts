@@ -8,7 +8,15 @@ import { compareWithRegistry, previousVersion } from './commands/schemas';
 // The CI compatibility gate: each schema file against its previous committed version, judged by the
 // real registry (Apicurio, BACKWARD).
 const { SCHEMA_REGISTRY_URL } = loadConfig(baseConfigSchema);
-const v1 = { type: 'record', name: 'MovieViewed', namespace: 'dev.tally.ci', fields: [{ name: 'event_id', type: 'string' }, { name: 'jav_id', type: 'long' }] };
+const v1 = {
+  type: 'record',
+  name: 'MovieViewed',
+  namespace: 'dev.tally.ci',
+  fields: [
+    { name: 'event_id', type: 'string' },
+    { name: 'jav_id', type: 'long' },
+  ],
+};
 
 function repoWith(schema: object): { dir: string; file: string } {
   const dir = mkdtempSync(join(tmpdir(), 'tally-schemas-git-'));
@@ -42,7 +50,7 @@ describe('schemas check --git', () => {
     const prev = JSON.parse(previousVersion(file, dir)!);
     const r = await compareWithRegistry(SCHEMA_REGISTRY_URL, 'movie-viewed.avsc', prev, next);
     expect(r.compatible).toBe(false);
-    expect(r.message).toContain("movie-viewed.avsc: incompatible");
+    expect(r.message).toContain('movie-viewed.avsc: incompatible');
     expect(r.message).toContain("field 'rating' added without a default");
   });
 });

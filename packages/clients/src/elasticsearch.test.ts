@@ -13,7 +13,9 @@ describe('Elasticsearch client flavor switch', () => {
   async function sentHeaders(flavor: 'elasticsearch' | 'opensearch') {
     const client = new Client(elasticsearchClientOptions({ url: 'http://127.0.0.1:9200', flavor }));
     const seen: Record<string, string>[] = [];
-    const pool = client.connectionPool as unknown as { connections: { request: (p: { headers: Record<string, string> }) => Promise<unknown> }[] };
+    const pool = client.connectionPool as unknown as {
+      connections: { request: (p: { headers: Record<string, string> }) => Promise<unknown> }[];
+    };
     pool.connections[0]!.request = async (params) => {
       seen.push(params.headers);
       return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };

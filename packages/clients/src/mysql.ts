@@ -24,7 +24,10 @@ export function createMysql(s: MysqlSettings): Knex {
     pool: {
       min: 0,
       max: s.poolMax ?? 10,
-      afterCreate: (conn: { query: (sql: string, cb: (err: Error | null) => void) => void }, done: (err: Error | null, conn: unknown) => void) => {
+      afterCreate: (
+        conn: { query: (sql: string, cb: (err: Error | null) => void) => void },
+        done: (err: Error | null, conn: unknown) => void,
+      ) => {
         conn.query("SET time_zone = '+00:00'", (err) => done(err, conn));
       },
     },

@@ -11,7 +11,11 @@ describe('loadConfig', () => {
   });
 
   it('parses typed values from strings', () => {
-    const schema = baseConfigSchema.extend({ PORT: port().default(8080), DEBUG: bool().default('false'), FLUSH: durationMs().default('5m') });
+    const schema = baseConfigSchema.extend({
+      PORT: port().default(8080),
+      DEBUG: bool().default('false'),
+      FLUSH: durationMs().default('5m'),
+    });
     const c = loadConfig(schema, { KAFKA_BROKERS: 'a:1, b:2', PORT: '9000', DEBUG: 'yes', FLUSH: '30s' });
     expect(c.KAFKA_BROKERS).toEqual(['a:1', 'b:2']);
     expect(c).toMatchObject({ PORT: 9000, DEBUG: true, FLUSH: 30_000 });

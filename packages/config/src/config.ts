@@ -19,7 +19,10 @@ export const baseConfigSchema = z.object({
   ES_FLAVOR: z.enum(['elasticsearch', 'opensearch']).default('opensearch'),
   // Topic names are `<prefix><event type>` (tally.movie.viewed); another environment or a test on the
   // same cluster uses its own prefix, and so its own topics and registry subjects.
-  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"').default('tally.'),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'may contain only letters, digits, ".", "_" and "-"')
+    .default('tally.'),
   // Path of the JSON file mapping the web app's tables, columns, Redis keys and indices (@tally/catalog,
   // docs/adopting.md); unset = the demo schema Tally migrates and seeds itself.
   CATALOG_MAPPING: z.string().min(1).optional(),
@@ -31,9 +34,7 @@ export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
   readonly retriable = false;
   constructor(readonly problems: { variable: string; reason: string }[]) {
-    super(
-      'invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.reason}`).join('\n'),
-    );
+    super('invalid configuration:\n' + problems.map((p) => `  ${p.variable}: ${p.reason}`).join('\n'));
     this.name = 'ConfigError';
   }
 }
@@ -43,10 +44,7 @@ export class ConfigError extends Error {
  * This is the only place in Tally that reads process.env.
  * Empty strings count as unset, so `FOO= npm start` falls back to the default.
  */
-export function loadConfig<S extends z.ZodTypeAny>(
-  schema: S,
-  env: Record<string, string | undefined> = process.env,
-): Readonly<z.infer<S>> {
+export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: Record<string, string | undefined> = process.env): Readonly<z.infer<S>> {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
   const result = schema.safeParse(cleaned);

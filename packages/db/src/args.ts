@@ -37,7 +37,13 @@ function parseSeed(args: string[]): SeedOptions {
       args,
       strict: true,
       allowPositionals: false,
-      options: { movies: { type: 'string' }, actors: { type: 'string' }, tags: { type: 'string' }, users: { type: 'string' }, seed: { type: 'string' } },
+      options: {
+        movies: { type: 'string' },
+        actors: { type: 'string' },
+        tags: { type: 'string' },
+        users: { type: 'string' },
+        seed: { type: 'string' },
+      },
     }));
   } catch (e) {
     throw usage((e as Error).message);

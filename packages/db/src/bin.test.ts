@@ -7,7 +7,12 @@ import { main } from './bin';
 async function run(argv: string[], env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, (l: string) => out.push(l), (l: string) => err.push(l), { MYSQL_URL: 'mysql://nobody:none@127.0.0.1:1/none', ...env });
+  const code = await main(
+    argv,
+    (l: string) => out.push(l),
+    (l: string) => err.push(l),
+    { MYSQL_URL: 'mysql://nobody:none@127.0.0.1:1/none', ...env },
+  );
   return { code, out, err: err.join('\n') };
 }
 
@@ -27,7 +32,9 @@ describe('main (usage and configuration errors never open a connection)', () => 
     writeFileSync(shared, JSON.stringify({ movies: { display: { code: 'dvd_id' } } }));
     const a = await run(['seed', '--movies', '10'], { CATALOG_MAPPING: app });
     expect(a.code).toBe(2);
-    expect(a.err).toContain(`refusing to seed: CATALOG_MAPPING (${app}) maps the web app's own tables (database shop), and seeding truncates and refills them`);
+    expect(a.err).toContain(
+      `refusing to seed: CATALOG_MAPPING (${app}) maps the web app's own tables (database shop), and seeding truncates and refills them`,
+    );
     // A mapping without a database is an app in MYSQL_URL's own database: refused just the same.
     const s = await run(['seed'], { CATALOG_MAPPING: shared });
     expect(s.code).toBe(2);
@@ -38,7 +45,13 @@ describe('main (usage and configuration errors never open a connection)', () => 
     const dir = mkdtempSync(join(tmpdir(), 'db-bin-'));
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ movies: { counts: { likes: 'likes count' } } }));
-    expect(await run(['migrate'], { CATALOG_MAPPING: bad })).toMatchObject({ code: 2, err: expect.stringMatching(/movies\.counts\.likes: must be a MySQL identifier/) });
-    expect(await run(['migrate'], { CATALOG_MAPPING: join(dir, 'missing.json') })).toMatchObject({ code: 2, err: expect.stringMatching(/CATALOG_MAPPING: cannot read/) });
+    expect(await run(['migrate'], { CATALOG_MAPPING: bad })).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/movies\.counts\.likes: must be a MySQL identifier/),
+    });
+    expect(await run(['migrate'], { CATALOG_MAPPING: join(dir, 'missing.json') })).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/CATALOG_MAPPING: cannot read/),
+    });
   });
 });

@@ -12,7 +12,8 @@ import { seedDemo } from './seed';
 export async function runDbCommand(db: Knex, cmd: DbCommand, options: MigrationOptions = { webAppTables: true }): Promise<string[]> {
   if (cmd.command === 'seed') {
     // The seeder truncates the catalog tables: only ever the demo's (see refuseSeed for the message).
-    if (!options.webAppTables) throw new DbError('DB_SEED_APP_CATALOG', 'refusing to seed: the catalog tables are the web app\'s own (CATALOG_MAPPING is set)');
+    if (!options.webAppTables)
+      throw new DbError('DB_SEED_APP_CATALOG', "refusing to seed: the catalog tables are the web app's own (CATALOG_MAPPING is set)");
     const report = await seedDemo(db, cmd.options);
     const rows = Object.entries(report.rows).map(([t, n]) => `  ${t}: ${n}`);
     return [`seeded (seed ${cmd.options.seed}) in ${report.elapsedMs} ms`, ...rows];
@@ -40,8 +41,10 @@ const dbConfigSchema = baseConfigSchema;
  * truncate them. Configuration, not a failure (exit 2): nothing was tried.
  */
 function refuseSeed(path: string, database: string | null): string {
-  return `refusing to seed: CATALOG_MAPPING (${path}) maps the web app's own tables (${database === null ? "in MYSQL_URL's database" : `database ${database}`}), ` +
-    'and seeding truncates and refills them. Seeding is for the demo schema only: unset CATALOG_MAPPING (and point MYSQL_URL at a demo database).';
+  return (
+    `refusing to seed: CATALOG_MAPPING (${path}) maps the web app's own tables (${database === null ? "in MYSQL_URL's database" : `database ${database}`}), ` +
+    'and seeding truncates and refills them. Seeding is for the demo schema only: unset CATALOG_MAPPING (and point MYSQL_URL at a demo database).'
+  );
 }
 
 /**
@@ -49,7 +52,12 @@ function refuseSeed(path: string, database: string | null): string {
  * configuration error (nothing connected), 1 when the command failed. CATALOG_MAPPING set = the
  * migrations create only Tally's tables, and seeding is refused.
  */
-export async function main(argv: readonly string[], out = console.log, err = console.error, env?: Record<string, string | undefined>): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out = console.log,
+  err = console.error,
+  env?: Record<string, string | undefined>,
+): Promise<number> {
   let cmd: DbCommand;
   let options: MigrationOptions;
   let config: Readonly<{ MYSQL_URL: string }>;
@@ -59,7 +67,8 @@ export async function main(argv: readonly string[], out = console.log, err = con
     // Read even when only its presence matters: a broken file is a configuration error for every command.
     const mapping = loadCatalogMapping(c.CATALOG_MAPPING);
     options = { webAppTables: !adoptsApp(c) };
-    if (cmd.command === 'seed' && c.CATALOG_MAPPING !== undefined) throw new DbError('DB_SEED_APP_CATALOG', refuseSeed(c.CATALOG_MAPPING, mapping.database));
+    if (cmd.command === 'seed' && c.CATALOG_MAPPING !== undefined)
+      throw new DbError('DB_SEED_APP_CATALOG', refuseSeed(c.CATALOG_MAPPING, mapping.database));
     config = c;
   } catch (e) {
     const code = (e as { code?: unknown }).code;

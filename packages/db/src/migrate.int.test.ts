@@ -20,7 +20,11 @@ async function showCreate(db: Knex, table: string): Promise<string> {
 }
 
 const event = (id: string, extra: Record<string, unknown>) => ({
-  event_id: id, ip: '203.0.113.9', occurred_at: '2025-01-01 00:00:00.000', received_at: '2025-01-01 00:00:00.100', ...extra,
+  event_id: id,
+  ip: '203.0.113.9',
+  occurred_at: '2025-01-01 00:00:00.000',
+  received_at: '2025-01-01 00:00:00.100',
+  ...extra,
 });
 const BODY: Record<(typeof RAW_EVENT_TABLES)[number], Record<string, unknown>> = {
   view_events: { jav_id: 1 },
@@ -83,7 +87,10 @@ describe('migrations on an empty database', () => {
     await dup('featured_items', { item_type: 'movie', item_id: 1, group: 'home', rank: 1 });
     await dup('jav', { code: 'ABC-001', title: 'x', provider: 'y' });
     // Signed counters: the flusher's negative like delta must not error out.
-    await t.db('jav').where({ code: 'ABC-001' }).update({ likes: t.db.raw('likes + ?', [-1]) });
+    await t
+      .db('jav')
+      .where({ code: 'ABC-001' })
+      .update({ likes: t.db.raw('likes + ?', [-1]) });
     expect(await t.db('jav').where({ code: 'ABC-001' }).first('likes')).toEqual({ likes: -1 });
   });
 
@@ -100,7 +107,10 @@ describe('migrations over a web app that already has its own jav table', () => {
     // The web app's jav: INT ids, no downloads/likes/counts_updated_at, latin1 — nothing like ours.
     await t.db.raw(`CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, dvd_id VARCHAR(20) NOT NULL,
       title VARCHAR(255) NOT NULL, views INT NOT NULL DEFAULT 0, KEY jav_views (views)) ENGINE=InnoDB DEFAULT CHARSET=latin1`);
-    await t.db('jav').insert([{ dvd_id: 'OLD-001', title: 'Kept', views: 10 }, { dvd_id: 'OLD-002', title: 'Also kept', views: 3 }]);
+    await t.db('jav').insert([
+      { dvd_id: 'OLD-001', title: 'Kept', views: 10 },
+      { dvd_id: 'OLD-002', title: 'Also kept', views: 3 },
+    ]);
   });
   afterAll(() => t.drop());
 
@@ -115,7 +125,13 @@ describe('migrations over a web app that already has its own jav table', () => {
     expect(createAfter).toContain(JAV_COUNTS_INDEX);
     expect(createAfter).toMatch(/`views` int(\(11\))? NOT NULL/); // its own column, untouched
     expect(await t.db(OWNERSHIP_TABLE).where({ table_name: 'jav' }).orderBy('object_name').pluck('object_name')).toEqual([
-      'counts_updated_at', 'downloads', JAV_COUNTS_INDEX, 'likes', 'rating_count', 'rating_sum', 'watchlists',
+      'counts_updated_at',
+      'downloads',
+      JAV_COUNTS_INDEX,
+      'likes',
+      'rating_count',
+      'rating_sum',
+      'watchlists',
     ]);
     expect((await tables(t.db)).length).toBe(WEB_APP_TABLES.length + TALLY_TABLES.length + 2);
 
@@ -144,11 +160,19 @@ describe('migrations without web-app tables (CATALOG_MAPPING set: the app owns i
   it("never touch the app's tables in the same database: not a column added, not a row changed, not dropped by rollback", async () => {
     t = await createTempDatabase(MYSQL_URL);
     // The app's jav (no likes/counts_updated_at: the demo migration would add them) and a users table.
-    await t.db.raw('CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, dvd_id VARCHAR(20) NOT NULL, views INT NOT NULL DEFAULT 0) ENGINE=InnoDB');
+    await t.db.raw(
+      'CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, dvd_id VARCHAR(20) NOT NULL, views INT NOT NULL DEFAULT 0) ENGINE=InnoDB',
+    );
     await t.db.raw('CREATE TABLE users (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL) ENGINE=InnoDB');
-    await t.db('jav').insert([{ dvd_id: 'APP-001', views: 7 }, { dvd_id: 'APP-002', views: 0 }]);
+    await t.db('jav').insert([
+      { dvd_id: 'APP-001', views: 7 },
+      { dvd_id: 'APP-002', views: 0 },
+    ]);
     await t.db('users').insert({ name: 'real user' });
-    const snapshot = async () => ({ jav: [await showCreate(t.db, 'jav'), await t.db('jav').orderBy('id')], users: [await showCreate(t.db, 'users'), await t.db('users').orderBy('id')] });
+    const snapshot = async () => ({
+      jav: [await showCreate(t.db, 'jav'), await t.db('jav').orderBy('id')],
+      users: [await showCreate(t.db, 'users'), await t.db('users').orderBy('id')],
+    });
     const before = await snapshot();
 
     await migrateLatest(t.db, ADOPT);

@@ -90,7 +90,9 @@ describe('topK', () => {
 
 describe('validateSeedOptions', () => {
   it('rejects impossible sizes and seeds with a coded error', () => {
-    expect(() => validateSeedOptions({ ...opts, movies: 0 })).toThrow(expect.objectContaining({ code: 'DB_SEED_INVALID', message: expect.stringMatching(/^movies must be/) }));
+    expect(() => validateSeedOptions({ ...opts, movies: 0 })).toThrow(
+      expect.objectContaining({ code: 'DB_SEED_INVALID', message: expect.stringMatching(/^movies must be/) }),
+    );
     expect(() => validateSeedOptions({ ...opts, users: MAX_SEED_ENTITIES + 1 })).toThrow(/users must be/);
     expect(() => validateSeedOptions({ ...opts, seed: -1 })).toThrow(/seed must be/);
     expect(() => validateSeedOptions(opts)).not.toThrow();

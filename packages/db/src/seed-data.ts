@@ -1,6 +1,13 @@
 import { distinctSkewed, intBetween, pick, powInt, rngFor, type Rng } from './prng';
 import {
-  FAMILY_NAMES, FEATURED_GROUPS, GIVEN_NAMES, PROVIDERS, TAG_NAMES, TITLE_ADJECTIVES, TITLE_NOUNS, TITLE_PLACES,
+  FAMILY_NAMES,
+  FEATURED_GROUPS,
+  GIVEN_NAMES,
+  PROVIDERS,
+  TAG_NAMES,
+  TITLE_ADJECTIVES,
+  TITLE_NOUNS,
+  TITLE_PLACES,
 } from './seed-names';
 
 /** Pure row generation for the demo seeder: same options ⇒ the same rows, no clock, no Math.random. */
@@ -168,7 +175,17 @@ export function generateFeatured(o: SeedOptions, movies: readonly Row[]): Row[] 
       const active = rank < ids.length - 1 || ids.length === 1;
       const expires = rank === 1 ? at(SEED_EPOCH_MS + 7 * DAY_MS) : null;
       const stamp = at(SEED_EPOCH_MS + rows.length * 1000);
-      rows.push({ id: rows.length + 1, item_type: spec.itemType, item_id: itemId, group, rank: rank + 1, active, expires_at: expires, created_at: stamp, updated_at: stamp });
+      rows.push({
+        id: rows.length + 1,
+        item_type: spec.itemType,
+        item_id: itemId,
+        group,
+        rank: rank + 1,
+        active,
+        expires_at: expires,
+        created_at: stamp,
+        updated_at: stamp,
+      });
     });
   }
   return rows;

@@ -39,7 +39,12 @@ describe('seedDemo on a migrated database', () => {
   });
 
   it('never touches raw event logs, and empties the user state the new ids would orphan', async () => {
-    const event = { event_id: '5e0a3c1e-6f0a-4d2b-9c61-5a1f2e3d4c5b', jav_id: 1, occurred_at: '2025-01-01 00:00:00.000', received_at: '2025-01-01 00:00:00.000' };
+    const event = {
+      event_id: '5e0a3c1e-6f0a-4d2b-9c61-5a1f2e3d4c5b',
+      jav_id: 1,
+      occurred_at: '2025-01-01 00:00:00.000',
+      received_at: '2025-01-01 00:00:00.000',
+    };
     await t.db('view_events').insert(event);
     await t.db('user_jav_history').insert({ user_id: 1, jav_id: 1, view_count: 3 });
     await t.db('counter_offsets').insert({ topic: 'views', partition: 0, offset: 99 });
@@ -78,17 +83,19 @@ describe('seedDemo on a migrated database', () => {
     expect(await runDbCommand(t.db, { command: 'migrate', action: 'status' })).toEqual(MIGRATIONS.map((m) => `applied  ${m.name}`));
   });
 
-  it('refuses to seed through the runner when the web-app tables are not the demo\'s', async () => {
-    await expect(runDbCommand(t.db, { command: 'seed', options: opts }, { webAppTables: false })).rejects.toMatchObject({ code: 'DB_SEED_APP_CATALOG' });
+  it("refuses to seed through the runner when the web-app tables are not the demo's", async () => {
+    await expect(runDbCommand(t.db, { command: 'seed', options: opts }, { webAppTables: false })).rejects.toMatchObject({
+      code: 'DB_SEED_APP_CATALOG',
+    });
     expect(await t.db('jav').count({ n: '*' }).first()).toEqual({ n: 10 });
   });
 });
 
-describe('seedDemo over the web app\'s own tables', () => {
+describe("seedDemo over the web app's own tables", () => {
   let t: TempDatabase;
   beforeAll(async () => {
     t = await createTempDatabase(MYSQL_URL);
-    await t.db.raw("CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, title VARCHAR(255) NOT NULL) ENGINE=InnoDB");
+    await t.db.raw('CREATE TABLE jav (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, title VARCHAR(255) NOT NULL) ENGINE=InnoDB');
     await t.db('jav').insert({ title: 'real movie' });
     await migrateLatest(t.db);
   });

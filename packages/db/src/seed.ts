@@ -38,7 +38,7 @@ export function validateSeedOptions(o: SeedOptions): void {
 /** The seeder empties every table it touches; refuse unless the migrations created them. */
 async function assertOwned(db: Knex, tables: readonly string[]): Promise<void> {
   const owned = (await db.schema.hasTable(OWNERSHIP_TABLE))
-    ? new Set(((await db(OWNERSHIP_TABLE).where({ object_kind: 'table' }).pluck('table_name')) as string[]))
+    ? new Set((await db(OWNERSHIP_TABLE).where({ object_kind: 'table' }).pluck('table_name')) as string[])
     : new Set<string>();
   const foreign = tables.filter((t) => !owned.has(t));
   if (foreign.length > 0) {

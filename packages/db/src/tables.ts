@@ -62,7 +62,15 @@ export const OWNERSHIP_TABLE = 'tally_owned_objects';
 export const MIGRATIONS_TABLE = 'tally_migrations';
 
 /** Tables that exist only because of Tally and go away with a full rollback. */
-export const TALLY_TABLES = [...RAW_EVENT_TABLES, ...BOOKKEEPING_TABLES, ...DEAD_LETTER_TABLES, ...REQUEUE_TABLES, ...ADOPTION_TABLES, ...PRIVACY_TABLES, OWNERSHIP_TABLE] as const;
+export const TALLY_TABLES = [
+  ...RAW_EVENT_TABLES,
+  ...BOOKKEEPING_TABLES,
+  ...DEAD_LETTER_TABLES,
+  ...REQUEUE_TABLES,
+  ...ADOPTION_TABLES,
+  ...PRIVACY_TABLES,
+  OWNERSHIP_TABLE,
+] as const;
 export type TallyTable = (typeof TALLY_TABLES)[number];
 
 /** Web-app tables the demo seeder fills (truncate-and-fill); user state tables are emptied. */

@@ -27,15 +27,24 @@ function catalog(): Catalog {
   const source = readSchemaSource();
   const types = source.events.map((e) => e.type);
   if (types.join() !== EVENT_TYPES.join()) {
-    throw new Error(`schemas/topics.json lists [${types.join(', ')}] but generated/events.ts has [${EVENT_TYPES.join(', ')}]: regenerate the types`);
+    throw new Error(
+      `schemas/topics.json lists [${types.join(', ')}] but generated/events.ts has [${EVENT_TYPES.join(', ')}]: regenerate the types`,
+    );
   }
   const byType = new Map<EventType, EventDefinition>();
   for (const e of source.events) {
     const avroType = Type.forSchema(e.schema as Parameters<typeof Type.forSchema>[0]) as types.RecordType;
     const fields = new Set(avroType.fields.map((f) => f.name));
     const missing = e.spec.key.filter((k) => k !== 'viewer' && !fields.has(k));
-    if (missing.length > 0) throw new Error(`schemas/topics.json: key of ${e.type} names ${missing.join(', ')}, not a field of ${e.spec.schema}`);
-    byType.set(e.type as EventType, { ...e.spec, type: e.type as EventType, subject: `${e.spec.topic}-value`, avroSchema: e.schema, avroType });
+    if (missing.length > 0)
+      throw new Error(`schemas/topics.json: key of ${e.type} names ${missing.join(', ')}, not a field of ${e.spec.schema}`);
+    byType.set(e.type as EventType, {
+      ...e.spec,
+      type: e.type as EventType,
+      subject: `${e.spec.topic}-value`,
+      avroSchema: e.schema,
+      avroType,
+    });
   }
   loaded = { byType, byTopic: new Map([...byType.values()].map((d) => [d.topic, d])), deadLetter: source.deadLetter };
   return loaded;

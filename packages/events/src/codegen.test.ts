@@ -59,13 +59,19 @@ describe('renderEventTypes', () => {
 
   it('maps Avro types to TypeScript: nullable unions, maps, enums, timestamps as numbers', () => {
     expect(text).toContain("export type SearchEntityType = 'movie' | 'actor' | 'tag';");
-    expect(text).toMatch(/export interface SearchPerformed extends EventEnvelope \{[^}]* {2}filters: Record<string, string>;\n[^}]* {2}entity_type: SearchEntityType;/);
-    expect(text).toMatch(/export interface FeaturedItemUpdated extends EventEnvelope \{[^}]* {2}previous_group: null \| string;\n[^}]* {2}expires_at: null \| number;/);
+    expect(text).toMatch(
+      /export interface SearchPerformed extends EventEnvelope \{[^}]* {2}filters: Record<string, string>;\n[^}]* {2}entity_type: SearchEntityType;/,
+    );
+    expect(text).toMatch(
+      /export interface FeaturedItemUpdated extends EventEnvelope \{[^}]* {2}previous_group: null \| string;\n[^}]* {2}expires_at: null \| number;/,
+    );
     expect(text).toMatch(/ {2}occurred_at: number;/);
   });
 
   it('renders the envelope once and has every event extend it', () => {
-    expect(text).toMatch(/export interface EventEnvelope \{\n[^}]* {2}event_id: string;\n[^}]* {2}user_id: null \| number;\n[^}]* {2}is_bot: boolean;\n\}/);
+    expect(text).toMatch(
+      /export interface EventEnvelope \{\n[^}]* {2}event_id: string;\n[^}]* {2}user_id: null \| number;\n[^}]* {2}is_bot: boolean;\n\}/,
+    );
     expect(text.match(/ extends EventEnvelope \{/g)).toHaveLength(14);
   });
 

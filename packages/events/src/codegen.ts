@@ -15,8 +15,14 @@ const HEADER = `// generated — do not edit.
 `;
 
 const PRIMITIVES: Record<string, string> = {
-  null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number',
-  string: 'string', bytes: 'Buffer',
+  null: 'null',
+  boolean: 'boolean',
+  int: 'number',
+  long: 'number',
+  float: 'number',
+  double: 'number',
+  string: 'string',
+  bytes: 'Buffer',
 };
 
 function shortName(name: string): string {
@@ -42,12 +48,21 @@ class Renderer {
     const t = schema.type;
     if (typeof t !== 'string') return this.typeOf(t as AvroSchema);
     switch (t) {
-      case 'map': return `Record<string, ${this.typeOf(schema.values as AvroSchema)}>`;
-      case 'array': return `Array<${this.typeOf(schema.items as AvroSchema)}>`;
-      case 'fixed': return 'Buffer';
-      case 'enum': return this.declare(schema, `export type ${shortName(String(schema.name))} = ${(schema.symbols as string[]).map((s) => `'${s}'`).join(' | ')};\n`);
-      case 'record': return this.declare(schema, this.record(schema));
-      default: return PRIMITIVES[t] ?? shortName(t); // a primitive with a logicalType, or a named reference
+      case 'map':
+        return `Record<string, ${this.typeOf(schema.values as AvroSchema)}>`;
+      case 'array':
+        return `Array<${this.typeOf(schema.items as AvroSchema)}>`;
+      case 'fixed':
+        return 'Buffer';
+      case 'enum':
+        return this.declare(
+          schema,
+          `export type ${shortName(String(schema.name))} = ${(schema.symbols as string[]).map((s) => `'${s}'`).join(' | ')};\n`,
+        );
+      case 'record':
+        return this.declare(schema, this.record(schema));
+      default:
+        return PRIMITIVES[t] ?? shortName(t); // a primitive with a logicalType, or a named reference
     }
   }
 
@@ -55,7 +70,8 @@ class Renderer {
     const name = shortName(String(schema.name));
     const previous = this.declared.get(name);
     // Two schemas may each define the same enum (Avro has no includes); they must agree or the TS type lies.
-    if (previous !== undefined && previous !== JSON.stringify(schema)) throw new Error(`Avro type ${name} is defined differently in two schemas`);
+    if (previous !== undefined && previous !== JSON.stringify(schema))
+      throw new Error(`Avro type ${name} is defined differently in two schemas`);
     if (previous === undefined) {
       this.declared.set(name, JSON.stringify(schema));
       this.blocks.push(jsDoc(schema.doc, '') + text);
@@ -86,7 +102,7 @@ const sameFields = (a: readonly Field[], b: readonly Field[]) => JSON.stringify(
 
 /** The longest run of leading fields identical (name, type, default, doc) in every event schema. */
 export function commonEnvelope(source: SchemaSource): Field[] {
-  const lists = source.events.map((e) => ((e.schema as { fields?: Field[] }).fields ?? []));
+  const lists = source.events.map((e) => (e.schema as { fields?: Field[] }).fields ?? []);
   const first = lists[0] ?? [];
   let n = 0;
   while (n < first.length && lists.every((l) => sameFields(l.slice(n, n + 1), first.slice(n, n + 1)))) n++;
@@ -97,7 +113,10 @@ export function commonEnvelope(source: SchemaSource): Field[] {
 export function renderEventTypes(source: SchemaSource): string {
   const envelope = commonEnvelope(source);
   const r = new Renderer(envelope);
-  const envelopeBlock = envelope.length > 0 ? `/** Fields every event starts with (identical in each schemas/*.avsc). */\nexport interface EventEnvelope ${r.body(envelope)}\n` : '';
+  const envelopeBlock =
+    envelope.length > 0
+      ? `/** Fields every event starts with (identical in each schemas/*.avsc). */\nexport interface EventEnvelope ${r.body(envelope)}\n`
+      : '';
   const names = source.events.map((e) => ({ type: e.type, name: r.typeOf(e.schema) }));
   const q = (s: string) => `'${s}'`;
   return [

@@ -7,7 +7,10 @@ const { SCHEMA_REGISTRY_URL: registry } = loadConfig(baseConfigSchema);
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 const v1 = {
-  type: 'record', name: 'CompatProbe', namespace: 'dev.tally.test', doc: 'Throwaway schema for the compatibility test.',
+  type: 'record',
+  name: 'CompatProbe',
+  namespace: 'dev.tally.test',
+  doc: 'Throwaway schema for the compatibility test.',
   fields: [
     { name: 'event_id', type: 'string', doc: 'id' },
     { name: 'jav_id', type: 'long', doc: 'movie' },
@@ -17,7 +20,9 @@ const withField = (field: object) => ({ ...v1, fields: [...v1.fields, field] });
 
 async function register(subject: string, schema: object): Promise<void> {
   const res = await fetch(`${registry}/subjects/${encodeURIComponent(subject)}/versions`, {
-    method: 'POST', headers: { 'Content-Type': CONTENT_TYPE }, body: JSON.stringify({ schema: JSON.stringify(schema) }),
+    method: 'POST',
+    headers: { 'Content-Type': CONTENT_TYPE },
+    body: JSON.stringify({ schema: JSON.stringify(schema) }),
   });
   if (!res.ok) throw new Error(`register ${subject}: ${res.status} ${await res.text()}`);
 }
@@ -40,7 +45,11 @@ describe('checkCompatibility against the real registry (global level BACKWARD)',
   });
 
   it('accepts a new field with a default', async () => {
-    const result = await checkCompatibility(registry, subject, withField({ name: 'rating', type: ['null', 'int'], default: null, doc: 'stars' }));
+    const result = await checkCompatibility(
+      registry,
+      subject,
+      withField({ name: 'rating', type: ['null', 'int'], default: null, doc: 'stars' }),
+    );
     expect(result).toEqual({ compatible: true, subject, problems: [], message: `${subject}: compatible` });
   });
 

@@ -80,7 +80,12 @@ export async function checkCompatibility(registryUrl: string, subject: string, s
   }
   if (verdict.status === 422) {
     const reason = String(verdict.body.message ?? 'invalid schema');
-    return { compatible: false, subject, problems: [{ field: '(schema)', message: reason }], message: `${subject}: registry rejected the schema: ${reason}` };
+    return {
+      compatible: false,
+      subject,
+      problems: [{ field: '(schema)', message: reason }],
+      message: `${subject}: registry rejected the schema: ${reason}`,
+    };
   }
   if (verdict.status !== 200) throw new Error(`schema registry POST ${subjectPath}: ${verdict.status} ${JSON.stringify(verdict.body)}`);
   if (verdict.body.is_compatible === true) return { compatible: true, subject, problems: [], message: `${subject}: compatible` };
@@ -94,8 +99,15 @@ export async function checkCompatibility(registryUrl: string, subject: string, s
       problems = diffSchemas(JSON.parse(latest.body.schema) as AvroSchema, parsed, directionsFor(level));
     }
   }
-  const detail = problems.length > 0
-    ? problems.map((p) => p.message).join('; ')
-    : 'the registry gave no reason and the diff against the latest version found none (a *_TRANSITIVE level may conflict with an older version)';
-  return { compatible: false, subject, ...(level ? { level } : {}), problems, message: `${subject}: incompatible${level ? ` (${level})` : ''}: ${detail}` };
+  const detail =
+    problems.length > 0
+      ? problems.map((p) => p.message).join('; ')
+      : 'the registry gave no reason and the diff against the latest version found none (a *_TRANSITIVE level may conflict with an older version)';
+  return {
+    compatible: false,
+    subject,
+    ...(level ? { level } : {}),
+    problems,
+    message: `${subject}: incompatible${level ? ` (${level})` : ''}: ${detail}`,
+  };
 }

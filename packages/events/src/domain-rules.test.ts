@@ -18,14 +18,45 @@ it('gives every domain rule a JSON Schema fragment, and nothing else one', () =>
   for (const fragment of Object.values(DOMAIN_SCHEMAS)) expect(Object.keys(fragment).length).toBeGreaterThan(0);
 });
 
-const boundaries = [0, -1, 1, 5, 6, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 2, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER + 1, MIN_TIME_MS - 1, MIN_TIME_MS, MAX_TIME_MS - 1, MAX_TIME_MS, 0.5];
+const boundaries = [
+  0,
+  -1,
+  1,
+  5,
+  6,
+  2 ** 31 - 1,
+  2 ** 31,
+  2 ** 53 - 2,
+  Number.MAX_SAFE_INTEGER,
+  Number.MAX_SAFE_INTEGER + 1,
+  MIN_TIME_MS - 1,
+  MIN_TIME_MS,
+  MAX_TIME_MS - 1,
+  MAX_TIME_MS,
+  0.5,
+];
 const value = fc.oneof(
-  fc.constantFrom(...boundaries, null, '', ' ', '\u00a0', 'a', '127.0.0.1', '::1', 'fe80::1%eth0', '01.2.3.4', '00000000-0000-0000-0000-000000000000', '3f2c5e1a-9b7d-4c2e-8f1a-2b3c4d5e6f70', '3F2C5E1A-9B7D-4C2E-8F1A-2B3C4D5E6F70'),
+  fc.constantFrom(
+    ...boundaries,
+    null,
+    '',
+    ' ',
+    '\u00a0',
+    'a',
+    '127.0.0.1',
+    '::1',
+    'fe80::1%eth0',
+    '01.2.3.4',
+    '00000000-0000-0000-0000-000000000000',
+    '3f2c5e1a-9b7d-4c2e-8f1a-2b3c4d5e6f70',
+    '3F2C5E1A-9B7D-4C2E-8F1A-2B3C4D5E6F70',
+  ),
   fc.integer({ min: MIN_TIME_MS - 10, max: MAX_TIME_MS + 10 }),
   fc.string({ unit: 'grapheme', maxLength: 70 }),
   fc.string({ minLength: 499, maxLength: 514 }),
   fc.uuid(),
-  fc.ipV4(), fc.ipV6(),
+  fc.ipV4(),
+  fc.ipV6(),
   fc.boolean(),
   fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), fc.integer()), { noNullPrototype: true }),
 );
@@ -60,7 +91,15 @@ describe('parseClientTime', () => {
     [1_764_158_400_000, 1_764_158_400_000],
   ])('reads %j', (input, ms) => expect(parseClientTime(input)).toBe(ms));
 
-  it.each([['2026-02-29T00:00:00Z'], ['2026-11-26T12:00:00'], ['2026-11-26 12:00:00Z'], ['1999-12-31T23:59:59Z'], ['2026-11-26T23:59:60Z'], [1.5], ['yesterday']])('refuses %j', (input) => {
+  it.each([
+    ['2026-02-29T00:00:00Z'],
+    ['2026-11-26T12:00:00'],
+    ['2026-11-26 12:00:00Z'],
+    ['1999-12-31T23:59:59Z'],
+    ['2026-11-26T23:59:60Z'],
+    [1.5],
+    ['yesterday'],
+  ])('refuses %j', (input) => {
     expect(parseClientTime(input)).toBeUndefined();
   });
 });

@@ -122,7 +122,12 @@ const clientTime: DomainRuleSpec = {
 const ipRule: DomainRuleSpec = {
   // A zone index (fe80::1%eth0) names an interface of the sender's host, meaningless here; JSON Schema's ipv6 has none either.
   check: (v) => (isIP(v as string) !== 0 && !(v as string).includes('%') ? undefined : 'must be a valid IPv4 or IPv6 address'),
-  schema: { anyOf: [{ type: 'string', format: 'ipv4' }, { type: 'string', format: 'ipv6' }] },
+  schema: {
+    anyOf: [
+      { type: 'string', format: 'ipv4' },
+      { type: 'string', format: 'ipv6' },
+    ],
+  },
 };
 
 /** The one table: each field's check and the same rule as a schema fragment. */
@@ -143,11 +148,18 @@ export const DOMAIN_RULE_SPECS: Readonly<Record<string, DomainRuleSpec>> = {
   admin_user_id: positiveId,
   ip: ipRule,
   user_agent: {
-    check: (v) => (v === null || chars(v as string) <= MAX_USER_AGENT_CHARS ? undefined : `must be at most ${MAX_USER_AGENT_CHARS} characters`),
+    check: (v) =>
+      v === null || chars(v as string) <= MAX_USER_AGENT_CHARS ? undefined : `must be at most ${MAX_USER_AGENT_CHARS} characters`,
     schema: { maxLength: MAX_USER_AGENT_CHARS },
   },
-  rating: { check: (v) => ((v as number) >= 1 && (v as number) <= 5 ? undefined : 'must be an integer from 1 to 5'), schema: { minimum: 1, maximum: 5 } },
-  query: { check: (v) => (chars(v as string) <= MAX_QUERY_CHARS ? undefined : `must be at most ${MAX_QUERY_CHARS} characters`), schema: { maxLength: MAX_QUERY_CHARS } },
+  rating: {
+    check: (v) => ((v as number) >= 1 && (v as number) <= 5 ? undefined : 'must be an integer from 1 to 5'),
+    schema: { minimum: 1, maximum: 5 },
+  },
+  query: {
+    check: (v) => (chars(v as string) <= MAX_QUERY_CHARS ? undefined : `must be at most ${MAX_QUERY_CHARS} characters`),
+    schema: { maxLength: MAX_QUERY_CHARS },
+  },
   result_count: nonNegative,
   rank: nonNegative,
   group: name,

@@ -11,7 +11,8 @@ describe('schemas/*.avsc', () => {
     const [first, ...rest] = schemas;
     const envelopeOf = (s: RecordSchema) => s.fields.slice(0, ENVELOPE.length);
     expect(envelopeOf(first!.schema).map((f) => f.name)).toEqual(ENVELOPE);
-    for (const s of rest) expect({ type: s.type, envelope: envelopeOf(s.schema) }).toEqual({ type: s.type, envelope: envelopeOf(first!.schema) });
+    for (const s of rest)
+      expect({ type: s.type, envelope: envelopeOf(s.schema) }).toEqual({ type: s.type, envelope: envelopeOf(first!.schema) });
   });
 
   it('declares event_id as a uuid and the times as timestamp-millis', () => {

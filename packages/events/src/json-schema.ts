@@ -8,7 +8,12 @@ const INT32 = { type: 'integer', format: 'int32', minimum: -2_147_483_648, maxim
 const INT64 = { type: 'integer', format: 'int64', minimum: -MAX_AVRO_LONG, maximum: MAX_AVRO_LONG };
 
 const PRIMITIVES: Record<string, Json> = {
-  string: { type: 'string' }, int: INT32, long: INT64, boolean: { type: 'boolean' }, double: { type: 'number' }, float: { type: 'number' },
+  string: { type: 'string' },
+  int: INT32,
+  long: INT64,
+  boolean: { type: 'boolean' },
+  double: { type: 'number' },
+  float: { type: 'number' },
 };
 
 /**
@@ -23,7 +28,8 @@ export function avroJsonSchema(t: AvroSchema): Json {
   }
   if (Array.isArray(t)) {
     const others = t.filter((x) => x !== 'null');
-    if (others.length !== 1 || others.length === t.length) throw new Error(`only ["null", T] unions have a JSON Schema form here (got ${JSON.stringify(t)})`);
+    if (others.length !== 1 || others.length === t.length)
+      throw new Error(`only ["null", T] unions have a JSON Schema form here (got ${JSON.stringify(t)})`);
     return { ...avroJsonSchema(others[0]!), nullable: true };
   }
   const o = t as Json;

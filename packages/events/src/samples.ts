@@ -43,7 +43,11 @@ export function sampleEvents(): { [T in EventType]: EventPayloads[T] } {
     'actor.viewed': { ...envelope(8, 1024), actor_id: 311 },
     'tag.viewed': { ...envelope(9, null), tag_id: 27 },
     'search.performed': {
-      ...envelope(10, 1024), query: 'uncensored 2021 remaster', filters: { year: '2021', studio: 'S1' }, entity_type: 'movie', result_count: 38,
+      ...envelope(10, 1024),
+      query: 'uncensored 2021 remaster',
+      filters: { year: '2021', studio: 'S1' },
+      entity_type: 'movie',
+      result_count: 38,
     },
     'recommendation.clicked': { ...envelope(11, null), jav_id: 5120, reason: 'same_actor' },
     'featured.item.created': featured(12),

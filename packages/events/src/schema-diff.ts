@@ -13,7 +13,11 @@ type Obj = Record<string, unknown>;
 type Named = Map<string, Obj>;
 
 const PROMOTIONS: Record<string, readonly string[]> = {
-  int: ['long', 'float', 'double'], long: ['float', 'double'], float: ['double'], string: ['bytes'], bytes: ['string'],
+  int: ['long', 'float', 'double'],
+  long: ['float', 'double'],
+  float: ['double'],
+  string: ['bytes'],
+  bytes: ['string'],
 };
 
 function fullName(s: Obj, ns: string | undefined): string {
@@ -54,7 +58,11 @@ function label(s: AvroSchema, named: Named): string {
 
 class Resolver {
   readonly problems: SchemaProblem[] = [];
-  constructor(private readonly rNamed: Named, private readonly wNamed: Named, private readonly dir: Direction) {}
+  constructor(
+    private readonly rNamed: Named,
+    private readonly wNamed: Named,
+    private readonly dir: Direction,
+  ) {}
 
   /** True when data written as `w` can be read as `r`; records problems at `path`. */
   readable(r: AvroSchema, w: AvroSchema, path: string, report = true): boolean {
@@ -72,16 +80,22 @@ class Resolver {
     }
     if (rn.type !== wn.type) return this.typeChanged(r, w, path, report);
     switch (rn.type) {
-      case 'array': return this.readable(rn.items as AvroSchema, wn.items as AvroSchema, `${path}[]`, report);
-      case 'map': return this.readable(rn.values as AvroSchema, wn.values as AvroSchema, `${path}{}`, report);
-      case 'fixed': return rn.size === wn.size || this.typeChanged(r, w, path, report);
-      case 'enum': return this.enumReadable(rn, wn, path, report);
-      default: return this.recordReadable(rn, wn, path, report);
+      case 'array':
+        return this.readable(rn.items as AvroSchema, wn.items as AvroSchema, `${path}[]`, report);
+      case 'map':
+        return this.readable(rn.values as AvroSchema, wn.values as AvroSchema, `${path}{}`, report);
+      case 'fixed':
+        return rn.size === wn.size || this.typeChanged(r, w, path, report);
+      case 'enum':
+        return this.enumReadable(rn, wn, path, report);
+      default:
+        return this.recordReadable(rn, wn, path, report);
     }
   }
 
   private typeChanged(r: AvroSchema, w: AvroSchema, path: string, report: boolean): false {
-    const [from, to] = this.dir === 'backward' ? [label(w, this.wNamed), label(r, this.rNamed)] : [label(r, this.rNamed), label(w, this.wNamed)];
+    const [from, to] =
+      this.dir === 'backward' ? [label(w, this.wNamed), label(r, this.rNamed)] : [label(r, this.rNamed), label(w, this.wNamed)];
     if (report) this.problems.push({ field: path, message: `field '${path}' changed type from ${from} to ${to}` });
     return false;
   }
@@ -90,7 +104,11 @@ class Resolver {
     const missing = (w.symbols as string[]).filter((s) => !(r.symbols as string[]).includes(s));
     if (missing.length === 0 || r.default !== undefined) return true;
     const what = this.dir === 'backward' ? 'removed symbols' : 'added symbols the previous version cannot read';
-    if (report) this.problems.push({ field: path, message: `field '${path}': enum ${String(r.name)} ${what}: ${missing.join(', ')} (and no enum default)` });
+    if (report)
+      this.problems.push({
+        field: path,
+        message: `field '${path}': enum ${String(r.name)} ${what}: ${missing.join(', ')} (and no enum default)`,
+      });
     return false;
   }
 
@@ -104,9 +122,10 @@ class Resolver {
       if (wf) ok = this.readable(rf.type as AvroSchema, wf.type as AvroSchema, at, report) && ok;
       else if (rf.default === undefined) {
         ok = false;
-        const message = this.dir === 'backward'
-          ? `field '${at}' added without a default (the new schema cannot read records written before it)`
-          : `field '${at}' removed although the previous version has no default for it (its readers cannot read new records)`;
+        const message =
+          this.dir === 'backward'
+            ? `field '${at}' added without a default (the new schema cannot read records written before it)`
+            : `field '${at}' removed although the previous version has no default for it (its readers cannot read new records)`;
         if (report) this.problems.push({ field: at, message });
       }
     }

@@ -23,7 +23,9 @@ describe("the SDK's generated/events.ts", () => {
       writeFileSync(path, JSON.stringify(schema));
       const result = checkSdkGeneratedFile(dir);
       expect(result).toEqual({ ok: false, message: expect.stringContaining(`${SDK_GENERATED_FILE} is out of date with ${dir}`) });
-      expect(renderSdkEventTypes(readSchemaSource(dir))).toMatch(/export interface MovieRated extends EventCommon \{[^}]* {2}review\?: null \| string;\n\}/);
+      expect(renderSdkEventTypes(readSchemaSource(dir))).toMatch(
+        /export interface MovieRated extends EventCommon \{[^}]* {2}review\?: null \| string;\n\}/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -37,13 +39,16 @@ describe("the SDK's generated/events.ts", () => {
     expect(text).toMatch(/Accepted only with a server key\. \*\/\n {2}ip\?: string;/);
     // expires_at is not a client clock time: the server takes it as epoch milliseconds only.
     expect(text).toMatch(/ {2}expires_at\?: null \| number;/);
-    expect(text).toMatch(/export interface SearchPerformed extends EventCommon \{\n {2}type: 'search\.performed';[^}]* {2}filters: Record<string, string>;/);
+    expect(text).toMatch(
+      /export interface SearchPerformed extends EventCommon \{\n {2}type: 'search\.performed';[^}]* {2}filters: Record<string, string>;/,
+    );
     expect(text.match(/ extends EventCommon \{/g)).toHaveLength(14);
   });
 
   it('leaves the SDK free of imports from the rest of the repo', () => {
     const sdk = resolve(SDK_GENERATED_FILE, '../..');
     const sources = readdirSync(sdk, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
-    for (const f of sources) expect({ f, imports: /from '@tally\//.test(readFileSync(join(sdk, f), 'utf8')) }).toEqual({ f, imports: false });
+    for (const f of sources)
+      expect({ f, imports: /from '@tally\//.test(readFileSync(join(sdk, f), 'utf8')) }).toEqual({ f, imports: false });
   });
 });

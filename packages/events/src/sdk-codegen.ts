@@ -21,7 +21,15 @@ const SERVER_SET = new Set(SERVER_SET_FIELDS);
 const SERVER_ONLY = new Set<string>(SERVER_KEY_ONLY_FIELDS);
 const CLIENT_TIME = new Set<string>(CLIENT_TIME_FIELDS);
 const FILLED = new Set(SERVER_FILLED_FIELDS);
-const PRIMITIVES: Record<string, string> = { null: 'null', boolean: 'boolean', int: 'number', long: 'number', float: 'number', double: 'number', string: 'string' };
+const PRIMITIVES: Record<string, string> = {
+  null: 'null',
+  boolean: 'boolean',
+  int: 'number',
+  long: 'number',
+  float: 'number',
+  double: 'number',
+  string: 'string',
+};
 
 const shortName = (name: string) => name.slice(name.lastIndexOf('.') + 1);
 const jsDoc = (doc: string | undefined, indent: string) => (doc ? `${indent}/** ${doc.replace(/\*\//g, '*\\/')} */\n` : '');
@@ -66,7 +74,11 @@ export function renderSdkEventTypes(source: SchemaSource): string {
     const schema = e.schema as { name: string; doc?: string; fields: Field[] };
     const name = shortName(schema.name);
     const own = r.fields(schema.fields.slice(envelope.length));
-    return { type: e.type, name, text: `${jsDoc(schema.doc, '')}export interface ${name} extends EventCommon {\n  type: '${e.type}';\n${own}}\n` };
+    return {
+      type: e.type,
+      name,
+      text: `${jsDoc(schema.doc, '')}export interface ${name} extends EventCommon {\n  type: '${e.type}';\n${own}}\n`,
+    };
   });
   return [
     HEADER,
@@ -79,7 +91,7 @@ export function renderSdkEventTypes(source: SchemaSource): string {
     events.map((e) => e.text).join('\n'),
     '\n/** Any event track() accepts, discriminated on `type`. */\n',
     `export type TallyEvent =\n${events.map((e) => `  | ${e.name}`).join('\n')};\n`,
-    '\nexport type EventType = TallyEvent[\'type\'];\n',
+    "\nexport type EventType = TallyEvent['type'];\n",
     '\n/** Every event type, in the order of schemas/topics.json. */\n',
     `export const EVENT_TYPES = [\n${events.map((e) => `  '${e.type}',\n`).join('')}] as const satisfies readonly EventType[];\n`,
   ].join('');

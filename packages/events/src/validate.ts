@@ -23,14 +23,23 @@ function fieldNames(t: types.RecordType): Set<string> {
 /** Human wording of what an Avro type accepts. */
 function describe(type: Type): string {
   switch (type.typeName) {
-    case 'string': return 'a string';
-    case 'boolean': return 'true or false';
-    case 'int': return 'an integer from -2147483648 to 2147483647';
-    case 'long': return 'a safe integer';
-    case 'float': case 'double': return 'a number';
-    case 'null': return 'null';
-    case 'enum': return `one of: ${(type as types.EnumType).symbols.join(', ')}`;
-    case 'map': return `an object whose values are each ${describe((type as types.MapType).valuesType as Type)}`;
+    case 'string':
+      return 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'int':
+      return 'an integer from -2147483648 to 2147483647';
+    case 'long':
+      return 'a safe integer';
+    case 'float':
+    case 'double':
+      return 'a number';
+    case 'null':
+      return 'null';
+    case 'enum':
+      return `one of: ${(type as types.EnumType).symbols.join(', ')}`;
+    case 'map':
+      return `an object whose values are each ${describe((type as types.MapType).valuesType as Type)}`;
     default:
       if (type.typeName.startsWith('union')) return (type as types.UnwrappedUnionType).types.map(describe).join(' or ');
       return `a valid ${type.typeName}`;

@@ -1,6 +1,9 @@
 import { jobUsage, parseJobArgs, JobArgsError } from './args';
 
-const flags = [{ name: 'full', description: 'resync every row' }, { name: 'reindex', description: 'rebuild indices' }];
+const flags = [
+  { name: 'full', description: 'resync every row' },
+  { name: 'reindex', description: 'rebuild indices' },
+];
 
 describe('parseJobArgs', () => {
   it('defaults to the scheduled mode', () => {
@@ -22,7 +25,11 @@ describe('parseJobArgs', () => {
     expect(() => parseJobArgs(['now'], flags)).toThrow(/now/);
   });
   it('refuses a flag without the one it requires, and two that conflict, naming both', () => {
-    const withRules = [...flags, { name: 'take-over', description: 'x', requires: ['reindex'] }, { name: 'init', description: 'y', conflicts: ['reindex', 'full'] }];
+    const withRules = [
+      ...flags,
+      { name: 'take-over', description: 'x', requires: ['reindex'] },
+      { name: 'init', description: 'y', conflicts: ['reindex', 'full'] },
+    ];
     expect(() => parseJobArgs(['--take-over'], withRules)).toThrow(new JobArgsError('--take-over needs --reindex'));
     expect([...parseJobArgs(['--reindex', '--take-over'], withRules).flags]).toEqual(['reindex', 'take-over']);
     expect(() => parseJobArgs(['--init', '--full'], withRules)).toThrow(new JobArgsError('--init cannot be combined with --full'));

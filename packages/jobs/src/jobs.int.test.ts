@@ -41,7 +41,15 @@ describe('JobRunner on MySQL', () => {
 
   it('records a failed run with its error and keeps last success untouched', async () => {
     const metrics = new ServiceMetrics('jobs_fail', { defaultMetrics: false });
-    const runner = new JobRunner('fail-job', tmp.db, async () => { throw new Error('bulk endpoint said no'); }, logger, metrics);
+    const runner = new JobRunner(
+      'fail-job',
+      tmp.db,
+      async () => {
+        throw new Error('bulk endpoint said no');
+      },
+      logger,
+      metrics,
+    );
     const out = await runner.runOnce(args);
     expect(out).toMatchObject({ status: 'failed', error: 'bulk endpoint said no' });
     const row = await tmp.db('job_runs').where({ job: 'fail-job' }).first();
@@ -52,7 +60,16 @@ describe('JobRunner on MySQL', () => {
 
   it('marks a run that met a schema error (a mapped column gone) as fatal: retrying cannot heal it', async () => {
     const metrics = new ServiceMetrics('jobs_schema', { defaultMetrics: false });
-    const runner = new JobRunner('schema-job', tmp.db, async () => { await tmp.db.raw('SELECT no_such_column FROM job_runs'); return { items: 0 }; }, logger, metrics);
+    const runner = new JobRunner(
+      'schema-job',
+      tmp.db,
+      async () => {
+        await tmp.db.raw('SELECT no_such_column FROM job_runs');
+        return { items: 0 };
+      },
+      logger,
+      metrics,
+    );
     const out = await runner.runOnce(args);
     expect(out).toMatchObject({ status: 'failed', fatal: { code: 'SCHEMA_MISMATCH', retriable: false, exitCode: 2 } });
     expect(out.status === 'failed' && out.fatal?.message).toMatch(/Unknown column 'no_such_column'.*tally adopt check/);
@@ -105,7 +122,13 @@ describe('JobRunner on MySQL', () => {
 
   it('marks a run left "running" by a dead process as failed before the next run', async () => {
     await tmp.db('job_runs').insert({ job: 'abandoned-job', started_at: tmp.db.fn.now(3), status: 'running' });
-    const runner = new JobRunner('abandoned-job', tmp.db, async () => ({ items: 0 }), logger, new ServiceMetrics('jobs_ab', { defaultMetrics: false }));
+    const runner = new JobRunner(
+      'abandoned-job',
+      tmp.db,
+      async () => ({ items: 0 }),
+      logger,
+      new ServiceMetrics('jobs_ab', { defaultMetrics: false }),
+    );
     await runner.runOnce(args);
     const rows = await tmp.db('job_runs').where({ job: 'abandoned-job' }).orderBy('id');
     expect(rows.map((r: { status: string }) => r.status)).toEqual(['failed', 'succeeded']);

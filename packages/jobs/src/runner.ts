@@ -56,7 +56,12 @@ export class JobRunner {
     this.lastSuccess = metrics.gauge('job_last_success_timestamp_seconds', 'Unix time the last successful run finished (alert on its age)');
     this.lastDuration = metrics.gauge('job_last_run_duration_seconds', 'Duration of the last finished run');
     this.lastItems = metrics.gauge('job_last_run_items', 'Items handled by the last successful run');
-    this.duration = metrics.histogram('job_run_duration_seconds', 'Run durations', [], [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900]);
+    this.duration = metrics.histogram(
+      'job_run_duration_seconds',
+      'Run durations',
+      [],
+      [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+    );
     this.running = metrics.gauge('job_running', '1 while a run is in progress in this process');
   }
 
@@ -95,14 +100,18 @@ export class JobRunner {
     let runId = 0;
     try {
       // We hold the lock, so a 'running' row left behind can only be a run that died.
-      await this.db('job_runs').where({ job: this.job, status: 'running' }).update({ status: 'failed', finished_at: this.db.fn.now(3), error: 'abandoned: the process running it stopped before finishing' });
+      await this.db('job_runs')
+        .where({ job: this.job, status: 'running' })
+        .update({ status: 'failed', finished_at: this.db.fn.now(3), error: 'abandoned: the process running it stopped before finishing' });
       const [id] = await this.db('job_runs').insert({ job: this.job, started_at: this.db.fn.now(3), status: 'running' });
       runId = Number(id);
       const logger = this.logger.child({ job: this.job, runId });
       logger.info({ args: { once: args.once, flags: [...args.flags] } }, 'job run started');
       const result = await this.fn({ logger, signal: this.abort.signal, runId, args });
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-      await this.db('job_runs').where({ id: runId }).update({ status: 'succeeded', finished_at: this.db.fn.now(3), items: result.items });
+      await this.db('job_runs')
+        .where({ id: runId })
+        .update({ status: 'succeeded', finished_at: this.db.fn.now(3), items: result.items });
       this.runs.inc({ status: 'succeeded' });
       this.lastSuccess.set(Date.now() / 1000);
       this.lastDuration.set(ms / 1000);
@@ -118,7 +127,9 @@ export class JobRunner {
       this.duration.observe(ms / 1000);
       this.logger.error({ job: this.job, runId, err }, 'job run failed');
       if (runId) {
-        await this.db('job_runs').where({ id: runId }).update({ status: 'failed', finished_at: this.db.fn.now(3), error: error.slice(0, 60_000) })
+        await this.db('job_runs')
+          .where({ id: runId })
+          .update({ status: 'failed', finished_at: this.db.fn.now(3), error: error.slice(0, 60_000) })
           .catch((e: unknown) => this.logger.warn({ err: errorMessage(e) }, 'could not record the failed run'));
       }
       const classified = classifyStoreError(err);
@@ -126,13 +137,20 @@ export class JobRunner {
       return { status: 'failed', runId, ms, error, ...(fatal ? { fatal } : {}) };
     } finally {
       this.running.set(0);
-      await lock.release().catch((e: unknown) => this.logger.warn({ err: errorMessage(e) }, 'could not release the job lock (it is freed when the connection closes)'));
+      await lock
+        .release()
+        .catch((e: unknown) =>
+          this.logger.warn({ err: errorMessage(e) }, 'could not release the job lock (it is freed when the connection closes)'),
+        );
     }
   }
 }
 
 /** Last successful run of a job, for health displays (admin UI, `tally` CLI). */
 export async function lastSuccessfulRun(db: Knex, job: string): Promise<{ finishedAt: Date; items: number } | undefined> {
-  const row = await db('job_runs').where({ job, status: 'succeeded' }).orderBy('finished_at', 'desc').first<{ finished_at: Date; items: number | null } | undefined>('finished_at', 'items');
+  const row = await db('job_runs')
+    .where({ job, status: 'succeeded' })
+    .orderBy('finished_at', 'desc')
+    .first<{ finished_at: Date; items: number | null } | undefined>('finished_at', 'items');
   return row ? { finishedAt: row.finished_at, items: Number(row.items ?? 0) } : undefined;
 }

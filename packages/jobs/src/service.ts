@@ -79,14 +79,21 @@ export async function runJobService(
       return;
     }
 
-    const mgmt = await startManagementServer({ port: config.MANAGEMENT_PORT, host: config.MANAGEMENT_HOST, metrics, logger, checks: parts.readiness });
+    const mgmt = await startManagementServer({
+      port: config.MANAGEMENT_PORT,
+      host: config.MANAGEMENT_HOST,
+      metrics,
+      logger,
+      checks: parts.readiness,
+    });
     lifecycle.onShutdown('management server', () => mgmt.close());
     lifecycle.onShutdown('job', () => runner.stop());
     // Ticks that find a run still going are skipped by the runner (and counted as skipped).
     // A run that met a schema error stops the service with it: the next runs would only fail the same way.
-    const run = () => void runner.runOnce(args).then((o) => {
-      if (o.status === 'failed' && o.fatal) lifecycle.fatal(o.fatal, 'stopped');
-    });
+    const run = () =>
+      void runner.runOnce(args).then((o) => {
+        if (o.status === 'failed' && o.fatal) lifecycle.fatal(o.fatal, 'stopped');
+      });
     const task: ScheduledTask = schedule(config.SCHEDULE, run, { name: spec.name, noOverlap: false });
     lifecycle.onShutdown('schedule', () => task.stop());
     lifecycle.onShutdown('readiness', () => mgmt.markShuttingDown());

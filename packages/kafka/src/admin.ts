@@ -12,7 +12,10 @@ export interface TopicSpec {
  * Creates missing topics and reports the ones that exist with fewer partitions than asked (Kafka
  * can grow partitions but that changes key→partition placement, so it is left to a person).
  */
-export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<{ created: string[]; existing: string[]; mismatched: string[] }> {
+export async function ensureTopics(
+  kafka: Kafka,
+  specs: TopicSpec[],
+): Promise<{ created: string[]; existing: string[]; mismatched: string[] }> {
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -36,7 +39,8 @@ export async function ensureTopics(kafka: Kafka, specs: TopicSpec[]): Promise<{ 
       const meta = await admin.fetchTopicMetadata({ topics: existingSpecs.map((s) => s.topic) });
       for (const t of meta.topics) {
         const want = existingSpecs.find((s) => s.topic === t.name)!;
-        if (t.partitions.length < want.partitions) mismatched.push(`${t.name} has ${t.partitions.length} partitions, config asks ${want.partitions}`);
+        if (t.partitions.length < want.partitions)
+          mismatched.push(`${t.name} has ${t.partitions.length} partitions, config asks ${want.partitions}`);
       }
     }
     return { created: missing.map((s) => s.topic), existing: existingSpecs.map((s) => s.topic), mismatched };

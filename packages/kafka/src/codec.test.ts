@@ -80,7 +80,12 @@ class FakeRegistry {
   }
 }
 
-const record = (name: string, field: string, type: string) => ({ type: 'record', name, namespace: 'test', fields: [{ name: field, type }] });
+const record = (name: string, field: string, type: string) => ({
+  type: 'record',
+  name,
+  namespace: 'test',
+  fields: [{ name: field, type }],
+});
 const CATALOG: CatalogSchema[] = [
   { subject: 't.first-value', schema: record('First', 'a', 'string') },
   { subject: 't.second-value', schema: record('Second', 'b', 'long') },
@@ -118,7 +123,13 @@ describe('RegistryCodec and a registry that forgets', () => {
     registry.reset();
     const consumer = new RegistryCodec(registry.url, { catalog: CATALOG });
     await expect(consumer.decode(message)).resolves.toEqual({ schemaId: id, value: { b: 42 } });
-    expect(await consumer.lookupCatalog()).toEqual(new Map([['t.first-value', 1], ['t.second-value', 2], ['t.third-value', 3]]));
+    expect(await consumer.lookupCatalog()).toEqual(
+      new Map([
+        ['t.first-value', 1],
+        ['t.second-value', 2],
+        ['t.third-value', 3],
+      ]),
+    );
   });
 
   it('an id that appears while the codec checks the catalog (another service finished the repair) is not poison', async () => {
@@ -190,12 +201,11 @@ describe('RegistryCodec and a registry that forgets', () => {
     ]);
   });
 
-  it('another service setting a new subject\'s compatibility first (409 from Apicurio) is not a refusal: the id comes back', async () => {
+  it("another service setting a new subject's compatibility first (409 from Apicurio) is not a refusal: the id comes back", async () => {
     registry.configConflicts = 1;
     const codec = new RegistryCodec(registry.url, { catalog: CATALOG });
     const { ids } = await codec.ensureCatalog();
     expect([...ids.values()]).toEqual([1, 2, 3]);
     expect(registry.configConflicts).toBe(0);
   });
-
 });

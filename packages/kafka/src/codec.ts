@@ -6,7 +6,11 @@ import { DependencyError, TallyError, errorMessage, type Logger } from '@tally/r
 export type PoisonReason = 'undecodable' | 'unknown_schema' | 'invalid_payload';
 
 export class PoisonMessageError extends TallyError {
-  constructor(readonly reason: PoisonReason, message: string, cause?: unknown) {
+  constructor(
+    readonly reason: PoisonReason,
+    message: string,
+    cause?: unknown,
+  ) {
     super(`POISON_${reason.toUpperCase()}`, message, { retriable: false, httpStatus: 422, cause });
     this.name = 'PoisonMessageError';
   }
@@ -84,14 +88,22 @@ export class RegistryCodec {
   private ensuring: Promise<CatalogRegistration> | undefined;
   private readonly timeoutMs: number;
 
-  constructor(readonly url: string, opts: RegistryCodecOptions = {}) {
+  constructor(
+    readonly url: string,
+    opts: RegistryCodecOptions = {},
+  ) {
     // Two quick retries absorb a blip (a refused connection; a request past the deadline is not
     // retried); a longer outage surfaces to the caller (503 at the edge,
     // backoff in consumers) instead of hanging inside the client. The client sets no timeout of its
     // own: a registry that accepts the connection and never answers would hold a decode (and the
     // partition behind it, or a whole `tally replay`) for ever.
     this.timeoutMs = opts.requestTimeoutMs ?? REGISTRY_TIMEOUT_MS;
-    this.registry = new SchemaRegistry({ host: url, clientId: 'tally', retry: { retries: 2, initialRetryTimeInSecs: 0.1 }, middlewares: [TimeoutMiddleware(this.timeoutMs)] });
+    this.registry = new SchemaRegistry({
+      host: url,
+      clientId: 'tally',
+      retry: { retries: 2, initialRetryTimeInSecs: 0.1 },
+      middlewares: [TimeoutMiddleware(this.timeoutMs)],
+    });
     this.catalog = opts.catalog ?? [];
     this.logger = opts.logger;
   }
@@ -107,7 +119,9 @@ export class RegistryCodec {
         const before = new Map(this.subjectIds);
         const ids = new Map<string, number>();
         for (const { subject, schema } of this.catalog) ids.set(subject, await this.register(subject, schema));
-        const changed = [...ids].filter(([s, id]) => before.has(s) && before.get(s) !== id).map(([subject, after]) => ({ subject, before: before.get(subject)!, after }));
+        const changed = [...ids]
+          .filter(([s, id]) => before.has(s) && before.get(s) !== id)
+          .map(([subject, after]) => ({ subject, before: before.get(subject)!, after }));
         return { ids, changed };
       } finally {
         this.ensuring = undefined;
@@ -189,7 +203,11 @@ export class RegistryCodec {
     } catch (err) {
       if (err instanceof Error && err.name === 'ConfluentSchemaRegistryValidationError') {
         const paths = (err as Error & { paths?: string[][] }).paths ?? [];
-        throw new PoisonMessageError('invalid_payload', `value does not match schema ${schemaId} at ${paths.map((p) => p.join('.')).join(', ') || '(root)'}`, err);
+        throw new PoisonMessageError(
+          'invalid_payload',
+          `value does not match schema ${schemaId} at ${paths.map((p) => p.join('.')).join(', ') || '(root)'}`,
+          err,
+        );
       }
       throw new DependencyError('registry', `cannot encode with schema ${schemaId}: ${errorMessage(err)}`, err);
     }
@@ -211,7 +229,10 @@ export class RegistryCodec {
 
   async decode<T = unknown>(buffer: Buffer | null): Promise<Decoded<T>> {
     if (!buffer || buffer.length < HEADER_BYTES || buffer[0] !== 0) {
-      throw new PoisonMessageError('undecodable', `not in the Confluent wire format (${buffer ? `${buffer.length} bytes, first byte ${buffer[0]}` : 'null value'})`);
+      throw new PoisonMessageError(
+        'undecodable',
+        `not in the Confluent wire format (${buffer ? `${buffer.length} bytes, first byte ${buffer[0]}` : 'null value'})`,
+      );
     }
     const schemaId = buffer.readInt32BE(1);
     const type = await this.schemaFor(schemaId);
@@ -235,11 +256,19 @@ export class RegistryCodec {
         if (await this.catalogLost()) {
           this.logger?.warn({ schemaId }, 'the registry lost the schemas (restarted empty?): registering the catalog again');
           const { changed } = await this.ensureCatalog();
-          if (changed.length > 0) this.logger?.error({ changed }, 'the registry gave different schema ids than before: messages with the old ids cannot be read reliably');
+          if (changed.length > 0)
+            this.logger?.error(
+              { changed },
+              'the registry gave different schema ids than before: messages with the old ids cannot be read reliably',
+            );
         }
         return this.schemaFor(schemaId, true);
       }
-      throw new PoisonMessageError('unknown_schema', `schema id ${schemaId} is unknown to the registry${repaired ? ', which has the catalog' : ''}`, err);
+      throw new PoisonMessageError(
+        'unknown_schema',
+        `schema id ${schemaId} is unknown to the registry${repaired ? ', which has the catalog' : ''}`,
+        err,
+      );
     }
   }
 }

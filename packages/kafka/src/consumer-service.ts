@@ -24,13 +24,27 @@ export interface ConsumerServiceConfig {
  * What a consumer service's sink consumes and how it applies it: the part shared by the live service
  * (main.ts) and `tally replay`, which feeds the same sink from its own consumer.
  */
-export type SinkBinding<T> = Pick<ConsumerRunnerOptions<T>, 'topics' | 'handle' | 'validate' | 'resumeFrom' | 'receivedAtOf' | 'handleEmptyChunks'>;
+export type SinkBinding<T> = Pick<
+  ConsumerRunnerOptions<T>,
+  'topics' | 'handle' | 'validate' | 'resumeFrom' | 'receivedAtOf' | 'handleEmptyChunks'
+>;
 
 export interface ConsumerServiceParts<T> {
   /** What the service's sink needs, created once; closed (in reverse order) after the consumer stops. */
   resources: { name: string; close: () => Promise<unknown> | unknown }[];
   readiness: ReadinessCheck[];
-  runner: Pick<ConsumerRunnerOptions<T>, 'groupId' | 'topics' | 'handle' | 'validate' | 'maxChunk' | 'partitionsConsumedConcurrently' | 'resumeFrom' | 'receivedAtOf' | 'handleEmptyChunks'>;
+  runner: Pick<
+    ConsumerRunnerOptions<T>,
+    | 'groupId'
+    | 'topics'
+    | 'handle'
+    | 'validate'
+    | 'maxChunk'
+    | 'partitionsConsumedConcurrently'
+    | 'resumeFrom'
+    | 'receivedAtOf'
+    | 'handleEmptyChunks'
+  >;
   /** Called once the consumer runs (e.g. to start timers); returns what to stop before the consumer. */
   afterStart?: () => Promise<(() => Promise<void>) | void>;
 }
@@ -64,14 +78,31 @@ export async function runConsumerService<T>(
     void registerCatalog(codec, logger, lifecycle);
     const runner = new ConsumerRunner<T>({
       ...parts.runner,
-      kafka, service: name, codec, producer, deadLetterTopic, logger, metrics,
+      kafka,
+      service: name,
+      codec,
+      producer,
+      deadLetterTopic,
+      logger,
+      metrics,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
       heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT / 10)),
       onFatal: (err) => lifecycle.fatal(err, 'consumer crashed beyond recovery'),
     });
     const mgmt = await startManagementServer({
-      port: config.MANAGEMENT_PORT, host: config.MANAGEMENT_HOST, metrics, logger,
-      checks: [...parts.readiness, { name: 'consumer', check: () => { if (!runner.isReady) throw new Error('not a member of the consumer group yet'); } }],
+      port: config.MANAGEMENT_PORT,
+      host: config.MANAGEMENT_HOST,
+      metrics,
+      logger,
+      checks: [
+        ...parts.readiness,
+        {
+          name: 'consumer',
+          check: () => {
+            if (!runner.isReady) throw new Error('not a member of the consumer group yet');
+          },
+        },
+      ],
     });
     // Shutdown runs these in reverse: timers → not ready → consumer drains → management server
     // closes (so /metrics stays scrapeable while draining) → producer → the service's clients.

@@ -3,13 +3,23 @@ import { DLQ_HEADERS, deadLetterRecord } from './dead-letter';
 
 describe('deadLetterRecord', () => {
   const msg = {
-    topic: 'tally.movie.viewed', partition: 3, offset: '42',
-    key: Buffer.from('123'), value: Buffer.from([0, 0, 0, 0, 9, 1, 2]), headers: { traceparent: Buffer.from('00-abc'), [DLQ_HEADERS.reason]: Buffer.from('spoofed') },
+    topic: 'tally.movie.viewed',
+    partition: 3,
+    offset: '42',
+    key: Buffer.from('123'),
+    value: Buffer.from([0, 0, 0, 0, 9, 1, 2]),
+    headers: { traceparent: Buffer.from('00-abc'), [DLQ_HEADERS.reason]: Buffer.from('spoofed') },
   };
   const at = new Date('2026-11-26T12:00:00.000Z');
 
   it('keeps the original key and value byte for byte and names where it came from', () => {
-    const r = deadLetterRecord('tally.dead-letter', 'counter', msg, { reason: 'unknown_schema', detail: 'schema id 9 is unknown', step: 'decode' }, at);
+    const r = deadLetterRecord(
+      'tally.dead-letter',
+      'counter',
+      msg,
+      { reason: 'unknown_schema', detail: 'schema id 9 is unknown', step: 'decode' },
+      at,
+    );
     expect(r.topic).toBe('tally.dead-letter');
     expect(r.key).toBe('123');
     expect(r.value.equals(msg.value)).toBe(true);
@@ -27,7 +37,13 @@ describe('deadLetterRecord', () => {
   });
 
   it('keeps a null value as an empty body and caps a huge detail', () => {
-    const r = deadLetterRecord('dlq', 's', { ...msg, key: null, value: null }, { reason: 'undecodable', detail: 'x'.repeat(10_000), step: 'decode' }, at);
+    const r = deadLetterRecord(
+      'dlq',
+      's',
+      { ...msg, key: null, value: null },
+      { reason: 'undecodable', detail: 'x'.repeat(10_000), step: 'decode' },
+      at,
+    );
     expect(r.key).toBeNull();
     expect(r.value.length).toBe(0);
     expect(r.headers![DLQ_HEADERS.detail]!.length).toBe(2_000);

@@ -1,8 +1,23 @@
 export { createKafka } from './client';
-export { RegistryCodec, PoisonMessageError, type PoisonReason, type Decoded, type CatalogSchema, type CatalogRegistration, type RegistryCodecOptions } from './codec';
+export {
+  RegistryCodec,
+  PoisonMessageError,
+  type PoisonReason,
+  type Decoded,
+  type CatalogSchema,
+  type CatalogRegistration,
+  type RegistryCodecOptions,
+} from './codec';
 export { eventSchemaCatalog } from './schema-catalog';
 export { TallyProducer, type OutgoingRecord, type ProducerSettings } from './producer';
-export { ConsumerRunner, type ConsumerRunnerOptions, type PartitionBatch, type DecodedMessage, type BatchOutcome, type Validation } from './runner';
+export {
+  ConsumerRunner,
+  type ConsumerRunnerOptions,
+  type PartitionBatch,
+  type DecodedMessage,
+  type BatchOutcome,
+  type Validation,
+} from './runner';
 export { DLQ_HEADERS, deadLetterRecord, type DeadLetter } from './dead-letter';
 export { ensureTopics, type TopicSpec } from './admin';
 export { backoffMs } from './backoff';

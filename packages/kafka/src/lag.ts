@@ -28,9 +28,13 @@ export interface GroupLag {
  * that was assigned a topic but never committed there still shows its whole backlog as lag.
  */
 export async function consumerLag(admin: Admin, groups?: readonly string[]): Promise<GroupLag[]> {
-  const ids = groups && groups.length > 0
-    ? [...groups]
-    : (await admin.listGroups()).groups.filter((g) => g.protocolType === 'consumer').map((g) => g.groupId).sort();
+  const ids =
+    groups && groups.length > 0
+      ? [...groups]
+      : (await admin.listGroups()).groups
+          .filter((g) => g.protocolType === 'consumer')
+          .map((g) => g.groupId)
+          .sort();
   if (ids.length === 0) return [];
   const described = await admin.describeGroups(ids);
   const topicEnds = new Map<string, Map<number, { low: string; high: string }>>();
@@ -50,7 +54,8 @@ export async function consumerLag(admin: Admin, groups?: readonly string[]): Pro
     for (const member of g.members) {
       if (!member.memberAssignment || member.memberAssignment.length === 0) continue;
       const a = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      for (const [topic, parts] of Object.entries(a?.assignment ?? {})) for (const p of parts) owner.set(`${topic}:${p}`, `${member.clientId}/${member.clientHost}`);
+      for (const [topic, parts] of Object.entries(a?.assignment ?? {}))
+        for (const p of parts) owner.set(`${topic}:${p}`, `${member.clientId}/${member.clientHost}`);
     }
     const committed = await admin.fetchOffsets({ groupId: g.groupId });
     const topics = new Set([...committed.map((t) => t.topic), ...[...owner.keys()].map((k) => k.slice(0, k.lastIndexOf(':')))]);
@@ -61,13 +66,22 @@ export async function consumerLag(admin: Admin, groups?: readonly string[]): Pro
         const c = byPartition.get(partition);
         const has = c !== undefined && c !== '-1';
         partitions.push({
-          topic, partition, committed: has ? c : null, end: high,
+          topic,
+          partition,
+          committed: has ? c : null,
+          end: high,
           lag: Math.max(0, Number(BigInt(high) - BigInt(has ? c : low))),
           member: owner.get(`${topic}:${partition}`) ?? null,
         });
       }
     }
-    out.push({ group: g.groupId, state: g.state, members: g.members.length, totalLag: partitions.reduce((n, p) => n + p.lag, 0), partitions });
+    out.push({
+      group: g.groupId,
+      state: g.state,
+      members: g.members.length,
+      totalLag: partitions.reduce((n, p) => n + p.lag, 0),
+      partitions,
+    });
   }
   return out;
 }

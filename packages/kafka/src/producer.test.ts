@@ -1,7 +1,13 @@
 import type { Kafka, PartitionMetadata, ProducerConfig, ProducerBatch, RecordMetadata } from 'kafkajs';
 import { TallyProducer } from './producer';
 
-const PARTITIONS: PartitionMetadata[] = [0, 1, 2].map((partitionId) => ({ partitionId, leader: partitionId, partitionErrorCode: 0, replicas: [], isr: [] }));
+const PARTITIONS: PartitionMetadata[] = [0, 1, 2].map((partitionId) => ({
+  partitionId,
+  leader: partitionId,
+  partitionErrorCode: 0,
+  replicas: [],
+  isr: [],
+}));
 
 /**
  * A kafkajs producer stand-in: records what it was asked to send, places each record with the
@@ -31,7 +37,10 @@ class FakeProducer {
     this.batches.push(batch);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     const partitioner = this.config.createPartitioner!();
-    const place = () => batch.topicMessages!.flatMap(({ topic, messages }) => messages.map((message) => ({ topic, message, partition: partitioner({ topic, partitionMetadata: PARTITIONS, message }) })));
+    const place = () =>
+      batch.topicMessages!.flatMap(({ topic, messages }) =>
+        messages.map((message) => ({ topic, message, partition: partitioner({ topic, partitionMetadata: PARTITIONS, message }) })),
+      );
     // Two attempts, as kafkajs' retrier asks the partitioner again on each.
     this.placements.push(place().map((p) => `${String(p.message.value)}@${p.partition}`));
     const placed = place();
@@ -43,7 +52,12 @@ class FakeProducer {
     }
     const answered = new Set(placed.map((p) => `${p.topic}:${p.partition}`).filter((tp) => !this.unanswered.has(tp)));
     this.unanswered.clear();
-    return [...answered].map((tp) => ({ topicName: tp.split(':')[0]!, partition: Number(tp.split(':')[1]), errorCode: 0, baseOffset: '0' }));
+    return [...answered].map((tp) => ({
+      topicName: tp.split(':')[0]!,
+      partition: Number(tp.split(':')[1]),
+      errorCode: 0,
+      baseOffset: '0',
+    }));
   }
 }
 
@@ -128,7 +142,11 @@ describe('TallyProducer', () => {
     await producer.connect();
     const records = ['a', 'b', 'c', 'd', 'e', 'f'].map(record);
     made[0]!.unanswered.add('t:1');
-    await expect(producer.send(records)).rejects.toMatchObject({ code: 'KAFKA_UNAVAILABLE', retriable: true, message: expect.stringContaining('t:1') });
+    await expect(producer.send(records)).rejects.toMatchObject({
+      code: 'KAFKA_UNAVAILABLE',
+      retriable: true,
+      message: expect.stringContaining('t:1'),
+    });
     // The caller resubmits (the ingest API's client, same event ids): all of it acknowledged this time.
     await producer.send(records);
     expect(made).toHaveLength(2);

@@ -65,7 +65,10 @@ export class TallyProducer {
    */
   private readonly placed = new WeakMap<Message, number>();
 
-  constructor(private readonly kafka: Kafka, private readonly s: ProducerSettings = {}) {
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly s: ProducerSettings = {},
+  ) {
     this.slots = Array.from({ length: s.maxConcurrentRequests ?? 3 }, () => ({ producer: this.create(), busy: false, failed: false }));
   }
 
@@ -177,9 +180,17 @@ export class TallyProducer {
       const live = batch.filter((p) => !p.abandoned);
       if (live.length === 0) return;
       const topicMessages = byTopic(live.flatMap((p) => p.records));
-      const acked = await slot.producer.sendBatch({ acks: -1, timeout: this.s.sendTimeoutMs ?? 5_000, compression: CompressionTypes.None, topicMessages });
+      const acked = await slot.producer.sendBatch({
+        acks: -1,
+        timeout: this.s.sendTimeoutMs ?? 5_000,
+        compression: CompressionTypes.None,
+        topicMessages,
+      });
       const unacked = this.unacknowledged(topicMessages, acked);
-      if (unacked.length > 0) throw new Error(`kafka acknowledged the request without partitions ${unacked.join(', ')} (their leader moved during a retry); nothing of them was written by this request`);
+      if (unacked.length > 0)
+        throw new Error(
+          `kafka acknowledged the request without partitions ${unacked.join(', ')} (their leader moved during a retry); nothing of them was written by this request`,
+        );
       live.forEach((p) => p.resolve());
     } catch (err) {
       // A request that failed (or a replacement that could not connect): a new producer next time.

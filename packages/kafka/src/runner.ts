@@ -91,7 +91,10 @@ export interface ConsumerRunnerOptions<T> {
 
 class Stopped extends Error {}
 class Rewind extends Error {
-  constructor(readonly offset: string, readonly everyPartition = false) {
+  constructor(
+    readonly offset: string,
+    readonly everyPartition = false,
+  ) {
     super(`rewind to ${offset}`);
   }
 }
@@ -225,7 +228,12 @@ export class ConsumerRunner<T> {
       } catch (err) {
         // The sink's store is down: wait for it (the batch must not start from Kafka's commit).
         this.logFor(topic, partition).warn({ err: errorMessage(err) }, 'cannot read sink progress yet');
-        await sleepWithTicks(backoffMs(attempt, 200, 5_000), 1_000, () => p.heartbeat(), () => this.stopping || !p.isRunning() || p.isStale());
+        await sleepWithTicks(
+          backoffMs(attempt, 200, 5_000),
+          1_000,
+          () => p.heartbeat(),
+          () => this.stopping || !p.isRunning() || p.isStale(),
+        );
         if (this.stopping || !p.isRunning() || p.isStale()) throw new Stopped();
       }
     }
@@ -242,7 +250,8 @@ export class ConsumerRunner<T> {
   /** Partitions that moved to another member stop being reported here (their new owner reports them). */
   private setAssignment(assignment: Record<string, number[]>): void {
     const keep = new Set(Object.entries(assignment).flatMap(([t, ps]) => ps.map((p) => `${t}:${p}`)));
-    for (const [t, ps] of Object.entries(this.assignment)) for (const p of ps) if (!keep.has(`${t}:${p}`)) this.m.lag.remove({ topic: t, partition: String(p) });
+    for (const [t, ps] of Object.entries(this.assignment))
+      for (const p of ps) if (!keep.has(`${t}:${p}`)) this.m.lag.remove({ topic: t, partition: String(p) });
     this.assignment = assignment;
   }
 
@@ -268,7 +277,10 @@ export class ConsumerRunner<T> {
     try {
       const resume = await this.sinkResumePoint(p);
       if (resume !== undefined) {
-        this.logFor(batch.topic, batch.partition).info({ from: batch.messages[0]?.offset, resume }, 'resuming from the sink\'s own progress');
+        this.logFor(batch.topic, batch.partition).info(
+          { from: batch.messages[0]?.offset, resume },
+          "resuming from the sink's own progress",
+        );
         this.consumer.seek({ topic: batch.topic, partition: batch.partition, offset: resume });
         return;
       }
@@ -303,7 +315,10 @@ export class ConsumerRunner<T> {
         }
       }
     }
-    this.log.warn({ partitions: Object.values(this.assignment).reduce((n, ps) => n + ps.length, 0) }, 'sink lost its state: every partition moved back to the sink\'s progress');
+    this.log.warn(
+      { partitions: Object.values(this.assignment).reduce((n, ps) => n + ps.length, 0) },
+      "sink lost its state: every partition moved back to the sink's progress",
+    );
   }
 
   private async processChunk(p: EachBatchPayload, messages: KafkaMessage[]): Promise<void> {
@@ -323,15 +338,17 @@ export class ConsumerRunner<T> {
 
     if (valid.length > 0 || this.o.handleEmptyChunks) {
       const outcome = await this.retrying(p, 'handle', async () => {
-        const out = await this.beating(p, () => this.o.handle({
-          topic: batch.topic,
-          partition: batch.partition,
-          messages: valid,
-          firstOffset: messages[0]!.offset,
-          lastOffset: messages[messages.length - 1]!.offset,
-          heartbeat: () => p.heartbeat(),
-          reportReprocessed: (n) => this.m.reprocessed.inc(labels, n),
-        }));
+        const out = await this.beating(p, () =>
+          this.o.handle({
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: valid,
+            firstOffset: messages[0]!.offset,
+            lastOffset: messages[messages.length - 1]!.offset,
+            heartbeat: () => p.heartbeat(),
+            reportReprocessed: (n) => this.m.reprocessed.inc(labels, n),
+          }),
+        );
         if (out.kind === 'retry') throw out.error;
         return out;
       });
@@ -387,7 +404,15 @@ export class ConsumerRunner<T> {
       const { schemaId, value } = await this.o.codec.decode(msg.value);
       const v = this.o.validate ? this.o.validate(batch.topic, value) : { ok: true as const, value: value as T };
       if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
-      const decoded = { topic: batch.topic, partition: batch.partition, offset: msg.offset, key: msg.key?.toString('utf8') ?? null, value: v.value, schemaId, timestamp: msg.timestamp };
+      const decoded = {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: msg.offset,
+        key: msg.key?.toString('utf8') ?? null,
+        value: v.value,
+        schemaId,
+        timestamp: msg.timestamp,
+      };
       return { decoded };
     } catch (err) {
       if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
@@ -459,8 +484,14 @@ export class ConsumerRunner<T> {
 export function isBrokerUnreachable(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
     const { name, message } = e as { name?: string; message?: string };
-    if (/^KafkaJS(Connection|ConnectionClosed|NoBrokerAvailable|BrokerNotFound|RequestTimeout|GroupCoordinatorNotFound|NumberOfRetriesExceeded)(Error)?$/.test(name ?? '')) return true;
-    if (/ECONNREFUSED|ECONNRESET|EPIPE|Closed connection|No brokers? available|coordinator is not available/i.test(message ?? '')) return true;
+    if (
+      /^KafkaJS(Connection|ConnectionClosed|NoBrokerAvailable|BrokerNotFound|RequestTimeout|GroupCoordinatorNotFound|NumberOfRetriesExceeded)(Error)?$/.test(
+        name ?? '',
+      )
+    )
+      return true;
+    if (/ECONNREFUSED|ECONNRESET|EPIPE|Closed connection|No brokers? available|coordinator is not available/i.test(message ?? ''))
+      return true;
     e = (e as { cause?: unknown; originalError?: unknown }).originalError ?? (e as { cause?: unknown }).cause;
   }
   return false;

@@ -42,7 +42,8 @@ export function instancesOf<T = unknown>(schema: OpenApiSchema, repair: (value: 
     .filter((v) => allows(schema, v));
 }
 
-const nullable = (s: OpenApiSchema) => s.nullable === true || ((s.oneOf ?? s.anyOf ?? []) as OpenApiSchema[]).some((b) => b.nullable === true);
+const nullable = (s: OpenApiSchema) =>
+  s.nullable === true || ((s.oneOf ?? s.anyOf ?? []) as OpenApiSchema[]).some((b) => b.nullable === true);
 
 /** json-schema-faker ignores OpenAPI's `nullable`: a nullable property present becomes null one time in four. */
 function withNulls(schema: OpenApiSchema, value: unknown, random: () => number): unknown {
@@ -82,14 +83,23 @@ export function violationsOf(schema: OpenApiSchema): Violation[] {
     for (const b of branches) {
       if (typeof b.minimum === 'number') out.push({ field, keyword: 'minimum', apply: set(field, b.minimum - 1) });
       if (typeof b.maximum === 'number') out.push({ field, keyword: 'maximum', apply: set(field, b.maximum + 1) });
-      if (b.type === 'integer') out.push({ field, keyword: 'integer', apply: set(field, (typeof b.minimum === 'number' ? b.minimum : 0) + 0.5) });
+      if (b.type === 'integer')
+        out.push({ field, keyword: 'integer', apply: set(field, (typeof b.minimum === 'number' ? b.minimum : 0) + 0.5) });
       if (typeof b.maxLength === 'number') out.push({ field, keyword: 'maxLength', apply: set(field, 'x'.repeat(b.maxLength + 1)) });
       if (typeof b.minLength === 'number' && b.minLength > 0) out.push({ field, keyword: 'minLength', apply: set(field, '') });
-      if (typeof b.pattern === 'string') out.push({ field, keyword: 'pattern', apply: set(field, b.pattern === '\\S' ? ' \t ' : 'not matching') });
+      if (typeof b.pattern === 'string')
+        out.push({ field, keyword: 'pattern', apply: set(field, b.pattern === '\\S' ? ' \t ' : 'not matching') });
       if (b.format === 'date-time') out.push({ field, keyword: 'format', apply: set(field, '2026-02-30T00:00:00Z') });
-      if (Array.isArray(b.enum) && !b.enum.includes('not-a-member')) out.push({ field, keyword: 'enum', apply: set(field, 'not-a-member') });
-      if (Array.isArray(b.anyOf) && (b.anyOf as OpenApiSchema[]).some((x) => x.format)) out.push({ field, keyword: 'format', apply: set(field, '300.1.2.3') });
-      if (b.type === 'object' && typeof b.additionalProperties === 'object') out.push({ field: `${field}.k`, keyword: 'additionalProperties', apply: set(field, { k: wrongType(b.additionalProperties as OpenApiSchema) }) });
+      if (Array.isArray(b.enum) && !b.enum.includes('not-a-member'))
+        out.push({ field, keyword: 'enum', apply: set(field, 'not-a-member') });
+      if (Array.isArray(b.anyOf) && (b.anyOf as OpenApiSchema[]).some((x) => x.format))
+        out.push({ field, keyword: 'format', apply: set(field, '300.1.2.3') });
+      if (b.type === 'object' && typeof b.additionalProperties === 'object')
+        out.push({
+          field: `${field}.k`,
+          keyword: 'additionalProperties',
+          apply: set(field, { k: wrongType(b.additionalProperties as OpenApiSchema) }),
+        });
     }
   }
   for (const field of (schema.required ?? []) as string[]) {

@@ -53,29 +53,56 @@ const ANONYMOUS_IP = '0.0.0.0';
 export async function forget(stores: ForgetStores, subject: Subject, opts: ForgetOptions): Promise<ForgetReport> {
   const now = opts.now ?? Date.now;
   const hash = subjectHash(subject);
-  const [audit] = (await stores.db.raw('INSERT INTO tally_forget_audit (subject_kind, subject_hash, requested_by, requested_at) VALUES (?, ?, ?, ?)', [
-    subject.kind, hash, opts.requestedBy, new Date(now()),
-  ])) as [{ insertId: number }];
-  const [ins] = (await stores.db.raw('INSERT IGNORE INTO tally_forgotten (subject_kind, subject_hash) VALUES (?, ?)', [subject.kind, hash])) as [{ affectedRows: number }];
+  const [audit] = (await stores.db.raw(
+    'INSERT INTO tally_forget_audit (subject_kind, subject_hash, requested_by, requested_at) VALUES (?, ?, ?, ?)',
+    [subject.kind, hash, opts.requestedBy, new Date(now())],
+  )) as [{ insertId: number }];
+  const [ins] = (await stores.db.raw('INSERT IGNORE INTO tally_forgotten (subject_kind, subject_hash) VALUES (?, ?)', [
+    subject.kind,
+    hash,
+  ])) as [{ affectedRows: number }];
   const removed: Removed = {};
-  const add = (r: Removed) => { for (const [k, v] of Object.entries(r)) removed[k] = (removed[k] ?? 0) + v; };
+  const add = (r: Removed) => {
+    for (const [k, v] of Object.entries(r)) removed[k] = (removed[k] ?? 0) + v;
+  };
   add(await sweep(stores, subject, opts.batchRows ?? 1_000));
   await new Promise((r) => setTimeout(r, opts.settleMs ?? 5_000));
   add(await sweep(stores, subject, opts.batchRows ?? 1_000));
-  await stores.db.raw('UPDATE tally_forget_audit SET finished_at = ?, removed = ? WHERE id = ?', [new Date(now()), JSON.stringify(removed), audit.insertId]);
+  await stores.db.raw('UPDATE tally_forget_audit SET finished_at = ?, removed = ? WHERE id = ?', [
+    new Date(now()),
+    JSON.stringify(removed),
+    audit.insertId,
+  ]);
   return { subject: subject.kind, auditId: audit.insertId, removed, alreadyForgotten: ins.affectedRows === 0 };
 }
 
 /** One pass over every store; the counts of what it changed. */
 export async function sweep(stores: ForgetStores, subject: Subject, batchRows: number): Promise<Removed> {
   const out: Removed = {};
-  const note = (k: string, n: number) => { if (n > 0) out[k] = (out[k] ?? 0) + n; };
+  const note = (k: string, n: number) => {
+    if (n > 0) out[k] = (out[k] ?? 0) + n;
+  };
   for (const table of RAW_EVENT_TABLES) note(`mysql.${table}`, await anonymizeRawLog(stores.db, table, subject, batchRows));
   if (subject.kind === 'user') {
     const h = stores.catalog.mapping.history;
-    note(`mysql.${h.table}`, await inBatches(stores.db, `DELETE FROM ${stores.catalog.sql('history')} WHERE \`${h.user}\` = ? LIMIT ${batchRows}`, [subject.userId], batchRows));
-    note('mysql.movie_user_state', await inBatches(stores.db, `DELETE FROM movie_user_state WHERE user_id = ? LIMIT ${batchRows}`, [subject.userId], batchRows));
-    if (stores.mongo) note(`mongo.${mongoCollections.recommendationSnapshots}`, (await stores.mongo.collection(mongoCollections.recommendationSnapshots).deleteMany({ user_id: subject.userId })).deletedCount);
+    note(
+      `mysql.${h.table}`,
+      await inBatches(
+        stores.db,
+        `DELETE FROM ${stores.catalog.sql('history')} WHERE \`${h.user}\` = ? LIMIT ${batchRows}`,
+        [subject.userId],
+        batchRows,
+      ),
+    );
+    note(
+      'mysql.movie_user_state',
+      await inBatches(stores.db, `DELETE FROM movie_user_state WHERE user_id = ? LIMIT ${batchRows}`, [subject.userId], batchRows),
+    );
+    if (stores.mongo)
+      note(
+        `mongo.${mongoCollections.recommendationSnapshots}`,
+        (await stores.mongo.collection(mongoCollections.recommendationSnapshots).deleteMany({ user_id: subject.userId })).deletedCount,
+      );
     if (stores.redis) for (const [k, n] of Object.entries(await sweepRedis(stores.redis, subject.userId))) note(k, n);
   }
   note('mysql.dead_letters', await sweepDeadLetters(stores, subject, batchRows));
@@ -86,10 +113,13 @@ export async function sweep(stores: ForgetStores, subject: Subject, batchRows: n
 async function inBatches(db: Knex, sql: string, bindings: Knex.RawBinding[], batchRows: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const n = await db.transaction(async (trx) => {
-      const [r] = (await trx.raw(sql, bindings)) as [{ affectedRows: number }];
-      return r.affectedRows;
-    }, { isolationLevel: 'read committed' });
+    const n = await db.transaction(
+      async (trx) => {
+        const [r] = (await trx.raw(sql, bindings)) as [{ affectedRows: number }];
+        return r.affectedRows;
+      },
+      { isolationLevel: 'read committed' },
+    );
     total += n;
     if (n < batchRows) return total;
   }
@@ -140,20 +170,26 @@ async function sweepDeadLetters(stores: ForgetStores, s: Subject, batchRows: num
   let after = 0;
   let deleted = 0;
   for (;;) {
-    const [rows] = (await stores.db.raw('SELECT id, message_key, payload FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?', [after, batchRows])) as [
-      { id: number; message_key: Buffer | null; payload: Buffer | null }[],
-    ];
+    const [rows] = (await stores.db.raw('SELECT id, message_key, payload FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?', [
+      after,
+      batchRows,
+    ])) as [{ id: number; message_key: Buffer | null; payload: Buffer | null }[]];
     if (rows.length === 0) return deleted;
     const ids: number[] = [];
     for (const r of rows) {
       const key = r.message_key?.toString('utf8') ?? '';
-      if (key === viewerKey || key.startsWith(`${viewerKey}:`)) { ids.push(r.id); continue; }
+      if (key === viewerKey || key.startsWith(`${viewerKey}:`)) {
+        ids.push(r.id);
+        continue;
+      }
       if (!r.payload || !stores.decode) continue;
       const value = await stores.decode(r.payload).catch(() => undefined);
       if (isSender(value) && subjectHash(subjectOf(value)).toString('hex') === wanted) ids.push(r.id);
     }
     if (ids.length > 0) {
-      const [res] = (await stores.db.raw(`DELETE FROM dead_letters WHERE id IN (${ids.map(() => '?').join(',')})`, ids)) as [{ affectedRows: number }];
+      const [res] = (await stores.db.raw(`DELETE FROM dead_letters WHERE id IN (${ids.map(() => '?').join(',')})`, ids)) as [
+        { affectedRows: number },
+      ];
       deleted += res.affectedRows;
     }
     after = rows[rows.length - 1]!.id;

@@ -19,16 +19,25 @@ function fakeDb(hashes: Buffer[], fail = false) {
 }
 
 const batch = (values: { user_id: number | null; ip: string }[]): PartitionBatch<{ user_id: number | null; ip: string }> => ({
-  topic: 't', partition: 0, firstOffset: '0', lastOffset: String(values.length - 1),
+  topic: 't',
+  partition: 0,
+  firstOffset: '0',
+  lastOffset: String(values.length - 1),
   messages: values.map((value, i) => ({ offset: String(i), value }) as never),
-  heartbeat: async () => undefined, reportReprocessed: () => undefined,
+  heartbeat: async () => undefined,
+  reportReprocessed: () => undefined,
 });
 
 function recording(handleEmptyChunks = false) {
   const seen: unknown[][] = [];
   const binding: SinkBinding<{ user_id: number | null; ip: string }> = {
-    topics: ['t'], validate: () => ({ ok: false, reason: 'x', detail: 'x' }), handleEmptyChunks,
-    handle: async (b) => { seen.push(b.messages.map((m) => m.value)); return { kind: 'done' }; },
+    topics: ['t'],
+    validate: () => ({ ok: false, reason: 'x', detail: 'x' }),
+    handleEmptyChunks,
+    handle: async (b) => {
+      seen.push(b.messages.map((m) => m.value));
+      return { kind: 'done' };
+    },
   };
   return { binding, seen };
 }
@@ -38,11 +47,16 @@ describe('skippingForgotten', () => {
   const guest = { user_id: null, ip: '203.0.113.50' };
   const other = { user_id: 4, ip: '203.0.113.50' }; // a user behind the forgotten guest's address stays
 
-  it('takes forgotten users\' and guests\' events out of a chunk, keeps everyone else\'s', async () => {
+  it("takes forgotten users' and guests' events out of a chunk, keeps everyone else's", async () => {
     const { db } = fakeDb([subjectHash({ kind: 'user', userId: 3 }), subjectHash({ kind: 'ip', ip: '203.0.113.50' })]);
     const { binding, seen } = recording();
     const skipped: number[] = [];
-    const wrapped = skippingForgotten(binding, new ForgottenSet(db), (v) => v, (_t, n) => skipped.push(n));
+    const wrapped = skippingForgotten(
+      binding,
+      new ForgottenSet(db),
+      (v) => v,
+      (_t, n) => skipped.push(n),
+    );
     expect(await wrapped.handle(batch([user3, other, guest]))).toEqual({ kind: 'done' });
     expect(seen).toEqual([[other]]);
     expect(skipped).toEqual([2]);

@@ -15,7 +15,9 @@ export interface Sender {
  * user_id; a guest's (user_id null) by ip. Addresses compare in lower case (IPv6 hex digits).
  */
 export function subjectHash(s: Subject): Buffer {
-  return createHash('sha256').update(s.kind === 'user' ? `user:${s.userId}` : `ip:${s.ip.toLowerCase()}`).digest();
+  return createHash('sha256')
+    .update(s.kind === 'user' ? `user:${s.userId}` : `ip:${s.ip.toLowerCase()}`)
+    .digest();
 }
 
 /** The subject an event is about. */
@@ -39,7 +41,10 @@ export function parseSubject(input: { user?: unknown; ip?: unknown }): Subject {
 
 export class SubjectError extends Error {
   readonly code = 'SUBJECT_INVALID';
-  constructor(readonly field: string, readonly reason: string) {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
     super(field === '(subject)' ? reason : `${field} ${reason}`);
     this.name = 'SubjectError';
   }

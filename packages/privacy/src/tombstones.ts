@@ -25,7 +25,9 @@ export class ForgottenSet {
   async refresh(): Promise<void> {
     const now = (this.opts.now ?? Date.now)();
     if (now - this.checkedAt < this.opts.refreshMs) return;
-    const [rows] = (await this.db.raw('SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS m FROM tally_forgotten')) as [{ n: number | string; m: number | string }[]];
+    const [rows] = (await this.db.raw('SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS m FROM tally_forgotten')) as [
+      { n: number | string; m: number | string }[],
+    ];
     const version = `${rows[0]!.n}:${rows[0]!.m}`;
     if (version !== this.version) {
       const [all] = (await this.db.raw('SELECT subject_hash FROM tally_forgotten')) as [{ subject_hash: Buffer }[]];

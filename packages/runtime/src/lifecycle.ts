@@ -45,7 +45,9 @@ export class Lifecycle {
   fatal(err: unknown, what = 'fatal error'): void {
     this.logger.fatal({ err }, what);
     const service = (this.logger.bindings() as { service?: string }).service;
-    process.stderr.write(`${service ? `${service}: ` : ''}${what}: ${err instanceof TallyError ? `${err.code}: ` : ''}${errorMessage(err)}\n`);
+    process.stderr.write(
+      `${service ? `${service}: ` : ''}${what}: ${err instanceof TallyError ? `${err.code}: ` : ''}${errorMessage(err)}\n`,
+    );
     void this.shutdown(err instanceof TallyError ? err.exitCode : 1);
   }
 

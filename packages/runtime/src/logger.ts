@@ -12,7 +12,16 @@ export interface LoggerSettings {
 }
 
 // Paths where events and requests carry personal data; pino censors them at serialization time.
-const PERSONAL_PATHS = ['ip', 'user_agent', '*.ip', '*.user_agent', 'event.ip', 'event.user_agent', 'req.remoteAddress', 'req.headers["user-agent"]'];
+const PERSONAL_PATHS = [
+  'ip',
+  'user_agent',
+  '*.ip',
+  '*.user_agent',
+  'event.ip',
+  'event.user_agent',
+  'req.remoteAddress',
+  'req.headers["user-agent"]',
+];
 
 /** JSON logs with the service name on every line; children add partition, topic, request id. */
 export function createLogger(s: LoggerSettings): Logger {

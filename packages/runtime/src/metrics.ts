@@ -20,7 +20,10 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   readonly prefix = METRIC_PREFIX;
 
-  constructor(readonly service: string, opts: { defaultMetrics?: boolean } = {}) {
+  constructor(
+    readonly service: string,
+    opts: { defaultMetrics?: boolean } = {},
+  ) {
     this.registry.setDefaultLabels({ service });
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });

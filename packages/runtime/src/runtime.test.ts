@@ -1,5 +1,14 @@
 import { Writable } from 'node:stream';
-import { createLogger, Lifecycle, ServiceMetrics, startManagementServer, TallyError, DependencyError, isRetriable, errorCode } from './index';
+import {
+  createLogger,
+  Lifecycle,
+  ServiceMetrics,
+  startManagementServer,
+  TallyError,
+  DependencyError,
+  isRetriable,
+  errorCode,
+} from './index';
 
 function memoryLogger(redact = false) {
   const lines: Record<string, unknown>[] = [];
@@ -70,7 +79,9 @@ describe('Lifecycle', () => {
       const lc = new Lifecycle(logger, { shutdownTimeoutMs: 1_000, exit: (c) => void exits.push(c) });
       lc.fatal(new TallyError('CATALOG_MISMATCH', 'the schema does not match:\nproblem  jav.code does not exist'), 'start failed');
       await lc.shutdown(1);
-      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual(['test: start failed: CATALOG_MISMATCH: the schema does not match:\nproblem  jav.code does not exist\n']);
+      expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([
+        'test: start failed: CATALOG_MISMATCH: the schema does not match:\nproblem  jav.code does not exist\n',
+      ]);
     } finally {
       stderr.mockRestore();
     }
@@ -99,7 +110,14 @@ describe('management server', () => {
       port: 0,
       metrics,
       logger,
-      checks: [{ name: 'mysql', check: () => { if (!dbUp) throw new Error('connect ECONNREFUSED'); } }],
+      checks: [
+        {
+          name: 'mysql',
+          check: () => {
+            if (!dbUp) throw new Error('connect ECONNREFUSED');
+          },
+        },
+      ],
       checkTimeoutMs: 100,
     });
     try {
@@ -122,7 +140,10 @@ describe('management server', () => {
   it('fails a check that does not answer in time', async () => {
     const { logger } = memoryLogger();
     const server = await startManagementServer({
-      port: 0, metrics: new ServiceMetrics('t', { defaultMetrics: false }), logger, checkTimeoutMs: 50,
+      port: 0,
+      metrics: new ServiceMetrics('t', { defaultMetrics: false }),
+      logger,
+      checkTimeoutMs: 50,
       checks: [{ name: 'hung', check: () => new Promise(() => undefined) }],
     });
     try {

@@ -25,5 +25,9 @@ export function isSchemaError(err: unknown): boolean {
  */
 export function classifyStoreError(err: unknown): unknown {
   if (!isSchemaError(err)) return err;
-  return new TallyError('SCHEMA_MISMATCH', `MySQL refused a statement because the schema is not what the catalog mapping says: ${(err as { sqlMessage?: string }).sqlMessage ?? (err as Error).message}. Fix the mapping or the schema (run \`tally adopt check\`), then restart.`, { retriable: false, exitCode: 2, cause: err });
+  return new TallyError(
+    'SCHEMA_MISMATCH',
+    `MySQL refused a statement because the schema is not what the catalog mapping says: ${(err as { sqlMessage?: string }).sqlMessage ?? (err as Error).message}. Fix the mapping or the schema (run \`tally adopt check\`), then restart.`,
+    { retriable: false, exitCode: 2, cause: err },
+  );
 }

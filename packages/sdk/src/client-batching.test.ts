@@ -119,7 +119,12 @@ test('a 202 with some invalid events reports them by index and does not re-send 
   await ingest.close();
   ingest = await startFakeIngest((request) => ({
     status: 202,
-    body: { accepted: 1, rejected: 1, events: [{ index: 0, event_id: request.body.events[0]?.event_id }], errors: [{ index: 1, field: 'rating', reason: 'must be an integer from 1 to 5' }] },
+    body: {
+      accepted: 1,
+      rejected: 1,
+      events: [{ index: 0, event_id: request.body.events[0]?.event_id }],
+      errors: [{ index: 1, field: 'rating', reason: 'must be an integer from 1 to 5' }],
+    },
   }));
   const errors: unknown[] = [];
   const c = client({ onError: (e) => errors.push(e) });
@@ -129,7 +134,12 @@ test('a 202 with some invalid events reports them by index and does not re-send 
 
   expect(result.accepted).toBe(1);
   expect(result.rejected).toEqual([
-    { event: expect.objectContaining({ type: 'movie.rated', rating: 9 }), status: 202, code: 'events_rejected', errors: [{ field: 'rating', reason: 'must be an integer from 1 to 5' }] },
+    {
+      event: expect.objectContaining({ type: 'movie.rated', rating: 9 }),
+      status: 202,
+      code: 'events_rejected',
+      errors: [{ field: 'rating', reason: 'must be an integer from 1 to 5' }],
+    },
   ]);
   expect(errors).toEqual([expect.objectContaining({ code: 'events_rejected', retriable: false, status: 202 })]);
   expect(ingest.requests).toHaveLength(1);

@@ -9,7 +9,15 @@ async function setup(reply: (request: SeenRequest, n: number) => Reply, options:
   ingest = await startFakeIngest(reply);
   const errors: TallyError[] = [];
   // Backoff of a few ms keeps the tests fast; the delays themselves are covered by the Retry-After test.
-  const c = new TallyClient({ endpoint: ingest.url, key: 'srv_test', flushIntervalMs: 60_000, retryBaseMs: 5, retryMaxMs: 20, onError: (e) => errors.push(e), ...options });
+  const c = new TallyClient({
+    endpoint: ingest.url,
+    key: 'srv_test',
+    flushIntervalMs: 60_000,
+    retryBaseMs: 5,
+    retryMaxMs: 20,
+    onError: (e) => errors.push(e),
+    ...options,
+  });
   clients.push(c);
   c.track({ type: 'movie.viewed', jav_id: 1 });
   c.track({ type: 'actor.viewed', actor_id: 2 });
@@ -70,7 +78,13 @@ test('Retry-After is waited out even when the backoff would be shorter, and sent
 test('a 400 is not retried and its field errors reach the result and onError', async () => {
   const { c, errors } = await setup(() => ({
     status: 400,
-    body: { error: { code: 'invalid_events', message: 'no valid event' }, errors: [{ index: 0, field: 'jav_id', reason: 'must be a positive integer' }, { index: 1, field: 'actor_id', reason: 'must be a positive integer' }] },
+    body: {
+      error: { code: 'invalid_events', message: 'no valid event' },
+      errors: [
+        { index: 0, field: 'jav_id', reason: 'must be a positive integer' },
+        { index: 1, field: 'actor_id', reason: 'must be a positive integer' },
+      ],
+    },
   }));
   const result = await c.flush();
 

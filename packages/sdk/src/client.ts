@@ -150,7 +150,15 @@ export class TallyClient {
           // backoff, so they all wait for the next flush, ahead of anything tracked meanwhile.
           result.retained = pending.slice(start);
           this.queue.unshift(...result.retained);
-          this.report(new TallyError('retries_exhausted', `gave up after ${this.settings.maxRetries + 1} attempts: ${outcome.reason}`, !this.closed, outcome.status, result.retained));
+          this.report(
+            new TallyError(
+              'retries_exhausted',
+              `gave up after ${this.settings.maxRetries + 1} attempts: ${outcome.reason}`,
+              !this.closed,
+              outcome.status,
+              result.retained,
+            ),
+          );
           break;
         }
         this.record(outcome, batch, result);
@@ -169,11 +177,22 @@ export class TallyClient {
       result.accepted += outcome.accepted;
       this.totals.accepted += outcome.accepted;
       if (outcome.rejected.length > 0) {
-        this.report(new TallyError('events_rejected', `${outcome.rejected.length} of ${batch.length} events rejected`, false, 202, batch, outcome.rejected));
+        this.report(
+          new TallyError(
+            'events_rejected',
+            `${outcome.rejected.length} of ${batch.length} events rejected`,
+            false,
+            202,
+            batch,
+            outcome.rejected,
+          ),
+        );
       }
       return;
     }
-    this.report(new TallyError(codeForStatus(outcome.status), `${outcome.code}: ${outcome.message}`, false, outcome.status, batch, outcome.rejected));
+    this.report(
+      new TallyError(codeForStatus(outcome.status), `${outcome.code}: ${outcome.message}`, false, outcome.status, batch, outcome.rejected),
+    );
   }
 
   private async sendWithRetries(batch: readonly TrackedEvent[]): Promise<SendOutcome> {
@@ -206,6 +225,7 @@ function validate(settings: Settings): Settings {
   for (const name of positive) {
     if (!Number.isInteger(settings[name]) || settings[name] < 1) throw new RangeError(`TallyClient: ${name} must be a positive integer`);
   }
-  if (!Number.isInteger(settings.maxRetries) || settings.maxRetries < 0) throw new RangeError('TallyClient: maxRetries must be an integer of 0 or more');
+  if (!Number.isInteger(settings.maxRetries) || settings.maxRetries < 0)
+    throw new RangeError('TallyClient: maxRetries must be an integer of 0 or more');
   return settings;
 }

@@ -11,7 +11,14 @@ import { CounterSink } from './sink';
 export type CounterEvent = Record<string, unknown> & { event_id: string };
 
 /** Counted and featured topics into Redis, exactly once; shared by the service and `tally replay --sink counter`. */
-export function counterBinding(redis: Redis, db: Knex, names: TopicNames, opts: { dedupTtlSeconds: number }, logger: Logger, catalog: Catalog): SinkBinding<CounterEvent> {
+export function counterBinding(
+  redis: Redis,
+  db: Knex,
+  names: TopicNames,
+  opts: { dedupTtlSeconds: number },
+  logger: Logger,
+  catalog: Catalog,
+): SinkBinding<CounterEvent> {
   const sink = new CounterSink(redis, db, names, opts, logger, catalog);
   const binding: SinkBinding<CounterEvent> = {
     topics: [...COUNTED_TYPES, ...FEATURED_TYPES].map((t) => names.topicFor(t)),

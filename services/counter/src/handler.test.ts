@@ -17,9 +17,29 @@ describe('counting rules', () => {
   });
 
   it('turns likes, ratings and watchlist changes into per-user states ranked by occurred_at and event id; guests and bots have none', () => {
-    expect(stateEffectOf('movie.liked', '3', v)).toEqual({ offset: '3', facet: 'like', kind: 'flag', metrics: ['likes'], javId: 42, userId: 7, value: 1, at: v.occurred_at, eventId: 'e1' });
-    expect(stateEffectOf('movie.rated', '3', { ...v, rating: 4 })).toMatchObject({ facet: 'rating', kind: 'rating', metrics: ['rating_count', 'rating_sum'], value: 4 });
-    expect(stateEffectOf('movie.watchlisted', '3', v)).toMatchObject({ facet: 'watchlist', kind: 'flag', metrics: ['watchlists'], value: 1 });
+    expect(stateEffectOf('movie.liked', '3', v)).toEqual({
+      offset: '3',
+      facet: 'like',
+      kind: 'flag',
+      metrics: ['likes'],
+      javId: 42,
+      userId: 7,
+      value: 1,
+      at: v.occurred_at,
+      eventId: 'e1',
+    });
+    expect(stateEffectOf('movie.rated', '3', { ...v, rating: 4 })).toMatchObject({
+      facet: 'rating',
+      kind: 'rating',
+      metrics: ['rating_count', 'rating_sum'],
+      value: 4,
+    });
+    expect(stateEffectOf('movie.watchlisted', '3', v)).toMatchObject({
+      facet: 'watchlist',
+      kind: 'flag',
+      metrics: ['watchlists'],
+      value: 1,
+    });
     expect(stateEffectOf('movie.unwatchlisted', '3', v)).toMatchObject({ facet: 'watchlist', value: 0 });
     expect(stateEffectOf('movie.unliked', '3', v)).toMatchObject({ facet: 'like', value: 0 });
     expect(stateEffectOf('movie.liked', '3', { ...v, user_id: null })).toBeUndefined();
@@ -29,7 +49,11 @@ describe('counting rules', () => {
 
   it('invalidates the list and the group, and the old group on a move, under the app prefix', () => {
     expect(featuredKeysToDelete({ group: 'home' })).toEqual(['jav:featured:all', 'jav:featured:group:home']);
-    expect(featuredKeysToDelete({ group: 'home', previous_group: 'trending' })).toEqual(['jav:featured:all', 'jav:featured:group:home', 'jav:featured:group:trending']);
+    expect(featuredKeysToDelete({ group: 'home', previous_group: 'trending' })).toEqual([
+      'jav:featured:all',
+      'jav:featured:group:home',
+      'jav:featured:group:trending',
+    ]);
     expect(featuredKeysToDelete({ group: 'home', previous_group: 'home' })).toHaveLength(2);
     expect(featuredKeysToDelete({ group: 'home' }, appKeys('shop:'))).toEqual(['shop:featured:all', 'shop:featured:group:home']);
   });

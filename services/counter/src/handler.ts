@@ -81,7 +81,17 @@ export function stateEffectOf(type: EventType, offset: string, value: StateValue
   const s = STATE[type];
   if (!s || value.is_bot || value.user_id === null) return undefined;
   const f = FACETS[s.facet];
-  return { offset, facet: s.facet, kind: f.kind, metrics: f.metrics, javId: value.jav_id, userId: value.user_id, value: s.value(value), at: value.occurred_at, eventId: value.event_id.toLowerCase() };
+  return {
+    offset,
+    facet: s.facet,
+    kind: f.kind,
+    metrics: f.metrics,
+    javId: value.jav_id,
+    userId: value.user_id,
+    value: s.value(value),
+    at: value.occurred_at,
+    eventId: value.event_id.toLowerCase(),
+  };
 }
 
 export const isStateType = (type: EventType): boolean => STATE[type] !== undefined;

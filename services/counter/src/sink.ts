@@ -4,7 +4,16 @@ import type { EventType, TopicNames } from '@tally/events';
 import type { BatchOutcome, PartitionBatch } from '@tally/kafka';
 import { classifyStoreError, TallyError, type Logger } from '@tally/runtime';
 import { APPLY_SCRIPT } from './apply-script';
-import { effectOf, featuredKeysToDelete, isStateType, NO_STATE, stateEffectOf, stateText, type CounterEffect, type StateEffect } from './handler';
+import {
+  effectOf,
+  featuredKeysToDelete,
+  isStateType,
+  NO_STATE,
+  stateEffectOf,
+  stateText,
+  type CounterEffect,
+  type StateEffect,
+} from './handler';
 import { counterKeys, type Metric } from '@tally/layout';
 import { q, type Catalog } from '@tally/catalog';
 
@@ -57,10 +66,18 @@ export class CounterSink {
   }
 
   private async invalidateFeatured(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
-    const keys = new Set(batch.messages.flatMap((m) => featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null }, this.catalog.keys)));
+    const keys = new Set(
+      batch.messages.flatMap((m) =>
+        featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null }, this.catalog.keys),
+      ),
+    );
     if (keys.size === 0) return { kind: 'done' }; // a chunk of poison only    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
     // point (query-api compares the version) cannot put the old list back.
-    await this.redis.multi().del(...keys).incr(this.catalog.keys.featuredVersion).exec();
+    await this.redis
+      .multi()
+      .del(...keys)
+      .incr(this.catalog.keys.featuredVersion)
+      .exec();
     return { kind: 'done' };
   }
 
@@ -75,7 +92,10 @@ export class CounterSink {
         // Redis lost this partition's state: what it had counted since the last flush must be re-read.
         // Once per loss: if the log no longer holds those offsets (retention), the next chunk goes on.
         this.rewound.add(field);
-        this.logger.warn({ topic: batch.topic, partition: batch.partition, from: String(progress.resumeAt), fetched: String(first) }, 'counter state missing in Redis: rewinding to the offset recorded in MySQL');
+        this.logger.warn(
+          { topic: batch.topic, partition: batch.partition, from: String(progress.resumeAt), fetched: String(first) },
+          'counter state missing in Redis: rewinding to the offset recorded in MySQL',
+        );
         // Redis lost every partition's state at once, not only this one's.
         return { kind: 'rewind', offset: String(progress.resumeAt), everyPartition: true };
       }
@@ -96,17 +116,43 @@ export class CounterSink {
       const keys = this.catalog.keys;
       const seeds = await this.seedsFor([...effects, ...states.flatMap((e) => e.metrics.map((metric) => ({ metric, javId: e.javId })))]);
       const stateSeeds = await this.stateSeedsFor(states);
-      const reply = await this.redis.tallyApply(counterKeys.applied, counterKeys.pending, field, progress.redisValue, String(last),
-        counterKeys.pendingOffsetField(batch.topic, batch.partition), this.opts.dedupTtlSeconds, effects.length,
-        ...effects.flatMap((e) => [counterKeys.seen(e.eventId), keys.display(e.metric, e.javId), counterKeys.pendingField(e.metric, e.javId), e.delta, seeds.get(keys.display(e.metric, e.javId)) ?? '']),
+      const reply = await this.redis.tallyApply(
+        counterKeys.applied,
+        counterKeys.pending,
+        field,
+        progress.redisValue,
+        String(last),
+        counterKeys.pendingOffsetField(batch.topic, batch.partition),
+        this.opts.dedupTtlSeconds,
+        effects.length,
+        ...effects.flatMap((e) => [
+          counterKeys.seen(e.eventId),
+          keys.display(e.metric, e.javId),
+          counterKeys.pendingField(e.metric, e.javId),
+          e.delta,
+          seeds.get(keys.display(e.metric, e.javId)) ?? '',
+        ]),
         states.length,
         ...states.flatMap((e) => {
-          const display = e.metrics.map((metric) => [keys.display(metric, e.javId), counterKeys.pendingField(metric, e.javId), seeds.get(keys.display(metric, e.javId)) ?? '']);
+          const display = e.metrics.map((metric) => [
+            keys.display(metric, e.javId),
+            counterKeys.pendingField(metric, e.javId),
+            seeds.get(keys.display(metric, e.javId)) ?? '',
+          ]);
           return [
-            counterKeys.state(e.facet, e.javId), String(e.userId), e.at, e.eventId, e.value, counterKeys.pendingStateField(e.facet, e.javId, e.userId),
-            stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '', e.kind, ...display[0]!, ...(display[1] ?? ['', '', '']),
+            counterKeys.state(e.facet, e.javId),
+            String(e.userId),
+            e.at,
+            e.eventId,
+            e.value,
+            counterKeys.pendingStateField(e.facet, e.javId, e.userId),
+            stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '',
+            e.kind,
+            ...display[0]!,
+            ...(display[1] ?? ['', '', '']),
           ];
-        }));
+        }),
+      );
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));
         // Progress is in Redis again: a later loss of Redis state may rewind again.
@@ -119,7 +165,9 @@ export class CounterSink {
       this.applied.delete(field);
       this.logger.info({ topic: batch.topic, partition: batch.partition, reply }, 'counter apply retried');
     }
-    throw new TallyError('COUNTER_APPLY_CONTENDED', `could not apply ${batch.topic}[${batch.partition}] after 5 tries`, { retriable: true });
+    throw new TallyError('COUNTER_APPLY_CONTENDED', `could not apply ${batch.topic}[${batch.partition}] after 5 tries`, {
+      retriable: true,
+    });
   }
 
   /** Resume point (first offset not yet counted) and the raw Redis value the script compares with. */
@@ -157,7 +205,11 @@ export class CounterSink {
       `SELECT facet, jav_id, user_id, value, event_at, event_id FROM movie_user_state WHERE (facet, jav_id, user_id) IN (${missing.map(() => '(?, ?, ?)').join(', ')})`,
       missing.flatMap(([, s]) => [s.facet, s.javId, s.userId]),
     )) as [{ facet: string; jav_id: number | string; user_id: number | string; value: number; event_at: Date; event_id: string | null }[]];
-    for (const r of rows) seeds.set(`${r.facet}:${Number(r.jav_id)}:${Number(r.user_id)}`, stateText({ at: r.event_at.getTime(), eventId: r.event_id?.toLowerCase() ?? null, value: Number(r.value) }));
+    for (const r of rows)
+      seeds.set(
+        `${r.facet}:${Number(r.jav_id)}:${Number(r.user_id)}`,
+        stateText({ at: r.event_at.getTime(), eventId: r.event_id?.toLowerCase() ?? null, value: Number(r.value) }),
+      );
     return seeds;
   }
 
@@ -173,9 +225,10 @@ export class CounterSink {
     if (missing.length === 0) return seeds;
     const ids = [...new Set(missing.map((e) => e.javId))];
     const m = this.catalog.movies;
-    const [rows] = (await this.db.raw(`SELECT m.${q(m.id)} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${q(m.id)} IN (${ids.map(() => '?').join(', ')})`, ids)) as [
-      ({ id: number } & Record<Metric, number | string>)[],
-    ];
+    const [rows] = (await this.db.raw(
+      `SELECT m.${q(m.id)} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${q(m.id)} IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    )) as [({ id: number } & Record<Metric, number | string>)[]];
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     // A movie MySQL does not know (yet) starts at 0; the flusher's UPDATE then simply finds no row.
     for (const e of missing) seeds.set(appKeys.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric] ?? 0)));

@@ -8,7 +8,10 @@ export const esSyncConfigSchema = jobConfigSchema({ managementPort: 9105, schedu
   // Prepended to every index and alias name (and to the watermark names, which describe one set of
   // indices): lets tests, benchmarks or a second environment share one cluster. Lower case only,
   // as Elasticsearch requires of index names.
-  ES_INDEX_PREFIX: z.string().regex(/^[a-z0-9_-]*$/, 'may contain only lower-case letters, digits, "_" and "-"').default(''),
+  ES_INDEX_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9_-]*$/, 'may contain only lower-case letters, digits, "_" and "-"')
+    .default(''),
   // Documents per _bulk request (and MySQL rows per keyset page). 1,000 partial updates ≈ 90 KB of
   // NDJSON: well under http.max_content_length (100 MB) and large enough that per-request overhead
   // is small (bench/src/es-sync.ts measures the rate against a raw _bulk of the same size).
@@ -32,7 +35,11 @@ export function loadEsSyncConfig(env?: Record<string, string | undefined>): Read
 }
 
 /** Where each count's field is named, for error messages: the catalog mapping's path. */
-export const COUNT_FIELD_PATHS = { views: 'search.movies.countFields.views', downloads: 'search.movies.countFields.downloads', likes: 'search.movies.countFields.likes' } as const;
+export const COUNT_FIELD_PATHS = {
+  views: 'search.movies.countFields.views',
+  downloads: 'search.movies.countFields.downloads',
+  likes: 'search.movies.countFields.likes',
+} as const;
 
 /**
  * The target of the catalog mapping (its `search` section), checked against es-sync's own index: a
@@ -43,9 +50,15 @@ export function searchTarget(search: SearchTarget): SearchTarget {
   for (const [count, path] of Object.entries(COUNT_FIELD_PATHS) as [keyof CountFields, string][]) {
     const field = search.movies.countFields[count];
     if (field === null) continue;
-    if (field in MOVIE_FIELDS) throw new ConfigError([{ variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is a field es-sync's own movie index uses for something else` }]);
+    if (field in MOVIE_FIELDS)
+      throw new ConfigError([
+        { variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is a field es-sync's own movie index uses for something else` },
+      ]);
     const other = seen.get(field);
-    if (other) throw new ConfigError([{ variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is already the field of ${other}: two counts cannot share one field` }]);
+    if (other)
+      throw new ConfigError([
+        { variable: 'CATALOG_MAPPING', reason: `${path}: "${field}" is already the field of ${other}: two counts cannot share one field` },
+      ]);
     seen.set(field, path);
   }
   return search;

@@ -1,5 +1,13 @@
 import {
-  advanceWatermark, classifyItem, countsUpdate, describeFailures, isoDate, movieDocument, reasonLabel, WATERMARK_START, type CountsRow,
+  advanceWatermark,
+  classifyItem,
+  countsUpdate,
+  describeFailures,
+  isoDate,
+  movieDocument,
+  reasonLabel,
+  WATERMARK_START,
+  type CountsRow,
 } from './handler';
 import { aliasName, MAPPINGS, versionedIndexName } from './indices';
 import { loadEsSyncConfig } from './config';
@@ -12,14 +20,18 @@ describe('classifyItem', () => {
     expect(classifyItem({ status: 200 })).toEqual({ kind: 'ok' });
   });
   it('a missing document is "missing", whatever its status', () => {
-    expect(classifyItem({ status: 404, error: { type: 'document_missing_exception', reason: '[31]: document missing' } })).toEqual({ kind: 'missing' });
+    expect(classifyItem({ status: 404, error: { type: 'document_missing_exception', reason: '[31]: document missing' } })).toEqual({
+      kind: 'missing',
+    });
   });
   it('429, 409 and 5xx are retried in the run', () => {
     for (const status of [429, 409, 503]) expect(classifyItem({ status, error: { type: 'x', reason: 'y' } }).kind).toBe('retry');
   });
   it('other 4xx fail at once with type and reason', () => {
-    expect(classifyItem({ status: 400, error: { type: 'strict_dynamic_mapping_exception', reason: 'no [legacy_rank]' } }))
-      .toEqual({ kind: 'failed', reason: 'strict_dynamic_mapping_exception: no [legacy_rank]' });
+    expect(classifyItem({ status: 400, error: { type: 'strict_dynamic_mapping_exception', reason: 'no [legacy_rank]' } })).toEqual({
+      kind: 'failed',
+      reason: 'strict_dynamic_mapping_exception: no [legacy_rank]',
+    });
     expect(reasonLabel('strict_dynamic_mapping_exception: no [legacy_rank]')).toBe('strict_dynamic_mapping_exception');
   });
 });
@@ -50,7 +62,11 @@ describe('documents', () => {
     expect(Object.keys(op.doc).every((k) => k in MAPPINGS.jav.properties!)).toBe(true);
   });
   it('a movie document has exactly the mapped fields, dates as yyyy-MM-dd', () => {
-    const op = movieDocument({ ...row(7, 0), code: 'ABP-001', title: 'T', provider: 'P', release_date: new Date('2024-03-09T00:00:00Z') }, ['A'], ['Drama']);
+    const op = movieDocument(
+      { ...row(7, 0), code: 'ABP-001', title: 'T', provider: 'P', release_date: new Date('2024-03-09T00:00:00Z') },
+      ['A'],
+      ['Drama'],
+    );
     expect(op.doc.release_date).toBe('2024-03-09');
     expect(Object.keys(op.doc).sort()).toEqual(Object.keys(MAPPINGS.jav.properties!).sort());
     expect(isoDate('2024-03-09')).toBe('2024-03-09');
@@ -68,7 +84,13 @@ describe('index names and config', () => {
     expect(versionedIndexName('', 'jav', new Date('2026-11-26T15:30:00.123Z'))).toBe('jav_v20261126t153000123z');
   });
   it('defaults: port 9105, hourly, no prefix; refuses an upper-case prefix by name', () => {
-    expect(loadEsSyncConfig({})).toMatchObject({ MANAGEMENT_PORT: 9105, SCHEDULE: '0 * * * *', ES_INDEX_PREFIX: '', BULK_SIZE: 1000, SETTLE_LAG: 60_000 });
+    expect(loadEsSyncConfig({})).toMatchObject({
+      MANAGEMENT_PORT: 9105,
+      SCHEDULE: '0 * * * *',
+      ES_INDEX_PREFIX: '',
+      BULK_SIZE: 1000,
+      SETTLE_LAG: 60_000,
+    });
     expect(() => loadEsSyncConfig({ ES_INDEX_PREFIX: 'Test_' })).toThrow(/ES_INDEX_PREFIX/);
   });
 });

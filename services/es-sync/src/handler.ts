@@ -83,7 +83,12 @@ export function isoDate(d: Date | string | null): string | null {
 }
 
 /** The whole jav document: what query-api sorts by popularity and searches by title, code, actor, tag. */
-export function movieDocument(row: MovieRow, actors: readonly string[], tags: readonly string[], fields: CountFields = DEFAULT_COUNT_FIELDS): BulkOp {
+export function movieDocument(
+  row: MovieRow,
+  actors: readonly string[],
+  tags: readonly string[],
+  fields: CountFields = DEFAULT_COUNT_FIELDS,
+): BulkOp {
   return {
     id: row.id,
     action: 'index',
@@ -111,11 +116,7 @@ export interface BulkItemAnswer {
   error?: { type?: string; reason?: string } | undefined;
 }
 
-export type ItemOutcome =
-  | { kind: 'ok' }
-  | { kind: 'missing' }
-  | { kind: 'retry'; reason: string }
-  | { kind: 'failed'; reason: string };
+export type ItemOutcome = { kind: 'ok' } | { kind: 'missing' } | { kind: 'retry'; reason: string } | { kind: 'failed'; reason: string };
 
 /**
  * 429 (queue full, flood-stage disk), 409 (a concurrent write won the race) and 5xx can pass on

@@ -24,12 +24,17 @@ describe('ownership', () => {
   });
 
   it('every index es-sync builds carries the marker', () => {
-    for (const m of Object.values(mappingsFor(DEFAULT_SEARCH_TARGET.movies.countFields))) expect(m._meta).toEqual({ managed_by: 'tally-es-sync' });
+    for (const m of Object.values(mappingsFor(DEFAULT_SEARCH_TARGET.movies.countFields)))
+      expect(m._meta).toEqual({ managed_by: 'tally-es-sync' });
   });
 });
 
 describe('planRebuild', () => {
-  const holders = (jav: Holder, actors: Holder, tags: Holder) => [{ index: 'jav' as const, holder: jav }, { index: 'actors' as const, holder: actors }, { index: 'tags' as const, holder: tags }];
+  const holders = (jav: Holder, actors: Holder, tags: Holder) => [
+    { index: 'jav' as const, holder: jav },
+    { index: 'actors' as const, holder: actors },
+    { index: 'tags' as const, holder: tags },
+  ];
 
   it('--reindex refuses a foreign name, naming it and --take-over, before anything is built', () => {
     expect(() => planRebuild(holders(appIndex, appAlias, ours), 'reindex', false, at)).toThrow(
@@ -37,11 +42,15 @@ describe('planRebuild', () => {
     );
   });
 
-  it('--reindex replaces Tally\'s own and creates the missing', () => {
-    expect(planRebuild(holders(none('jav'), ours, ours), 'reindex', false, at).map((s) => s.action)).toEqual(['create', 'replace', 'replace']);
+  it("--reindex replaces Tally's own and creates the missing", () => {
+    expect(planRebuild(holders(none('jav'), ours, ours), 'reindex', false, at).map((s) => s.action)).toEqual([
+      'create',
+      'replace',
+      'replace',
+    ]);
   });
 
-  it('--take-over keeps a foreign concrete index as a pre-Tally copy and a foreign alias\'s indices as they are', () => {
+  it("--take-over keeps a foreign concrete index as a pre-Tally copy and a foreign alias's indices as they are", () => {
     expect(planRebuild(holders(appIndex, appAlias, ours), 'reindex', true, at)).toEqual([
       { index: 'jav', name: 'jav', action: 'take-over-index', copy: 'jav_pre_tally_20261126t153000123z' },
       { index: 'actors', name: 'actors', action: 'take-over-alias', keep: ['actors_3'] },
@@ -49,15 +58,19 @@ describe('planRebuild', () => {
     ]);
   });
 
-  it('--init builds only names nothing holds, Tally\'s or not', () => {
-    expect(planRebuild(holders(appIndex, none('actors'), ours), 'init', false, at).map((s) => s.action)).toEqual(['keep', 'create', 'keep']);
+  it("--init builds only names nothing holds, Tally's or not", () => {
+    expect(planRebuild(holders(appIndex, none('actors'), ours), 'init', false, at).map((s) => s.action)).toEqual([
+      'keep',
+      'create',
+      'keep',
+    ]);
   });
 });
 
 describe('count fields', () => {
   const search = (countFields: Record<string, unknown>) => parseCatalogMapping({ search: { movies: { countFields } } }).search;
 
-  it('default: today\'s names; a mapped field replaces it in updates, documents and the mapping; null writes nothing', () => {
+  it("default: today's names; a mapped field replaces it in updates, documents and the mapping; null writes nothing", () => {
     expect(searchTarget(DEMO_MAPPING.search).movies.countFields).toEqual({ views: 'views', downloads: 'downloads', likes: 'likes' });
     const target = searchTarget(search({ views: 'view_count', likes: null }));
     expect(target.movies.countFields).toEqual({ views: 'view_count', downloads: 'downloads', likes: null });
@@ -66,15 +79,24 @@ describe('count fields', () => {
     // A foreign index (stamp off): the count fields and nothing else.
     expect(countsUpdate(row, target.movies.countFields, false).doc).toEqual({ view_count: 5, downloads: 2 });
     expect(countsUpdate(row, target.movies.countFields).doc).toEqual({ view_count: 5, downloads: 2, counts_updated_at: at });
-    const doc = movieDocument({ ...row, code: 'A-1', title: 'T', provider: 'P', release_date: null }, [], [], target.movies.countFields).doc;
+    const doc = movieDocument(
+      { ...row, code: 'A-1', title: 'T', provider: 'P', release_date: null },
+      [],
+      [],
+      target.movies.countFields,
+    ).doc;
     expect(Object.keys(doc).sort()).toEqual(Object.keys(mappingsFor(target.movies.countFields).jav.properties!).sort());
     expect(doc).not.toHaveProperty('likes');
   });
 
-  it('refuses a dotted field, a field shared by two counts, and one of es-sync\'s own fields, naming the mapping path', () => {
+  it("refuses a dotted field, a field shared by two counts, and one of es-sync's own fields, naming the mapping path", () => {
     expect(() => search({ views: 'stats.views' })).toThrow(/search\.movies\.countFields\.views: must be a top-level field name/);
-    expect(() => searchTarget(search({ views: 'n', likes: 'n' }))).toThrow(/search\.movies\.countFields\.likes: "n" is already the field of search\.movies\.countFields\.views/);
-    expect(() => searchTarget(search({ downloads: 'title' }))).toThrow(/search\.movies\.countFields\.downloads: "title" is a field es-sync's own movie index uses/);
+    expect(() => searchTarget(search({ views: 'n', likes: 'n' }))).toThrow(
+      /search\.movies\.countFields\.likes: "n" is already the field of search\.movies\.countFields\.views/,
+    );
+    expect(() => searchTarget(search({ downloads: 'title' }))).toThrow(
+      /search\.movies\.countFields\.downloads: "title" is a field es-sync's own movie index uses/,
+    );
     expect(loadEsSyncConfig({}).ES_INDEX_PREFIX).toBe('');
   });
 });

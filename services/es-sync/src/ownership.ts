@@ -19,7 +19,10 @@ export type Holder =
   | { kind: 'index'; name: string; indices: [ConcreteIndex] }
   | { kind: 'alias'; name: string; indices: ConcreteIndex[] };
 
-export function concreteIndex(name: string, mapping: { _meta?: Record<string, unknown>; properties?: Record<string, unknown> } | undefined): ConcreteIndex {
+export function concreteIndex(
+  name: string,
+  mapping: { _meta?: Record<string, unknown>; properties?: Record<string, unknown> } | undefined,
+): ConcreteIndex {
   return { name, tally: isTallyMapping(mapping), fields: Object.keys(mapping?.properties ?? {}) };
 }
 
@@ -52,9 +55,18 @@ export type RebuildMode = 'reindex' | 'init';
  * --reindex never replaces a foreign index unless --take-over says so, and --init only builds
  * names that nothing holds.
  */
-export function planRebuild(holders: readonly { index: CatalogIndex; holder: Holder }[], mode: RebuildMode, takeOver: boolean, at: Date): RebuildStep[] {
+export function planRebuild(
+  holders: readonly { index: CatalogIndex; holder: Holder }[],
+  mode: RebuildMode,
+  takeOver: boolean,
+  at: Date,
+): RebuildStep[] {
   const refused = mode === 'reindex' && !takeOver ? holders.filter((h) => isForeignHolder(h.holder)) : [];
-  if (refused.length > 0) throw foreignIndexError(refused.map((h) => h.holder), at);
+  if (refused.length > 0)
+    throw foreignIndexError(
+      refused.map((h) => h.holder),
+      at,
+    );
   return holders.map(({ index, holder }): RebuildStep => {
     const name = holder.name;
     if (holder.kind === 'none') return { index, name, action: 'create' };
@@ -74,6 +86,6 @@ function foreignIndexError(holders: readonly Holder[], at: Date): TallyError {
   return new TallyError(
     'ES_SYNC_FOREIGN_INDEX',
     `--reindex refused: ${what.join('; ')} ${holders.length === 1 ? 'was' : 'were'} not created by es-sync (no _meta.managed_by "${TALLY_META.managed_by}" in the mapping), ` +
-      'so it will not be replaced. To build Tally\'s index under the name and keep the existing documents, run `es-sync --reindex --take-over`.',
+      "so it will not be replaced. To build Tally's index under the name and keep the existing documents, run `es-sync --reindex --take-over`.",
   );
 }

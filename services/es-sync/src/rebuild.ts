@@ -53,12 +53,16 @@ export class Rebuild {
 
   async run(ctx: JobContext, mode: RebuildMode): Promise<JobResult> {
     const started = await this.source.now();
-    const holders = await Promise.all(CATALOG_INDICES.map(async (index) => ({ index, holder: await this.sink.holder(this.settings.names[index]) })));
+    const holders = await Promise.all(
+      CATALOG_INDICES.map(async (index) => ({ index, holder: await this.sink.holder(this.settings.names[index]) })),
+    );
     const steps = planRebuild(holders, mode, ctx.args.flags.has('take-over'), started);
     const kept = steps.filter((s) => s.action === 'keep').map((s) => s.name);
-    const todo: Built[] = steps.filter((s) => s.action !== 'keep').map((s) => ({ ...s, built: versionedIndexName(this.settings.prefix, s.index, started, this.settings.target) }));
+    const todo: Built[] = steps
+      .filter((s) => s.action !== 'keep')
+      .map((s) => ({ ...s, built: versionedIndexName(this.settings.prefix, s.index, started, this.settings.target) }));
     if (todo.length === 0) {
-      ctx.logger.info({ kept }, 'init: every index already exists (Tally\'s or not); nothing built');
+      ctx.logger.info({ kept }, "init: every index already exists (Tally's or not); nothing built");
       return { items: 0, summary: { mode, created: [], kept } };
     }
     const created: string[] = [];
@@ -72,15 +76,18 @@ export class Rebuild {
       }
       const tallies = await this.load(ctx, todo, mode);
       const failed = new Map([...tallies.jav.failed, ...tallies.actors.failed, ...tallies.tags.failed]);
-      if (ctx.signal.aborted) throw new TallyError('ES_SYNC_STOPPED', `${mode} stopped before it finished; the aliases were not moved`, { retriable: true });
-      if (failed.size > 0) throw new TallyError('ES_SYNC_ITEMS_FAILED', `${mode} not swapped in: ${describeFailures(failed)}`, { retriable: true });
+      if (ctx.signal.aborted)
+        throw new TallyError('ES_SYNC_STOPPED', `${mode} stopped before it finished; the aliases were not moved`, { retriable: true });
+      if (failed.size > 0)
+        throw new TallyError('ES_SYNC_ITEMS_FAILED', `${mode} not swapped in: ${describeFailures(failed)}`, { retriable: true });
       for (const b of todo) await this.sink.finishLoad(b.built, this.settings.replicas);
       await this.requireUnchanged(holders, todo);
       const actions = await this.swapActions(todo, blocked);
       await this.sink.updateAliases(actions);
       swapped = true;
       const retired = await this.afterSwap(ctx, todo, blocked);
-      if (todo.some((b) => b.index === 'jav')) await this.saveWatermark({ at: new Date(started.getTime() - this.settings.settleLagMs), id: 0 });
+      if (todo.some((b) => b.index === 'jav'))
+        await this.saveWatermark({ at: new Date(started.getTime() - this.settings.settleLagMs), id: 0 });
       const summary = {
         mode,
         indices: todo.map((b) => b.built),
@@ -101,18 +108,32 @@ export class Rebuild {
 
   private async load(ctx: JobContext, todo: readonly Built[], mode: RebuildMode): Promise<Record<CatalogIndex, SyncTally>> {
     const tallies: Record<CatalogIndex, SyncTally> = { jav: emptyTally(), actors: emptyTally(), tags: emptyTally() };
-    for (const b of todo) tallies[b.index] = b.index === 'jav' ? await this.loaders.movies(ctx, b.built, mode) : await this.loaders.catalog(ctx, b.index, b.built, mode);
+    for (const b of todo)
+      tallies[b.index] =
+        b.index === 'jav' ? await this.loaders.movies(ctx, b.built, mode) : await this.loaders.catalog(ctx, b.index, b.built, mode);
     return tallies;
   }
 
   /** The plan was made before a build of minutes: if a name changed hands meanwhile, swap nothing. */
   private async requireUnchanged(planned: readonly { index: CatalogIndex; holder: Holder }[], todo: readonly Built[]): Promise<void> {
-    const shape = (h: Holder) => `${h.kind}:${h.kind === 'none' ? '' : h.indices.map((i) => `${i.name}${i.tally ? '' : '(foreign)'}`).sort().join(',')}`;
+    const shape = (h: Holder) =>
+      `${h.kind}:${
+        h.kind === 'none'
+          ? ''
+          : h.indices
+              .map((i) => `${i.name}${i.tally ? '' : '(foreign)'}`)
+              .sort()
+              .join(',')
+      }`;
     for (const b of todo) {
       const before = planned.find((p) => p.index === b.index)!.holder;
       const now = await this.sink.holder(b.name);
       if (shape(now) !== shape(before)) {
-        throw new TallyError('ES_SYNC_INDEX_CHANGED', `${b.name} changed while the new index was built (was ${shape(before)}, now ${shape(now)}); nothing was swapped, run again`, { retriable: true });
+        throw new TallyError(
+          'ES_SYNC_INDEX_CHANGED',
+          `${b.name} changed while the new index was built (was ${shape(before)}, now ${shape(now)}); nothing was swapped, run again`,
+          { retriable: true },
+        );
       }
     }
   }
@@ -124,7 +145,8 @@ export class Rebuild {
   private async swapActions(todo: readonly Built[], blocked: Blocked[]): Promise<estypes.IndicesUpdateAliasesAction[]> {
     const actions: estypes.IndicesUpdateAliasesAction[] = [];
     for (const b of todo) {
-      if (b.action === 'replace' && b.holder.kind === 'alias') for (const old of b.holder.indices) actions.push({ remove: { index: old.name, alias: b.name } });
+      if (b.action === 'replace' && b.holder.kind === 'alias')
+        for (const old of b.holder.indices) actions.push({ remove: { index: old.name, alias: b.name } });
       else if (b.action === 'replace') actions.push({ remove_index: { index: b.name } });
       else if (b.action === 'take-over-alias') for (const old of b.keep) actions.push({ remove: { index: old, alias: b.name } });
       else if (b.action === 'take-over-index') {
@@ -135,7 +157,10 @@ export class Rebuild {
         block.cloned = true;
         const [original, copy] = [await this.sink.countDocs(b.name), await this.sink.countDocs(b.copy)];
         if (original !== copy) {
-          throw new TallyError('ES_SYNC_COPY_INCOMPLETE', `the copy ${b.copy} has ${copy} documents, ${b.name} has ${original}: ${b.name} was not replaced`);
+          throw new TallyError(
+            'ES_SYNC_COPY_INCOMPLETE',
+            `the copy ${b.copy} has ${copy} documents, ${b.name} has ${original}: ${b.name} was not replaced`,
+          );
         }
         actions.push({ remove_index: { index: b.name } });
       }
@@ -148,7 +173,10 @@ export class Rebuild {
   private async afterSwap(ctx: JobContext, todo: readonly Built[], blocked: readonly Blocked[]): Promise<string[]> {
     for (const b of blocked) {
       await this.sink.setWriteBlock(b.copy, b.previous);
-      ctx.logger.warn({ index: b.name, keptAs: b.copy }, 'took over a foreign index: its documents are kept in the copy, the name now serves Tally\'s index');
+      ctx.logger.warn(
+        { index: b.name, keptAs: b.copy },
+        "took over a foreign index: its documents are kept in the copy, the name now serves Tally's index",
+      );
     }
     const retired = todo.flatMap((b) => (b.action === 'replace' && b.holder.kind === 'alias' ? b.holder.indices.map((i) => i.name) : []));
     for (const old of retired) await this.sink.deleteIndex(old);
@@ -157,10 +185,17 @@ export class Rebuild {
 
   /** Before the swap nothing foreign was removed: delete what this run created, lift its blocks. */
   private async undo(ctx: JobContext, created: readonly string[], blocked: readonly Blocked[]): Promise<void> {
-    for (const name of [...created, ...blocked.filter((b) => b.cloned).map((b) => b.copy)]) await this.sink.deleteIndex(name).catch(() => undefined);
+    for (const name of [...created, ...blocked.filter((b) => b.cloned).map((b) => b.copy)])
+      await this.sink.deleteIndex(name).catch(() => undefined);
     for (const b of blocked) {
-      await this.sink.setWriteBlock(b.name, b.previous).catch((err: unknown) =>
-        ctx.logger.error({ index: b.name, err }, 'could not lift the write block this run set: lift it with PUT <index>/_settings {"index.blocks.write": null}'));
+      await this.sink
+        .setWriteBlock(b.name, b.previous)
+        .catch((err: unknown) =>
+          ctx.logger.error(
+            { index: b.name, err },
+            'could not lift the write block this run set: lift it with PUT <index>/_settings {"index.blocks.write": null}',
+          ),
+        );
     }
   }
 }

@@ -39,7 +39,9 @@ export class EsSink {
       const answers = await this.send(target, pending, opts.requireAlias);
       const again: BulkOp[] = [];
       pending.forEach((op, i) => {
-        const outcome = classifyItem(answers[i] ?? { status: 0, error: { type: 'no_answer', reason: 'bulk response had fewer items than requests' } });
+        const outcome = classifyItem(
+          answers[i] ?? { status: 0, error: { type: 'no_answer', reason: 'bulk response had fewer items than requests' } },
+        );
         if (outcome.kind === 'ok') result.ok.push(op.id);
         else if (outcome.kind === 'missing') result.missing.push(op.id);
         else if (outcome.kind === 'retry' && attempt < this.retry.attempts) again.push(op);
@@ -73,7 +75,11 @@ export class EsSink {
 
   /** What holds `name` (an alias is checked first: `exists` is true for an alias too), with each index's owner. */
   async holder(name: string): Promise<Holder> {
-    const kind = (await this.es.indices.existsAlias({ name })) ? 'alias' : (await this.es.indices.exists({ index: name })) ? 'index' : 'none';
+    const kind = (await this.es.indices.existsAlias({ name }))
+      ? 'alias'
+      : (await this.es.indices.exists({ index: name }))
+        ? 'index'
+        : 'none';
     if (kind === 'none') return { kind, name };
     const mappings = await this.es.indices.getMapping({ index: name });
     const indices = Object.entries(mappings).map(([index, m]) => concreteIndex(index, m.mappings as Parameters<typeof concreteIndex>[1]));
@@ -137,7 +143,12 @@ export class EsSink {
   /** Deletes catalog documents not rewritten by run `runId`: their MySQL row is gone. */
   async deleteStale(alias: string, runId: number): Promise<number> {
     await this.es.indices.refresh({ index: alias });
-    const res = await this.es.deleteByQuery({ index: alias, query: { range: { synced_run: { lt: runId } } }, conflicts: 'proceed', refresh: true });
+    const res = await this.es.deleteByQuery({
+      index: alias,
+      query: { range: { synced_run: { lt: runId } } },
+      conflicts: 'proceed',
+      refresh: true,
+    });
     return res.deleted ?? 0;
   }
 }

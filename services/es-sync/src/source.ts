@@ -9,7 +9,10 @@ type Rows<T> = [T[], unknown];
  * skipped row: page 100 of 1,000 would scan 100k index entries), plus its watermark.
  */
 export class CatalogSource {
-  constructor(private readonly db: Knex, private readonly app: Catalog) {}
+  constructor(
+    private readonly db: Knex,
+    private readonly app: Catalog,
+  ) {}
 
   /** The database clock: the cutoff and the reindex watermark must agree with what stamped the rows. */
   async now(): Promise<Date> {
@@ -18,12 +21,17 @@ export class CatalogSource {
   }
 
   async watermark(name: string): Promise<Watermark | undefined> {
-    const row = await this.db('sync_watermarks').where({ name }).first<{ watermark: Date; watermark_id: number } | undefined>('watermark', 'watermark_id');
+    const row = await this.db('sync_watermarks')
+      .where({ name })
+      .first<{ watermark: Date; watermark_id: number } | undefined>('watermark', 'watermark_id');
     return row ? { at: row.watermark, id: Number(row.watermark_id) } : undefined;
   }
 
   async saveWatermark(name: string, w: Watermark): Promise<void> {
-    await this.db('sync_watermarks').insert({ name, watermark: w.at, watermark_id: w.id }).onConflict('name').merge(['watermark', 'watermark_id']);
+    await this.db('sync_watermarks')
+      .insert({ name, watermark: w.at, watermark_id: w.id })
+      .onConflict('name')
+      .merge(['watermark', 'watermark_id']);
   }
 
   /**
@@ -64,10 +72,7 @@ export class CatalogSource {
     )) as Rows<MovieRow>;
     if (rows.length === 0) return [];
     const last = rows[rows.length - 1]!.id;
-    const [actors, tags] = await Promise.all([
-      this.names('actors', afterId, last),
-      this.names('tags', afterId, last),
-    ]);
+    const [actors, tags] = await Promise.all([this.names('actors', afterId, last), this.names('tags', afterId, last)]);
     return rows.map((row) => ({ row, actors: actors.get(row.id) ?? [], tags: tags.get(row.id) ?? [] }));
   }
 

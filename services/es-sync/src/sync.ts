@@ -1,8 +1,19 @@
 import type { JobContext, JobResult } from '@tally/jobs';
 import { TallyError, type Logger, type ServiceMetrics } from '@tally/runtime';
 import {
-  advanceWatermark, catalogDocument, compareWatermarks, countsUpdate, describeFailures, emptyTally, movieDocument, reasonLabel,
-  SAMPLE_IDS, WATERMARK_START, type BulkOp, type CountsRow, type SyncTally,
+  advanceWatermark,
+  catalogDocument,
+  compareWatermarks,
+  countsUpdate,
+  describeFailures,
+  emptyTally,
+  movieDocument,
+  reasonLabel,
+  SAMPLE_IDS,
+  WATERMARK_START,
+  type BulkOp,
+  type CountsRow,
+  type SyncTally,
 } from './handler';
 import { COUNT_FIELD_PATHS } from './config';
 import { aliasName, CATALOG_INDICES, type CatalogIndex } from './indices';
@@ -61,12 +72,26 @@ export class EsSync {
     metrics: ServiceMetrics,
   ) {
     this.synced = metrics.counter('documents_synced_total', 'Documents written to Elasticsearch', ['index', 'mode']);
-    this.missing = metrics.counter('documents_missing_total', 'Count updates for movies with no document in the jav index (fixed by --reindex)');
-    this.failures = metrics.counter('es_bulk_item_failures_total', 'Bulk items still failing after the in-run retries (the watermark waits for them)', ['index', 'reason']);
+    this.missing = metrics.counter(
+      'documents_missing_total',
+      'Count updates for movies with no document in the jav index (fixed by --reindex)',
+    );
+    this.failures = metrics.counter(
+      'es_bulk_item_failures_total',
+      'Bulk items still failing after the in-run retries (the watermark waits for them)',
+      ['index', 'reason'],
+    );
     this.retries = metrics.counter('es_bulk_item_retries_total', 'Bulk items retried within a run after a transient failure', ['index']);
     this.watermarkGauge = metrics.gauge('counts_watermark_timestamp_seconds', 'counts_updated_at of the jav watermark (alert on its age)');
-    this.foreignSkips = metrics.counter('foreign_index_skips_total', 'Runs that left an actors or tags index alone because es-sync did not create it', ['index']);
-    this.names = Object.fromEntries(CATALOG_INDICES.map((i) => [i, aliasName(settings.prefix, i, settings.target)])) as Record<CatalogIndex, string>;
+    this.foreignSkips = metrics.counter(
+      'foreign_index_skips_total',
+      'Runs that left an actors or tags index alone because es-sync did not create it',
+      ['index'],
+    );
+    this.names = Object.fromEntries(CATALOG_INDICES.map((i) => [i, aliasName(settings.prefix, i, settings.target)])) as Record<
+      CatalogIndex,
+      string
+    >;
     const loaders: Loaders = {
       movies: (ctx, to, mode) => this.loadMovies(ctx, to, mode),
       catalog: (ctx, kind, to, mode) => this.loadCatalog(ctx, kind, to, mode, false),
@@ -87,9 +112,14 @@ export class EsSync {
     if (mode === 'reindex' || mode === 'init') return this.rebuild.run(ctx, mode);
     const [movies, actors, tags] = await this.requireIndices();
     const target = this.countsTarget(movies);
-    if (!target.tally) ctx.logger.info({ index: target.name }, 'the movie index was not created by es-sync: only its count fields are updated, in place');
+    if (!target.tally)
+      ctx.logger.info({ index: target.name }, 'the movie index was not created by es-sync: only its count fields are updated, in place');
     const foreign = [actors, tags].filter((h) => !isTallyHolder(h)).map((h) => h.name);
-    if (foreign.length > 0) ctx.logger.warn({ indices: foreign }, 'not created by es-sync (no _meta marker): not rewritten; `es-sync --reindex --take-over` replaces them');
+    if (foreign.length > 0)
+      ctx.logger.warn(
+        { indices: foreign },
+        'not created by es-sync (no _meta marker): not rewritten; `es-sync --reindex --take-over` replaces them',
+      );
     const counts = mode === 'full' ? await this.full(ctx, target) : await this.incremental(ctx, target);
     const catalog = {
       actors: isTallyHolder(actors) ? await this.refreshCatalog(ctx, 'actors', mode) : this.skipForeign('actors'),
@@ -100,17 +130,27 @@ export class EsSync {
 
   /** The three names must exist (Tally's or the app's); counts go only to fields the movie index maps. */
   private async requireIndices(): Promise<[Holder, Holder, Holder]> {
-    const holders = await Promise.all([this.sink.holder(this.names.jav), this.sink.holder(this.names.actors), this.sink.holder(this.names.tags)] as const);
+    const holders = await Promise.all([
+      this.sink.holder(this.names.jav),
+      this.sink.holder(this.names.actors),
+      this.sink.holder(this.names.tags),
+    ] as const);
     const missing = holders.filter((h) => h.kind === 'none').map((h) => h.name);
     if (missing.length > 0) {
-      throw new TallyError('ES_SYNC_INDEX_MISSING', `no Elasticsearch index or alias ${missing.join(', ')}: run \`es-sync --reindex\` once to build the indices (or \`es-sync --init\`, which builds only the missing ones)`);
+      throw new TallyError(
+        'ES_SYNC_INDEX_MISSING',
+        `no Elasticsearch index or alias ${missing.join(', ')}: run \`es-sync --reindex\` once to build the indices (or \`es-sync --init\`, which builds only the missing ones)`,
+      );
     }
     const movies = holders[0];
     for (const [count, field] of writtenCountFields(this.settings.target.movies.countFields)) {
       const without = movies.kind === 'none' ? [] : movies.indices.filter((i) => !i.fields.includes(field)).map((i) => i.name);
       if (without.length === 0) continue;
       const fix = isTallyHolder(movies) ? 'or rebuild the index with `es-sync --reindex`' : `or null to not write ${count}`;
-      throw new TallyError('ES_SYNC_COUNT_FIELD_UNMAPPED', `${movies.name} (${without.join(', ')}) has no field "${field}" for ${count}: set ${COUNT_FIELD_PATHS[count]} in CATALOG_MAPPING to the field it has, ${fix}`);
+      throw new TallyError(
+        'ES_SYNC_COUNT_FIELD_UNMAPPED',
+        `${movies.name} (${without.join(', ')}) has no field "${field}" for ${count}: set ${COUNT_FIELD_PATHS[count]} in CATALOG_MAPPING to the field it has, ${fix}`,
+      );
     }
     return holders;
   }
@@ -227,7 +267,13 @@ export class EsSync {
     return tally;
   }
 
-  private async loadCatalog(ctx: JobContext, kind: 'actors' | 'tags', target: string, mode: Mode, requireAlias: boolean): Promise<SyncTally> {
+  private async loadCatalog(
+    ctx: JobContext,
+    kind: 'actors' | 'tags',
+    target: string,
+    mode: Mode,
+    requireAlias: boolean,
+  ): Promise<SyncTally> {
     const tally = emptyTally();
     let afterId = 0;
     for (;;) {
@@ -235,7 +281,16 @@ export class EsSync {
       const rows = await this.source.catalog(kind, afterId, this.settings.bulkSize);
       if (rows.length === 0) break;
       afterId = rows[rows.length - 1]!.id;
-      this.account(tally, await this.sink.bulk(target, rows.map((r) => catalogDocument(r, ctx.runId)), { requireAlias }), kind, mode);
+      this.account(
+        tally,
+        await this.sink.bulk(
+          target,
+          rows.map((r) => catalogDocument(r, ctx.runId)),
+          { requireAlias },
+        ),
+        kind,
+        mode,
+      );
       if (rows.length < this.settings.bulkSize) break;
     }
     return tally;
@@ -257,9 +312,18 @@ export class EsSync {
   }
 
   /** Reports the run; throws (the run is recorded failed, alerts fire) if any document still failed. */
-  private finish(logger: Logger, mode: Mode, counts: SyncTally, catalog: Record<'actors' | 'tags', SyncTally>, owners: Record<string, unknown>): JobResult {
+  private finish(
+    logger: Logger,
+    mode: Mode,
+    counts: SyncTally,
+    catalog: Record<'actors' | 'tags', SyncTally>,
+    owners: Record<string, unknown>,
+  ): JobResult {
     if (counts.missing > 0) {
-      logger.warn({ missing: counts.missing, ids: counts.missingIds }, 'movies with no document in the jav index: counted, not created; run --reindex');
+      logger.warn(
+        { missing: counts.missing, ids: counts.missingIds },
+        'movies with no document in the jav index: counted, not created; run --reindex',
+      );
     }
     const failed = new Map([...counts.failed, ...catalog.actors.failed, ...catalog.tags.failed]);
     const summary = {
@@ -274,8 +338,13 @@ export class EsSync {
       ...owners,
     };
     if (failed.size > 0) {
-      logger.error({ ...summary, failedIds: [...failed.keys()].slice(0, SAMPLE_IDS) }, 'documents failed; the watermark stays before the first of them');
-      throw new TallyError('ES_SYNC_ITEMS_FAILED', `${describeFailures(failed)} (synced ${counts.synced}, missing ${counts.missing})`, { retriable: true });
+      logger.error(
+        { ...summary, failedIds: [...failed.keys()].slice(0, SAMPLE_IDS) },
+        'documents failed; the watermark stays before the first of them',
+      );
+      throw new TallyError('ES_SYNC_ITEMS_FAILED', `${describeFailures(failed)} (synced ${counts.synced}, missing ${counts.missing})`, {
+        retriable: true,
+      });
     }
     return { items: counts.synced, summary };
   }

@@ -17,5 +17,10 @@ export function eventLoggerBinding(db: Knex, names: TopicNames, logger: Logger, 
     // Events arrive as { type, payload }: the freshness metric reads the payload's server time.
     receivedAtOf: (e) => e.payload.received_at,
   };
-  return skippingForgotten(binding, new ForgottenSet(db), (e) => e.payload, (topic, n) => forgotten.inc({ topic }, n));
+  return skippingForgotten(
+    binding,
+    new ForgottenSet(db),
+    (e) => e.payload,
+    (topic, n) => forgotten.inc({ topic }, n),
+  );
 }

@@ -9,7 +9,15 @@ const OCCURRED = '2025-03-14 09:26:52.339';
 
 function envelope(type: EventType) {
   const p = samples[type];
-  return { event_id: p.event_id, user_id: p.user_id, ip: p.ip, user_agent: p.user_agent, is_bot: false, occurred_at: OCCURRED, received_at: RECEIVED };
+  return {
+    event_id: p.event_id,
+    user_id: p.user_id,
+    ip: p.ip,
+    user_agent: p.user_agent,
+    is_bot: false,
+    occurred_at: OCCURRED,
+    received_at: RECEIVED,
+  };
 }
 
 describe('rawRowOf: one row per event type, columns of migration 0003', () => {
@@ -23,19 +31,45 @@ describe('rawRowOf: one row per event type, columns of migration 0003', () => {
     'movie.unwatchlisted': { jav_id: 5120, type: 'unwatchlist', rating: null },
     'actor.viewed': { actor_id: 311 },
     'tag.viewed': { tag_id: 27 },
-    'search.performed': { query: 'uncensored 2021 remaster', filters: '{"studio":"S1","year":"2021"}', entity_type: 'movie', result_count: 38 },
+    'search.performed': {
+      query: 'uncensored 2021 remaster',
+      filters: '{"studio":"S1","year":"2021"}',
+      entity_type: 'movie',
+      result_count: 38,
+    },
     'recommendation.clicked': { jav_id: 5120, reason: 'same_actor' },
     'featured.item.created': {
-      action: 'created', item_type: 'actor', item_id: 311, group: 'homepage-hero', previous_group: null, rank: 2, active: true,
-      expires_at: '2025-03-21 09:26:53.589', admin_user_id: 7,
+      action: 'created',
+      item_type: 'actor',
+      item_id: 311,
+      group: 'homepage-hero',
+      previous_group: null,
+      rank: 2,
+      active: true,
+      expires_at: '2025-03-21 09:26:53.589',
+      admin_user_id: 7,
     },
     'featured.item.updated': {
-      action: 'updated', item_type: 'actor', item_id: 311, group: 'weekly-picks', previous_group: 'homepage-hero', rank: 0, active: true,
-      expires_at: '2025-03-21 09:26:53.589', admin_user_id: 7,
+      action: 'updated',
+      item_type: 'actor',
+      item_id: 311,
+      group: 'weekly-picks',
+      previous_group: 'homepage-hero',
+      rank: 0,
+      active: true,
+      expires_at: '2025-03-21 09:26:53.589',
+      admin_user_id: 7,
     },
     'featured.item.removed': {
-      action: 'removed', item_type: 'actor', item_id: 311, group: 'homepage-hero', previous_group: null, rank: 2, active: false,
-      expires_at: null, admin_user_id: 7,
+      action: 'removed',
+      item_type: 'actor',
+      item_id: 311,
+      group: 'homepage-hero',
+      previous_group: null,
+      rank: 2,
+      active: false,
+      expires_at: null,
+      admin_user_id: 7,
     },
   };
 
@@ -48,17 +82,26 @@ describe('rawRowOf: one row per event type, columns of migration 0003', () => {
 
   it('maps the 14 types onto the 8 tables as the brief says', () => {
     expect(TABLE_FOR_TYPE).toEqual({
-      'movie.viewed': 'view_events', 'movie.downloaded': 'download_events', 'search.performed': 'search_events',
-      'actor.viewed': 'actor_view_events', 'tag.viewed': 'tag_view_events', 'recommendation.clicked': 'recommendation_click_events',
-      'movie.liked': 'interaction_events', 'movie.unliked': 'interaction_events', 'movie.rated': 'interaction_events',
-      'movie.watchlisted': 'interaction_events', 'movie.unwatchlisted': 'interaction_events',
-      'featured.item.created': 'featured_events', 'featured.item.updated': 'featured_events', 'featured.item.removed': 'featured_events',
+      'movie.viewed': 'view_events',
+      'movie.downloaded': 'download_events',
+      'search.performed': 'search_events',
+      'actor.viewed': 'actor_view_events',
+      'tag.viewed': 'tag_view_events',
+      'recommendation.clicked': 'recommendation_click_events',
+      'movie.liked': 'interaction_events',
+      'movie.unliked': 'interaction_events',
+      'movie.rated': 'interaction_events',
+      'movie.watchlisted': 'interaction_events',
+      'movie.unwatchlisted': 'interaction_events',
+      'featured.item.created': 'featured_events',
+      'featured.item.updated': 'featured_events',
+      'featured.item.removed': 'featured_events',
     });
   });
 });
 
 describe('view de-dup flag', () => {
-  it('stores the ingest API\'s repeat_view verdict in view_events', () => {
+  it("stores the ingest API's repeat_view verdict in view_events", () => {
     const repeat = rawRowOf(event('movie.viewed', { ...samples['movie.viewed'], repeat_view: true }));
     expect(repeat).toMatchObject({ jav_id: 48213, repeat_view: true });
     expect(TABLE_COLUMNS.view_events).toContain('repeat_view');
@@ -80,7 +123,9 @@ describe('viewers', () => {
   });
 
   it('signed-in user, bot flag and missing user agent', () => {
-    const row = rawRowOf(event('tag.viewed', { ...samples['tag.viewed'], user_id: 90210, ip: '198.51.100.9', user_agent: null, is_bot: true }));
+    const row = rawRowOf(
+      event('tag.viewed', { ...samples['tag.viewed'], user_id: 90210, ip: '198.51.100.9', user_agent: null, is_bot: true }),
+    );
     expect(row).toMatchObject({ user_id: 90210, ip: '198.51.100.9', user_agent: null, is_bot: true });
   });
 });
@@ -113,7 +158,10 @@ describe('rowsByTable', () => {
     const grouped = rowsByTable(events);
     expect([...grouped.keys()]).toEqual(['interaction_events', 'view_events']);
     expect(grouped.get('interaction_events')!.map((r) => r.type)).toEqual(['like', 'rate']);
-    expect(grouped.get('view_events')!.map((r) => r.event_id)).toEqual([s['movie.viewed'].event_id, '3f2c7b9e-8d4a-4c1e-9f6b-000000000099']);
+    expect(grouped.get('view_events')!.map((r) => r.event_id)).toEqual([
+      s['movie.viewed'].event_id,
+      '3f2c7b9e-8d4a-4c1e-9f6b-000000000099',
+    ]);
   });
 });
 
@@ -127,7 +175,11 @@ describe('eventValidator', () => {
 
   it('refuses domain-rule violations with the field errors joined', () => {
     const r = validate('t_abc.movie.rated', { ...samples['movie.rated'], rating: 9, jav_id: -1 });
-    expect(r).toEqual({ ok: false, reason: 'invalid_payload', detail: 'jav_id must be a positive integer; rating must be an integer from 1 to 5' });
+    expect(r).toEqual({
+      ok: false,
+      reason: 'invalid_payload',
+      detail: 'jav_id must be a positive integer; rating must be an integer from 1 to 5',
+    });
   });
 
   it('refuses a topic that is not an event topic under the prefix', () => {

@@ -27,7 +27,16 @@ export const TABLE_COLUMNS: Readonly<Record<RawLogTable, readonly string[]>> = {
   recommendation_click_events: [...ENVELOPE_COLUMNS, 'jav_id', 'reason'],
   interaction_events: [...ENVELOPE_COLUMNS, 'jav_id', 'type', 'rating'],
   featured_events: [
-    ...ENVELOPE_COLUMNS, 'action', 'item_type', 'item_id', 'group', 'previous_group', 'rank', 'active', 'expires_at', 'admin_user_id',
+    ...ENVELOPE_COLUMNS,
+    'action',
+    'item_type',
+    'item_id',
+    'group',
+    'previous_group',
+    'rank',
+    'active',
+    'expires_at',
+    'admin_user_id',
   ],
 };
 
@@ -158,7 +167,8 @@ export function rowsByTable(events: readonly TallyEvent[]): Map<RawLogTable, Raw
 export function eventValidator(names: TopicNames): (topic: string, value: unknown) => Validation<TallyEvent> {
   return (topic, value) => {
     const type = names.eventTypeFor(topic);
-    if (type === undefined) return { ok: false, reason: 'unknown_topic', detail: `${topic} is not an event topic under prefix '${names.prefix}'` };
+    if (type === undefined)
+      return { ok: false, reason: 'unknown_topic', detail: `${topic} is not an event topic under prefix '${names.prefix}'` };
     const r = validateEvent(type, value);
     if (r.ok) return { ok: true, value: r.event };
     return { ok: false, reason: 'invalid_payload', detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };

@@ -31,8 +31,17 @@ function fakeDb(affected: (rows: number) => number | Error) {
 function batch(events: TallyEvent[]) {
   const reported: number[] = [];
   const b: PartitionBatch<TallyEvent> = {
-    topic: 't.movie.viewed', partition: 0,
-    messages: events.map((value, i) => ({ topic: 't.movie.viewed', partition: 0, offset: String(i), key: null, value, schemaId: 1, timestamp: '0' })),
+    topic: 't.movie.viewed',
+    partition: 0,
+    messages: events.map((value, i) => ({
+      topic: 't.movie.viewed',
+      partition: 0,
+      offset: String(i),
+      key: null,
+      value,
+      schemaId: 1,
+      timestamp: '0',
+    })),
     firstOffset: '0',
     lastOffset: String(Math.max(0, events.length - 1)),
     heartbeat: async () => undefined,
@@ -53,7 +62,9 @@ describe('insertIgnore', () => {
   });
 
   it('quotes `group` and `rank` (reserved words) in featured_events', () => {
-    const { sql } = insertIgnore('featured_events', [rawRowOf({ type: 'featured.item.created', payload: sampleEvents()['featured.item.created'] })]);
+    const { sql } = insertIgnore('featured_events', [
+      rawRowOf({ type: 'featured.item.created', payload: sampleEvents()['featured.item.created'] }),
+    ]);
     expect(sql).toContain('`group`,`previous_group`,`rank`');
   });
 });

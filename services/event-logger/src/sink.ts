@@ -36,7 +36,11 @@ export class RawLogSink {
   private readonly inserted;
   private readonly log: Logger;
 
-  constructor(private readonly db: Knex, logger: Logger, metrics: ServiceMetrics) {
+  constructor(
+    private readonly db: Knex,
+    logger: Logger,
+    metrics: ServiceMetrics,
+  ) {
     this.log = logger.child({ component: 'sink' });
     this.inserted = metrics.counter('raw_log_rows_inserted_total', 'Rows written to the raw event logs (duplicates excluded)', ['table']);
   }
@@ -53,7 +57,8 @@ export class RawLogSink {
           const { affected, warnings } = resultHeader(await trx.raw(sql, bindings));
           // IGNORE also turns data errors into warnings (a truncated value); each duplicate is one
           // warning too, so more warnings than duplicates means a row was altered to fit.
-          if (warnings > slice.length - affected) this.log.error({ table, warnings, duplicates: slice.length - affected }, 'MySQL altered values to fit the raw log columns');
+          if (warnings > slice.length - affected)
+            this.log.error({ table, warnings, duplicates: slice.length - affected }, 'MySQL altered values to fit the raw log columns');
           perTable.set(table, (perTable.get(table) ?? 0) + affected);
           report.inserted += affected;
           report.ignored += slice.length - affected;
@@ -73,7 +78,10 @@ export class RawLogSink {
       if (ignored > 0) batch.reportReprocessed(ignored);
       return { kind: 'done' };
     } catch (error) {
-      this.log.warn({ topic: batch.topic, partition: batch.partition, code: errorCode(error), err: errorMessage(error) }, 'raw log write failed; will retry');
+      this.log.warn(
+        { topic: batch.topic, partition: batch.partition, code: errorCode(error), err: errorMessage(error) },
+        'raw log write failed; will retry',
+      );
       return { kind: 'retry', error };
     } finally {
       clearInterval(ticker);

@@ -28,10 +28,28 @@ beforeAll(async () => {
   temp = await createTempDatabase(env.MYSQL_URL, 'tally_flusher_int');
   await migrateLatest(temp.db);
   await seedDemo(temp.db, { movies: MOVIES, actors: 2, tags: 2, users: 2, seed: 8 });
-  server = spawn('redis-server', ['--port', String(PORT), '--bind', '127.0.0.1', '--dir', mkdtempSync(join(tmpdir(), 'tally-flusher-int-')), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  server = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(PORT),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      mkdtempSync(join(tmpdir(), 'tally-flusher-int-')),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; ; i++) {
     try {
-      if (execFileSync('redis-cli', ['-p', String(PORT), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG') break;
+      if (
+        execFileSync('redis-cli', ['-p', String(PORT), 'ping'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() === 'PONG'
+      )
+        break;
     } catch {
       if (i > 100) throw new Error('private redis-server did not start');
     }
@@ -54,7 +72,13 @@ async function totals(): Promise<Map<string, number>> {
 function newFlusher(name: string): { flusher: Flusher; close: () => Promise<void> } {
   const r = new Redis(PORT, '127.0.0.1');
   const db = createMysql({ url: temp.url, poolMax: 2 });
-  return { flusher: new Flusher(new FlushSink(r, db, opts, DEMO_CATALOG), new ServiceMetrics(name, { defaultMetrics: false })), close: async () => { r.disconnect(); await db.destroy(); } };
+  return {
+    flusher: new Flusher(new FlushSink(r, db, opts, DEMO_CATALOG), new ServiceMetrics(name, { defaultMetrics: false })),
+    close: async () => {
+      r.disconnect();
+      await db.destroy();
+    },
+  };
 }
 
 it('two runs overlapping without the job lock: a leftover applied once, the pending hash taken once, MySQL exact', async () => {

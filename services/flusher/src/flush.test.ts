@@ -16,7 +16,14 @@ function fakeStore(opts: { leftovers?: string[]; ledger?: string[]; pending?: bo
       ledger.delete(id);
       return opts.pending ?? true;
     },
-    read: async (id) => (id === 'gone' ? undefined : new Map([['views:1', '2'], ['likes:9', '1'], ['off:t:0', '5']])),
+    read: async (id) =>
+      id === 'gone'
+        ? undefined
+        : new Map([
+            ['views:1', '2'],
+            ['likes:9', '1'],
+            ['off:t:0', '5'],
+          ]),
     isApplied: async (id) => ledger.has(id),
     apply: async (id) => {
       calls.push(`apply:${id.length > 10 ? 'new' : id}`);
@@ -37,7 +44,18 @@ describe('Flusher', () => {
   it('finishes leftovers before taking new deltas: applies the unledgered one, only cleans the ledgered one', async () => {
     const { store, calls } = fakeStore({ leftovers: ['a', 'b', 'gone'], ledger: ['a'] });
     const out = await new Flusher(store, new ServiceMetrics('f1', { defaultMetrics: false })).run({ logger });
-    expect(calls).toEqual(['realign:2', 'cleanup:a', 'apply:b', 'realign:2', 'cleanup:b', 'cleanup:gone', 'take', 'apply:new', 'realign:2', 'cleanup:new']);
+    expect(calls).toEqual([
+      'realign:2',
+      'cleanup:a',
+      'apply:b',
+      'realign:2',
+      'cleanup:b',
+      'cleanup:gone',
+      'take',
+      'apply:new',
+      'realign:2',
+      'cleanup:new',
+    ]);
     expect(out.items).toBe(4);
     expect(out.summary).toMatchObject({ taken: true, leftovers: 3, javRows: 2, unknownFields: 2 });
   });

@@ -37,9 +37,16 @@ export class Flusher {
     metrics: ServiceMetrics,
     private readonly failpoint: (at: Failpoint) => void = () => undefined,
   ) {
-    this.recovered = metrics.counter('recovered_flushes_total', 'Flushes left by a killed run: applied now, or already in the ledger and only cleaned up', ['outcome']);
+    this.recovered = metrics.counter(
+      'recovered_flushes_total',
+      'Flushes left by a killed run: applied now, or already in the ledger and only cleaned up',
+      ['outcome'],
+    );
     this.unknown = metrics.counter('unknown_movie_fields_total', 'Counter fields dropped because MySQL has no such movie (never invented)');
-    this.malformed = metrics.counter('malformed_fields_total', 'Fields of a taken hash that are neither a counter nor an offset (logged, skipped)');
+    this.malformed = metrics.counter(
+      'malformed_fields_total',
+      'Fields of a taken hash that are neither a counter nor an offset (logged, skipped)',
+    );
     this.flushed = metrics.counter('flushed_fields_total', 'Counter fields moved from Redis to MySQL');
   }
 
@@ -53,7 +60,10 @@ export class Flusher {
       this.failpoint('after_take');
       await this.flushTaken(flushId, tally, ctx.logger);
     }
-    return { items: tally.fields, summary: { taken, leftovers: leftovers.length, javRows: tally.javRows, unknownFields: tally.unknownFields } };
+    return {
+      items: tally.fields,
+      summary: { taken, leftovers: leftovers.length, javRows: tally.javRows, unknownFields: tally.unknownFields },
+    };
   }
 
   private async finishLeftover(flushId: string, tally: Tally, logger: Logger): Promise<void> {
@@ -81,7 +91,10 @@ export class Flusher {
     const flush = parseFlushHash(hash);
     if (flush.malformed.length > 0) {
       this.malformed.inc(flush.malformed.length);
-      logger.error({ flushId, count: flush.malformed.length, sample: flush.malformed.slice(0, 10) }, 'malformed fields in the pending hash: skipped');
+      logger.error(
+        { flushId, count: flush.malformed.length, sample: flush.malformed.slice(0, 10) },
+        'malformed fields in the pending hash: skipped',
+      );
     }
     const t1 = performance.now();
     const report = await this.store.apply(flushId, flush);
@@ -94,7 +107,10 @@ export class Flusher {
       const unknownFields = flush.fields.filter((f) => unknown.has(f.id)).length;
       if (unknownFields > 0) {
         this.unknown.inc(unknownFields);
-        logger.warn({ flushId, movies: unknown.size, fields: unknownFields, sample: report.unknownIds.slice(0, 20) }, 'deltas for movies MySQL does not have: dropped');
+        logger.warn(
+          { flushId, movies: unknown.size, fields: unknownFields, sample: report.unknownIds.slice(0, 20) },
+          'deltas for movies MySQL does not have: dropped',
+        );
       }
       this.flushed.inc(flush.fields.length);
       tally.fields += flush.fields.length;
@@ -107,7 +123,12 @@ export class Flusher {
     this.failpoint('before_cleanup');
     await this.store.cleanup(flushId);
     // Per-step milliseconds: what to look at first when a flush gets slow.
-    const ms = { read: Math.round(t1 - t0), mysql: Math.round(t2 - t1), realign: Math.round(t4 - t3), cleanup: Math.round(performance.now() - t4) };
+    const ms = {
+      read: Math.round(t1 - t0),
+      mysql: Math.round(t2 - t1),
+      realign: Math.round(t4 - t3),
+      cleanup: Math.round(performance.now() - t4),
+    };
     logger.info({ flushId, fields: flush.fields.length, javRows: report.javRows, offsets: flush.offsets.length, ms }, 'flush done');
   }
 }

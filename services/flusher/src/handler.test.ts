@@ -5,10 +5,17 @@ const none = { rating_count: 0, rating_sum: 0, watchlists: 0 };
 describe('parseFlushHash', () => {
   it('sums the metrics of one movie into one row, ascending ids, and keeps the covered offsets', () => {
     const p = parseFlushHash([
-      ['views:20', '3'], ['likes:20', '-2'], ['downloads:7', '1'], ['views:7', '0'],
-      ['off:t_x.tally.movie.viewed:0', '41'], ['off:t_x.tally.movie.liked:11', '9007199254740993'],
+      ['views:20', '3'],
+      ['likes:20', '-2'],
+      ['downloads:7', '1'],
+      ['views:7', '0'],
+      ['off:t_x.tally.movie.viewed:0', '41'],
+      ['off:t_x.tally.movie.liked:11', '9007199254740993'],
     ]);
-    expect(p.movies).toEqual([{ id: 7, views: 0, downloads: 1, likes: 0, ...none }, { id: 20, views: 3, downloads: 0, likes: -2, ...none }]);
+    expect(p.movies).toEqual([
+      { id: 7, views: 0, downloads: 1, likes: 0, ...none },
+      { id: 20, views: 3, downloads: 0, likes: -2, ...none },
+    ]);
     expect(p.offsets).toEqual([
       { topic: 't_x.tally.movie.viewed', partition: 0, offset: '41' },
       // int64 offsets survive beyond 2^53: they stay strings.
@@ -19,8 +26,11 @@ describe('parseFlushHash', () => {
 
   it('reads the per-user states the deltas came from, and refuses malformed ones', () => {
     const p = parseFlushHash([
-      ['state:like:5:42', '1764000000123|0b6c0f5e-1c2a-4c55-9d7e-0a1b2c3d4e5f|1'], ['state:rating:5:42', '1764000000124||4'],
-      ['state:like:5', '1|x|1'], ['state:shares:5:1', '1||1'], ['state:like:5:1', 'soon'],
+      ['state:like:5:42', '1764000000123|0b6c0f5e-1c2a-4c55-9d7e-0a1b2c3d4e5f|1'],
+      ['state:rating:5:42', '1764000000124||4'],
+      ['state:like:5', '1|x|1'],
+      ['state:shares:5:1', '1||1'],
+      ['state:like:5:1', 'soon'],
     ]);
     expect(p.states).toEqual([
       { facet: 'like', javId: 5, userId: 42, at: 1764000000123, eventId: '0b6c0f5e-1c2a-4c55-9d7e-0a1b2c3d4e5f', value: 1 },
@@ -30,15 +40,27 @@ describe('parseFlushHash', () => {
   });
 
   it('keeps a zero-delta field for re-alignment but sends no SQL for a movie whose deltas all cancel out', () => {
-    const p = parseFlushHash([['likes:5', '0'], ['views:6', '0']]);
+    const p = parseFlushHash([
+      ['likes:5', '0'],
+      ['views:6', '0'],
+    ]);
     expect(p.movies).toEqual([]);
-    expect(p.fields).toEqual([{ metric: 'likes', id: 5 }, { metric: 'views', id: 6 }]);
+    expect(p.fields).toEqual([
+      { metric: 'likes', id: 5 },
+      { metric: 'views', id: 6 },
+    ]);
   });
 
   it('reports malformed fields instead of applying or throwing', () => {
     const p = parseFlushHash([
-      ['views:1', '1.5'], ['shares:2', '1'], ['views:x', '1'], ['views:0', '1'], ['views:3', '99999999999999999999'],
-      ['off:nopartition', '3'], ['off:t:1', '-1'], ['views:4', '2'],
+      ['views:1', '1.5'],
+      ['shares:2', '1'],
+      ['views:x', '1'],
+      ['views:0', '1'],
+      ['views:3', '99999999999999999999'],
+      ['off:nopartition', '3'],
+      ['off:t:1', '-1'],
+      ['views:4', '2'],
     ]);
     expect(p.malformed.sort()).toEqual(['off:nopartition', 'off:t:1', 'shares:2', 'views:0', 'views:1', 'views:3', 'views:x'].sort());
     expect(p.movies).toEqual([{ id: 4, views: 2, downloads: 0, likes: 0, ...none }]);
@@ -47,8 +69,12 @@ describe('parseFlushHash', () => {
 
 describe('SQL and script arguments', () => {
   it('builds one multi-row INSERT of integers', () => {
-    expect(insertDeltasSql('t', [{ id: 1, views: 2, downloads: 0, likes: -1, ...none, rating_sum: 5 }, { id: 9, views: 0, downloads: 4, likes: 0, ...none }]))
-      .toBe('INSERT INTO t (id, views, downloads, likes, rating_count, rating_sum, watchlists) VALUES (1,2,0,-1,0,5,0),(9,0,4,0,0,0,0)');
+    expect(
+      insertDeltasSql('t', [
+        { id: 1, views: 2, downloads: 0, likes: -1, ...none, rating_sum: 5 },
+        { id: 9, views: 0, downloads: 4, likes: 0, ...none },
+      ]),
+    ).toBe('INSERT INTO t (id, views, downloads, likes, rating_count, rating_sum, watchlists) VALUES (1,2,0,-1,0,5,0),(9,0,4,0,0,0,0)');
   });
 
   it('refuses a non-integer value rather than inlining it', () => {
@@ -62,7 +88,15 @@ describe('SQL and script arguments', () => {
 
   it('re-aligns to the MySQL value, 0 for a movie MySQL does not have', () => {
     const counts = new Map([[1, { views: 10, downloads: 2, likes: 3, ...none }]]);
-    const r = realignArgs([{ metric: 'views', id: 1 }, { metric: 'likes', id: 8 }], counts, (f) => `jav:${f.metric}:${f.id}`, (f) => `${f.metric}:${f.id}`);
+    const r = realignArgs(
+      [
+        { metric: 'views', id: 1 },
+        { metric: 'likes', id: 8 },
+      ],
+      counts,
+      (f) => `jav:${f.metric}:${f.id}`,
+      (f) => `${f.metric}:${f.id}`,
+    );
     expect(r).toEqual({ keys: ['jav:views:1', 'jav:likes:8'], argv: ['views:1', '10', 'likes:8', '0'] });
   });
 });

@@ -99,8 +99,16 @@ const STATE_VALUE = /^(\d{1,15})\|([0-9a-f-]{0,36})\|(\d{1,3})$/;
 function parseStateField(field: string, value: string): UserState | undefined {
   const [, facet, javText, userText, extra] = field.split(':');
   const v = STATE_VALUE.exec(value);
-  if (extra !== undefined || !facet || !FACETS.has(facet) || !/^\d{1,15}$/.test(javText ?? '') || !/^\d{1,15}$/.test(userText ?? '') || !v) return undefined;
-  return { facet, javId: Number(javText), userId: Number(userText), at: Number(v[1]), eventId: v[2] === '' ? null : v[2]!, value: Number(v[3]) };
+  if (extra !== undefined || !facet || !FACETS.has(facet) || !/^\d{1,15}$/.test(javText ?? '') || !/^\d{1,15}$/.test(userText ?? '') || !v)
+    return undefined;
+  return {
+    facet,
+    javId: Number(javText),
+    userId: Number(userText),
+    at: Number(v[1]),
+    eventId: v[2] === '' ? null : v[2]!,
+    value: Number(v[3]),
+  };
 }
 
 function parseOffsetField(field: string, value: string): CoveredOffset | undefined {
@@ -126,7 +134,8 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  */
 export function insertDeltasSql(table: string, movies: readonly MovieDeltas[]): string {
   for (const m of movies) {
-    if (![m.id, ...METRICS.map((metric) => m[metric])].every(Number.isSafeInteger)) throw new Error(`not an integer delta for movie ${m.id}`);
+    if (![m.id, ...METRICS.map((metric) => m[metric])].every(Number.isSafeInteger))
+      throw new Error(`not an integer delta for movie ${m.id}`);
   }
   return `INSERT INTO ${table} (id, ${METRICS.join(', ')}) VALUES ${movies.map((m) => `(${[m.id, ...METRICS.map((metric) => m[metric])].join(',')})`).join(',')}`;
 }
@@ -138,7 +147,12 @@ export type MovieCounts = Map<number, Record<Metric, number>>;
  * Arguments of the re-align script for some fields: display key and pending field per field, and the
  * MySQL value it is based on. A movie MySQL does not have counts as 0, as the counter's seed does.
  */
-export function realignArgs(fields: readonly CounterField[], counts: MovieCounts, keyOf: (f: CounterField) => string, pendingFieldOf: (f: CounterField) => string): { keys: string[]; argv: string[] } {
+export function realignArgs(
+  fields: readonly CounterField[],
+  counts: MovieCounts,
+  keyOf: (f: CounterField) => string,
+  pendingFieldOf: (f: CounterField) => string,
+): { keys: string[]; argv: string[] } {
   const keys: string[] = [];
   const argv: string[] = [];
   for (const f of fields) {

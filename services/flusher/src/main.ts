@@ -28,7 +28,12 @@ async function main(): Promise<void> {
       const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-flusher' });
       // A mismatched schema stops the service before any run; MySQL down only postpones the check.
       const check = await checkCatalogAtStart(db, catalog, ['movies'], { logger, onMismatch: fatal });
-      const sink = new FlushSink(redis, db, { mysqlChunkRows: config.MYSQL_CHUNK_ROWS, realignChunkKeys: config.REALIGN_CHUNK_KEYS, readPageFields: config.READ_PAGE_FIELDS }, catalog);
+      const sink = new FlushSink(
+        redis,
+        db,
+        { mysqlChunkRows: config.MYSQL_CHUNK_ROWS, realignChunkKeys: config.REALIGN_CHUNK_KEYS, readPageFields: config.READ_PAGE_FIELDS },
+        catalog,
+      );
       const flusher = new Flusher(sink, metrics, failpoint);
       return {
         db,

@@ -32,7 +32,12 @@ const TEMP_TABLE = 'flusher_deltas';
 export class FlushSink {
   private readonly redis: RedisWithScripts;
 
-  constructor(redis: Redis, private readonly db: Knex, private readonly opts: SinkOptions, private readonly catalog: Catalog) {
+  constructor(
+    redis: Redis,
+    private readonly db: Knex,
+    private readonly opts: SinkOptions,
+    private readonly catalog: Catalog,
+  ) {
     redis.defineCommand('tallyTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
     redis.defineCommand('tallyRealign', { lua: REALIGN_SCRIPT });
     this.redis = redis as RedisWithScripts;
@@ -86,12 +91,17 @@ export class FlushSink {
         }
         await trx('flush_ledger').where({ flush_id: flushId }).update({ jav_rows: javRows });
         if ((await this.redis.exists(counterKeys.flushing(flushId))) === 0) {
-          throw new TallyError('FLUSH_SOURCE_LOST', `flush ${flushId}: its Redis hash vanished before the commit (Redis lost its data?); rolled back, the counter replays from MySQL's offsets`, { retriable: true });
+          throw new TallyError(
+            'FLUSH_SOURCE_LOST',
+            `flush ${flushId}: its Redis hash vanished before the commit (Redis lost its data?); rolled back, the counter replays from MySQL's offsets`,
+            { retriable: true },
+          );
         }
         return { alreadyApplied: false, javRows, unknownIds };
       });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ER_DUP_ENTRY' && (await this.isApplied(flushId))) return { alreadyApplied: true, javRows: 0, unknownIds: [] };
+      if ((err as { code?: string }).code === 'ER_DUP_ENTRY' && (await this.isApplied(flushId)))
+        return { alreadyApplied: true, javRows: 0, unknownIds: [] };
       throw err;
     }
   }
@@ -113,7 +123,9 @@ export class FlushSink {
     const unknownIds: number[] = [];
     if (flush.movies.length === 0) return { javRows, unknownIds };
     await trx.raw(`DROP TEMPORARY TABLE IF EXISTS ${TEMP_TABLE}`);
-    await trx.raw(`CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ${METRICS.map((m) => `${m} BIGINT NOT NULL`).join(', ')}) ENGINE=MEMORY`);
+    await trx.raw(
+      `CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ${METRICS.map((m) => `${m} BIGINT NOT NULL`).join(', ')}) ENGINE=MEMORY`,
+    );
     try {
       for (const chunk of chunks(flush.movies, this.opts.mysqlChunkRows)) {
         await trx.raw(insertDeltasSql(TEMP_TABLE, chunk));
@@ -122,7 +134,9 @@ export class FlushSink {
         javRows += res.affectedRows;
         if (res.affectedRows < chunk.length) {
           const id = q(this.catalog.movies.id);
-          const [rows] = (await trx.raw(`SELECT d.id FROM ${TEMP_TABLE} d LEFT JOIN ${this.catalog.sql('movies')} j ON j.${id} = d.id WHERE j.${id} IS NULL`)) as [{ id: number | string }[]];
+          const [rows] = (await trx.raw(
+            `SELECT d.id FROM ${TEMP_TABLE} d LEFT JOIN ${this.catalog.sql('movies')} j ON j.${id} = d.id WHERE j.${id} IS NULL`,
+          )) as [{ id: number | string }[]];
           unknownIds.push(...rows.map((r) => Number(r.id)));
         }
         await trx.raw(`DELETE FROM ${TEMP_TABLE}`);
@@ -151,7 +165,12 @@ export class FlushSink {
     for (let i = 0; i < parts.length; i++) {
       const counts = await next!;
       next = read(i + 1);
-      const { keys, argv } = realignArgs(parts[i]!, counts, (f) => this.catalog.keys.display(f.metric, f.id), (f) => counterKeys.pendingField(f.metric, f.id));
+      const { keys, argv } = realignArgs(
+        parts[i]!,
+        counts,
+        (f) => this.catalog.keys.display(f.metric, f.id),
+        (f) => counterKeys.pendingField(f.metric, f.id),
+      );
       set += await this.redis.tallyRealign(keys.length + 1, counterKeys.pending, ...keys, ...argv);
     }
     return set;
@@ -169,7 +188,9 @@ export class FlushSink {
     // Ids are integers parsed and checked by parseFlushHash: inlined like the deltas.
     const ids = [...new Set(fields.map((f) => f.id))];
     const id = q(this.catalog.movies.id);
-    const [rows] = (await this.db.raw(`SELECT m.${id} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${id} IN (${ids.join(',')})`)) as [({ id: number } & Record<Metric, number | string>)[]];
+    const [rows] = (await this.db.raw(
+      `SELECT m.${id} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${id} IN (${ids.join(',')})`,
+    )) as [({ id: number } & Record<Metric, number | string>)[]];
     return new Map(rows.map((r) => [Number(r.id), Object.fromEntries(METRICS.map((m) => [m, Number(r[m])])) as Record<Metric, number>]));
   }
 

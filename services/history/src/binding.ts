@@ -14,7 +14,13 @@ const KINDS: Record<HistoryKind, EventType> = { view: 'movie.viewed', download: 
  * `progressGroup` keys the sink's progress in consumer_progress: a replay into the live tables uses
  * the live group's, so what the service applied is skipped.
  */
-export function historyBinding(db: Knex, names: TopicNames, progressGroup: string, metrics: ServiceMetrics, catalog: Catalog): SinkBinding<HistoryEvent> {
+export function historyBinding(
+  db: Knex,
+  names: TopicNames,
+  progressGroup: string,
+  metrics: ServiceMetrics,
+  catalog: Catalog,
+): SinkBinding<HistoryEvent> {
   const kindByTopic = new Map<string, HistoryKind>(
     (Object.entries(KINDS) as [HistoryKind, EventType][]).map(([kind, type]) => [names.topicFor(type), kind]),
   );
@@ -29,6 +35,15 @@ export function historyBinding(db: Knex, names: TopicNames, progressGroup: strin
     return { ok: false, reason: r.errors.map((e) => e.field).join(','), detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
   };
   const sink = new HistorySink(db, progressGroup, kindOf, metrics, catalog);
-  const skipped = metrics.counter('events_skipped_total', 'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)', ['topic', 'why']);
-  return skippingForgotten({ topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) }, new ForgottenSet(db), (e) => e, (topic, n) => skipped.inc({ topic, why: 'forgotten' }, n));
+  const skipped = metrics.counter(
+    'events_skipped_total',
+    'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)',
+    ['topic', 'why'],
+  );
+  return skippingForgotten(
+    { topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) },
+    new ForgottenSet(db),
+    (e) => e,
+    (topic, n) => skipped.inc({ topic, why: 'forgotten' }, n),
+  );
 }

@@ -4,7 +4,16 @@ import { foldHistory, mergeDeltas, type HistoryDelta, type HistoryEvent } from '
 const T0 = Date.UTC(2026, 0, 1);
 
 function ev(over: Partial<HistoryEvent> = {}): HistoryEvent {
-  return { event_id: randomUUID(), occurred_at: T0, received_at: T0 + 50, user_id: 1, jav_id: 10, ip: '10.0.0.1', user_agent: 'UA', ...over };
+  return {
+    event_id: randomUUID(),
+    occurred_at: T0,
+    received_at: T0 + 50,
+    user_id: 1,
+    jav_id: 10,
+    ip: '10.0.0.1',
+    user_agent: 'UA',
+    ...over,
+  };
 }
 
 /** Deterministic PRNG (mulberry32) so a failing shuffle can be replayed. */
@@ -62,7 +71,17 @@ describe('foldHistory', () => {
       ev({ occurred_at: T0 + 1_000, ip: '10.0.0.1', user_agent: 'first' }),
     ]);
     expect(deltas).toEqual([
-      { userId: 1, javId: 10, viewCount: 3, firstViewedAt: T0 + 1_000, lastViewedAt: T0 + 5_000, ip: '10.0.0.3', userAgent: 'latest', downloadCount: 0, lastDownloadedAt: null },
+      {
+        userId: 1,
+        javId: 10,
+        viewCount: 3,
+        firstViewedAt: T0 + 1_000,
+        lastViewedAt: T0 + 5_000,
+        ip: '10.0.0.3',
+        userAgent: 'latest',
+        downloadCount: 0,
+        lastDownloadedAt: null,
+      },
     ]);
   });
 
@@ -70,7 +89,12 @@ describe('foldHistory', () => {
     const a = ev({ occurred_at: T0, received_at: T0 + 10, ip: '10.0.0.1', event_id: '00000000-0000-4000-8000-00000000000a' });
     const b = ev({ occurred_at: T0, received_at: T0 + 20, ip: '10.0.0.2', event_id: '00000000-0000-4000-8000-00000000000b' });
     const c = ev({ occurred_at: T0, received_at: T0 + 20, ip: '10.0.0.3', event_id: '00000000-0000-4000-8000-00000000000c' });
-    for (const order of [[a, b, c], [c, b, a], [b, c, a], [c, a, b]]) {
+    for (const order of [
+      [a, b, c],
+      [c, b, a],
+      [b, c, a],
+      [c, a, b],
+    ]) {
       expect(foldHistory('view', order).deltas[0]!.ip).toBe('10.0.0.3');
     }
     expect(foldHistory('view', [b, a]).deltas[0]!.ip).toBe('10.0.0.2'); // same occurred_at: later received_at wins
@@ -79,14 +103,33 @@ describe('foldHistory', () => {
   it('downloads set the download fields and leave the view fields alone', () => {
     const { deltas } = foldHistory('download', [ev({ occurred_at: T0 + 9 }), ev({ occurred_at: T0 + 3 })]);
     expect(deltas).toEqual([
-      { userId: 1, javId: 10, viewCount: 0, firstViewedAt: null, lastViewedAt: null, ip: null, userAgent: null, downloadCount: 2, lastDownloadedAt: T0 + 9 },
+      {
+        userId: 1,
+        javId: 10,
+        viewCount: 0,
+        firstViewedAt: null,
+        lastViewedAt: null,
+        ip: null,
+        userAgent: null,
+        downloadCount: 2,
+        lastDownloadedAt: T0 + 9,
+      },
     ]);
   });
 
   it('skips guests but counts them, and keeps users and movies apart', () => {
-    const fold = foldHistory('view', [ev({ user_id: null }), ev({ user_id: 2, jav_id: 7 }), ev({ user_id: 1, jav_id: 7 }), ev({ user_id: null, jav_id: 7 }), ev({ user_id: 2, jav_id: 7 })]);
+    const fold = foldHistory('view', [
+      ev({ user_id: null }),
+      ev({ user_id: 2, jav_id: 7 }),
+      ev({ user_id: 1, jav_id: 7 }),
+      ev({ user_id: null, jav_id: 7 }),
+      ev({ user_id: 2, jav_id: 7 }),
+    ]);
     expect(fold.guests).toBe(2);
-    expect(fold.deltas.map((d) => [d.userId, d.javId, d.viewCount])).toEqual([[1, 7, 1], [2, 7, 2]]);
+    expect(fold.deltas.map((d) => [d.userId, d.javId, d.viewCount])).toEqual([
+      [1, 7, 1],
+      [2, 7, 2],
+    ]);
     expect(fold.appliedIds).toHaveLength(3);
   });
 
@@ -103,7 +146,8 @@ describe('foldHistory', () => {
       const rand = rng(seed);
       const events = randomEvents(300, rand, false);
       const expected = foldHistory('view', events);
-      for (let k = 0; k < 4; k++) expect(foldHistory('view', shuffle(events, rand))).toEqual({ ...expected, appliedIds: expect.any(Array) });
+      for (let k = 0; k < 4; k++)
+        expect(foldHistory('view', shuffle(events, rand))).toEqual({ ...expected, appliedIds: expect.any(Array) });
     }
   });
 
@@ -122,7 +166,17 @@ describe('foldHistory', () => {
   it('views and downloads of the same pair merge in either order', () => {
     const views = foldHistory('view', [ev({ occurred_at: T0 + 5, ip: '10.0.0.5' }), ev({ occurred_at: T0 + 1 })]).deltas;
     const downloads = foldHistory('download', [ev({ occurred_at: T0 + 3 })]).deltas;
-    const expected = { userId: 1, javId: 10, viewCount: 2, firstViewedAt: T0 + 1, lastViewedAt: T0 + 5, ip: '10.0.0.5', userAgent: 'UA', downloadCount: 1, lastDownloadedAt: T0 + 3 };
+    const expected = {
+      userId: 1,
+      javId: 10,
+      viewCount: 2,
+      firstViewedAt: T0 + 1,
+      lastViewedAt: T0 + 5,
+      ip: '10.0.0.5',
+      userAgent: 'UA',
+      downloadCount: 1,
+      lastDownloadedAt: T0 + 3,
+    };
     expect(applyChunks([views, downloads])).toEqual([expected]);
     expect(applyChunks([downloads, views])).toEqual([expected]);
   });

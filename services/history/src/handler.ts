@@ -1,7 +1,10 @@
 import type { MovieDownloaded, MovieViewed } from '@tally/events';
 
 /** What the history sink reads of a movie.viewed or movie.downloaded event (the two share one shape). */
-export type HistoryEvent = Pick<MovieViewed & MovieDownloaded, 'event_id' | 'occurred_at' | 'received_at' | 'user_id' | 'jav_id' | 'ip' | 'user_agent'>;
+export type HistoryEvent = Pick<
+  MovieViewed & MovieDownloaded,
+  'event_id' | 'occurred_at' | 'received_at' | 'user_id' | 'jav_id' | 'ip' | 'user_agent'
+>;
 
 export type HistoryKind = 'view' | 'download';
 
@@ -46,7 +49,17 @@ const minOf = (a: number | null, b: number | null) => (a === null ? b : b === nu
 const maxOf = (a: number | null, b: number | null) => (a === null ? b : b === null ? a : Math.max(a, b));
 
 function emptyDelta(userId: number, javId: number): HistoryDelta {
-  return { userId, javId, viewCount: 0, firstViewedAt: null, lastViewedAt: null, ip: null, userAgent: null, downloadCount: 0, lastDownloadedAt: null };
+  return {
+    userId,
+    javId,
+    viewCount: 0,
+    firstViewedAt: null,
+    lastViewedAt: null,
+    ip: null,
+    userAgent: null,
+    downloadCount: 0,
+    lastDownloadedAt: null,
+  };
 }
 
 /**

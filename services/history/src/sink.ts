@@ -26,12 +26,22 @@ type HistoryColumn = keyof CatalogMapping['history']['columns'];
 export function historyUpsert(catalog: Catalog): { head: string; tail: string; columns: HistoryColumn[] } {
   const h = catalog.mapping.history;
   const col = (k: HistoryColumn) => h.columns[k];
-  const ORDER: HistoryColumn[] = ['viewCount', 'firstViewedAt', 'lastViewedAt', 'ip', 'userAgent', 'downloaded', 'downloadCount', 'lastDownloadedAt'];
+  const ORDER: HistoryColumn[] = [
+    'viewCount',
+    'firstViewedAt',
+    'lastViewedAt',
+    'ip',
+    'userAgent',
+    'downloaded',
+    'downloadCount',
+    'lastDownloadedAt',
+  ];
   const columns = ORDER.filter((k) => col(k) !== null);
   const c = (k: HistoryColumn) => q(col(k)!);
   const last = col('lastViewedAt') === null ? null : c('lastViewedAt');
   const newerView = last === null ? 'TRUE' : `VALUES(${last}) IS NOT NULL AND (${last} IS NULL OR VALUES(${last}) >= ${last})`;
-  const keepOrLater = (k: HistoryColumn, fn: 'LEAST' | 'GREATEST') => `${c(k)} = COALESCE(${fn}(${c(k)}, VALUES(${c(k)})), ${c(k)}, VALUES(${c(k)}))`;
+  const keepOrLater = (k: HistoryColumn, fn: 'LEAST' | 'GREATEST') =>
+    `${c(k)} = COALESCE(${fn}(${c(k)}, VALUES(${c(k)})), ${c(k)}, VALUES(${c(k)}))`;
   const SET: Record<HistoryColumn, () => string> = {
     ip: () => `${c('ip')} = IF(${newerView}, VALUES(${c('ip')}), ${c('ip')})`,
     userAgent: () => `${c('userAgent')} = IF(${newerView}, VALUES(${c('userAgent')}), ${c('userAgent')})`,
@@ -43,7 +53,11 @@ export function historyUpsert(catalog: Catalog): { head: string; tail: string; c
     lastDownloadedAt: () => keepOrLater('lastDownloadedAt', 'GREATEST'),
   };
   // ip and user agent first: they compare with the stored last-viewed time before it moves.
-  const updates = (['ip', 'userAgent', 'viewCount', 'firstViewedAt', 'lastViewedAt', 'downloaded', 'downloadCount', 'lastDownloadedAt'] as HistoryColumn[]).filter((k) => col(k) !== null).map((k) => SET[k]());
+  const updates = (
+    ['ip', 'userAgent', 'viewCount', 'firstViewedAt', 'lastViewedAt', 'downloaded', 'downloadCount', 'lastDownloadedAt'] as HistoryColumn[]
+  )
+    .filter((k) => col(k) !== null)
+    .map((k) => SET[k]());
   // With no column to update the key alone absorbs the row (user_id = user_id is a no-op assignment).
   const tail = `\nON DUPLICATE KEY UPDATE\n  ${updates.length > 0 ? updates.join(',\n  ') : `${q(h.user)} = ${q(h.user)}`}`;
   const head = `INSERT INTO ${catalog.sql('history')} (${[q(h.user), q(h.movie), ...columns.map(c)].join(', ')}) VALUES `;
@@ -86,8 +100,16 @@ export class HistorySink {
     catalog: Catalog,
   ) {
     this.statement = historyUpsert(catalog);
-    this.rowsUpserted = metrics.counter('history_rows_upserted_total', 'user_jav_history rows inserted or updated (one per user and movie per chunk)', ['topic']);
-    this.skipped = metrics.counter('events_skipped_total', 'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)', ['topic', 'why']);
+    this.rowsUpserted = metrics.counter(
+      'history_rows_upserted_total',
+      'user_jav_history rows inserted or updated (one per user and movie per chunk)',
+      ['topic'],
+    );
+    this.skipped = metrics.counter(
+      'events_skipped_total',
+      'Events without effect: guest, or already applied (offset ≤ progress, or event_id seen)',
+      ['topic', 'why'],
+    );
   }
 
   async apply(batch: PartitionBatch<HistoryEvent>): Promise<BatchOutcome> {
@@ -106,7 +128,8 @@ export class HistorySink {
     const again = r.skippedByOffset + r.skippedAsApplied + r.duplicatesInChunk;
     if (again > 0) batch.reportReprocessed(again);
     if (r.skippedByOffset > 0) this.skipped.inc({ ...labels, why: 'offset_applied' }, r.skippedByOffset);
-    if (r.skippedAsApplied + r.duplicatesInChunk > 0) this.skipped.inc({ ...labels, why: 'event_applied' }, r.skippedAsApplied + r.duplicatesInChunk);
+    if (r.skippedAsApplied + r.duplicatesInChunk > 0)
+      this.skipped.inc({ ...labels, why: 'event_applied' }, r.skippedAsApplied + r.duplicatesInChunk);
     if (r.guests > 0) this.skipped.inc({ ...labels, why: 'guest' }, r.guests);
     this.rowsUpserted.inc(labels, r.rows);
     return { kind: 'done' };
@@ -116,12 +139,21 @@ export class HistorySink {
     await trx.raw('SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?', [LOCK_WAIT_SECONDS, LOCK_WAIT_SECONDS]);
     const stored = await this.lockProgress(trx, batch.topic, batch.partition);
     const fresh = batch.messages.filter((m) => BigInt(m.offset) > stored);
-    const result: ChunkResult = { skippedByOffset: batch.messages.length - fresh.length, skippedAsApplied: 0, duplicatesInChunk: 0, guests: 0, rows: 0 };
+    const result: ChunkResult = {
+      skippedByOffset: batch.messages.length - fresh.length,
+      skippedAsApplied: 0,
+      duplicatesInChunk: 0,
+      guests: 0,
+      rows: 0,
+    };
     if (fresh.length === 0) return result;
 
     const notApplied = await this.dropAppliedEvents(trx, fresh);
     result.skippedAsApplied = fresh.length - notApplied.length;
-    const fold = foldHistory(this.kindOf(batch.topic), notApplied.map((m) => m.value));
+    const fold = foldHistory(
+      this.kindOf(batch.topic),
+      notApplied.map((m) => m.value),
+    );
     result.duplicatesInChunk = fold.duplicates;
     result.guests = fold.guests;
     result.rows = fold.deltas.length;
@@ -134,7 +166,10 @@ export class HistorySink {
     }
     if (fold.deltas.length > 0) await this.upsert(trx, fold.deltas);
     await trx.raw('UPDATE consumer_progress SET `offset` = ? WHERE group_id = ? AND topic = ? AND `partition` = ?', [
-      fresh[fresh.length - 1]!.offset, this.groupId, batch.topic, batch.partition,
+      fresh[fresh.length - 1]!.offset,
+      this.groupId,
+      batch.topic,
+      batch.partition,
     ]);
     return result;
   }
@@ -149,17 +184,25 @@ export class HistorySink {
     const [rows] = (await trx.raw(select, [this.groupId, topic, partition])) as [{ offset: number | string }[]];
     if (rows[0]) return BigInt(String(rows[0].offset));
     // Two first-time owners racing: the loser's INSERT fails on the primary key and its chunk retries.
-    await trx.raw('INSERT INTO consumer_progress (group_id, topic, `partition`, `offset`) VALUES (?, ?, ?, -1)', [this.groupId, topic, partition]);
+    await trx.raw('INSERT INTO consumer_progress (group_id, topic, `partition`, `offset`) VALUES (?, ?, ?, -1)', [
+      this.groupId,
+      topic,
+      partition,
+    ]);
     return -1n;
   }
 
   /** Drops events whose event_id is already applied: a client retry of the same event at another offset. */
-  private async dropAppliedEvents(trx: Knex.Transaction, messages: DecodedMessage<HistoryEvent>[]): Promise<DecodedMessage<HistoryEvent>[]> {
+  private async dropAppliedEvents(
+    trx: Knex.Transaction,
+    messages: DecodedMessage<HistoryEvent>[],
+  ): Promise<DecodedMessage<HistoryEvent>[]> {
     const ids = [...new Set(messages.filter((m) => m.value.user_id !== null).map((m) => m.value.event_id.toLowerCase()))];
     if (ids.length === 0) return messages;
-    const [rows] = (await trx.raw(`SELECT event_id FROM history_applied_events WHERE event_id IN (${ids.map(() => '?').join(', ')})`, ids)) as [
-      { event_id: string }[],
-    ];
+    const [rows] = (await trx.raw(
+      `SELECT event_id FROM history_applied_events WHERE event_id IN (${ids.map(() => '?').join(', ')})`,
+      ids,
+    )) as [{ event_id: string }[]];
     if (rows.length === 0) return messages;
     const applied = new Set(rows.map((r) => r.event_id.toLowerCase()));
     return messages.filter((m) => !applied.has(m.value.event_id.toLowerCase()));

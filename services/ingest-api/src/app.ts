@@ -37,7 +37,10 @@ declare module 'fastify' {
 }
 
 function trustProxy(list: string): string[] | false {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length ? items : false;
 }
 
@@ -56,11 +59,26 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     accepted: d.metrics.counter('events_accepted_total', 'Events acknowledged by Kafka', ['type']),
     rejected: d.metrics.counter('events_rejected_total', 'Events refused, by reason', ['reason']),
     requests: d.metrics.counter('event_requests_total', 'Event requests by status', ['status']),
-    produce: d.metrics.histogram('produce_duration_seconds', 'Time until Kafka acknowledged a request\'s events', [], [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5]),
+    produce: d.metrics.histogram(
+      'produce_duration_seconds',
+      "Time until Kafka acknowledged a request's events",
+      [],
+      [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    ),
     // Exported with the window off too (as zeros), so dashboards and alerts need not know the setting.
-    repeats: d.metrics.counter('views_repeated_total', 'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)'),
-    dedupFailures: d.metrics.counter('view_dedup_failures_total', 'Requests whose views were all counted unchecked because Redis did not answer (fail open)'),
-    guests: d.metrics.counter('events_user_unproven_total', 'Browser events whose user_id had no valid user token, kept as guests\' events, by problem', ['problem']),
+    repeats: d.metrics.counter(
+      'views_repeated_total',
+      'Views Kafka acknowledged flagged repeat_view by VIEW_DEDUP_WINDOW (logged, not counted)',
+    ),
+    dedupFailures: d.metrics.counter(
+      'view_dedup_failures_total',
+      'Requests whose views were all counted unchecked because Redis did not answer (fail open)',
+    ),
+    guests: d.metrics.counter(
+      'events_user_unproven_total',
+      "Browser events whose user_id had no valid user token, kept as guests' events, by problem",
+      ['problem'],
+    ),
   };
   // First, so its onRoute hook sees every route: GET /v1/events answers 405 with Allow, not 404.
   answerUnservedMethods(app as unknown as FastifyInstance);
@@ -77,7 +95,8 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     if (status === 503) reply.header('retry-after', String(config.RETRY_AFTER_SECONDS));
     m.requests.inc({ status: String(status) });
     if (status === 400 || status === 413 || status === 415) m.rejected.inc({ reason: code });
-    const message = err instanceof TallyError ? err.message : status >= 500 ? 'internal error' : bodyErrorMessage(err, req, config.BODY_LIMIT_BYTES);
+    const message =
+      err instanceof TallyError ? err.message : status >= 500 ? 'internal error' : bodyErrorMessage(err, req, config.BODY_LIMIT_BYTES);
     return reply.code(status).send({ error: { code, message } });
   });
 
@@ -85,11 +104,16 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     global: true,
     globalCompression: false, // responses are tiny; only request bodies may be gzip
     requestEncodings: ['gzip'],
-    onUnsupportedRequestEncoding: (encoding) => new TallyError('ENCODING_UNSUPPORTED', `Content-Encoding '${encoding}' is not supported; send gzip or nothing`, { httpStatus: 415 }),
+    onUnsupportedRequestEncoding: (encoding) =>
+      new TallyError('ENCODING_UNSUPPORTED', `Content-Encoding '${encoding}' is not supported; send gzip or nothing`, { httpStatus: 415 }),
     // compress copies only this error's enumerable fields (the code) onto zlib's error; bodyErrorMessage words it.
     onInvalidRequestPayload: () => new TallyError('GZIP_INVALID', 'body is not valid gzip', { httpStatus: 400 }),
   });
-  await app.register(cors, { origin: config.CORS_ORIGINS.includes('*') ? true : [...config.CORS_ORIGINS], methods: ['POST', 'GET', 'OPTIONS'], maxAge: 600 });
+  await app.register(cors, {
+    origin: config.CORS_ORIGINS.includes('*') ? true : [...config.CORS_ORIGINS],
+    methods: ['POST', 'GET', 'OPTIONS'],
+    maxAge: 600,
+  });
   // Server keys are limited per key (the web app's back end sends everyone's events from a few
   // addresses), browser keys per key and client ip. Buckets name keys by their public id, never the
   // key itself; unknown keys share the ip's '-' bucket: one bucket per guessed key would leave
@@ -173,7 +197,12 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
       return reply.code(202).send({
         accepted: result.accepted.length,
         rejected: events.length - result.accepted.length,
-        events: result.accepted.map((a) => ({ index: a.index, event_id: a.event.payload.event_id, identity: a.identity, ...(a.guest ? { notice: a.guest.notice } : {}) })),
+        events: result.accepted.map((a) => ({
+          index: a.index,
+          event_id: a.event.payload.event_id,
+          identity: a.identity,
+          ...(a.guest ? { notice: a.guest.notice } : {}),
+        })),
         errors: result.errors,
       });
     },
@@ -187,23 +216,32 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
 /** Fastify's own body errors, reworded to name the header or limit the client has to change. */
 function bodyErrorMessage(err: FastifyError, req: FastifyRequest, bodyLimit: number): string {
   switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return `body is larger than the limit of ${bodyLimit} bytes (counted after any gzip decompression)`;
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return `body is larger than the limit of ${bodyLimit} bytes (counted after any gzip decompression)`;
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const type = req.headers['content-type'];
       return `Content-Type ${type ? `'${type}'` : '(none)'} is not supported; send application/json, or text/plain carrying JSON`;
     }
-    case 'GZIP_INVALID': return `body is not valid gzip: ${err.message}`;
-    default: return err.message;
+    case 'GZIP_INVALID':
+      return `body is not valid gzip: ${err.message}`;
+    default:
+      return err.message;
   }
 }
 
 /** Fastify's own body errors, renamed to the codes the API documents. */
 function bodyErrorCode(err: FastifyError): string {
   switch (err.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE': return 'BODY_TOO_LARGE';
-    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': return 'CONTENT_TYPE_UNSUPPORTED';
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY': return 'BODY_EMPTY';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY': case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': return 'JSON_INVALID';
-    default: return err.code ?? 'ERROR';
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'BODY_TOO_LARGE';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'CONTENT_TYPE_UNSUPPORTED';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'BODY_EMPTY';
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return 'JSON_INVALID';
+    default:
+      return err.code ?? 'ERROR';
   }
 }

@@ -43,12 +43,18 @@ export class KeyRing {
    */
   constructor(browserKeys: readonly string[], serverKeys: readonly string[], eventTypes: Readonly<Record<string, unknown>> = {}) {
     const problems: string[] = [];
-    const configured = new Map<string, KeyKind>([...browserKeys.map((k) => [k, 'browser'] as const), ...serverKeys.map((k) => [k, 'server'] as const)]);
+    const configured = new Map<string, KeyKind>([
+      ...browserKeys.map((k) => [k, 'browser'] as const),
+      ...serverKeys.map((k) => [k, 'server'] as const),
+    ]);
     for (const k of browserKeys) if (serverKeys.includes(k)) problems.push(`key ${shown(k)} is in both BROWSER_KEYS and SERVER_KEYS`);
     const narrowed = new Map<string, Set<EventType>>();
     for (const [key, patterns] of Object.entries(eventTypes)) {
       const kind = configured.get(key);
-      if (!kind) { problems.push(`key ${shown(key)} is in neither BROWSER_KEYS nor SERVER_KEYS`); continue; }
+      if (!kind) {
+        problems.push(`key ${shown(key)} is in neither BROWSER_KEYS nor SERVER_KEYS`);
+        continue;
+      }
       if (!Array.isArray(patterns) || patterns.length === 0 || !patterns.every((p) => typeof p === 'string')) {
         problems.push(`key ${shown(key)}: must be a non-empty list of event types or patterns ("movie.*", "*")`);
         continue;
@@ -59,7 +65,8 @@ export class KeyRing {
         if (types.length === 0) problems.push(`key ${shown(key)}: '${p}' names no event type (known: ${EVENT_TYPES.join(', ')})`);
         // '*' for a browser key means "all it may send"; naming an admin event outright is a mistake.
         const forbidden = kind === 'browser' && p !== '*' && !p.endsWith('.*') ? types.filter((t) => eventDefinition(t).server_only) : [];
-        if (forbidden.length > 0) problems.push(`key ${shown(key)} is a browser key and may not send ${forbidden.join(', ')} (admin events need a server key)`);
+        if (forbidden.length > 0)
+          problems.push(`key ${shown(key)} is a browser key and may not send ${forbidden.join(', ')} (admin events need a server key)`);
         for (const t of types) if (kind === 'server' || !eventDefinition(t).server_only) allowed.add(t);
       }
       narrowed.set(key, allowed);
@@ -76,7 +83,11 @@ export class KeyRing {
   /** The presented key; throws a 401 that says what is wrong, never which keys exist. */
   resolve(presented: string | undefined): WriteKey {
     if (presented === undefined || presented === '') {
-      throw new TallyError('AUTH_MISSING_KEY', 'missing write key: send "Authorization: Bearer <key>", "X-Tally-Key: <key>" or ?key=<key>', { httpStatus: 401 });
+      throw new TallyError(
+        'AUTH_MISSING_KEY',
+        'missing write key: send "Authorization: Bearer <key>", "X-Tally-Key: <key>" or ?key=<key>',
+        { httpStatus: 401 },
+      );
     }
     const found = this.find(presented);
     if (!found) throw new TallyError('AUTH_UNKNOWN_KEY', 'unknown write key', { httpStatus: 401 });

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import {
-  CLIENT_TIME_FIELDS, MIN_TIME_MS, SERVER_KEY_ONLY_FIELDS as SERVER_ONLY_FIELDS, SERVER_SET_FIELDS, parseClientTime, type FieldError,
+  CLIENT_TIME_FIELDS,
+  MIN_TIME_MS,
+  SERVER_KEY_ONLY_FIELDS as SERVER_ONLY_FIELDS,
+  SERVER_SET_FIELDS,
+  parseClientTime,
+  type FieldError,
 } from '@tally/events';
 import type { WriteKey } from './auth';
 import type { TokenCheck, TokenProblem } from './user-token';
@@ -55,9 +60,14 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): Enric
   for (const f of CLIENT_TIME_FIELDS) {
     if (fields[f] === undefined || fields[f] === null) continue;
     const t = parseClientTime(fields[f]);
-    if (t === undefined) errors.push({ field: f, reason: 'must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds' });
+    if (t === undefined)
+      errors.push({
+        field: f,
+        reason: 'must be an ISO-8601 date-time with a zone, 2000 to 2099 (2026-11-26T12:00:00Z), or integer epoch milliseconds',
+      });
     // The bound holds for the time as sent too, not only after the skew correction moved it.
-    else if (t < MIN_TIME_MS) errors.push({ field: f, reason: `must be epoch milliseconds not before ${new Date(MIN_TIME_MS).toISOString()}` });
+    else if (t < MIN_TIME_MS)
+      errors.push({ field: f, reason: `must be epoch milliseconds not before ${new Date(MIN_TIME_MS).toISOString()}` });
     else times[f] = t;
   }
   const sentAt = times.sent_at ?? null;
@@ -91,5 +101,8 @@ function unproven(userId: unknown, ctx: RequestContext): Enriched['guest'] {
   const proof = ctx.userProof();
   if (proof.ok && proof.userId === userId) return undefined;
   const [problem, why] = proof.ok ? (['other_user', `user_token is for user ${proof.userId}`] as const) : [proof.problem, proof.reason];
-  return { problem, notice: { field: 'user_id', reason: `was not counted as user ${String(userId)}: ${why}; the event is kept as a guest's` } };
+  return {
+    problem,
+    notice: { field: 'user_id', reason: `was not counted as user ${String(userId)}: ${why}; the event is kept as a guest's` },
+  };
 }

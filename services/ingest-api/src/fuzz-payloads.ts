@@ -18,9 +18,29 @@ export function clientEvents(): Record<string, unknown>[] {
 
 /** Text that broke parsers, databases and pages elsewhere; valid events must carry it verbatim. */
 export const HOSTILE_STRINGS: readonly string[] = [
-  "'; DROP TABLE jav; --", "' OR 1=1 --", '" OR ""="', "1'; SELECT SLEEP(5); --", "\\'; DELETE FROM search_events; --",
-  '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '"><svg onload=alert(1)>', 'javascript:alert(1)', '{{7*7}}', '${7*7}',
-  'nul\u0000byte', '\u202eevil', 'zero\u200bwidth', 'e\u0301', '😀🎬', '👨‍👩‍👧‍👦', 'مرحبا', '日本語の検索', '\r\n\t', '\\', '%00', '../../etc/passwd',
+  "'; DROP TABLE jav; --",
+  "' OR 1=1 --",
+  '" OR ""="',
+  "1'; SELECT SLEEP(5); --",
+  "\\'; DELETE FROM search_events; --",
+  '<script>alert(1)</script>',
+  '<img src=x onerror=alert(1)>',
+  '"><svg onload=alert(1)>',
+  'javascript:alert(1)',
+  '{{7*7}}',
+  '${7*7}',
+  'nul\u0000byte',
+  '\u202eevil',
+  'zero\u200bwidth',
+  'e\u0301',
+  '😀🎬',
+  '👨‍👩‍👧‍👦',
+  'مرحبا',
+  '日本語の検索',
+  '\r\n\t',
+  '\\',
+  '%00',
+  '../../etc/passwd',
 ];
 
 const codePoints = (s: string) => [...s].length;
@@ -38,9 +58,31 @@ const text = (max: number) =>
     .filter((s) => s.trim() !== '' && codePoints(s) <= max);
 
 export const anyValue = fc.oneof(
-  fc.string(), fc.string({ unit: 'binary' }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined),
-  fc.array(fc.integer(), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
-  fc.constantFrom(-1, 0, -0, 0.5, 2 ** 31 - 1, 2 ** 31, 2 ** 53 - 1, 2 ** 53, 1e300, '2026-11-26T12:00:00Z', '9999-01-01T00:00:00Z', '', 'x'.repeat(600), 'y'.repeat(20_000)),
+  fc.string(),
+  fc.string({ unit: 'binary' }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant(undefined),
+  fc.array(fc.integer(), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 3 }),
+  fc.constantFrom(
+    -1,
+    0,
+    -0,
+    0.5,
+    2 ** 31 - 1,
+    2 ** 31,
+    2 ** 53 - 1,
+    2 ** 53,
+    1e300,
+    '2026-11-26T12:00:00Z',
+    '9999-01-01T00:00:00Z',
+    '',
+    'x'.repeat(600),
+    'y'.repeat(20_000),
+  ),
   fc.constantFrom(...HOSTILE_STRINGS),
 );
 
@@ -66,9 +108,20 @@ function validOf(base: Record<string, unknown>, keyKind: KeyKind): fc.Arbitrary<
     times: fc.constantFrom('epoch', 'iso', 'none'),
     ...(idField ? { id: fc.oneof(fc.integer({ min: 1, max: 1_000_000 }), fc.constant(MAX_LONG)) } : {}),
     // A "__proto__" filter name would make the API refuse the whole body (fastify's prototype-poisoning guard).
-    ...('query' in base ? { query: fc.oneof(text(MAX_QUERY_CHARS), fc.constant('')), filters: fc.dictionary(text(32).filter((k) => k !== '__proto__'), text(64), { maxKeys: 3 }) } : {}),
+    ...('query' in base
+      ? {
+          query: fc.oneof(text(MAX_QUERY_CHARS), fc.constant('')),
+          filters: fc.dictionary(
+            text(32).filter((k) => k !== '__proto__'),
+            text(64),
+            { maxKeys: 3 },
+          ),
+        }
+      : {}),
     ...('reason' in base || 'group' in base ? { name: text(MAX_NAME_CHARS) } : {}),
-    ...(keyKind === 'server' ? { ip: fc.oneof(fc.ipV4(), fc.ipV6()), userAgent: fc.option(text(MAX_USER_AGENT_CHARS), { nil: null }) } : {}),
+    ...(keyKind === 'server'
+      ? { ip: fc.oneof(fc.ipV4(), fc.ipV6()), userAgent: fc.option(text(MAX_USER_AGENT_CHARS), { nil: null }) }
+      : {}),
   };
   return fc.record(parts as Record<string, fc.Arbitrary<unknown>>).map((o) => {
     const e: Record<string, unknown> = { ...base, user_id: o.user_id };
@@ -109,7 +162,10 @@ const DEFECTS: Defect[] = [
   },
   (e, k) => (k === 'browser' ? { event: { ...e, ip: '198.51.100.9' }, field: 'ip' } : { event: { ...e, ip: '999.1.1.1' }, field: 'ip' }),
   (e, k) => ({ event: { ...e, user_agent: k === 'browser' ? 'Mozilla/5.0' : 'u'.repeat(MAX_USER_AGENT_CHARS + 1) }, field: 'user_agent' }),
-  (e) => ('query' in e ? { event: { ...e, query: 'q'.repeat(MAX_QUERY_CHARS + 1 + (e.query as string).length) }, field: 'query' } : { event: { ...e, x_extra: 'query' }, field: 'x_extra' }),
+  (e) =>
+    'query' in e
+      ? { event: { ...e, query: 'q'.repeat(MAX_QUERY_CHARS + 1 + (e.query as string).length) }, field: 'query' }
+      : { event: { ...e, x_extra: 'query' }, field: 'x_extra' },
   (e) => ('rating' in e ? { event: { ...e, rating: 6 }, field: 'rating' } : { event: { ...e, user_id: -5 }, field: 'user_id' }),
 ];
 
@@ -123,22 +179,32 @@ export interface FuzzEvent {
 
 /** A valid event with some fields removed, replaced or added: near misses are the interesting inputs. */
 function nearMiss(keyKind: KeyKind): fc.Arbitrary<Record<string, unknown>> {
-  return fc.tuple(validEvent(keyKind), fc.array(fc.tuple(fc.constantFrom('drop', 'set', 'add'), fc.nat(), anyValue), { minLength: 1, maxLength: 4 })).map(([base, edits]) => {
-    const e: Record<string, unknown> = { ...base };
-    for (const [op, n, v] of edits) {
-      const keys = Object.keys(e);
-      const k = op === 'add' || keys.length === 0 ? `f${n % 5}` : keys[n % keys.length]!;
-      if (op === 'drop') delete e[k];
-      else e[k] = v;
-    }
-    return e;
-  });
+  return fc
+    .tuple(
+      validEvent(keyKind),
+      fc.array(fc.tuple(fc.constantFrom('drop', 'set', 'add'), fc.nat(), anyValue), { minLength: 1, maxLength: 4 }),
+    )
+    .map(([base, edits]) => {
+      const e: Record<string, unknown> = { ...base };
+      for (const [op, n, v] of edits) {
+        const keys = Object.keys(e);
+        const k = op === 'add' || keys.length === 0 ? `f${n % 5}` : keys[n % keys.length]!;
+        if (op === 'drop') delete e[k];
+        else e[k] = v;
+      }
+      return e;
+    });
 }
 
 export function fuzzEvent(keyKind: KeyKind, objectsOnly = false): fc.Arbitrary<FuzzEvent> {
   const kinds: fc.WeightedArbitrary<FuzzEvent>[] = [
     { weight: 5, arbitrary: validEvent(keyKind).map((event) => ({ event, verdict: 'valid' as const })) },
-    { weight: 3, arbitrary: fc.tuple(validEvent(keyKind), fc.constantFrom(...DEFECTS)).map(([e, defect]) => ({ ...defect(e, keyKind), verdict: 'invalid' as const })) },
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(validEvent(keyKind), fc.constantFrom(...DEFECTS))
+        .map(([e, defect]) => ({ ...defect(e, keyKind), verdict: 'invalid' as const })),
+    },
     { weight: 2, arbitrary: nearMiss(keyKind).map((event) => ({ event, verdict: 'unknown' as const })) },
   ];
   if (!objectsOnly) {

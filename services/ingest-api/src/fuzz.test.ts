@@ -11,7 +11,11 @@ const RUNS = 10_000;
 const limits: FuzzLimits = { keys: { browser: 'bk-1', server: 'sk-1' }, maxEvents: 5, bodyLimit: 8_192 };
 
 it(`answers ${RUNS} random requests as documented and lets no invalid event through`, async () => {
-  const { app, produced } = await testApp({ RATE_LIMIT_MAX: String(RUNS * 10), MAX_EVENTS_PER_REQUEST: String(limits.maxEvents), BODY_LIMIT_BYTES: String(limits.bodyLimit) });
+  const { app, produced } = await testApp({
+    RATE_LIMIT_MAX: String(RUNS * 10),
+    MAX_EVENTS_PER_REQUEST: String(limits.maxEvents),
+    BODY_LIMIT_BYTES: String(limits.bodyLimit),
+  });
   const statuses = new Map<number, number>();
   let accepted = 0;
   await fc.assert(
@@ -20,7 +24,10 @@ it(`answers ${RUNS} random requests as documented and lets no invalid event thro
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
       const answer = JSON.parse(res.body);
       const problems = answerProblems(req, res.statusCode, answer, limits);
-      if (problems.length > 0) throw new Error(`${req.kind} ${req.body.subarray(0, 300).toString()} → ${res.statusCode} ${res.body.slice(0, 500)}: ${problems.join('; ')}`);
+      if (problems.length > 0)
+        throw new Error(
+          `${req.kind} ${req.body.subarray(0, 300).toString()} → ${res.statusCode} ${res.body.slice(0, 500)}: ${problems.join('; ')}`,
+        );
       accepted += answer.accepted ?? 0;
     }),
     { numRuns: RUNS },

@@ -42,7 +42,9 @@ export function eventsOf(body: unknown, maxEvents: number): unknown[] {
   const { events, user_token: _token, ...others } = body as { events: unknown; user_token?: unknown };
   const unknown = Object.keys(others);
   if (unknown.length > 0) {
-    throw new TallyError('BODY_INVALID', `${unknown.join(', ')}: not a field of a batch, which has only "events" and "user_token"`, { httpStatus: 400 });
+    throw new TallyError('BODY_INVALID', `${unknown.join(', ')}: not a field of a batch, which has only "events" and "user_token"`, {
+      httpStatus: 400,
+    });
   }
   if (!Array.isArray(events)) throw new TallyError('BODY_INVALID', 'events must be an array of event objects', { httpStatus: 400 });
   if (events.length === 0) throw new TallyError('BODY_INVALID', 'events must not be empty', { httpStatus: 400 });
@@ -59,10 +61,15 @@ export function eventsOf(body: unknown, maxEvents: number): unknown[] {
 export function userTokenOf(body: unknown, headers: Record<string, string | string[] | undefined>): string | undefined {
   const inBody = body !== null && typeof body === 'object' && 'events' in body ? (body as { user_token?: unknown }).user_token : undefined;
   const header = headers[USER_TOKEN_HEADER];
-  for (const [where, token] of [['user_token', inBody], ['X-Tally-User-Token', header]] as const) {
+  for (const [where, token] of [
+    ['user_token', inBody],
+    ['X-Tally-User-Token', header],
+  ] as const) {
     if (token === undefined) continue;
     if (typeof token !== 'string' || !USER_TOKEN.test(token)) {
-      throw new TallyError('USER_TOKEN_INVALID', `${where} must be v1.<user_id>.<expires>.<signature> (${USER_TOKEN_PATTERN})`, { httpStatus: 400 });
+      throw new TallyError('USER_TOKEN_INVALID', `${where} must be v1.<user_id>.<expires>.<signature> (${USER_TOKEN_PATTERN})`, {
+        httpStatus: 400,
+      });
     }
   }
   return (inBody as string | undefined) ?? (header as string | undefined);
@@ -85,9 +92,10 @@ export function intake(events: unknown[], ctx: IntakeContext): Intake {
       return;
     }
     if (isEventType(type) && !ctx.key.allowed.has(type)) {
-      const why = ctx.key.kind === 'browser' && eventDefinition(type).server_only
-        ? 'it is an admin event and needs a server key (browser keys are public)'
-        : 'it is not in this key\'s KEY_EVENT_TYPES';
+      const why =
+        ctx.key.kind === 'browser' && eventDefinition(type).server_only
+          ? 'it is an admin event and needs a server key (browser keys are public)'
+          : "it is not in this key's KEY_EVENT_TYPES";
       out.errors.push({ index, field: 'type', reason: `'${type}' may not be sent with this key: ${why}` });
       out.forbidden++;
       return;
@@ -105,7 +113,12 @@ export function intake(events: unknown[], ctx: IntakeContext): Intake {
       return;
     }
     if (guest) result.event.payload.user_id = null;
-    out.accepted.push({ index, event: result.event, identity: result.event.payload.user_id === null ? 'guest' : 'user', ...(guest ? { guest } : {}) });
+    out.accepted.push({
+      index,
+      event: result.event,
+      identity: result.event.payload.user_id === null ? 'guest' : 'user',
+      ...(guest ? { guest } : {}),
+    });
   });
   return out;
 }

@@ -17,17 +17,37 @@ async function app(env: Record<string, string> = {}) {
 describe('what a key may send', () => {
   it('refuses admin events from a browser key: 403 when all are, per event beside accepted ones', async () => {
     const { app: a, produced } = await app();
-    const admin = await a.inject({ method: 'POST', url: '/v1/events', headers: browser, payload: { events: [clientEvent('featured.item.created'), clientEvent('featured.item.removed')] } });
+    const admin = await a.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: browser,
+      payload: { events: [clientEvent('featured.item.created'), clientEvent('featured.item.removed')] },
+    });
     expect(admin.statusCode).toBe(403);
     expect(admin.json().error.code).toBe('EVENT_TYPE_FORBIDDEN');
-    expect(admin.json().errors[0]).toEqual({ index: 0, field: 'type', reason: "'featured.item.created' may not be sent with this key: it is an admin event and needs a server key (browser keys are public)" });
+    expect(admin.json().errors[0]).toEqual({
+      index: 0,
+      field: 'type',
+      reason:
+        "'featured.item.created' may not be sent with this key: it is an admin event and needs a server key (browser keys are public)",
+    });
 
-    const mixed = await a.inject({ method: 'POST', url: '/v1/events', headers: browser, payload: { events: [clientEvent('movie.viewed'), clientEvent('featured.item.updated')] } });
+    const mixed = await a.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: browser,
+      payload: { events: [clientEvent('movie.viewed'), clientEvent('featured.item.updated')] },
+    });
     expect(mixed.statusCode).toBe(202);
     expect(mixed.json()).toMatchObject({ accepted: 1, rejected: 1, errors: [{ index: 1, field: 'type' }] });
     expect(produced.flat().map((e) => e.type)).toEqual(['movie.viewed']);
 
-    const fromServer = await a.inject({ method: 'POST', url: '/v1/events', headers: server, payload: clientEvent('featured.item.created') });
+    const fromServer = await a.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: server,
+      payload: clientEvent('featured.item.created'),
+    });
     expect(fromServer.statusCode).toBe(202);
   });
 
@@ -43,7 +63,9 @@ describe('what a key may send', () => {
 
   it('stops at start with KEY_EVENT_TYPES named for an unknown key, type, or an admin event given to a browser key', () => {
     const load = (v: unknown) => () => loadIngestConfig({ BROWSER_KEYS: 'bk-1', SERVER_KEYS: 'sk-1', KEY_EVENT_TYPES: JSON.stringify(v) });
-    expect(load({ 'bk-1': ['featured.item.created'] })).toThrow(/KEY_EVENT_TYPES: key 'bk-1…' is a browser key and may not send featured.item.created/);
+    expect(load({ 'bk-1': ['featured.item.created'] })).toThrow(
+      /KEY_EVENT_TYPES: key 'bk-1…' is a browser key and may not send featured.item.created/,
+    );
     expect(load({ 'nope-key': ['movie.viewed'] })).toThrow(/KEY_EVENT_TYPES: key 'nope…' is in neither BROWSER_KEYS nor SERVER_KEYS/);
     expect(load({ 'sk-1': ['movie.teleported'] })).toThrow(/'movie.teleported' names no event type/);
     expect(load({ 'sk-1': [] })).toThrow(/must be a non-empty list/);
@@ -69,18 +91,28 @@ describe('a user_id from a browser key', () => {
     const inHeader = await sendAs({ events: [viewed] }, { ...browser, 'x-tally-user-token': token });
     expect(inHeader.stored?.user_id).toBe(42);
     // Rotation: a token signed with any listed secret counts.
-    const rotated = await sendAs({ user_token: signUserToken('old-secret', 42, inSeconds(60)), events: [viewed] }, browser, { USER_TOKEN_SECRETS: `${SECRET},old-secret` });
+    const rotated = await sendAs({ user_token: signUserToken('old-secret', 42, inSeconds(60)), events: [viewed] }, browser, {
+      USER_TOKEN_SECRETS: `${SECRET},old-secret`,
+    });
     expect(rotated.stored?.user_id).toBe(42);
   });
 
   it.each([
     ['no token', undefined, 'no user_token was sent'],
     ['a forged signature', signUserToken('guessed-secret', 42, inSeconds(3600)), 'user_token has an invalid signature'],
-    ['a token whose user id was edited', signUserToken(SECRET, 41, inSeconds(3600)).replace(/^v1\.41\./, 'v1.42.'), 'user_token has an invalid signature'],
+    [
+      'a token whose user id was edited',
+      signUserToken(SECRET, 41, inSeconds(3600)).replace(/^v1\.41\./, 'v1.42.'),
+      'user_token has an invalid signature',
+    ],
     ['an expired token', signUserToken(SECRET, 42, inSeconds(-1)), 'user_token has expired'],
-    ['a token living longer than USER_TOKEN_MAX_TTL', signUserToken(SECRET, 42, inSeconds(8 * 86_400)), 'user_token expires more than 168 h ahead (USER_TOKEN_MAX_TTL)'],
-    ['another user\'s token', signUserToken(SECRET, 7, inSeconds(3600)), 'user_token is for user 7'],
-  ])('is stored as a guest\'s event with %s, and the answer says why', async (_what, token, why) => {
+    [
+      'a token living longer than USER_TOKEN_MAX_TTL',
+      signUserToken(SECRET, 42, inSeconds(8 * 86_400)),
+      'user_token expires more than 168 h ahead (USER_TOKEN_MAX_TTL)',
+    ],
+    ["another user's token", signUserToken(SECRET, 7, inSeconds(3600)), 'user_token is for user 7'],
+  ])("is stored as a guest's event with %s, and the answer says why", async (_what, token, why) => {
     const r = await sendAs({ ...(token === undefined ? {} : { user_token: token }), events: [viewed] });
     expect(r.status).toBe(202);
     expect(r.stored).toMatchObject({ user_id: null, ip: '127.0.0.1' });
@@ -92,22 +124,31 @@ describe('a user_id from a browser key', () => {
     });
   });
 
-  it('is a guest\'s when the ingest API has no USER_TOKEN_SECRETS, and a server key\'s user_id is trusted as is', async () => {
+  it("is a guest's when the ingest API has no USER_TOKEN_SECRETS, and a server key's user_id is trusted as is", async () => {
     const { app: a, produced } = await testApp({}, { now: NOW });
-    const res = await a.inject({ method: 'POST', url: '/v1/events', headers: browser, payload: { user_token: signUserToken(SECRET, 42, inSeconds(60)), events: [viewed] } });
+    const res = await a.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: browser,
+      payload: { user_token: signUserToken(SECRET, 42, inSeconds(60)), events: [viewed] },
+    });
     expect(res.json().events[0].notice.reason).toMatch(/has no USER_TOKEN_SECRETS/);
     await a.inject({ method: 'POST', url: '/v1/events', headers: server, payload: viewed });
     expect(produced.flat().map((e) => e.payload.user_id)).toEqual([null, 42]);
   });
 
-  it('refuses a user_token that is not one (the document\'s pattern), naming where it came from', async () => {
+  it("refuses a user_token that is not one (the document's pattern), naming where it came from", async () => {
     for (const [body, headers, where] of [
       [{ user_token: 42, events: [viewed] }, browser, 'user_token'],
       [{ user_token: 'v2.42.1.abc', events: [viewed] }, browser, 'user_token'],
       [{ events: [viewed] }, { ...browser, 'x-tally-user-token': 'nope' }, 'X-Tally-User-Token'],
     ] as const) {
       const r = await sendAs(body, headers);
-      expect([r.status, r.body.error.code, r.body.error.message]).toEqual([400, 'USER_TOKEN_INVALID', expect.stringMatching(new RegExp(`^${where} must be v1\\.<user_id>`))]);
+      expect([r.status, r.body.error.code, r.body.error.message]).toEqual([
+        400,
+        'USER_TOKEN_INVALID',
+        expect.stringMatching(new RegExp(`^${where} must be v1\\.<user_id>`)),
+      ]);
       expect(r.stored).toBeUndefined();
     }
   });
@@ -117,7 +158,9 @@ describe('rate limits', () => {
   it('limits a server key per key whatever the address, a browser key per key and address', async () => {
     const { app: a } = await app({ RATE_LIMIT_MAX: '2', RATE_LIMIT_SERVER_MAX: '3' });
     const send = (headers: Record<string, string>, ip: string) =>
-      a.inject({ method: 'POST', url: '/v1/events', remoteAddress: ip, headers, payload: clientEvent('movie.viewed') }).then((r) => r.statusCode);
+      a
+        .inject({ method: 'POST', url: '/v1/events', remoteAddress: ip, headers, payload: clientEvent('movie.viewed') })
+        .then((r) => r.statusCode);
     const fromServer = [];
     for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4']) fromServer.push(await send(server, ip));
     expect(fromServer).toEqual([202, 202, 202, 429]);
@@ -127,9 +170,14 @@ describe('rate limits', () => {
   });
 });
 
-describe('the PHP package\'s user tokens (clients/php/tests/fixtures/user-token-vectors.json)', () => {
+describe("the PHP package's user tokens (clients/php/tests/fixtures/user-token-vectors.json)", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON fixture outside src
-  const vectors = require('../../../clients/php/tests/fixtures/user-token-vectors.json') as { secret: string; user_id: number; expires: number; token: string }[];
+  const vectors = require('../../../clients/php/tests/fixtures/user-token-vectors.json') as {
+    secret: string;
+    user_id: number;
+    expires: number;
+    token: string;
+  }[];
   it.each(vectors.map((v) => [v.token, v] as const))('%s is accepted by the ingest API for its user until it expires', (_t, v) => {
     const tokens = new UserTokens([v.secret], 7 * 86_400_000);
     const justBefore = v.expires * 1000 - 60_000;

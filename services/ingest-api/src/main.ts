@@ -22,7 +22,11 @@ const REGISTRY_CHECK_MS = 5_000;
 async function main(): Promise<void> {
   const config = configOrExit('ingest-api', () => loadIngestConfig());
   // With ANONYMIZE_IP the stored events carry no raw IP, so the logs may not either.
-  const logger = createLogger({ service: 'ingest-api', level: config.LOG_LEVEL, redactPersonalData: config.LOG_REDACT_PERSONAL_DATA || config.ANONYMIZE_IP });
+  const logger = createLogger({
+    service: 'ingest-api',
+    level: config.LOG_LEVEL,
+    redactPersonalData: config.LOG_REDACT_PERSONAL_DATA || config.ANONYMIZE_IP,
+  });
   const lifecycle = new Lifecycle(logger, { shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT });
   lifecycle.installProcessHandlers();
   const metrics = new ServiceMetrics('ingest-api');
@@ -35,11 +39,25 @@ async function main(): Promise<void> {
   const viewWindow = viewWindowOf(config, logger, lifecycle);
   const rateLimitRedis = rateLimitRedisOf(config, logger, lifecycle);
   const app = await buildApp({
-    config, logger, metrics, viewWindow, rateLimitRedis,
+    config,
+    logger,
+    metrics,
+    viewWindow,
+    rateLimitRedis,
     produce: (events) => sink.produce(events),
     readiness: [
-      { name: 'kafka', check: () => { if (!producer.isConnected) throw new Error('producer not connected'); } },
-      { name: 'registry', check: () => { if (!sink.ready) throw new Error('schemas not registered yet'); } },
+      {
+        name: 'kafka',
+        check: () => {
+          if (!producer.isConnected) throw new Error('producer not connected');
+        },
+      },
+      {
+        name: 'registry',
+        check: () => {
+          if (!sink.ready) throw new Error('schemas not registered yet');
+        },
+      },
     ],
   });
   // Registered after the producer: closes first, so in-flight requests finish their produce.
@@ -57,13 +75,22 @@ async function main(): Promise<void> {
  * views are counted unchecked (fail open), ingestion goes on. No offline queue and no retries, so an
  * outage fails each request's check at once instead of holding it for the reconnect.
  */
-function viewWindowOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): IngestDeps['viewWindow'] {
+function viewWindowOf(
+  config: Readonly<IngestConfig>,
+  logger: ReturnType<typeof createLogger>,
+  lifecycle: Lifecycle,
+): IngestDeps['viewWindow'] {
   if (config.VIEW_DEDUP_WINDOW === undefined) return undefined;
-  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-ingest-api' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.VIEW_DEDUP_TIMEOUT });
+  const redis = createRedis(
+    { url: config.REDIS_URL, connectionName: 'tally-ingest-api' },
+    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.VIEW_DEDUP_TIMEOUT },
+  );
   // The window logs one warning per outage; ioredis would print every reconnect failure.
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'view de-dup redis error'));
   // Registered before the HTTP server, so it closes after it: in-flight requests finish their check.
-  lifecycle.onShutdown('redis', async () => { await redis.quit(); });
+  lifecycle.onShutdown('redis', async () => {
+    await redis.quit();
+  });
   logger.info({ windowMs: config.VIEW_DEDUP_WINDOW }, 'view de-dup window on: one counted view per viewer and movie per window');
   return new ViewWindow(new RedisCountedViews(redis), { windowMs: config.VIEW_DEDUP_WINDOW, topicPrefix: config.TOPIC_PREFIX }, logger);
 }
@@ -73,8 +100,15 @@ function viewWindowOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof 
  * limit, not N. Like the view window it never holds a request: no offline queue, no retries, a short
  * command timeout, and the limiter lets a request through when Redis does not answer.
  */
-function rateLimitRedisOf(config: Readonly<IngestConfig>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): IngestDeps['rateLimitRedis'] {
-  const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-ingest-api-limits' }, { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.RATE_LIMIT_TIMEOUT });
+function rateLimitRedisOf(
+  config: Readonly<IngestConfig>,
+  logger: ReturnType<typeof createLogger>,
+  lifecycle: Lifecycle,
+): IngestDeps['rateLimitRedis'] {
+  const redis = createRedis(
+    { url: config.REDIS_URL, connectionName: 'tally-ingest-api-limits' },
+    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.RATE_LIMIT_TIMEOUT },
+  );
   let down = false;
   redis.on('error', (err: Error) => {
     if (!down) logger.warn({ err: err.message }, 'rate-limit redis unavailable: requests are not limited until it is back');
@@ -84,7 +118,9 @@ function rateLimitRedisOf(config: Readonly<IngestConfig>, logger: ReturnType<typ
     if (down) logger.info('rate-limit redis back: limits enforced again');
     down = false;
   });
-  lifecycle.onShutdown('rate-limit redis', async () => { await redis.quit().catch(() => undefined); });
+  lifecycle.onShutdown('rate-limit redis', async () => {
+    await redis.quit().catch(() => undefined);
+  });
   return redis;
 }
 
@@ -96,7 +132,12 @@ async function every(ms: number, fn: () => Promise<void>, lifecycle: Lifecycle):
   }
 }
 
-async function connectWithRetry(what: string, fn: () => Promise<void>, logger: ReturnType<typeof createLogger>, lifecycle: Lifecycle): Promise<void> {
+async function connectWithRetry(
+  what: string,
+  fn: () => Promise<void>,
+  logger: ReturnType<typeof createLogger>,
+  lifecycle: Lifecycle,
+): Promise<void> {
   for (let attempt = 0; !lifecycle.isStopping; attempt++) {
     try {
       await fn();

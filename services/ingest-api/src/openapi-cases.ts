@@ -89,7 +89,11 @@ export function forbiddenEvent(doc: IngestDocument, o: CaseOptions): fc.Arbitrar
   const full = new Map(eventSchemas(doc, 'server'));
   return fc.oneof(
     ...eventSchemas(doc, o.keyKind).map(([type, s]) => {
-      const violations = [...violationsOf(s), ...timeViolations(s, o.receivedAt), ...(o.keyKind === 'browser' ? serverOnlyViolations(full.get(type)!) : [])];
+      const violations = [
+        ...violationsOf(s),
+        ...timeViolations(s, o.receivedAt),
+        ...(o.keyKind === 'browser' ? serverOnlyViolations(full.get(type)!) : []),
+      ];
       return fc
         .tuple(instancesOf<ClientEvent>(s, honourTimeRules(s, o.receivedAt)), fc.constantFrom(...violations))
         .map(([event, violation]) => ({ event: violation.apply(event), violation }));

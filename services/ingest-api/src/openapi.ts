@@ -1,6 +1,14 @@
 import {
-  CLIENT_TIME_PATTERN, MAX_FUTURE_SKEW_MS, MIN_TIME_MS, SERVER_FILLED_FIELDS, SERVER_KEY_ONLY_FIELDS, SERVER_SET_FIELDS, eventDefinitions, fieldJsonSchema,
-  type AvroSchema, type EventDefinition,
+  CLIENT_TIME_PATTERN,
+  MAX_FUTURE_SKEW_MS,
+  MIN_TIME_MS,
+  SERVER_FILLED_FIELDS,
+  SERVER_KEY_ONLY_FIELDS,
+  SERVER_SET_FIELDS,
+  eventDefinitions,
+  fieldJsonSchema,
+  type AvroSchema,
+  type EventDefinition,
 } from '@tally/events';
 import { METHOD_NOT_ALLOWED_RESPONSE } from '@tally/runtime';
 
@@ -32,11 +40,19 @@ function clientTime(name: string, doc: string | undefined): Json {
   const corrected = name === 'occurred_at';
   const rule =
     `Not before ${iso(MIN_TIME_MS)}, and not more than ${MAX_FUTURE_SKEW_MS / 3_600_000} h after the server's received_at` +
-    (corrected ? '; both checked on the value as sent and after the clock-skew correction occurred_at + (received_at − sent_at) when sent_at is given.' : '.');
+    (corrected
+      ? '; both checked on the value as sent and after the clock-skew correction occurred_at + (received_at − sent_at) when sent_at is given.'
+      : '.');
   return {
-    description: `${doc ?? ''} ${rule} The relative bound is the x-tally-time extension (JSON Schema cannot compare with the server clock).`.trim(),
+    description:
+      `${doc ?? ''} ${rule} The relative bound is the x-tally-time extension (JSON Schema cannot compare with the server clock).`.trim(),
     oneOf: [
-      { type: 'string', format: 'date-time', pattern: CLIENT_TIME_PATTERN, description: 'RFC 3339 date-time with a zone (Z or ±hh:mm), a real calendar day, years 2000–2099' },
+      {
+        type: 'string',
+        format: 'date-time',
+        pattern: CLIENT_TIME_PATTERN,
+        description: 'RFC 3339 date-time with a zone (Z or ±hh:mm), a real calendar day, years 2000–2099',
+      },
       // occurred_at: null, like leaving it out, means "now" (the server's received_at).
       { type: 'integer', format: 'int64', minimum: MIN_TIME_MS, description: 'epoch milliseconds', nullable: true },
     ],
@@ -49,14 +65,17 @@ function fieldSchema(f: { name: string; type: AvroSchema; doc?: string }): Json 
   const schema: Json = { ...fieldJsonSchema(f.name, f.type), ...(f.doc ? { description: f.doc } : {}) };
   if (f.name === 'event_id') {
     schema.nullable = true;
-    schema.description = `${f.doc ?? ''} Absent or null: the server assigns a random one (then a retry is not recognised as the same event).`.trim();
+    schema.description =
+      `${f.doc ?? ''} Absent or null: the server assigns a random one (then a retry is not recognised as the same event).`.trim();
   }
   if (SERVER_ONLY.has(f.name)) {
-    schema.description = `${f.doc ?? ''} Only with a server key (forwarding the end user's); with a browser key the event is refused (field error), and the server uses the request's own.`.trim();
+    schema.description =
+      `${f.doc ?? ''} Only with a server key (forwarding the end user's); with a browser key the event is refused (field error), and the server uses the request's own.`.trim();
     schema['x-tally-server-key-only'] = true;
   }
   if (f.name === 'user_id') {
-    schema.description = `${f.doc ?? ''} With a browser key, proven by user_token (body) or the X-Tally-User-Token header; an unproven user_id is dropped and the event kept as a guest's (notice in the answer).`.trim();
+    schema.description =
+      `${f.doc ?? ''} With a browser key, proven by user_token (body) or the X-Tally-User-Token header; an unproven user_id is dropped and the event kept as a guest's (notice in the answer).`.trim();
   }
   return schema;
 }
@@ -76,7 +95,8 @@ function eventSchema(d: EventDefinition): Json {
   return {
     type: 'object',
     title: d.type,
-    description: `${avro.doc ?? ''}${admin ? ' An admin event: only with a server key (a browser key gets a per-event error on type, EVENT_TYPE_FORBIDDEN).' : ''}`.trim(),
+    description:
+      `${avro.doc ?? ''}${admin ? ' An admin event: only with a server key (a browser key gets a per-event error on type, EVENT_TYPE_FORBIDDEN).' : ''}`.trim(),
     properties,
     required,
     additionalProperties: false,
@@ -90,7 +110,11 @@ const fieldError = {
   type: 'object',
   properties: {
     index: { type: 'integer', minimum: 0, description: 'Position of the event in the request (0 for a single event)' },
-    field: { type: 'string', description: 'The field at fault (a dotted path for a map entry); "type" for an unknown or forbidden event type, "(event)" for a non-object' },
+    field: {
+      type: 'string',
+      description:
+        'The field at fault (a dotted path for a map entry); "type" for an unknown or forbidden event type, "(event)" for a non-object',
+    },
     reason: { type: 'string', description: 'Reads as "<field> <reason>"' },
   },
   required: ['index', 'field', 'reason'],
@@ -117,7 +141,10 @@ export function componentSchemas(maxEvents: number): Record<string, Json> {
   out.Event = {
     description: 'One event; `type` says which schema applies.',
     oneOf: defs.map((d) => ref(schemaName(d))),
-    discriminator: { propertyName: 'type', mapping: Object.fromEntries(defs.map((d) => [d.type, `#/components/schemas/${schemaName(d)}`])) },
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(defs.map((d) => [d.type, `#/components/schemas/${schemaName(d)}`])),
+    },
   };
   out.EventBatch = {
     type: 'object',
@@ -126,7 +153,8 @@ export function componentSchemas(maxEvents: number): Record<string, Json> {
       user_token: {
         type: 'string',
         pattern: USER_TOKEN_PATTERN,
-        description: "v1.<user_id>.<expires>.<signature>, signed by the web app's back end: proves that the events' user_id is the signed-in user (needed with a browser key; a server key is trusted). The same may come in the X-Tally-User-Token header.",
+        description:
+          "v1.<user_id>.<expires>.<signature>, signed by the web app's back end: proves that the events' user_id is the signed-in user (needed with a browser key; a server key is trusted). The same may come in the X-Tally-User-Token header.",
       },
       events: { type: 'array', minItems: 1, maxItems: maxEvents, items: ref('Event') },
     },
@@ -143,13 +171,19 @@ export function eventsRouteSchema(maxEvents: number, bodyLimit: number): Json {
     description:
       `One event object, or {"events": [...], "user_token"?: "..."} with 1 to ${maxEvents} events, at most ${bodyLimit} bytes (after gzip decompression). JSON, gzip-compressed JSON (Content-Encoding: gzip), ` +
       'or text/plain carrying JSON (navigator.sendBeacon). Each event is validated on its own against its schema: valid ones are accepted even when others in the ' +
-      'same batch are not. The schemas state every rule the server enforces; the one rule JSON Schema cannot express (a client time at most 1 day after the server\'s received_at) is the x-tally-time extension. ' +
+      "same batch are not. The schemas state every rule the server enforces; the one rule JSON Schema cannot express (a client time at most 1 day after the server's received_at) is the x-tally-time extension. " +
       'Fields marked x-tally-server-key-only need a server key. 202 means Kafka has acknowledged every accepted event. 503 means none of the request was accepted: retry it with the same event ids.',
     security: [{ bearer: [] }, { header: [] }, { query: [] }],
     consumes: ['application/json', 'text/plain'],
     headers: {
       type: 'object',
-      properties: { [USER_TOKEN_HEADER]: { type: 'string', pattern: USER_TOKEN_PATTERN, description: 'The user_token of the body, as a header (the body wins when both are sent)' } },
+      properties: {
+        [USER_TOKEN_HEADER]: {
+          type: 'string',
+          pattern: USER_TOKEN_PATTERN,
+          description: 'The user_token of the body, as a header (the body wins when both are sent)',
+        },
+      },
     },
     body: { oneOf: [ref('Event'), ref('EventBatch')], 'x-tally-max-body-bytes': bodyLimit },
     response: {
@@ -166,7 +200,11 @@ export function eventsRouteSchema(maxEvents: number, bodyLimit: number): Json {
               properties: {
                 index: { type: 'integer', minimum: 0 },
                 event_id: { type: 'string' },
-                identity: { type: 'string', enum: ['user', 'guest'], description: "Whose event it was recorded as: the user's (user_id kept) or a guest's" },
+                identity: {
+                  type: 'string',
+                  enum: ['user', 'guest'],
+                  description: "Whose event it was recorded as: the user's (user_id kept) or a guest's",
+                },
                 notice: {
                   type: 'object',
                   description: "With a browser key, a user_id the user_token did not prove: the event was kept, as a guest's",
@@ -181,9 +219,15 @@ export function eventsRouteSchema(maxEvents: number, bodyLimit: number): Json {
         },
         required: ['accepted', 'rejected', 'events', 'errors'],
       },
-      400: errorBody('Malformed body (not JSON, bad gzip, an unknown top-level field, a malformed user_token), or no valid event: errors lists each problem by index and field', true),
+      400: errorBody(
+        'Malformed body (not JSON, bad gzip, an unknown top-level field, a malformed user_token), or no valid event: errors lists each problem by index and field',
+        true,
+      ),
       401: errorBody('Missing or unknown write key'),
-      403: errorBody('Every event of the request is of a type this key may not send (EVENT_TYPE_FORBIDDEN; admin events need a server key, KEY_EVENT_TYPES narrows a key); errors lists each by index', true),
+      403: errorBody(
+        'Every event of the request is of a type this key may not send (EVENT_TYPE_FORBIDDEN; admin events need a server key, KEY_EVENT_TYPES narrows a key); errors lists each by index',
+        true,
+      ),
       413: errorBody(`Body larger than ${bodyLimit} bytes, or more than ${maxEvents} events`),
       415: errorBody('Content-Type is not application/json or text/plain, or a Content-Encoding other than gzip'),
       429: errorBody('Rate limit exceeded: counted per key for server keys, per key and client ip for browser keys; see Retry-After'),
@@ -204,7 +248,12 @@ export function openApiInfo(maxEvents: number) {
     },
     components: {
       securitySchemes: {
-        bearer: { type: 'http' as const, scheme: 'bearer', description: 'A write key: a browser key (public, in pages) or a server key (the web app\'s back end; may send ip, user_agent and admin events)' },
+        bearer: {
+          type: 'http' as const,
+          scheme: 'bearer',
+          description:
+            "A write key: a browser key (public, in pages) or a server key (the web app's back end; may send ip, user_agent and admin events)",
+        },
         header: { type: 'apiKey' as const, in: 'header', name: 'X-Tally-Key' },
         query: { type: 'apiKey' as const, in: 'query', name: 'key', description: 'For navigator.sendBeacon, which cannot set headers' },
       },

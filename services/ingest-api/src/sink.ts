@@ -36,15 +36,21 @@ export class EventSink {
     const next = new Map<EventType, number>();
     for (const d of eventDefinitions()) {
       const id = ids.get(this.names.subjectFor(d.type));
-      if (id === undefined) throw new DependencyError('registry', `no id for ${this.names.subjectFor(d.type)} after registering the catalog`);
+      if (id === undefined)
+        throw new DependencyError('registry', `no id for ${this.names.subjectFor(d.type)} after registering the catalog`);
       next.set(d.type, id);
     }
-    const changed = [...next].filter(([t, id]) => this.schemaIds.has(t) && this.schemaIds.get(t) !== id).map(([type, id]) => ({ type, before: this.schemaIds.get(type), after: id }));
+    const changed = [...next]
+      .filter(([t, id]) => this.schemaIds.has(t) && this.schemaIds.get(t) !== id)
+      .map(([type, id]) => ({ type, before: this.schemaIds.get(type), after: id }));
     if (changed.length > 0) {
       // New events must carry the ids the registry knows now. Events already in Kafka with the old
       // ids may no longer be readable by a consumer that has not cached them (RegistryCodec explains
       // the limit); say so loudly, an operator has to look.
-      this.logger.error({ changed }, 'the registry gave different schema ids than before: switching to the new ids; messages with the old ids may be dead-lettered');
+      this.logger.error(
+        { changed },
+        'the registry gave different schema ids than before: switching to the new ids; messages with the old ids may be dead-lettered',
+      );
     }
     this.schemaIds = next;
     this.logger.info({ schemas: next.size }, 'schemas registered');
@@ -69,7 +75,10 @@ export class EventSink {
       const intact = eventDefinitions().every((d) => registered.get(this.names.subjectFor(d.type)) === this.schemaIds.get(d.type));
       if (intact) return;
       this.repairing = true;
-      this.logger.warn({ registered: registered.size, expected: this.schemaIds.size }, 'the registry lost the schemas (restarted empty?): registering them again; answering 503 until done');
+      this.logger.warn(
+        { registered: registered.size, expected: this.schemaIds.size },
+        'the registry lost the schemas (restarted empty?): registering them again; answering 503 until done',
+      );
     }
     try {
       await this.registerSchemas();
@@ -80,7 +89,11 @@ export class EventSink {
   }
 
   async produce(events: TallyEvent[]): Promise<void> {
-    if (!this.ready) throw new DependencyError('registry', this.repairing ? 'the registry is being given the schemas again' : 'schemas are not registered yet');
+    if (!this.ready)
+      throw new DependencyError(
+        'registry',
+        this.repairing ? 'the registry is being given the schemas again' : 'schemas are not registered yet',
+      );
     let records: OutgoingRecord[];
     try {
       // Events reaching here passed validateEvent against this very schema, so encode without re-checking.

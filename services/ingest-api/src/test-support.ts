@@ -62,7 +62,13 @@ export async function testApp(
     },
     readiness: [],
     ...(config.VIEW_DEDUP_WINDOW !== undefined
-      ? { viewWindow: new ViewWindow(opts.countedViews ?? new MemoryCountedViews(), { windowMs: config.VIEW_DEDUP_WINDOW, topicPrefix: config.TOPIC_PREFIX }, logger) }
+      ? {
+          viewWindow: new ViewWindow(
+            opts.countedViews ?? new MemoryCountedViews(),
+            { windowMs: config.VIEW_DEDUP_WINDOW, topicPrefix: config.TOPIC_PREFIX },
+            logger,
+          ),
+        }
       : {}),
     ...(opts.now ? { now: () => opts.now! } : {}),
   });

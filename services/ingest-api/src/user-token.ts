@@ -36,7 +36,8 @@ export class UserTokens {
   /** Whether `token` proves a user at `nowMs`; the reason says what is wrong, never a secret. */
   check(token: string | undefined, nowMs: number): TokenCheck {
     if (token === undefined) return { ok: false, problem: 'missing', reason: 'no user_token was sent' };
-    if (this.secrets.length === 0) return { ok: false, problem: 'unchecked', reason: 'this ingest API has no USER_TOKEN_SECRETS, so it cannot check a user_token' };
+    if (this.secrets.length === 0)
+      return { ok: false, problem: 'unchecked', reason: 'this ingest API has no USER_TOKEN_SECRETS, so it cannot check a user_token' };
     const m = FORMAT.exec(token);
     if (!m) return { ok: false, problem: 'malformed', reason: 'user_token is malformed (expected v1.<user_id>.<expires>.<signature>)' };
     const userId = Number(m[1]);
@@ -48,7 +49,12 @@ export class UserTokens {
     for (const s of this.secrets) if (given.length === 32 && timingSafeEqual(given, signature(s, userId, Number(m[2])))) valid = true;
     if (!valid) return { ok: false, problem: 'signature', reason: 'user_token has an invalid signature' };
     if (expiresMs <= nowMs) return { ok: false, problem: 'expired', reason: 'user_token has expired' };
-    if (expiresMs > nowMs + this.maxTtlMs) return { ok: false, problem: 'too_long', reason: `user_token expires more than ${Math.round(this.maxTtlMs / 3_600_000)} h ahead (USER_TOKEN_MAX_TTL)` };
+    if (expiresMs > nowMs + this.maxTtlMs)
+      return {
+        ok: false,
+        problem: 'too_long',
+        reason: `user_token expires more than ${Math.round(this.maxTtlMs / 3_600_000)} h ahead (USER_TOKEN_MAX_TTL)`,
+      };
     return { ok: true, userId };
   }
 }

@@ -9,7 +9,10 @@ const WINDOW = 30 * 60_000;
 const logger = createLogger({ service: 'view-window-test', level: 'silent' });
 
 function view(fields: Partial<MovieViewed> = {}): TallyEvent {
-  return { type: 'movie.viewed', payload: { ...sampleEvents()['movie.viewed'], event_id: randomUUID(), user_id: 7, jav_id: 100, ...fields } };
+  return {
+    type: 'movie.viewed',
+    payload: { ...sampleEvents()['movie.viewed'], event_id: randomUUID(), user_id: 7, jav_id: 100, ...fields },
+  };
 }
 const flag = (e: TallyEvent) => (e.type === 'movie.viewed' ? e.payload.repeat_view : undefined);
 
@@ -52,7 +55,11 @@ describe('the view de-dup decision', () => {
 
   it('keeps other movies and other viewers apart', async () => {
     const { mark } = setup();
-    expect(await mark(view({ user_id: 7, jav_id: 100 }), view({ user_id: 7, jav_id: 101 }), view({ user_id: 8, jav_id: 100 }))).toEqual([false, false, false]);
+    expect(await mark(view({ user_id: 7, jav_id: 100 }), view({ user_id: 7, jav_id: 101 }), view({ user_id: 8, jav_id: 100 }))).toEqual([
+      false,
+      false,
+      false,
+    ]);
   });
 
   it('keys guests by ip and user agent, apart from a signed-in user on the same ip', async () => {
@@ -60,7 +67,11 @@ describe('the view de-dup decision', () => {
     const guest = (ip: string, ua: string | null) => view({ user_id: null, ip, user_agent: ua });
     expect(await mark(guest('203.0.113.5', 'Firefox'))).toEqual([false]);
     expect(await mark(guest('203.0.113.5', 'Firefox'))).toEqual([true]);
-    expect(await mark(guest('203.0.113.5', 'Chrome'), guest('203.0.113.6', 'Firefox'), guest('203.0.113.5', null))).toEqual([false, false, false]);
+    expect(await mark(guest('203.0.113.5', 'Chrome'), guest('203.0.113.6', 'Firefox'), guest('203.0.113.5', null))).toEqual([
+      false,
+      false,
+      false,
+    ]);
     expect(await mark(view({ user_id: 9, ip: '203.0.113.5', user_agent: 'Firefox' }))).toEqual([false]);
   });
 
@@ -96,7 +107,7 @@ describe('the view de-dup decision', () => {
     expect(await mark(view())).toEqual([false]);
   });
 
-  it('releases only claims that still hold the failed request\'s event_id', async () => {
+  it("releases only claims that still hold the failed request's event_id", async () => {
     const { store, window, mark } = setup();
     const marking = await window.mark([view()]);
     store.now += WINDOW; // expired meanwhile, and another view took the window
@@ -124,7 +135,12 @@ describe('viewerOf and isRepeat', () => {
 
 describe('POST /v1/events with VIEW_DEDUP_WINDOW', () => {
   const post = (app: Awaited<ReturnType<typeof testApp>>['app'], payload: Record<string, unknown>) =>
-    app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: 'Bearer bk-1', 'user-agent': 'Mozilla/5.0 Firefox/128.0' }, payload });
+    app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: 'Bearer bk-1', 'user-agent': 'Mozilla/5.0 Firefox/128.0' },
+      payload,
+    });
   const viewsOf = (produced: TallyEvent[][]) => produced.flat().map(flag);
 
   it('off (the default): every view of the same viewer and movie counts', async () => {
@@ -184,7 +200,8 @@ describe('VIEW_DEDUP_WINDOW config', () => {
     expect(defaults.VIEW_DEDUP_WINDOW).toBeUndefined();
     expect(defaults.VIEW_DEDUP_TIMEOUT).toBe(100);
     expect(loadIngestConfig({ VIEW_DEDUP_WINDOW: '30m' }).VIEW_DEDUP_WINDOW).toBe(1_800_000);
-    for (const bad of ['0', '500ms', 'soon']) expect(() => loadIngestConfig({ VIEW_DEDUP_WINDOW: bad })).toThrow(/VIEW_DEDUP_WINDOW: must be/);
+    for (const bad of ['0', '500ms', 'soon'])
+      expect(() => loadIngestConfig({ VIEW_DEDUP_WINDOW: bad })).toThrow(/VIEW_DEDUP_WINDOW: must be/);
     expect(() => loadIngestConfig({ VIEW_DEDUP_TIMEOUT: 'fast' })).toThrow(/VIEW_DEDUP_TIMEOUT/);
   });
 });

@@ -37,7 +37,10 @@ const NOTHING: Marking = { counted: [], repeats: 0, failedOpen: false };
  */
 export function viewerOf(p: Pick<MovieViewed, 'user_id' | 'ip' | 'user_agent'>): string {
   if (p.user_id !== null) return `u:${p.user_id}`;
-  return `g:${createHash('sha256').update(`${p.ip}\n${p.user_agent ?? ''}`).digest('base64url').slice(0, 22)}`;
+  return `g:${createHash('sha256')
+    .update(`${p.ip}\n${p.user_agent ?? ''}`)
+    .digest('base64url')
+    .slice(0, 22)}`;
 }
 
 // The raw log's event_id is case-insensitive (ascii_general_ci): an upper-case retry is the same event.

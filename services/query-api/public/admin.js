@@ -5,7 +5,14 @@
 
 const TOKEN_KEY = 'tally-admin-token';
 const REFRESH_MS = 30_000;
-const state = { token: sessionStorage.getItem(TOKEN_KEY), dashboard: null, topWindow: '24h', topMetric: 'by_views', charts: {}, timer: null };
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  dashboard: null,
+  topWindow: '24h',
+  topMetric: 'by_views',
+  charts: {},
+  timer: null,
+};
 const $ = (id) => document.getElementById(id);
 const fmt = new Intl.NumberFormat('en');
 
@@ -66,7 +73,13 @@ function renderTop() {
   for (const b of $('top-metric').querySelectorAll('button')) b.classList.toggle('active', b.dataset.metric === state.topMetric);
   fillTable('top-table', list, (m) => [list.indexOf(m) + 1, m.code, m.title, m.count]);
   const label = state.topMetric === 'by_views' ? 'views' : 'downloads';
-  drawChart('top-chart', 'bar', list.map((m) => m.code), [{ label, data: list.map((m) => m.count), backgroundColor: '#2f6fdf' }], { indexAxis: 'y' });
+  drawChart(
+    'top-chart',
+    'bar',
+    list.map((m) => m.code),
+    [{ label, data: list.map((m) => m.count), backgroundColor: '#2f6fdf' }],
+    { indexAxis: 'y' },
+  );
   $('top-chart').dataset.window = state.topWindow;
 }
 
@@ -78,19 +91,32 @@ function renderDashboard() {
   $('source').classList.toggle('fallback', fallback);
   $('generated').textContent = `figures as of ${new Date(s.generated_at).toLocaleString()}`;
   renderTop();
-  drawChart('trend-chart', 'line', s.daily_trends.map((t) => t.date), [
-    { label: 'views', data: s.daily_trends.map((t) => t.views), borderColor: '#2f6fdf', tension: 0.2 },
-    { label: 'downloads', data: s.daily_trends.map((t) => t.downloads), borderColor: '#27ae60', tension: 0.2 },
-    { label: 'unique viewers', data: s.daily_trends.map((t) => t.unique_viewers), borderColor: '#b7791f', tension: 0.2 },
-  ]);
-  drawChart('clicks-chart', 'bar', s.recommendation_clicks.map((c) => c.reason), [{ label: 'clicks', data: s.recommendation_clicks.map((c) => c.clicks), backgroundColor: '#8e44ad' }]);
+  drawChart(
+    'trend-chart',
+    'line',
+    s.daily_trends.map((t) => t.date),
+    [
+      { label: 'views', data: s.daily_trends.map((t) => t.views), borderColor: '#2f6fdf', tension: 0.2 },
+      { label: 'downloads', data: s.daily_trends.map((t) => t.downloads), borderColor: '#27ae60', tension: 0.2 },
+      { label: 'unique viewers', data: s.daily_trends.map((t) => t.unique_viewers), borderColor: '#b7791f', tension: 0.2 },
+    ],
+  );
+  drawChart(
+    'clicks-chart',
+    'bar',
+    s.recommendation_clicks.map((c) => c.reason),
+    [{ label: 'clicks', data: s.recommendation_clicks.map((c) => c.clicks), backgroundColor: '#8e44ad' }],
+  );
   fillTable('clicks-table', s.recommendation_clicks, (c) => [c.reason, c.clicks]);
 }
 
 async function loadSearches() {
   const params = new URLSearchParams({ window: $('search-window').value, limit: '15' });
   if ($('search-entity').value) params.set('entity_type', $('search-entity').value);
-  const [popular, zero] = await Promise.all([api(`/v1/analytics/searches?${params}`), api(`/v1/analytics/searches?${params}&zero_results=true`)]);
+  const [popular, zero] = await Promise.all([
+    api(`/v1/analytics/searches?${params}`),
+    api(`/v1/analytics/searches?${params}&zero_results=true`),
+  ]);
   fillTable('popular-searches', popular.items, (s) => [s.query, s.entity_type, s.searches, s.avg_results]);
   fillTable('zero-searches', zero.items, (s) => [s.query, s.entity_type, s.searches, s.zero_result_searches]);
 }
@@ -105,9 +131,17 @@ function ago(seconds) {
 async function loadHealth() {
   const h = await api('/v1/admin/pipeline-health');
   const lag = Array.isArray(h.consumer_lag) ? h.consumer_lag : [];
-  fillTable('lag-table', lag, (g) => [g.group, g.lag === null ? { v: g.error || 'unknown', bad: true } : { v: g.lag, bad: g.lag > 10_000 }, g.topics.length ? `${g.topics[0].topic} (${fmt.format(g.topics[0].lag)})` : '—']);
+  fillTable('lag-table', lag, (g) => [
+    g.group,
+    g.lag === null ? { v: g.error || 'unknown', bad: true } : { v: g.lag, bad: g.lag > 10_000 },
+    g.topics.length ? `${g.topics[0].topic} (${fmt.format(g.topics[0].lag)})` : '—',
+  ]);
   const jobs = Array.isArray(h.jobs) ? h.jobs : [];
-  fillTable('jobs-table', jobs, (j) => [j.job, { v: ago(j.seconds_since), bad: j.seconds_since === null }, j.last_success_at ? new Date(j.last_success_at).toLocaleString() : '—']);
+  fillTable('jobs-table', jobs, (j) => [
+    j.job,
+    { v: ago(j.seconds_since), bad: j.seconds_since === null },
+    j.last_success_at ? new Date(j.last_success_at).toLocaleString() : '—',
+  ]);
   fillTable('dead-table', Array.isArray(h.dead_letters) ? h.dead_letters : [], (d) => [d.reason, { v: d.count, bad: d.count > 0 }]);
 }
 
@@ -175,6 +209,7 @@ $('top-metric').addEventListener('click', (e) => {
     renderTop();
   }
 });
-for (const id of ['search-window', 'search-entity']) $(id).addEventListener('change', () => void loadSearches().catch((err) => ($('load-error').textContent = err.message)));
+for (const id of ['search-window', 'search-entity'])
+  $(id).addEventListener('change', () => void loadSearches().catch((err) => ($('load-error').textContent = err.message)));
 
 if (state.token) void signIn(state.token);

@@ -13,17 +13,26 @@ async function testApp(over: Partial<QueryDeps> = {}) {
     logger: createLogger({ service: 'query-test', level: 'silent' }),
     metrics: new ServiceMetrics('query_test', { defaultMetrics: false }),
     readiness: [],
-    counts: ({ get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3, rating_count: 0, rating_avg: null, watchlists: 0 }) }),
-    featured: ({ list: async () => ({ items: [], cached: true }) }),
-    history: ({ assertUser: async () => undefined, page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }) }),
-    tags: ({ search: async () => { throw new DependencyError('elasticsearch', 'connect ECONNREFUSED'); } }),
-    health: ({ consumerLag: async () => [], jobAges: async () => [] }),
-    analytics: ({
+    counts: {
+      get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3, rating_count: 0, rating_avg: null, watchlists: 0 }),
+    },
+    featured: { list: async () => ({ items: [], cached: true }) },
+    history: {
+      assertUser: async () => undefined,
+      page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }),
+    },
+    tags: {
+      search: async () => {
+        throw new DependencyError('elasticsearch', 'connect ECONNREFUSED');
+      },
+    },
+    health: { consumerLag: async () => [], jobAges: async () => [] },
+    analytics: {
       searches: async (q) => {
         calls.push(q);
         return { source: 'snapshot', generated_at: '2026-11-26T00:00:00.000Z', items: [] };
       },
-    }) as Partial<Analytics> as Analytics,
+    } as Partial<Analytics> as Analytics,
     ...over,
   });
 }
@@ -33,8 +42,13 @@ describe('query-api HTTP edge', () => {
     const app = await testApp();
     const auth = { authorization: `Bearer ${TOKEN}` };
     expect((await app.inject({ url: '/v1/analytics/searches', headers: auth })).statusCode).toBe(200);
-    expect((await app.inject({ url: '/v1/analytics/searches?window=30d&zero_results=true&entity_type=tag&limit=5', headers: auth })).statusCode).toBe(200);
-    expect(calls).toEqual([{ window: '7d', zeroResults: false, limit: 20 }, { window: '30d', zeroResults: true, entityType: 'tag', limit: 5 }]);
+    expect(
+      (await app.inject({ url: '/v1/analytics/searches?window=30d&zero_results=true&entity_type=tag&limit=5', headers: auth })).statusCode,
+    ).toBe(200);
+    expect(calls).toEqual([
+      { window: '7d', zeroResults: false, limit: 20 },
+      { window: '30d', zeroResults: true, entityType: 'tag', limit: 5 },
+    ]);
     expect((await app.inject({ url: '/v1/users/3/history?limit=100&offset=40' })).json()).toMatchObject({ limit: 100, offset: 40 });
   });
 
@@ -53,7 +67,11 @@ describe('query-api HTTP edge', () => {
 
   it('names the allowed values of an enum parameter', async () => {
     const res = await (await testApp()).inject({ url: '/v1/analytics/searches?window=1y', headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(res.json().error).toEqual({ code: 'INVALID_PARAMETER', parameter: 'window', message: "window: must be one of 24h, 7d, 30d (got '1y')" });
+    expect(res.json().error).toEqual({
+      code: 'INVALID_PARAMETER',
+      parameter: 'window',
+      message: "window: must be one of 24h, 7d, 30d (got '1y')",
+    });
   });
 
   it('checks the admin token before reading anything, with any configured token accepted', async () => {
@@ -61,7 +79,9 @@ describe('query-api HTTP edge', () => {
     calls.length = 0;
     expect((await app.inject({ url: '/v1/analytics/searches?window=1y' })).json().error.code).toBe('AUTH_MISSING_TOKEN');
     expect((await app.inject({ url: '/v1/analytics/searches', headers: { authorization: 'Basic abc' } })).statusCode).toBe(401);
-    expect((await app.inject({ url: '/v1/analytics/searches', headers: { authorization: `Bearer ${TOKEN}x` } })).json().error.code).toBe('AUTH_UNKNOWN_TOKEN');
+    expect((await app.inject({ url: '/v1/analytics/searches', headers: { authorization: `Bearer ${TOKEN}x` } })).json().error.code).toBe(
+      'AUTH_UNKNOWN_TOKEN',
+    );
     expect(calls).toEqual([]);
     expect((await app.inject({ url: '/v1/admin/session', headers: { authorization: 'bearer other-token-123456' } })).statusCode).toBe(200);
   });
@@ -69,7 +89,10 @@ describe('query-api HTTP edge', () => {
   it('counts refused admin tokens against the rate limit, so guessing tokens is slowed down', async () => {
     const app = await testApp({ config: loadQueryConfig({ ADMIN_TOKENS: TOKEN, RATE_LIMIT_MAX: '3' }) });
     const statuses: number[] = [];
-    for (let i = 0; i < 5; i++) statuses.push((await app.inject({ url: '/v1/admin/session', headers: { authorization: `Bearer guess-${i}-0123456789` } })).statusCode);
+    for (let i = 0; i < 5; i++)
+      statuses.push(
+        (await app.inject({ url: '/v1/admin/session', headers: { authorization: `Bearer guess-${i}-0123456789` } })).statusCode,
+      );
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
   });
 
@@ -106,13 +129,21 @@ describe('POST /v1/admin/forget', () => {
   };
   const post = async (body: unknown, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) => {
     const app = await testApp({ forget });
-    return app.inject({ method: 'POST', url: '/v1/admin/forget', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(body) });
+    return app.inject({
+      method: 'POST',
+      url: '/v1/admin/forget',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify(body),
+    });
   };
 
-  it('forgets the one subject given, behind the admin token, naming who asked by the token\'s public id', async () => {
+  it("forgets the one subject given, behind the admin token, naming who asked by the token's public id", async () => {
     calls.length = 0;
     const res = await post({ user_id: 42 });
-    expect([res.statusCode, res.json()]).toEqual([200, { subject: 'user', audit_id: 7, already_forgotten: false, removed: { 'mysql.view_events': 2 } }]);
+    expect([res.statusCode, res.json()]).toEqual([
+      200,
+      { subject: 'user', audit_id: 7, already_forgotten: false, removed: { 'mysql.view_events': 2 } },
+    ]);
     expect(calls).toEqual([{ subject: { kind: 'user', userId: 42 }, requestedBy: expect.stringMatching(/^admin-api:[0-9a-f]{12}$/) }]);
     expect((await post({ ip: '203.0.113.7' })).statusCode).toBe(200);
     expect((await post({ user_id: 42 }, {})).statusCode).toBe(401);

@@ -37,10 +37,14 @@ const PUBLIC_DIR = resolve(__dirname, '../public');
 // chart.js' UMD build from node_modules, served by us: the admin page works without internet.
 const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 // The admin page loads only its own files; data shown through textContent, never as HTML.
-const ADMIN_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+const ADMIN_CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 function trustProxy(list: string): string[] | false {
-  const items = list.split(',').map((s) => s.trim()).filter(Boolean);
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return items.length ? items : false;
 }
 
@@ -78,7 +82,12 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
     global: false,
     max: config.RATE_LIMIT_MAX,
     timeWindow: config.RATE_LIMIT_WINDOW,
-    errorResponseBuilder: (_req, ctx) => new TallyError('RATE_LIMITED', `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`, { httpStatus: 429 }),
+    errorResponseBuilder: (_req, ctx) =>
+      new TallyError(
+        'RATE_LIMITED',
+        `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this ip; retry after ${Math.ceil(ctx.ttl / 1000)} s`,
+        { httpStatus: 429 },
+      ),
   });
   await app.register(swagger, { openapi: openApiInfo });
   await app.register(swaggerUi, { routePrefix: '/docs' });
@@ -103,7 +112,10 @@ async function adminPage(app: FastifyInstance): Promise<void> {
     reply.headers(secure).type('application/javascript; charset=utf-8').header('cache-control', 'public, max-age=86400').send(chartJs),
   );
   await app.register(fastifyStatic, {
-    root: PUBLIC_DIR, prefix: '/admin/', index: ['index.html'], schemaHide: true,
+    root: PUBLIC_DIR,
+    prefix: '/admin/',
+    index: ['index.html'],
+    schemaHide: true,
     setHeaders: (res) => {
       for (const [k, v] of Object.entries(secure)) res.setHeader(k, v);
     },

@@ -20,7 +20,10 @@ export const queryConfigSchema = serviceConfigSchema
     // default). Still accepted when it agrees with the mapping, with a warning (featuredTtlWarning).
     FEATURED_CACHE_TTL: durationMs().optional(),
     // es-sync writes `<prefix>tags` (an alias); another environment on the same cluster uses another prefix.
-    ES_INDEX_PREFIX: z.string().regex(/^[a-z0-9._-]*$/, 'may contain only lower-case letters, digits, ".", "_" and "-"').default(''),
+    ES_INDEX_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9._-]*$/, 'may contain only lower-case letters, digits, ".", "_" and "-"')
+      .default(''),
     // Consumer groups shown with their lag on the pipeline-health panel (each service's GROUP_ID).
     CONSUMER_GROUPS: csvList().default('tally-event-logger,tally-counter,tally-history'),
     // MongoDB is a cache of finished snapshots: give up on it quickly and answer from MySQL instead.
@@ -31,7 +34,11 @@ export const queryConfigSchema = serviceConfigSchema
   .superRefine((c, ctx) => {
     // The development default must never guard production data.
     if (c.NODE_ENV === 'production' && c.ADMIN_TOKENS.includes(DEV_ADMIN_TOKEN)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ADMIN_TOKENS'], message: `must be set in production (the default '${DEV_ADMIN_TOKEN}' is public)` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['ADMIN_TOKENS'],
+        message: `must be set in production (the default '${DEV_ADMIN_TOKEN}' is public)`,
+      });
     }
     if (c.ADMIN_TOKENS.some((t) => t.length < 12)) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['ADMIN_TOKENS'], message: 'each token must be at least 12 characters' });
@@ -47,7 +54,12 @@ export function featuredTtlWarning(config: Pick<QueryConfig, 'FEATURED_CACHE_TTL
   if (config.FEATURED_CACHE_TTL === undefined) return undefined;
   const seconds = mapping.redis.featuredTtlSeconds;
   if (config.FEATURED_CACHE_TTL !== seconds * 1_000) {
-    throw new ConfigError([{ variable: 'FEATURED_CACHE_TTL', reason: `is deprecated and disagrees with the catalog mapping (redis.featuredTtlSeconds = ${seconds}); set the TTL in the mapping and unset FEATURED_CACHE_TTL` }]);
+    throw new ConfigError([
+      {
+        variable: 'FEATURED_CACHE_TTL',
+        reason: `is deprecated and disagrees with the catalog mapping (redis.featuredTtlSeconds = ${seconds}); set the TTL in the mapping and unset FEATURED_CACHE_TTL`,
+      },
+    ]);
   }
   return `FEATURED_CACHE_TTL is deprecated: the TTL comes from the catalog mapping (redis.featuredTtlSeconds = ${seconds}); unset it`;
 }

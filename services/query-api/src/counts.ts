@@ -32,13 +32,19 @@ redis.call('SET', KEYS[1], seeded)
 return tostring(seeded)
 `;
 
-type SeedingRedis = Redis & { tallySeedDisplay(display: string, pending: string, mysqlValue: string, pendingField: string): Promise<string> };
+type SeedingRedis = Redis & {
+  tallySeedDisplay(display: string, pending: string, mysqlValue: string, pendingField: string): Promise<string>;
+};
 
 /** Display counts: the app's Redis keys first (one MGET), its movies table only for keys Redis does not have yet. */
 export class CountsStore {
   private readonly redis: SeedingRedis;
 
-  constructor(redis: Redis, private readonly db: Knex, private readonly catalog: Catalog) {
+  constructor(
+    redis: Redis,
+    private readonly db: Knex,
+    private readonly catalog: Catalog,
+  ) {
     if (!('tallySeedDisplay' in redis)) redis.defineCommand('tallySeedDisplay', { numberOfKeys: 2, lua: SEED_SCRIPT });
     this.redis = redis as SeedingRedis;
   }
@@ -48,12 +54,23 @@ export class CountsStore {
     const shown = await this.redis.mget(...METRICS.map((m) => keys.display(m, javId)));
     if (shown.every((v) => v !== null)) return toCounts(javId, shown as string[]);
     const movies = this.catalog.movies;
-    const row = await this.db(this.catalog.table('movies')).where(movies.id, javId).first<Record<Metric, number | string> | undefined>(movies.counts);
+    const row = await this.db(this.catalog.table('movies'))
+      .where(movies.id, javId)
+      .first<Record<Metric, number | string> | undefined>(movies.counts);
     // The counter creates keys for movies MySQL does not know yet (counted at 0 + deltas); a movie
     // neither knows about is unknown.
     if (!row && shown.every((v) => v === null)) throw new NotFound('MOVIE_NOT_FOUND', `no movie with id ${javId}`);
     const values = await Promise.all(
-      METRICS.map((m, i) => shown[i] ?? this.redis.tallySeedDisplay(keys.display(m, javId), counterKeys.pending, String(Number(row?.[m] ?? 0)), counterKeys.pendingField(m, javId))),
+      METRICS.map(
+        (m, i) =>
+          shown[i] ??
+          this.redis.tallySeedDisplay(
+            keys.display(m, javId),
+            counterKeys.pending,
+            String(Number(row?.[m] ?? 0)),
+            counterKeys.pendingField(m, javId),
+          ),
+      ),
     );
     return toCounts(javId, values);
   }

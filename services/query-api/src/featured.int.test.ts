@@ -14,9 +14,17 @@ afterAll(async () => {
   await db.destroy();
 });
 
-const item = (rank: number): FeaturedItem => ({ id: rank, item_type: 'movie', item_id: rank, group: 'home', rank, expires_at: null, item: null });
+const item = (rank: number): FeaturedItem => ({
+  id: rank,
+  item_type: 'movie',
+  item_id: rank,
+  group: 'home',
+  rank,
+  expires_at: null,
+  item: null,
+});
 
-describe('featured cache-aside and the counter\'s invalidation', () => {
+describe("featured cache-aside and the counter's invalidation", () => {
   it('a rebuild that read MySQL before an invalidation does not store its (old) list', async () => {
     const store = new FeaturedStore(redis, db, DEMO_CATALOG);
     // The counter invalidates while this rebuild is reading MySQL: delete + version bump, as its sink does.

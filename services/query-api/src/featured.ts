@@ -49,7 +49,12 @@ export class FeaturedStore {
   /** The app's itemType value → Tally's kind. */
   private readonly kindOf: Map<string, ItemType>;
 
-  constructor(private readonly redis: Redis, private readonly db: Knex, private readonly catalog: Catalog, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: Knex,
+    private readonly catalog: Catalog,
+    private readonly now: () => number = Date.now,
+  ) {
     this.ttlMs = catalog.mapping.redis.featuredTtlSeconds * 1_000;
     this.kindOf = new Map(ITEM_TYPES.map((t) => [catalog.mapping.featured.itemTypes[t], t]));
   }
@@ -68,7 +73,8 @@ export class FeaturedStore {
     let p = this.inflight.get(key);
     if (!p) {
       const version = this.catalog.keys.featuredVersion;
-      p = this.redis.get(version)
+      p = this.redis
+        .get(version)
         .then(async (seen) => {
           const items = await this.load(group);
           await this.redis.eval(SET_IF_UNCHANGED, 2, key, version, seen ?? '0', JSON.stringify(items), String(this.ttlMs));
@@ -86,7 +92,14 @@ export class FeaturedStore {
     const query = this.db(this.catalog.table('featured'))
       .whereIn(f.itemType, [...this.kindOf.keys()])
       .orderBy([{ column: f.group }, { column: f.rank }, { column: f.id }])
-      .select<FeaturedRow[]>({ id: f.id, item_type: f.itemType, item_id: f.itemId, group: f.group, rank: f.rank, ...(f.expiresAt === null ? {} : { expires_at: f.expiresAt }) });
+      .select<FeaturedRow[]>({
+        id: f.id,
+        item_type: f.itemType,
+        item_id: f.itemId,
+        group: f.group,
+        rank: f.rank,
+        ...(f.expiresAt === null ? {} : { expires_at: f.expiresAt }),
+      });
     if (f.active !== null) query.andWhere(f.active, true);
     const expiresAt = f.expiresAt;
     if (expiresAt !== null) query.andWhere((w) => w.whereNull(expiresAt).orWhere(expiresAt, '>', new Date(this.now())));
@@ -123,16 +136,30 @@ export class FeaturedStore {
     const c = this.catalog;
     if (kind === 'movie') {
       const counts = c.movies.counts;
-      return { table: c.table('movies'), id: c.movies.id, columns: `${c.movieDisplaySelect('t')}, t.${q(counts.views)} AS views, t.${q(counts.downloads)} AS downloads, t.${q(counts.likes)} AS likes` };
+      return {
+        table: c.table('movies'),
+        id: c.movies.id,
+        columns: `${c.movieDisplaySelect('t')}, t.${q(counts.views)} AS views, t.${q(counts.downloads)} AS downloads, t.${q(counts.likes)} AS likes`,
+      };
     }
     const part = c.mapping[kind === 'actor' ? 'actors' : 'tags'];
-    return { table: c.table(kind === 'actor' ? 'actors' : 'tags'), id: part.id, columns: `t.${q(part.id)} AS id, t.${q(part.name)} AS name` };
+    return {
+      table: c.table(kind === 'actor' ? 'actors' : 'tags'),
+      id: part.id,
+      columns: `t.${q(part.id)} AS id, t.${q(part.name)} AS name`,
+    };
   }
 }
 
 /** Dates as ISO text (release_date as YYYY-MM-DD), BIGINT/DECIMAL strings of ids and counts as numbers. */
 function normalize(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) out[k] = v instanceof Date ? v.toISOString().slice(0, k === 'release_date' ? 10 : undefined) : typeof v === 'string' && /^(id|views|downloads|likes)$/.test(k) ? Number(v) : v;
+  for (const [k, v] of Object.entries(row))
+    out[k] =
+      v instanceof Date
+        ? v.toISOString().slice(0, k === 'release_date' ? 10 : undefined)
+        : typeof v === 'string' && /^(id|views|downloads|likes)$/.test(k)
+          ? Number(v)
+          : v;
   return out;
 }

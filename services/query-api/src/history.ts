@@ -31,7 +31,10 @@ export class HistoryStore {
   /** The page query without its bindings; fixed by the mapping, so built once. */
   private readonly pageSql: string;
 
-  constructor(private readonly db: Knex, private readonly catalog: Catalog) {
+  constructor(
+    private readonly db: Knex,
+    private readonly catalog: Catalog,
+  ) {
     const h = catalog.mapping.history;
     const m = catalog.movies;
     const col = (name: string | null, as: string) => (name === null ? `NULL AS ${as}` : `h.${q(name)} AS ${as}`);

@@ -45,10 +45,16 @@ async function main(): Promise<void> {
 
   try {
     // Before listening: a mismatched schema never serves a request. MySQL down only postpones the check.
-    const check = await checkCatalogAtStart(mysql, catalog, CATALOG_PARTS, { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
+    const check = await checkCatalogAtStart(mysql, catalog, CATALOG_PARTS, {
+      logger,
+      onMismatch: (err) => lifecycle.fatal(err, 'stopped'),
+    });
     lifecycle.onShutdown('catalog check', () => check.stop());
     const app = await buildApp({
-      config, logger, metrics, health,
+      config,
+      logger,
+      metrics,
+      health,
       counts: new CountsStore(redis, mysql, catalog),
       featured: new FeaturedStore(redis, mysql, catalog),
       history: new HistoryStore(mysql, catalog),
@@ -59,11 +65,21 @@ async function main(): Promise<void> {
       // MongoDB and Elasticsearch are not readiness checks: the API answers (with fallbacks or a 503 on
       // tag search alone) without them, so taking the instance out of rotation would only make things worse.
       readiness: [readiness.mysql(mysql), readiness.redis(redis)],
-      forget: (subject, requestedBy) => forget({ db: mysql, catalog, redis, mongo: mongo.db(), decode: async (v) => (await codec.decode(v)).value }, subject, { requestedBy }),
+      forget: (subject, requestedBy) =>
+        forget({ db: mysql, catalog, redis, mongo: mongo.db(), decode: async (v) => (await codec.decode(v)).value }, subject, {
+          requestedBy,
+        }),
     });
     lifecycle.onShutdown('http server', () => app.close());
     await app.listen({ port: config.PORT, host: config.HOST });
-    logger.info({ url: `http://${config.HOST}:${config.PORT}`, admin: `http://${config.HOST}:${config.PORT}/admin/`, docs: `http://${config.HOST}:${config.PORT}/docs` }, 'query-api listening');
+    logger.info(
+      {
+        url: `http://${config.HOST}:${config.PORT}`,
+        admin: `http://${config.HOST}:${config.PORT}/admin/`,
+        docs: `http://${config.HOST}:${config.PORT}/docs`,
+      },
+      'query-api listening',
+    );
   } catch (err) {
     lifecycle.fatal(err, 'start failed');
   }

@@ -22,9 +22,14 @@ beforeAll(async () => {
     logger: createLogger({ service: 'query-test', level: 'silent' }),
     metrics: new ServiceMetrics('query_test', { defaultMetrics: false }),
     readiness: [],
-    counts: { get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3, rating_count: 0, rating_avg: null, watchlists: 0 }) },
+    counts: {
+      get: async (id: number) => ({ jav_id: id, views: 1, downloads: 2, likes: 3, rating_count: 0, rating_avg: null, watchlists: 0 }),
+    },
     featured: { list: async () => ({ items: [], cached: true }) },
-    history: { assertUser: async () => undefined, page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }) },
+    history: {
+      assertUser: async () => undefined,
+      page: async (user_id: number, limit: number, offset: number) => ({ user_id, items: [], limit, offset, next_offset: null }),
+    },
     tags: { search: async () => [] },
     health: { consumerLag: async () => [], jobAges: async () => [] },
     analytics: {
@@ -40,7 +45,11 @@ beforeAll(async () => {
 /** The parameters of an operation as one object schema, so one generator and one violation list serve both. */
 function asObject(op: Operation): OpenApiSchema {
   const ps = op.parameters ?? [];
-  return { type: 'object', properties: Object.fromEntries(ps.map((p) => [p.name, p.schema])), required: ps.filter((p) => p.required).map((p) => p.name) };
+  return {
+    type: 'object',
+    properties: Object.fromEntries(ps.map((p) => [p.name, p.schema])),
+    required: ps.filter((p) => p.required).map((p) => p.name),
+  };
 }
 
 /** How a client serializes a parameter value into the URL (OpenAPI's simple/form styles of a primitive). */
@@ -71,17 +80,28 @@ it('serves a valid OpenAPI 3.0 document', async () => {
 });
 
 it('serves a document whose every GET route has its parameters typed, bounded and required as decoded', () => {
-  expect(routes.map((r) => r.path)).toEqual(expect.arrayContaining(['/v1/movies/{id}/counts', '/v1/users/{id}/history', '/v1/search/tags', '/v1/analytics/searches']));
+  expect(routes.map((r) => r.path)).toEqual(
+    expect.arrayContaining(['/v1/movies/{id}/counts', '/v1/users/{id}/history', '/v1/search/tags', '/v1/analytics/searches']),
+  );
   const history = routes.find((r) => r.path === '/v1/users/{id}/history')!.op.parameters!;
   expect(history.find((p) => p.name === 'offset')!.schema).toMatchObject({ type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 });
 });
 
 it('never refuses as invalid a request whose parameters the document allows', async () => {
-  const cases = fc.oneof(...routes.filter((r) => r.op.parameters?.length).map((r) => instancesOf<Record<string, unknown>>(asObject(r.op)).map((values) => ({ path: r.path, values }))));
+  const cases = fc.oneof(
+    ...routes
+      .filter((r) => r.op.parameters?.length)
+      .map((r) => instancesOf<Record<string, unknown>>(asObject(r.op)).map((values) => ({ path: r.path, values }))),
+  );
   await fc.assert(
     fc.asyncProperty(cases, async ({ path, values }) => {
       const res = await request(path, values);
-      expect({ path, values, status: res.statusCode, body: res.statusCode === 200 ? '' : res.body }).toEqual({ path, values, status: 200, body: '' });
+      expect({ path, values, status: res.statusCode, body: res.statusCode === 200 ? '' : res.body }).toEqual({
+        path,
+        values,
+        status: 200,
+        body: '',
+      });
     }),
     { numRuns: RUNS },
   );
@@ -120,12 +140,18 @@ it('refuses a request with one parameter breaking one documented constraint, nam
 });
 
 describe('methods not served', () => {
-  it.each([['DELETE', '/v1/movies/7/counts', 'GET, HEAD'], ['POST', '/v1/analytics/searches', 'GET, HEAD'], ['PUT', '/admin/', 'GET, HEAD']])('%s %s answers 405 with Allow: %s', async (method, url, allow) => {
+  it.each([
+    ['DELETE', '/v1/movies/7/counts', 'GET, HEAD'],
+    ['POST', '/v1/analytics/searches', 'GET, HEAD'],
+    ['PUT', '/admin/', 'GET, HEAD'],
+  ])('%s %s answers 405 with Allow: %s', async (method, url, allow) => {
     const res = await app.inject({ method: method as 'GET', url });
     expect([res.statusCode, res.headers.allow, res.json().error.code]).toEqual([405, allow, 'METHOD_NOT_ALLOWED']);
   });
 
   it('answers 404 for an unknown path', async () => {
-    expect((await app.inject({ method: 'DELETE', url: '/v1/nothing' })).json()).toEqual({ error: { code: 'ROUTE_NOT_FOUND', message: 'no route DELETE /v1/nothing' } });
+    expect((await app.inject({ method: 'DELETE', url: '/v1/nothing' })).json()).toEqual({
+      error: { code: 'ROUTE_NOT_FOUND', message: 'no route DELETE /v1/nothing' },
+    });
   });
 });

@@ -3,7 +3,10 @@ import { TallyError } from '@tally/runtime';
 
 /** A 400 naming the offending parameter, so a client can fix its request without reading the docs. */
 export class InvalidParameter extends TallyError {
-  constructor(readonly parameter: string, reason: string) {
+  constructor(
+    readonly parameter: string,
+    reason: string,
+  ) {
     super('INVALID_PARAMETER', `${parameter}: ${reason}`, { httpStatus: 400 });
   }
 }
@@ -32,7 +35,11 @@ export interface Param<T> {
 export function paramsOf<S extends Record<string, Param<unknown>>>(shape: S, required: readonly (keyof S & string)[] = []) {
   const decoders = Object.fromEntries(Object.entries(shape).map(([k, p]) => [k, p.decode])) as { [K in keyof S]: S[K]['decode'] };
   return {
-    schema: { type: 'object', properties: Object.fromEntries(Object.entries(shape).map(([k, p]) => [k, p.schema])), ...(required.length ? { required } : {}) },
+    schema: {
+      type: 'object',
+      properties: Object.fromEntries(Object.entries(shape).map(([k, p]) => [k, p.schema])),
+      ...(required.length ? { required } : {}),
+    },
     decode: z.object(decoders),
   };
 }
@@ -55,21 +62,35 @@ function wholeNumber(min: number, max: number, message: string) {
 
 /** A database id: a positive whole number that fits MySQL's BIGINT and JS's safe integers. */
 export const id = (what: string): Param<number> => ({
-  schema: { type: 'integer', format: 'int64', minimum: 1, maximum: Number.MAX_SAFE_INTEGER, description: `${what[0]!.toUpperCase()}${what.slice(1)} id` },
+  schema: {
+    type: 'integer',
+    format: 'int64',
+    minimum: 1,
+    maximum: Number.MAX_SAFE_INTEGER,
+    description: `${what[0]!.toUpperCase()}${what.slice(1)} id`,
+  },
   decode: wholeNumber(1, Number.MAX_SAFE_INTEGER, `must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (${what} id)`),
 });
 
 export const intInRange = (min: number, max: number, fallback: number): Param<number> => ({
   schema: { type: 'integer', minimum: min, maximum: max, default: fallback },
-  decode: wholeNumber(min, max, `must be a whole number from ${min} to ${max}`).optional().transform((n) => n ?? fallback),
+  decode: wholeNumber(min, max, `must be a whole number from ${min} to ${max}`)
+    .optional()
+    .transform((n) => n ?? fallback),
 });
 
 const enumOf = <T extends string>(values: readonly [T, ...T[]]) =>
-  z.enum(values, { errorMap: (_i, ctx) => ({ message: `must be one of ${values.join(', ')}${ctx.data === undefined ? '' : ` (got '${String(ctx.data)}')`}` }) });
+  z.enum(values, {
+    errorMap: (_i, ctx) => ({
+      message: `must be one of ${values.join(', ')}${ctx.data === undefined ? '' : ` (got '${String(ctx.data)}')`}`,
+    }),
+  });
 
 export const oneOf = <T extends string>(values: readonly [T, ...T[]], fallback: T): Param<T> => ({
   schema: { type: 'string', enum: values, default: fallback },
-  decode: enumOf(values).optional().transform((v): T => v ?? fallback),
+  decode: enumOf(values)
+    .optional()
+    .transform((v): T => v ?? fallback),
 });
 
 export const optionalOneOf = <T extends string>(values: readonly [T, ...T[]]): Param<T | undefined> => ({
@@ -97,7 +118,13 @@ export const matching = (pattern: string, message: string, description?: string)
  * JSON Schema counts them), trimmed once valid. JavaScript's \S is the complement of what trim() removes.
  */
 export const searchText = (maxLength: number): Param<string> => ({
-  schema: { type: 'string', minLength: 1, maxLength, pattern: '\\S', description: `At most ${maxLength} characters, not only spaces; leading and trailing spaces are ignored` },
+  schema: {
+    type: 'string',
+    minLength: 1,
+    maxLength,
+    pattern: '\\S',
+    description: `At most ${maxLength} characters, not only spaces; leading and trailing spaces are ignored`,
+  },
   decode: z
     .string({ required_error: 'is required', invalid_type_error: 'must be a single text' })
     .refine((s) => /\S/.test(s), 'must not be empty')

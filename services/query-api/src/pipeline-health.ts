@@ -23,7 +23,12 @@ export interface JobAge {
 export class PipelineHealth {
   private connected: Promise<void> | undefined;
 
-  constructor(private readonly admin: Admin, private readonly db: Knex, private readonly groups: readonly string[], private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly admin: Admin,
+    private readonly db: Knex,
+    private readonly groups: readonly string[],
+    private readonly now: () => number = Date.now,
+  ) {}
 
   async consumerLag(): Promise<GroupLag[]> {
     try {

@@ -21,7 +21,11 @@ interface TagDoc {
 export class TagSearch {
   readonly index: string;
 
-  constructor(private readonly es: EsClient, prefix: string, tagsIndex: string) {
+  constructor(
+    private readonly es: EsClient,
+    prefix: string,
+    tagsIndex: string,
+  ) {
     this.index = `${prefix}${tagsIndex}`;
   }
 
@@ -42,7 +46,11 @@ export class TagSearch {
       }));
     } catch (err) {
       const status = (err as { meta?: { statusCode?: number } }).meta?.statusCode;
-      if (status === 404) throw new TallyError('TAG_INDEX_MISSING', `tag index '${this.index}' does not exist yet (es-sync has not run)`, { httpStatus: 503, retriable: true });
+      if (status === 404)
+        throw new TallyError('TAG_INDEX_MISSING', `tag index '${this.index}' does not exist yet (es-sync has not run)`, {
+          httpStatus: 503,
+          retriable: true,
+        });
       throw new DependencyError('elasticsearch', errorMessage(err), err);
     }
   }

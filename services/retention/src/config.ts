@@ -16,7 +16,10 @@ export function topicRetention(): TopicRetention {
 /** `RETENTION_VIEW_EVENTS`, …: one optional override per raw log. */
 export const rawLogVariable = (table: RawEventTable) => `RETENTION_${table.toUpperCase()}`;
 
-const overrides = Object.fromEntries(RAW_EVENT_TABLES.map((t) => [rawLogVariable(t), durationMs().optional()])) as Record<string, z.ZodOptional<ReturnType<typeof durationMs>>>;
+const overrides = Object.fromEntries(RAW_EVENT_TABLES.map((t) => [rawLogVariable(t), durationMs().optional()])) as Record<
+  string,
+  z.ZodOptional<ReturnType<typeof durationMs>>
+>;
 
 const base = jobConfigSchema({ managementPort: 9107, schedule: '23 * * * *' }).extend({
   // Raw logs: the dashboards read at most 30 days back (top lists, daily trends), so 90 days leaves
@@ -51,7 +54,8 @@ type Parsed = z.infer<typeof base>;
 function refineFloors(c: Parsed, ctx: z.RefinementCtx): void {
   const floors = retentionFloors(topicRetention(), c.RETENTION_REPLAY_MARGIN);
   const tooShort = (variable: string, value: number, floor: number, reason: string) => {
-    if (value < floor) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message: `must be at least ${floor / 86_400_000} d (${reason})` });
+    if (value < floor)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: [variable], message: `must be at least ${floor / 86_400_000} d (${reason})` });
   };
   const replay = "the event topics' retention + RETENTION_REPLAY_MARGIN: a replay would log pruned events again";
   tooShort('RAW_LOG_RETENTION', c.RAW_LOG_RETENTION, floors.rawLogsMs, replay);
@@ -59,10 +63,21 @@ function refineFloors(c: Parsed, ctx: z.RefinementCtx): void {
     const v = (c as Record<string, unknown>)[rawLogVariable(t)];
     if (typeof v === 'number') tooShort(rawLogVariable(t), v, floors.rawLogsMs, replay);
   }
-  tooShort('RETENTION_DEAD_LETTERS', c.RETENTION_DEAD_LETTERS, floors.deadLettersMs, "the dead-letter topic's retention + RETENTION_REPLAY_MARGIN");
-  tooShort('RETENTION_FLUSH_LEDGER', c.RETENTION_FLUSH_LEDGER, floors.flushLedgerMs, 'a killed flush is looked up in the ledger at the next flusher start');
+  tooShort(
+    'RETENTION_DEAD_LETTERS',
+    c.RETENTION_DEAD_LETTERS,
+    floors.deadLettersMs,
+    "the dead-letter topic's retention + RETENTION_REPLAY_MARGIN",
+  );
+  tooShort(
+    'RETENTION_FLUSH_LEDGER',
+    c.RETENTION_FLUSH_LEDGER,
+    floors.flushLedgerMs,
+    'a killed flush is looked up in the ledger at the next flusher start',
+  );
   tooShort('RETENTION_JOB_RUNS', c.RETENTION_JOB_RUNS, floors.jobRunsMs, 'a day of runs to look back on');
-  if (c.RETENTION_MAX_LOCK < 10) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['RETENTION_MAX_LOCK'], message: 'must be at least 10ms' });
+  if (c.RETENTION_MAX_LOCK < 10)
+    ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['RETENTION_MAX_LOCK'], message: 'must be at least 10ms' });
 }
 
 export const retentionConfigSchema = base.superRefine(refineFloors);
@@ -78,5 +93,11 @@ export function retentionSettings(c: Readonly<RetentionConfig>): RetentionSettin
   const rawLogs = Object.fromEntries(
     RAW_EVENT_TABLES.map((t) => [t, typeof raw[rawLogVariable(t)] === 'number' ? (raw[rawLogVariable(t)] as number) : c.RAW_LOG_RETENTION]),
   ) as Record<RawEventTable, number>;
-  return { rawLogs, deadLettersMs: c.RETENTION_DEAD_LETTERS, jobRunsMs: c.RETENTION_JOB_RUNS, flushLedgerMs: c.RETENTION_FLUSH_LEDGER, replayMarginMs: c.RETENTION_REPLAY_MARGIN };
+  return {
+    rawLogs,
+    deadLettersMs: c.RETENTION_DEAD_LETTERS,
+    jobRunsMs: c.RETENTION_JOB_RUNS,
+    flushLedgerMs: c.RETENTION_FLUSH_LEDGER,
+    replayMarginMs: c.RETENTION_REPLAY_MARGIN,
+  };
 }

@@ -23,16 +23,27 @@ describe('cut-offs and margins', () => {
     const s = retentionSettings(loadRetentionConfig({ RETENTION_SEARCH_EVENTS: '30d' }));
     const rules = retentionRules(s, topics);
     for (const t of RAW_EVENT_TABLES) {
-      expect(rules.find((r) => r.table === t)).toMatchObject({ timeColumn: 'received_at', keyColumns: ['id'], keepMs: (t === 'search_events' ? 30 : 90) * DAY_MS });
+      expect(rules.find((r) => r.table === t)).toMatchObject({
+        timeColumn: 'received_at',
+        keyColumns: ['id'],
+        keepMs: (t === 'search_events' ? 30 : 90) * DAY_MS,
+      });
     }
-    expect(retentionRules(retentionSettings(loadRetentionConfig({ RAW_LOG_RETENTION: '14d' })), topics).find((r) => r.table === 'view_events')!.keepMs).toBe(14 * DAY_MS);
+    expect(
+      retentionRules(retentionSettings(loadRetentionConfig({ RAW_LOG_RETENTION: '14d' })), topics).find((r) => r.table === 'view_events')!
+        .keepMs,
+    ).toBe(14 * DAY_MS);
   });
 
   it('covers every growing table once, with the defaults documented in docs/operations.md', () => {
     const keep = Object.fromEntries(retentionRules(defaults(), topics).map((r) => [r.table, r.keepMs / DAY_MS]));
     expect(keep).toEqual({
       ...Object.fromEntries(RAW_EVENT_TABLES.map((t) => [t, 90])),
-      history_applied_events: 8, dead_letter_requeues: 31, dead_letters: 90, flush_ledger: 30, job_runs: 30,
+      history_applied_events: 8,
+      dead_letter_requeues: 31,
+      dead_letters: 90,
+      flush_ledger: 30,
+      job_runs: 30,
     });
     expect(retentionRules(defaults(), topics).find((r) => r.table === 'job_runs')!.keepLatestSuccessPerJob).toBe(true);
   });
@@ -53,7 +64,13 @@ describe('cut-offs and margins', () => {
   });
 
   it('defaults: hourly, 1,000-row batches, a 1 s lock bound, 100 ms pauses', () => {
-    expect(loadRetentionConfig({})).toMatchObject({ SCHEDULE: '23 * * * *', MANAGEMENT_PORT: 9107, RETENTION_BATCH_ROWS: 1000, RETENTION_MAX_LOCK: 1000, RETENTION_BATCH_PAUSE: 100 });
+    expect(loadRetentionConfig({})).toMatchObject({
+      SCHEDULE: '23 * * * *',
+      MANAGEMENT_PORT: 9107,
+      RETENTION_BATCH_ROWS: 1000,
+      RETENTION_MAX_LOCK: 1000,
+      RETENTION_BATCH_PAUSE: 100,
+    });
   });
 });
 

@@ -52,7 +52,10 @@ export function replayFloorMs(topicRetentionMs: number, marginMs: number): numbe
  * another full retention; a dead-letter copy pruned while the topic still holds it would look new
  * to a re-copy after a reset of the copier's position.
  */
-export function retentionFloors(topics: TopicRetention, marginMs: number): { rawLogsMs: number; deadLettersMs: number; flushLedgerMs: number; jobRunsMs: number } {
+export function retentionFloors(
+  topics: TopicRetention,
+  marginMs: number,
+): { rawLogsMs: number; deadLettersMs: number; flushLedgerMs: number; jobRunsMs: number } {
   return {
     rawLogsMs: replayFloorMs(topics.eventTopicsMs, marginMs),
     deadLettersMs: replayFloorMs(topics.deadLetterTopicMs, marginMs),
@@ -91,9 +94,28 @@ export function retentionRules(s: RetentionSettings, topics: TopicRetention): Re
       keepMs: requeue,
       why: `dead-letter topic's retention ${days(topics.deadLetterTopicMs)} + margin: \`tally dlq requeue\` reads the topic, older records name messages gone from it`,
     },
-    { table: 'dead_letters', timeColumn: 'failed_at', keyColumns: ['id'], keepMs: s.deadLettersMs, why: `RETENTION_DEAD_LETTERS (${days(s.deadLettersMs)})` },
-    { table: 'flush_ledger', timeColumn: 'applied_at', keyColumns: ['flush_id'], keepMs: s.flushLedgerMs, why: `RETENTION_FLUSH_LEDGER (${days(s.flushLedgerMs)})` },
-    { table: 'job_runs', timeColumn: 'started_at', keyColumns: ['id'], keepMs: s.jobRunsMs, why: `RETENTION_JOB_RUNS (${days(s.jobRunsMs)}), the latest success per job kept`, keepLatestSuccessPerJob: true },
+    {
+      table: 'dead_letters',
+      timeColumn: 'failed_at',
+      keyColumns: ['id'],
+      keepMs: s.deadLettersMs,
+      why: `RETENTION_DEAD_LETTERS (${days(s.deadLettersMs)})`,
+    },
+    {
+      table: 'flush_ledger',
+      timeColumn: 'applied_at',
+      keyColumns: ['flush_id'],
+      keepMs: s.flushLedgerMs,
+      why: `RETENTION_FLUSH_LEDGER (${days(s.flushLedgerMs)})`,
+    },
+    {
+      table: 'job_runs',
+      timeColumn: 'started_at',
+      keyColumns: ['id'],
+      keepMs: s.jobRunsMs,
+      why: `RETENTION_JOB_RUNS (${days(s.jobRunsMs)}), the latest success per job kept`,
+      keepLatestSuccessPerJob: true,
+    },
   ];
 }
 

@@ -20,7 +20,12 @@ async function main(): Promise<void> {
     const db = createMysql({ url: config.MYSQL_URL, poolMax: 3 });
     const sink = new RetentionSink(db);
     const hooks = retentionMetrics(metrics);
-    const options = { maxRows: config.RETENTION_BATCH_ROWS, maxLockMs: config.RETENTION_MAX_LOCK, pauseMs: config.RETENTION_BATCH_PAUSE, onBatch: hooks.onBatch };
+    const options = {
+      maxRows: config.RETENTION_BATCH_ROWS,
+      maxLockMs: config.RETENTION_MAX_LOCK,
+      pauseMs: config.RETENTION_BATCH_PAUSE,
+      onBatch: hooks.onBatch,
+    };
     return {
       db,
       resources: [{ name: 'mysql', close: () => db.destroy() }],

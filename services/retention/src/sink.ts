@@ -81,10 +81,16 @@ export class RetentionSink {
           o.onBatch?.({ table: rule.table, deleted: 0, ms, statementMs: ms, timedOut: true });
           // On MariaDB a wait for another transaction's row lock also ends here (the lock wait timeout is whole
           // seconds, no shorter than the bound). A stall can kill even a small batch once; three in a row cannot be one.
-          if (rows <= MIN_BATCH_ROWS && ++smallTimeouts >= 3) { r.gaveUp = `${rows}-row batches still reach RETENTION_MAX_LOCK (a row locked by another transaction, or a stalled server)`; break; }
+          if (rows <= MIN_BATCH_ROWS && ++smallTimeouts >= 3) {
+            r.gaveUp = `${rows}-row batches still reach RETENTION_MAX_LOCK (a row locked by another transaction, or a stalled server)`;
+            break;
+          }
           rows = nextBatchRows(rows, ms, o, true);
         } else if (LOCK_CONFLICTS.has(errno(err) ?? 0)) {
-          if (++conflicts > MAX_CONFLICTS) { r.gaveUp = `${conflicts} lock waits or deadlocks in a row`; break; }
+          if (++conflicts > MAX_CONFLICTS) {
+            r.gaveUp = `${conflicts} lock waits or deadlocks in a row`;
+            break;
+          }
         } else {
           throw err;
         }
@@ -108,7 +114,13 @@ export class RetentionSink {
   }
 
   /** One batch in its own transaction: the rows deleted and how long the DELETE statement itself ran. */
-  private async deleteBatch(rule: RetentionRule, cutoff: Date, rows: number, keep: readonly number[], maxLockMs: number): Promise<{ deleted: number; statementMs: number }> {
+  private async deleteBatch(
+    rule: RetentionRule,
+    cutoff: Date,
+    rows: number,
+    keep: readonly number[],
+    maxLockMs: number,
+  ): Promise<{ deleted: number; statementMs: number }> {
     const hard = await this.serverKillsAtBound();
     const order = [rule.timeColumn, ...rule.keyColumns].map(() => '??').join(', ');
     const keepSql = keep.length > 0 ? ` AND id NOT IN (${keep.map(() => '?').join(', ')})` : '';
@@ -117,13 +129,18 @@ export class RetentionSink {
     // The pruner gives way: it never waits on a writer's lock for longer than its own bound (whole seconds).
     const waitS = Math.max(1, Math.ceil(maxLockMs / 1000));
     // max_statement_time is in seconds; the statement is rolled back when it is reached.
-    const prefix = hard ? `SET STATEMENT max_statement_time = ${(maxLockMs / 1000).toFixed(3)}, innodb_lock_wait_timeout = ${waitS} FOR ` : '';
-    return this.db.transaction(async (trx) => {
-      if (!hard) await trx.raw(`SET SESSION innodb_lock_wait_timeout = ${waitS}`);
-      const s0 = performance.now();
-      const [res] = (await trx.raw(prefix + sql, bindings)) as [{ affectedRows: number }];
-      return { deleted: res.affectedRows, statementMs: performance.now() - s0 };
-    }, { isolationLevel: 'read committed' });
+    const prefix = hard
+      ? `SET STATEMENT max_statement_time = ${(maxLockMs / 1000).toFixed(3)}, innodb_lock_wait_timeout = ${waitS} FOR `
+      : '';
+    return this.db.transaction(
+      async (trx) => {
+        if (!hard) await trx.raw(`SET SESSION innodb_lock_wait_timeout = ${waitS}`);
+        const s0 = performance.now();
+        const [res] = (await trx.raw(prefix + sql, bindings)) as [{ affectedRows: number }];
+        return { deleted: res.affectedRows, statementMs: performance.now() - s0 };
+      },
+      { isolationLevel: 'read committed' },
+    );
   }
 
   /** MariaDB kills a DELETE at max_statement_time; MySQL has MAX_EXECUTION_TIME for SELECT only. */

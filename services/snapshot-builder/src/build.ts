@@ -43,6 +43,13 @@ export async function buildSnapshots(deps: BuildDeps, ctx: JobContext): Promise<
   }
   return {
     items: 1 + recs.users.length,
-    summary: { generated_at: dashboard.generated_at, generation, recommendation_users: recs.users.length, dead_letters_copied: dlq.copied, dead_letters_complete: dlq.complete, ...(quality ? { quality } : {}) },
+    summary: {
+      generated_at: dashboard.generated_at,
+      generation,
+      recommendation_users: recs.users.length,
+      dead_letters_copied: dlq.copied,
+      dead_letters_complete: dlq.complete,
+      ...(quality ? { quality } : {}),
+    },
   };
 }

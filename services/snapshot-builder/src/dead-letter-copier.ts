@@ -67,10 +67,16 @@ export class DeadLetterCopier {
       for (const [partition, r] of pending) consumer.seek({ topic, partition, offset: String(r.next) });
       check();
       const complete = await waitFor(done, this.opts.timeoutMs, signal);
-      if (!complete) this.opts.logger.warn({ topic, timeoutMs: this.opts.timeoutMs, read }, 'dead-letter copy stopped before the end; the next run continues from here');
+      if (!complete)
+        this.opts.logger.warn(
+          { topic, timeoutMs: this.opts.timeoutMs, read },
+          'dead-letter copy stopped before the end; the next run continues from here',
+        );
       return { copied, read, complete };
     } finally {
-      await consumer.disconnect().catch((e: unknown) => this.opts.logger.warn({ err: errorMessage(e) }, 'dead-letter consumer did not disconnect cleanly'));
+      await consumer
+        .disconnect()
+        .catch((e: unknown) => this.opts.logger.warn({ err: errorMessage(e) }, 'dead-letter consumer did not disconnect cleanly'));
     }
   }
 

@@ -6,12 +6,32 @@ const names = topicNames('x.');
 
 describe('deadLetterRow', () => {
   it('reads the tally-dlq-* headers the consumer runner writes', () => {
-    const rec = deadLetterRecord('x.dead-letter', 'history', { topic: 'x.movie.viewed', partition: 3, offset: '41', key: Buffer.from('k'), value: Buffer.from([1, 2]) },
-      { reason: 'jav_id', detail: 'jav_id must be positive', step: 'validate' }, new Date('2024-05-01T00:00:00.000Z'));
-    const row = deadLetterRow('x.dead-letter', 1, { offset: '7', timestamp: '0', key: Buffer.from('k'), value: rec.value as Buffer, headers: rec.headers }, names);
+    const rec = deadLetterRecord(
+      'x.dead-letter',
+      'history',
+      { topic: 'x.movie.viewed', partition: 3, offset: '41', key: Buffer.from('k'), value: Buffer.from([1, 2]) },
+      { reason: 'jav_id', detail: 'jav_id must be positive', step: 'validate' },
+      new Date('2024-05-01T00:00:00.000Z'),
+    );
+    const row = deadLetterRow(
+      'x.dead-letter',
+      1,
+      { offset: '7', timestamp: '0', key: Buffer.from('k'), value: rec.value as Buffer, headers: rec.headers },
+      names,
+    );
     expect(row).toMatchObject({
-      topic: 'x.dead-letter', partition: 1, offset: 7, reason: 'jav_id', detail: 'jav_id must be positive', step: 'validate', service: 'history',
-      original_topic: 'x.movie.viewed', original_partition: 3, original_offset: 41, event_type: 'movie.viewed', failed_at: new Date('2024-05-01T00:00:00.000Z'),
+      topic: 'x.dead-letter',
+      partition: 1,
+      offset: 7,
+      reason: 'jav_id',
+      detail: 'jav_id must be positive',
+      step: 'validate',
+      service: 'history',
+      original_topic: 'x.movie.viewed',
+      original_partition: 3,
+      original_offset: 41,
+      event_type: 'movie.viewed',
+      failed_at: new Date('2024-05-01T00:00:00.000Z'),
     });
     expect(row.payload).toEqual(Buffer.from([1, 2]));
     expect(JSON.parse(row.headers)['tally-dlq-reason']).toBe('jav_id');

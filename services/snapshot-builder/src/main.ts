@@ -23,7 +23,9 @@ async function main(): Promise<void> {
   const spec = {
     name: jobNames.snapshotBuilder,
     summary: SUMMARY,
-    flags: [{ name: 'evaluate', description: 'also measure recommendation quality offline (hit rate of a held-out last view vs popularity)' }],
+    flags: [
+      { name: 'evaluate', description: 'also measure recommendation quality offline (hit rate of a held-out last view vs popularity)' },
+    ],
   };
   await runJobService(spec, config, process.argv.slice(2), async ({ logger, fatal }) => {
     // Queries of one build run in parallel (dashboard figures) plus the job lock's own connection.
@@ -33,7 +35,11 @@ async function main(): Promise<void> {
     const mongo = createMongo({ url: config.MONGO_URL });
     const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: config.KAFKA_CLIENT_ID, logger });
     const store = new SnapshotStore(mongo.db());
-    const copier = new DeadLetterCopier(kafka, db, topicNames(config.TOPIC_PREFIX), { groupPrefix: config.DLQ_GROUP_PREFIX, timeoutMs: config.DLQ_COPY_TIMEOUT, logger });
+    const copier = new DeadLetterCopier(kafka, db, topicNames(config.TOPIC_PREFIX), {
+      groupPrefix: config.DLQ_GROUP_PREFIX,
+      timeoutMs: config.DLQ_COPY_TIMEOUT,
+      logger,
+    });
     return {
       db,
       resources: [

@@ -3,7 +3,10 @@ import type { DeadLetterRow } from './handler';
 
 /** Read positions of the dead-letter copier, per partition of `topic`. */
 export async function loadPositions(db: Knex, topic: string): Promise<Map<number, number>> {
-  const rows = (await db('dead_letter_offsets').where({ topic }).select('partition', 'next_offset')) as { partition: number; next_offset: number }[];
+  const rows = (await db('dead_letter_offsets').where({ topic }).select('partition', 'next_offset')) as {
+    partition: number;
+    next_offset: number;
+  }[];
   return new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]));
 }
 
@@ -12,7 +15,13 @@ export async function loadPositions(db: Knex, topic: string): Promise<Map<number
  * (topic, partition, offset) key makes a replay (a run killed after the commit but before it knew,
  * or a position reset) add nothing; GREATEST keeps the position from ever moving back.
  */
-export async function saveDeadLetters(db: Knex, topic: string, partition: number, rows: readonly DeadLetterRow[], nextOffset: number): Promise<number> {
+export async function saveDeadLetters(
+  db: Knex,
+  topic: string,
+  partition: number,
+  rows: readonly DeadLetterRow[],
+  nextOffset: number,
+): Promise<number> {
   return db.transaction(async (trx) => {
     let inserted = 0;
     if (rows.length > 0) {

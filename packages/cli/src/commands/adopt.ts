@@ -1,8 +1,20 @@
 import type { Knex } from 'knex';
 import { createMysql, createRedis } from '@tally/clients';
 import {
-  ADOPTION_TABLE, ALL_PARTS, applyAdoption, backfillUserState, adoptedObjects, Catalog, checkCatalog, formatReport, loadCatalogMapping, rollbackAdoption,
-  COUNTS_INDEX, HISTORY_UNIQUE_INDEX, type AdoptedObject, type CatalogReport,
+  ADOPTION_TABLE,
+  ALL_PARTS,
+  applyAdoption,
+  backfillUserState,
+  adoptedObjects,
+  Catalog,
+  checkCatalog,
+  formatReport,
+  loadCatalogMapping,
+  rollbackAdoption,
+  COUNTS_INDEX,
+  HISTORY_UNIQUE_INDEX,
+  type AdoptedObject,
+  type CatalogReport,
 } from '@tally/catalog';
 import { TallyError } from '@tally/runtime';
 import type { CliConfig } from '../context';
@@ -29,9 +41,12 @@ async function withDb<T>(config: CliConfig, fn: (db: Knex) => Promise<T>): Promi
 /** The check as a person reads it: what matches, each problem with its fix, warnings, then the DDL apply would run, verbatim. */
 export function formatCheck(report: CatalogReport, source: string): string {
   const lines = [`catalog mapping: ${source}`, `app database:    ${report.database}`, formatReport(report, { matches: true })];
-  lines.push(`${plural(report.matches.length, 'match', 'matches')}, ${plural(report.problems.length, 'problem')}, ${plural(report.warnings.length, 'warning')}, ${plural(report.ddl.length, 'statement')} for tally adopt apply`);
+  lines.push(
+    `${plural(report.matches.length, 'match', 'matches')}, ${plural(report.problems.length, 'problem')}, ${plural(report.warnings.length, 'warning')}, ${plural(report.ddl.length, 'statement')} for tally adopt apply`,
+  );
   if (report.ddl.length > 0) lines.push('tally adopt apply would run:', ...report.ddl.map((d) => `  ${d.sql};`));
-  if (report.problems.length > 0) lines.push('tally adopt apply refuses to run until every problem is fixed (the fixes can change the DDL).');
+  if (report.problems.length > 0)
+    lines.push('tally adopt apply refuses to run until every problem is fixed (the fixes can change the DDL).');
   return lines.filter((l) => l !== '').join('\n');
 }
 
@@ -61,7 +76,11 @@ export async function adoptApply(config: CliConfig, o: { dryRun?: boolean }): Pr
       return 1;
     }
     const { applied, after } = result;
-    out(applied.length === 0 ? `nothing to apply: ${after.database} already has every column and index Tally needs` : `applied ${plural(applied.length, 'statement')}, recorded in ${ADOPTION_TABLE} (tally adopt rollback removes exactly these)`);
+    out(
+      applied.length === 0
+        ? `nothing to apply: ${after.database} already has every column and index Tally needs`
+        : `applied ${plural(applied.length, 'statement')}, recorded in ${ADOPTION_TABLE} (tally adopt rollback removes exactly these)`,
+    );
     for (const w of after.warnings) out(`warning  ${w.message}; ${w.fix}`);
     if (isClean(after)) return 0;
     // Only when the schema changed under us between the two checks.
@@ -76,11 +95,14 @@ function consequence(o: AdoptedObject, catalog: Catalog, appDatabase: string): s
   const on = (table: string) => o.schema_name === appDatabase && o.table_name === table;
   if (o.object_kind === 'column' && on(m.movies.table)) {
     const metric = (Object.keys(m.movies.counts) as (keyof typeof m.movies.counts)[]).find((k) => m.movies.counts[k] === o.object_name);
-    if (metric) return `drops the ${metric} counts Tally kept in it (Redis ${catalog.keys.display(metric, 0).replace(/0$/, '{id}')} and the search index keep theirs until rebuilt)`;
+    if (metric)
+      return `drops the ${metric} counts Tally kept in it (Redis ${catalog.keys.display(metric, 0).replace(/0$/, '{id}')} and the search index keep theirs until rebuilt)`;
     if (o.object_name === m.movies.countsUpdatedAt) return 'drops the change stamps es-sync walks';
   }
-  if (o.object_kind === 'index' && o.object_name === COUNTS_INDEX) return 'es-sync can no longer read changed counts (it forces this index)';
-  if (o.object_kind === 'index' && o.object_name === HISTORY_UNIQUE_INDEX) return 'the history sink can no longer upsert (duplicate rows follow)';
+  if (o.object_kind === 'index' && o.object_name === COUNTS_INDEX)
+    return 'es-sync can no longer read changed counts (it forces this index)';
+  if (o.object_kind === 'index' && o.object_name === HISTORY_UNIQUE_INDEX)
+    return 'the history sink can no longer upsert (duplicate rows follow)';
   return o.object_kind === 'column' ? 'drops the values Tally wrote in it' : 'drops the index';
 }
 
@@ -99,12 +121,19 @@ export async function adoptRollback(config: CliConfig, o: { yes?: boolean }): Pr
     const [[{ current }]] = (await db.raw('SELECT DATABASE() AS current')) as [[{ current: string }]];
     const appDatabase = catalog.mapping.database ?? current;
     out(`tally adopt rollback drops, newest first (${plural(objects.length, 'object')} tally adopt apply added):`);
-    for (const x of objects) out(`  ${x.object_kind} ${x.schema_name}.${x.table_name}.${x.object_name}: ${consequence(x, catalog, appDatabase)}\n      added by: ${x.ddl}`);
+    for (const x of objects)
+      out(
+        `  ${x.object_kind} ${x.schema_name}.${x.table_name}.${x.object_name}: ${consequence(x, catalog, appDatabase)}\n      added by: ${x.ddl}`,
+      );
     if (!o.yes) {
-      process.stderr.write("tally adopt rollback: nothing dropped. Stop Tally's consumers, flusher and es-sync, switch the app back to its own counter writes (docs/adopting.md), then run again with --yes.\n");
+      process.stderr.write(
+        "tally adopt rollback: nothing dropped. Stop Tally's consumers, flusher and es-sync, switch the app back to its own counter writes (docs/adopting.md), then run again with --yes.\n",
+      );
       return 2;
     }
-    const removed = await rollbackAdoption(db, { beforeDrop: (x) => out(`dropping ${x.object_kind} ${x.schema_name}.${x.table_name}.${x.object_name}`) });
+    const removed = await rollbackAdoption(db, {
+      beforeDrop: (x) => out(`dropping ${x.object_kind} ${x.schema_name}.${x.table_name}.${x.object_name}`),
+    });
     const gone = objects.length - removed.length;
     out(`dropped ${plural(removed.length, 'object')}${gone > 0 ? `; ${gone} recorded but already gone (record removed)` : ''}`);
     return 0;
@@ -123,8 +152,12 @@ export async function adoptBackfill(config: CliConfig, o: { force?: boolean }): 
     return await withDb(config, async (db) => {
       try {
         const r = await backfillUserState(db, redis, catalog, { force: o.force });
-        out(`movie_user_state: ${plural(r.states.like, 'like')}, ${plural(r.states.rating, 'rating')}, ${plural(r.states.watchlist, 'watchlist entry', 'watchlist entries')}`);
-        out(`${catalog.table('movies')}.${catalog.movies.counts.likes}: ${plural(r.moviesChanged, 'movie')} changed to the number of users who like it`);
+        out(
+          `movie_user_state: ${plural(r.states.like, 'like')}, ${plural(r.states.rating, 'rating')}, ${plural(r.states.watchlist, 'watchlist entry', 'watchlist entries')}`,
+        );
+        out(
+          `${catalog.table('movies')}.${catalog.movies.counts.likes}: ${plural(r.moviesChanged, 'movie')} changed to the number of users who like it`,
+        );
         out(`Redis: ${plural(r.displayKeys, 'display key')} ${catalog.keys.display('likes', 0).replace(/0$/, '{id}')} set from MySQL`);
         return 0;
       } catch (err) {

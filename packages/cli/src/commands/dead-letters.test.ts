@@ -17,11 +17,21 @@ describe('dead letter entries', () => {
   const e = toEntry(2, { offset: '7', key: Buffer.from('123'), value: Buffer.from([0, 0, 0, 0, 99]), timestamp: '0', headers });
 
   it('reads where the message came from and why it was refused', () => {
-    expect(e).toMatchObject({ id: '2:7', reason: 'unknown_schema', step: 'decode', service: 'event-logger', source: { topic: 'tally.movie.viewed', partition: 3, offset: '41' }, failedAt: '2026-11-26T10:00:00.000Z' });
+    expect(e).toMatchObject({
+      id: '2:7',
+      reason: 'unknown_schema',
+      step: 'decode',
+      service: 'event-logger',
+      source: { topic: 'tally.movie.viewed', partition: 3, offset: '41' },
+      failedAt: '2026-11-26T10:00:00.000Z',
+    });
   });
 
-  it('a requeue keeps the original headers, drops Tally\'s and says where it came from', () => {
-    expect(requeueHeaders(e, 'tally.dead-letter')).toEqual({ traceparent: '00-abc-def-01', 'tally-requeued-from': 'tally.dead-letter:2:7' });
+  it("a requeue keeps the original headers, drops Tally's and says where it came from", () => {
+    expect(requeueHeaders(e, 'tally.dead-letter')).toEqual({
+      traceparent: '00-abc-def-01',
+      'tally-requeued-from': 'tally.dead-letter:2:7',
+    });
   });
 
   it('filters by reason, time and id', () => {
@@ -35,6 +45,10 @@ describe('dead letter entries', () => {
 
   it('a record without Tally headers still lists, as reason unknown with its Kafka time', () => {
     const bare = toEntry(0, { offset: '0', key: null, value: null, timestamp: String(Date.UTC(2026, 0, 1)) });
-    expect(bare).toMatchObject({ reason: 'unknown', source: { topic: '', partition: null, offset: null }, failedAt: '2026-01-01T00:00:00.000Z' });
+    expect(bare).toMatchObject({
+      reason: 'unknown',
+      source: { topic: '', partition: null, offset: null },
+      failedAt: '2026-01-01T00:00:00.000Z',
+    });
   });
 });

@@ -28,7 +28,10 @@ export function headerText(headers: IHeaders | undefined): Record<string, string
   return out;
 }
 
-export function toEntry(partition: number, m: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: IHeaders }): DeadLetterEntry {
+export function toEntry(
+  partition: number,
+  m: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: IHeaders },
+): DeadLetterEntry {
   const h = headerText(m.headers);
   const p = h[DLQ_HEADERS.partition];
   return {
@@ -86,17 +89,19 @@ export async function readDeadLetters(kafka: Kafka, topic: string): Promise<Dead
     try {
       await consumer.subscribe({ topic, fromBeginning: true });
       await new Promise<void>((resolve, reject) => {
-        consumer.run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const end = remaining.get(batch.partition);
-            if (end === undefined) return;
-            for (const m of batch.messages) if (BigInt(m.offset) < end) out.push(toEntry(batch.partition, m));
-            const last = batch.messages[batch.messages.length - 1];
-            if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
-            if (remaining.size === 0) resolve();
-          },
-        }).catch(reject);
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const end = remaining.get(batch.partition);
+              if (end === undefined) return;
+              for (const m of batch.messages) if (BigInt(m.offset) < end) out.push(toEntry(batch.partition, m));
+              const last = batch.messages[batch.messages.length - 1];
+              if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
+              if (remaining.size === 0) resolve();
+            },
+          })
+          .catch(reject);
       });
     } finally {
       await consumer.disconnect();

@@ -17,13 +17,22 @@ export async function dlqList(config: CliConfig, logger: Logger, o: DeadLetterFi
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-cli', logger });
   const entries = (await readDeadLetters(kafka, topicNames(config.TOPIC_PREFIX).deadLetter)).filter((e) => matches(e, o));
   if (o.json) {
-    process.stdout.write(JSON.stringify(entries.map(({ key, value, ...rest }) => ({ ...rest, keyText: key?.toString('utf8') ?? null, valueBytes: value?.length ?? 0 })), null, 2) + '\n');
+    process.stdout.write(
+      JSON.stringify(
+        entries.map(({ key, value, ...rest }) => ({ ...rest, keyText: key?.toString('utf8') ?? null, valueBytes: value?.length ?? 0 })),
+        null,
+        2,
+      ) + '\n',
+    );
     return 0;
   }
   const byReason = new Map<string, number>();
   for (const e of entries) byReason.set(e.reason, (byReason.get(e.reason) ?? 0) + 1);
-  process.stdout.write(`${entries.length} dead letter${entries.length === 1 ? '' : 's'}${byReason.size ? ` (${[...byReason].map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}\n`);
-  if (entries.length > 0) process.stdout.write(`${'id'.padEnd(10)} ${'failed at'.padEnd(24)} ${'reason'.padEnd(16)} ${'service'.padEnd(13)} source  detail\n`);
+  process.stdout.write(
+    `${entries.length} dead letter${entries.length === 1 ? '' : 's'}${byReason.size ? ` (${[...byReason].map(([r, n]) => `${r}: ${n}`).join(', ')})` : ''}\n`,
+  );
+  if (entries.length > 0)
+    process.stdout.write(`${'id'.padEnd(10)} ${'failed at'.padEnd(24)} ${'reason'.padEnd(16)} ${'service'.padEnd(13)} source  detail\n`);
   for (const e of entries) process.stdout.write(line(e) + '\n');
   return 0;
 }
@@ -38,16 +47,30 @@ export async function dlqShow(config: CliConfig, logger: Logger, id: string): Pr
   }
   let decoded: string;
   try {
-    decoded = JSON.stringify((await new RegistryCodec(config.SCHEMA_REGISTRY_URL).decode(e.value)).value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+    decoded = JSON.stringify(
+      (await new RegistryCodec(config.SCHEMA_REGISTRY_URL).decode(e.value)).value,
+      (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+      2,
+    );
   } catch (err) {
     decoded = `(not decodable: ${err instanceof Error ? err.message : String(err)})\nfirst bytes: ${e.value?.subarray(0, 64).toString('hex') ?? 'null'}`;
   }
-  process.stdout.write([
-    `id        ${e.id}`, `reason    ${e.reason} (step ${e.step}, by ${e.service})`, `detail    ${e.detail}`,
-    `source    ${e.source.topic} partition ${e.source.partition} offset ${e.source.offset}`, `failed at ${e.failedAt}`,
-    `key       ${e.key?.toString('utf8') ?? 'null'}`, `value     ${e.value?.length ?? 0} bytes`,
-    'headers', ...Object.entries(e.headers).map(([k, v]) => `  ${k}: ${v}`), 'payload', decoded, '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `id        ${e.id}`,
+      `reason    ${e.reason} (step ${e.step}, by ${e.service})`,
+      `detail    ${e.detail}`,
+      `source    ${e.source.topic} partition ${e.source.partition} offset ${e.source.offset}`,
+      `failed at ${e.failedAt}`,
+      `key       ${e.key?.toString('utf8') ?? 'null'}`,
+      `value     ${e.value?.length ?? 0} bytes`,
+      'headers',
+      ...Object.entries(e.headers).map(([k, v]) => `  ${k}: ${v}`),
+      'payload',
+      decoded,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
@@ -57,20 +80,30 @@ export async function dlqShow(config: CliConfig, logger: Logger, id: string): Pr
  * letter is requeued once (dead_letter_requeues); a second run skips it unless --again. Should a run
  * die between producing and recording, a re-run sends it again: the sinks deduplicate on event_id.
  */
-export async function dlqRequeue(config: CliConfig, logger: Logger, o: DeadLetterFilter & { dryRun?: boolean; again?: boolean }): Promise<number> {
+export async function dlqRequeue(
+  config: CliConfig,
+  logger: Logger,
+  o: DeadLetterFilter & { dryRun?: boolean; again?: boolean },
+): Promise<number> {
   const dlqTopic = topicNames(config.TOPIC_PREFIX).deadLetter;
   const kafka = createKafka({ brokers: config.KAFKA_BROKERS, clientId: 'tally-cli', logger });
   const entries = (await readDeadLetters(kafka, dlqTopic)).filter((e) => matches(e, o));
   const db: Knex = createMysql({ url: config.MYSQL_URL, poolMax: 2 });
   try {
     const done = new Set(
-      entries.length === 0 ? [] : (await db(REQUEUES).where({ dlq_topic: dlqTopic }).select('partition', 'offset')).map((r: { partition: number; offset: number | string }) => `${r.partition}:${r.offset}`),
+      entries.length === 0
+        ? []
+        : (await db(REQUEUES).where({ dlq_topic: dlqTopic }).select('partition', 'offset')).map(
+            (r: { partition: number; offset: number | string }) => `${r.partition}:${r.offset}`,
+          ),
     );
     const already = o.again ? [] : entries.filter((e) => done.has(e.id));
     const orphan = entries.filter((e) => !e.source.topic);
     const todo = entries.filter((e) => e.source.topic && (o.again || !done.has(e.id)));
     if (o.dryRun) {
-      process.stdout.write(`dry run: would requeue ${todo.length}, ${already.length} already requeued, ${orphan.length} without a source topic\n`);
+      process.stdout.write(
+        `dry run: would requeue ${todo.length}, ${already.length} already requeued, ${orphan.length} without a source topic\n`,
+      );
       for (const e of todo) process.stdout.write(`  ${e.id} → ${e.source.topic}\n`);
       return 0;
     }
@@ -78,15 +111,33 @@ export async function dlqRequeue(config: CliConfig, logger: Logger, o: DeadLette
       const producer = new TallyProducer(kafka);
       await producer.connect();
       try {
-        await producer.send(todo.map((e) => ({ topic: e.source.topic, key: e.key?.toString('utf8') ?? null, value: e.value ?? Buffer.alloc(0), headers: requeueHeaders(e, dlqTopic) })));
+        await producer.send(
+          todo.map((e) => ({
+            topic: e.source.topic,
+            key: e.key?.toString('utf8') ?? null,
+            value: e.value ?? Buffer.alloc(0),
+            headers: requeueHeaders(e, dlqTopic),
+          })),
+        );
       } finally {
         await producer.disconnect();
       }
       await db(REQUEUES)
-        .insert(todo.map((e) => ({ dlq_topic: dlqTopic, partition: e.partition, offset: e.offset, target_topic: e.source.topic, reason: e.reason })))
-        .onConflict(['dlq_topic', 'partition', 'offset']).merge(['requeued_at']);
+        .insert(
+          todo.map((e) => ({
+            dlq_topic: dlqTopic,
+            partition: e.partition,
+            offset: e.offset,
+            target_topic: e.source.topic,
+            reason: e.reason,
+          })),
+        )
+        .onConflict(['dlq_topic', 'partition', 'offset'])
+        .merge(['requeued_at']);
     }
-    process.stdout.write(`requeued ${todo.length}, skipped ${already.length} already requeued (--again to resend)${orphan.length ? `, ${orphan.length} without a source topic header` : ''}\n`);
+    process.stdout.write(
+      `requeued ${todo.length}, skipped ${already.length} already requeued (--again to resend)${orphan.length ? `, ${orphan.length} without a source topic header` : ''}\n`,
+    );
     return orphan.length > 0 ? 1 : 0;
   } finally {
     await db.destroy();

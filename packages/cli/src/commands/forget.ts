@@ -19,16 +19,17 @@ export async function forgetCommand(config: CliConfig, subject: Subject, o: { js
   try {
     await mongo.connect();
     const catalog = new Catalog(loadCatalogMapping(config.CATALOG_MAPPING));
-    const report = await forget(
-      { db, catalog, redis, mongo: mongo.db(), decode: async (v) => (await codec.decode(v)).value },
-      subject,
-      { requestedBy: `cli:${userInfo().username}`, settleMs: o.settleMs },
-    );
+    const report = await forget({ db, catalog, redis, mongo: mongo.db(), decode: async (v) => (await codec.decode(v)).value }, subject, {
+      requestedBy: `cli:${userInfo().username}`,
+      settleMs: o.settleMs,
+    });
     if (o.json) {
       out(JSON.stringify(report));
       return 0;
     }
-    out(`forgot ${describeSubject(subject)}${report.alreadyForgotten ? ' (forgotten before; swept again)' : ''} — audit #${report.auditId}`);
+    out(
+      `forgot ${describeSubject(subject)}${report.alreadyForgotten ? ' (forgotten before; swept again)' : ''} — audit #${report.auditId}`,
+    );
     const entries = Object.entries(report.removed);
     if (entries.length === 0) out('  nothing of theirs was stored');
     for (const [store, n] of entries) out(`  ${store}: ${n}`);

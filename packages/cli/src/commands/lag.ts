@@ -6,9 +6,13 @@ export function formatLag(groups: GroupLag[]): string {
   const lines: string[] = [];
   for (const g of groups) {
     lines.push(`group ${g.group} (${g.state}, ${g.members} member${g.members === 1 ? '' : 's'}): lag ${g.totalLag}`);
-    lines.push(`  ${'topic'.padEnd(36)} ${'part'.padStart(4)} ${'committed'.padStart(10)} ${'end'.padStart(10)} ${'lag'.padStart(8)}  member`);
+    lines.push(
+      `  ${'topic'.padEnd(36)} ${'part'.padStart(4)} ${'committed'.padStart(10)} ${'end'.padStart(10)} ${'lag'.padStart(8)}  member`,
+    );
     for (const p of g.partitions) {
-      lines.push(`  ${p.topic.padEnd(36)} ${String(p.partition).padStart(4)} ${(p.committed ?? '-').padStart(10)} ${p.end.padStart(10)} ${String(p.lag).padStart(8)}  ${p.member ?? '-'}`);
+      lines.push(
+        `  ${p.topic.padEnd(36)} ${String(p.partition).padStart(4)} ${(p.committed ?? '-').padStart(10)} ${p.end.padStart(10)} ${String(p.lag).padStart(8)}  ${p.member ?? '-'}`,
+      );
     }
   }
   return lines.join('\n') + '\n';

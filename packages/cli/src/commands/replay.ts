@@ -59,12 +59,14 @@ async function offsetsAt(admin: Admin, topic: string, p: Position): Promise<Map<
     // -1: no message at or after that time → the partition's end.
     return new Map(byTime.map((x) => [x.partition, BigInt(x.offset) < 0n ? high.get(x.partition)! : BigInt(x.offset)]));
   }
-  return new Map(ends.map((e) => {
-    const low = BigInt(e.low);
-    const high = BigInt(e.high);
-    const at = p.kind === 'beginning' ? low : p.kind === 'end' ? high : p.offset < low ? low : p.offset > high ? high : p.offset;
-    return [e.partition, at];
-  }));
+  return new Map(
+    ends.map((e) => {
+      const low = BigInt(e.low);
+      const high = BigInt(e.high);
+      const at = p.kind === 'beginning' ? low : p.kind === 'end' ? high : p.offset < low ? low : p.offset > high ? high : p.offset;
+      return [e.partition, at];
+    }),
+  );
 }
 
 export async function planRanges(admin: Admin, topics: string[], from: Position, to: Position): Promise<Range[]> {
@@ -89,7 +91,10 @@ function fileSink(names: TopicNames, out: NodeJS.WritableStream, close: () => Pr
       handle: async (batch) => {
         const type = names.eventTypeFor(batch.topic);
         for (const m of batch.messages) {
-          const line = JSON.stringify({ topic: batch.topic, partition: batch.partition, offset: m.offset, type, event: m.value }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+          const line = JSON.stringify(
+            { topic: batch.topic, partition: batch.partition, offset: m.offset, type, event: m.value },
+            (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+          );
           if (!out.write(line + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
         }
         return { kind: 'done' };
@@ -110,11 +115,19 @@ async function openSink(config: CliConfig, o: ReplayOptions, names: TopicNames, 
   const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
   // The live sinks' own mapping: a replay writes the app's tables and keys exactly as the services do.
   const catalog = catalogFromConfig(config);
-  if (o.sink === 'event-logger') return { binding: eventLoggerBinding(db, names, logger, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
-  if (o.sink === 'history') return { binding: historyBinding(db, names, o.progressGroup, metrics, catalog) as SinkBinding<unknown>, close: () => db.destroy() };
+  if (o.sink === 'event-logger')
+    return { binding: eventLoggerBinding(db, names, logger, metrics) as SinkBinding<unknown>, close: () => db.destroy() };
+  if (o.sink === 'history')
+    return { binding: historyBinding(db, names, o.progressGroup, metrics, catalog) as SinkBinding<unknown>, close: () => db.destroy() };
   if (o.sink === 'counter') {
     const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-replay' });
-    return { binding: counterBinding(redis, db, names, { dedupTtlSeconds: 600 }, logger, catalog) as SinkBinding<unknown>, close: async () => { await db.destroy(); await redis.quit(); } };
+    return {
+      binding: counterBinding(redis, db, names, { dedupTtlSeconds: 600 }, logger, catalog) as SinkBinding<unknown>,
+      close: async () => {
+        await db.destroy();
+        await redis.quit();
+      },
+    };
   }
   await db.destroy();
   throw new Error(`--sink: "${o.sink}" is not one of ${SINKS.join(', ')}`);
@@ -142,7 +155,9 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
   const wrong = o.topics.filter((t) => !sink.binding.topics.includes(t));
   if (wrong.length > 0) {
     await sink.close();
-    throw new Error(`--sink ${o.sink} does not consume ${wrong.join(', ')} (it consumes ${sink.binding.topics.map((t) => names.eventTypeFor(t) ?? t).join(', ')})`);
+    throw new Error(
+      `--sink ${o.sink} does not consume ${wrong.join(', ')} (it consumes ${sink.binding.topics.map((t) => names.eventTypeFor(t) ?? t).join(', ')})`,
+    );
   }
   const admin = kafka.admin();
   await admin.connect();
@@ -151,7 +166,12 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
   const t0 = Date.now();
   let consumer: Consumer | undefined;
   let stall: NodeJS.Timeout | undefined;
-  const bar = o.progress ? new SingleBar({ format: 'replay |{bar}| {value}/{total} messages | {rate} msg/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
+  const bar = o.progress
+    ? new SingleBar(
+        { format: 'replay |{bar}| {value}/{total} messages | {rate} msg/s | ETA {eta_formatted}', hideCursor: true },
+        Presets.shades_classic,
+      )
+    : undefined;
   try {
     const ranges = await planRanges(admin, o.topics, o.from, o.to);
     const total = ranges.reduce((n, r) => n + Number(r.end - r.start), 0);
@@ -180,7 +200,15 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
                   const { schemaId, value } = await codec.decode(m.value);
                   const v = sink.binding.validate ? sink.binding.validate(batch.topic, value) : { ok: true as const, value };
                   if (!v.ok) throw new PoisonMessageError('undecodable', v.reason);
-                  decoded.push({ topic: batch.topic, partition: batch.partition, offset: m.offset, key: m.key?.toString('utf8') ?? null, value: v.value, schemaId, timestamp: m.timestamp });
+                  decoded.push({
+                    topic: batch.topic,
+                    partition: batch.partition,
+                    offset: m.offset,
+                    key: m.key?.toString('utf8') ?? null,
+                    value: v.value,
+                    schemaId,
+                    timestamp: m.timestamp,
+                  });
                 } catch (err) {
                   if (!(err instanceof PoisonMessageError)) throw err;
                   const why = err.reason === 'undecodable' && err.message !== 'undecodable' ? 'invalid_payload' : err.reason;
@@ -189,7 +217,15 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
               }
               let outcome: BatchOutcome = { kind: 'done' };
               for (let attempt = 0; decoded.length > 0 || sink.binding.handleEmptyChunks; attempt++) {
-                outcome = await sink.binding.handle({ topic: batch.topic, partition: batch.partition, messages: decoded, firstOffset: inRange[0]!.offset, lastOffset: inRange[inRange.length - 1]!.offset, heartbeat, reportReprocessed: (n) => (summary.alreadyApplied += n) });
+                outcome = await sink.binding.handle({
+                  topic: batch.topic,
+                  partition: batch.partition,
+                  messages: decoded,
+                  firstOffset: inRange[0]!.offset,
+                  lastOffset: inRange[inRange.length - 1]!.offset,
+                  heartbeat,
+                  reportReprocessed: (n) => (summary.alreadyApplied += n),
+                });
                 if (outcome.kind !== 'retry') break;
                 if (attempt >= 5 || !isRunning() || isStale()) throw outcome.error;
                 await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
@@ -217,15 +253,21 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
         }).catch(reject);
         for (const r of ranges) c.seek({ topic: r.topic, partition: r.partition, offset: r.start.toString() });
         c.on(c.events.GROUP_JOIN, () => {
-          for (const r of open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: next.get(`${r.topic}:${r.partition}`)!.toString() });
+          for (const r of open.values())
+            c.seek({ topic: r.topic, partition: r.partition, offset: next.get(`${r.topic}:${r.partition}`)!.toString() });
         });
         c.on(c.events.CRASH, (e) => reject(e.payload.error));
         // A replay that stops moving says where it waits (the log is how a hung one is diagnosed).
         let seen = -1;
         stall = setInterval(() => {
           if (summary.messages === seen) {
-            const waiting = [...open.values()].slice(0, 20).map((r) => `${r.topic}:${r.partition} at ${next.get(`${r.topic}:${r.partition}`)} of ${r.end}`);
-            logger.warn({ open: open.size, waiting }, `replay: no progress for ${STALL_REPORT_MS / 1000} s; ${open.size} partitions not finished`);
+            const waiting = [...open.values()]
+              .slice(0, 20)
+              .map((r) => `${r.topic}:${r.partition} at ${next.get(`${r.topic}:${r.partition}`)} of ${r.end}`);
+            logger.warn(
+              { open: open.size, waiting },
+              `replay: no progress for ${STALL_REPORT_MS / 1000} s; ${open.size} partitions not finished`,
+            );
           }
           seen = summary.messages;
         }, STALL_REPORT_MS);

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { checkCompatibility, eventDefinitions, SCHEMAS_DIR, readSchemaSource, topicNames, type AvroSchema, type EventType } from '@tally/events';
+import {
+  checkCompatibility,
+  eventDefinitions,
+  SCHEMAS_DIR,
+  readSchemaSource,
+  topicNames,
+  type AvroSchema,
+  type EventType,
+} from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import type { CliConfig } from '../context';
 
@@ -26,7 +34,9 @@ export function previousVersion(file: string, cwd = join(SCHEMAS_DIR, '..')): st
   const current = readFileSync(file, 'utf8');
   let commits: string[];
   try {
-    commits = execFileSync('git', ['log', '--format=%H', '--', rel], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter(Boolean);
+    commits = execFileSync('git', ['log', '--format=%H', '--', rel], { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .split('\n')
+      .filter(Boolean);
   } catch {
     return undefined; // not a git checkout (e.g. a release tarball): nothing to compare with
   }

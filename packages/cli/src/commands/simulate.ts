@@ -37,12 +37,17 @@ export function parseShare(text: string, flag: string): number {
 async function loadTargets(db: Knex, app: AppCatalog): Promise<Catalog> {
   const m = app.mapping;
   // Popular first: the Zipf head lands on the movies the catalog already ranks highest.
-  const movies = await db(app.table('movies')).select({ id: m.movies.id }).orderBy([{ column: m.movies.counts.views, order: 'desc' }, { column: m.movies.id }]).limit(100_000);
+  const movies = await db(app.table('movies'))
+    .select({ id: m.movies.id })
+    .orderBy([{ column: m.movies.counts.views, order: 'desc' }, { column: m.movies.id }])
+    .limit(100_000);
   const actors = await db(app.table('actors')).select({ id: m.actors.id }).orderBy(m.actors.id).limit(20_000);
   const tags = await db(app.table('tags')).select({ id: m.tags.id, name: m.tags.name }).orderBy(m.tags.id).limit(5_000);
   const users = await db(app.table('users')).select({ id: m.users.id }).orderBy(m.users.id).limit(100_000);
   const f = m.featured;
-  const featuredQuery = db(app.table('featured')).select({ item_type: f.itemType, item_id: f.itemId, group: f.group, rank: f.rank }).limit(1_000);
+  const featuredQuery = db(app.table('featured'))
+    .select({ item_type: f.itemType, item_id: f.itemId, group: f.group, rank: f.rank })
+    .limit(1_000);
   if (f.active !== null) featuredQuery.where(f.active, true);
   const kindOf = new Map(Object.entries(f.itemTypes).map(([kind, stored]) => [stored, kind as 'movie' | 'actor' | 'tag']));
   const featured = ((await featuredQuery) as { item_type: string; item_id: number; group: string; rank: number }[]).flatMap((r) => {
@@ -76,9 +81,20 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
   }
   const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'), { botShare: o.botShare });
   const errors: TallyError[] = [];
-  const client = new TallyClient({ endpoint: o.endpoint, key: o.key, batchSize: 100, flushIntervalMs: 200, onError: (e) => errors.push(e) });
+  const client = new TallyClient({
+    endpoint: o.endpoint,
+    key: o.key,
+    batchSize: 100,
+    flushIntervalMs: 200,
+    onError: (e) => errors.push(e),
+  });
   const total = Math.max(1, Math.round((o.rate * o.durationMs) / 1000));
-  const bar = o.progress ? new SingleBar({ format: 'simulate |{bar}| {value}/{total} events | {rate} ev/s | ETA {eta_formatted}', hideCursor: true }, Presets.shades_classic) : undefined;
+  const bar = o.progress
+    ? new SingleBar(
+        { format: 'simulate |{bar}| {value}/{total} events | {rate} ev/s | ETA {eta_formatted}', hideCursor: true },
+        Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(total, 0, { rate: 0 });
   const t0 = Date.now();
   let sent = 0;
@@ -94,7 +110,9 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
   bar?.stop();
   const stats = client.stats();
   const seconds = (Date.now() - t0) / 1000;
-  process.stdout.write(`simulate: ${stats.accepted} accepted, ${stats.rejected} rejected, ${dropped} dropped (queue full), ${last.retained.length} undelivered in ${seconds.toFixed(1)} s (${Math.round(stats.accepted / seconds)} ev/s)\n`);
+  process.stdout.write(
+    `simulate: ${stats.accepted} accepted, ${stats.rejected} rejected, ${dropped} dropped (queue full), ${last.retained.length} undelivered in ${seconds.toFixed(1)} s (${Math.round(stats.accepted / seconds)} ev/s)\n`,
+  );
   for (const e of errors.slice(0, 5)) process.stderr.write(`tally: ${e.message}\n`);
   return stats.rejected === 0 && last.retained.length === 0 && dropped === 0 && stats.accepted === total ? 0 : 1;
 }

@@ -34,7 +34,20 @@ describe('TrafficGenerator', () => {
   it('produces every kind of event the site sends, featured changes rarely', () => {
     const types = new Map<string, number>();
     for (const e of events) types.set(e.type, (types.get(e.type) ?? 0) + 1);
-    for (const t of ['movie.viewed', 'movie.downloaded', 'movie.rated', 'movie.liked', 'movie.unliked', 'movie.watchlisted', 'movie.unwatchlisted', 'actor.viewed', 'tag.viewed', 'search.performed', 'recommendation.clicked', 'featured.item.updated']) {
+    for (const t of [
+      'movie.viewed',
+      'movie.downloaded',
+      'movie.rated',
+      'movie.liked',
+      'movie.unliked',
+      'movie.watchlisted',
+      'movie.unwatchlisted',
+      'actor.viewed',
+      'tag.viewed',
+      'search.performed',
+      'recommendation.clicked',
+      'featured.item.updated',
+    ]) {
       expect(types.get(t) ?? 0).toBeGreaterThan(0);
     }
     expect(types.get('featured.item.updated')!).toBeLessThan(events.length / 100);

@@ -65,7 +65,11 @@ export class TrafficGenerator {
   private readonly visitors: Visitor[];
   private readonly humans: Visitor[];
 
-  constructor(private readonly catalog: Catalog, private readonly rng: () => number, options: TrafficOptions = {}) {
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly rng: () => number,
+    options: TrafficOptions = {},
+  ) {
     if (catalog.movieIds.length === 0) throw new Error('the catalog has no movies: seed it first (tally seed)');
     this.movies = new ZipfPicker(catalog.movieIds.length);
     this.actors = new ZipfPicker(Math.max(1, catalog.actorIds.length));
@@ -87,18 +91,40 @@ export class TrafficGenerator {
       case 'movie.rated':
         return { type, ...who, jav_id, rating: 1 + Math.floor(this.rng() * 5) };
       case 'actor.viewed':
-        return this.catalog.actorIds.length > 0 ? { type, ...who, actor_id: this.catalog.actorIds[this.actors.index(this.rng())]! } : { type: 'movie.viewed', ...who, jav_id };
+        return this.catalog.actorIds.length > 0
+          ? { type, ...who, actor_id: this.catalog.actorIds[this.actors.index(this.rng())]! }
+          : { type: 'movie.viewed', ...who, jav_id };
       case 'tag.viewed':
-        return this.catalog.tagIds.length > 0 ? { type, ...who, tag_id: this.catalog.tagIds[this.tags.index(this.rng())]! } : { type: 'movie.viewed', ...who, jav_id };
+        return this.catalog.tagIds.length > 0
+          ? { type, ...who, tag_id: this.catalog.tagIds[this.tags.index(this.rng())]! }
+          : { type: 'movie.viewed', ...who, jav_id };
       case 'search.performed':
         return this.search(who);
       case 'recommendation.clicked':
-        return { type, ...who, jav_id, reason: this.rng() < CO_VIEWED_SHARE ? `co_viewed:${this.catalog.movieIds[this.movies.index(this.rng())]!}` : 'popular' };
+        return {
+          type,
+          ...who,
+          jav_id,
+          reason: this.rng() < CO_VIEWED_SHARE ? `co_viewed:${this.catalog.movieIds[this.movies.index(this.rng())]!}` : 'popular',
+        };
       case 'featured.item.updated': {
         const f = this.catalog.featured[Math.floor(this.rng() * this.catalog.featured.length)];
         if (!f) return { type: 'movie.viewed', ...who, jav_id };
         // An admin's change: the admin is named by admin_user_id, the request came from their browser.
-        return { type, ip, user_agent, user_id: null, item_type: f.item_type, item_id: f.item_id, group: f.group, rank: Math.floor(this.rng() * 10), active: true, expires_at: null, admin_user_id: this.catalog.userIds[0] ?? 1, previous_group: f.group };
+        return {
+          type,
+          ip,
+          user_agent,
+          user_id: null,
+          item_type: f.item_type,
+          item_id: f.item_id,
+          group: f.group,
+          rank: Math.floor(this.rng() * 10),
+          active: true,
+          expires_at: null,
+          admin_user_id: this.catalog.userIds[0] ?? 1,
+          previous_group: f.group,
+        };
       }
       default:
         return { type, ...who, jav_id } as TallyEvent;
@@ -115,7 +141,14 @@ export class TrafficGenerator {
     const entity = this.rng();
     const entity_type = entity < 0.7 ? 'movie' : entity < 0.85 ? 'actor' : 'tag';
     if (this.rng() < ZERO_RESULT_SHARE) {
-      return { type: 'search.performed', ...who, query: MISSPELLINGS[Math.floor(this.rng() * MISSPELLINGS.length)]!, filters: {}, entity_type, result_count: 0 };
+      return {
+        type: 'search.performed',
+        ...who,
+        query: MISSPELLINGS[Math.floor(this.rng() * MISSPELLINGS.length)]!,
+        filters: {},
+        entity_type,
+        result_count: 0,
+      };
     }
     const tag = this.catalog.tagNames[this.tags.index(this.rng()) % Math.max(1, this.catalog.tagNames.length)] ?? 'new';
     const filters: Record<string, string> = this.rng() < 0.3 ? { sort: this.rng() < 0.5 ? 'popular' : 'newest' } : {};

@@ -13,7 +13,11 @@ export function topicSpecs(prefix: string, o: TopicOverrides = {}): TopicSpec[] 
   const dl = deadLetterTopic();
   const names = topicNames(prefix);
   return [
-    ...eventDefinitions().map((d) => ({ topic: names.topicFor(d.type), partitions: o.partitions ?? d.partitions, retentionMs: o.retentionMs ?? d.retention_ms })),
+    ...eventDefinitions().map((d) => ({
+      topic: names.topicFor(d.type),
+      partitions: o.partitions ?? d.partitions,
+      retentionMs: o.retentionMs ?? d.retention_ms,
+    })),
     // The dead-letter topic keeps its own, longer retention: a person must have time to look.
     { topic: names.deadLetter, partitions: o.partitions ?? dl.partitions, retentionMs: dl.retention_ms },
   ];

@@ -13,15 +13,19 @@ function visitors(n: number, botShare: number, seed = 42): Visitor[] {
 }
 
 describe('simulated visitors, as the ingest API classifies them', () => {
-  it.each([0, DEFAULT_BOT_SHARE, 0.2])('with a bot share of %p, that share of 5,000 visitors is flagged is_bot, and only the crawlers', (share) => {
-    const crowd = visitors(5_000, share);
-    const flagged = crowd.filter((v) => isBot(v.user_agent));
-    // Binomial sd at 5,000 visitors is ≤ 0.006 (share 0.2): 0.015 is more than two of them.
-    expect(Math.abs(flagged.length / crowd.length - share)).toBeLessThan(0.015);
-    // Every browser passes the check and every crawler is caught.
-    expect(crowd.filter((v) => isBot(v.user_agent) !== v.crawler)).toEqual([]);
-    if (share === DEFAULT_BOT_SHARE) process.stdout.write(`measured bot share at ${share}: ${(flagged.length / crowd.length).toFixed(4)}\n`);
-  });
+  it.each([0, DEFAULT_BOT_SHARE, 0.2])(
+    'with a bot share of %p, that share of 5,000 visitors is flagged is_bot, and only the crawlers',
+    (share) => {
+      const crowd = visitors(5_000, share);
+      const flagged = crowd.filter((v) => isBot(v.user_agent));
+      // Binomial sd at 5,000 visitors is ≤ 0.006 (share 0.2): 0.015 is more than two of them.
+      expect(Math.abs(flagged.length / crowd.length - share)).toBeLessThan(0.015);
+      // Every browser passes the check and every crawler is caught.
+      expect(crowd.filter((v) => isBot(v.user_agent) !== v.crawler)).toEqual([]);
+      if (share === DEFAULT_BOT_SHARE)
+        process.stdout.write(`measured bot share at ${share}: ${(flagged.length / crowd.length).toFixed(4)}\n`);
+    },
+  );
 
   it('browse on a realistic mix: Chrome, Safari, Edge and Firefox, desktop and mobile, many distinct strings', () => {
     const humans = visitors(5_000, DEFAULT_BOT_SHARE).filter((v) => !v.crawler);
@@ -68,7 +72,7 @@ describe('simulated events', () => {
     return Array.from({ length: 10_000 }, () => g.next());
   };
 
-  it('carry their visitor\'s user agent and ip; one visitor keeps both (and its user) across events', () => {
+  it("carry their visitor's user agent and ip; one visitor keeps both (and its user) across events", () => {
     const agents = new Map<string, Set<string>>();
     const users = new Map<string, Set<number | null>>();
     for (const e of events(DEFAULT_BOT_SHARE)) {

@@ -69,7 +69,11 @@ export class VisitorFactory {
   private readonly desktop = new ZipfPicker(this.pools.desktop.length, 0.8);
   private readonly mobile = new ZipfPicker(this.pools.mobile.length, 0.8);
 
-  constructor(private readonly userIds: readonly number[], private readonly rng: () => number, private readonly botShare = DEFAULT_BOT_SHARE) {
+  constructor(
+    private readonly userIds: readonly number[],
+    private readonly rng: () => number,
+    private readonly botShare = DEFAULT_BOT_SHARE,
+  ) {
     if (!(botShare >= 0 && botShare <= 1)) throw new RangeError(`bot share must be from 0 to 1, not ${botShare}`);
   }
 
@@ -77,7 +81,8 @@ export class VisitorFactory {
     if (this.rng() < this.botShare) return { user_id: null, user_agent: this.crawlerUserAgent(), ip: this.ip(), crawler: true };
     const signedIn = this.userIds.length > 0 && this.rng() >= GUEST_SHARE;
     const user_id = signedIn ? this.userIds[Math.floor(this.rng() * this.userIds.length)]! : null;
-    const user_agent = this.rng() < MOBILE_SHARE ? this.pools.mobile[this.mobile.index(this.rng())]! : this.pools.desktop[this.desktop.index(this.rng())]!;
+    const user_agent =
+      this.rng() < MOBILE_SHARE ? this.pools.mobile[this.mobile.index(this.rng())]! : this.pools.desktop[this.desktop.index(this.rng())]!;
     return { user_id, user_agent, ip: this.ip(), crawler: false };
   }
 

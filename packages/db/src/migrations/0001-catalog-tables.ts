@@ -16,7 +16,6 @@ import { OWNERSHIP_TABLE } from '../tables';
 // `jav` may not even have an UNSIGNED id), and the seeder truncates and refills them in bulk.
 const TABLES = ['jav', 'actors', 'tags', 'jav_actors', 'jav_tags', 'featured_items'];
 
-
 async function createJav(db: Knex): Promise<void> {
   await createWebAppTableIfMissing(db, 'jav', (t) => {
     t.bigIncrements('id').unsigned().primary();
@@ -60,7 +59,10 @@ async function createPeopleAndTags(db: Knex): Promise<void> {
     auditTimestamps(db, t);
   });
   // Both directions are read: a movie's actors, and an actor's movies (the reverse index).
-  for (const [table, other] of [['jav_actors', 'actor_id'], ['jav_tags', 'tag_id']] as const) {
+  for (const [table, other] of [
+    ['jav_actors', 'actor_id'],
+    ['jav_tags', 'tag_id'],
+  ] as const) {
     await createWebAppTableIfMissing(db, table, (t) => {
       t.bigInteger('jav_id').unsigned().notNullable();
       t.bigInteger(other).unsigned().notNullable();

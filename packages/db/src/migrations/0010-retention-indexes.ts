@@ -25,7 +25,11 @@ async function hasIndex(db: Knex, table: string, index: string): Promise<boolean
 export async function up(db: Knex): Promise<void> {
   for (const { table, index, columns } of INDEXES) {
     if (await hasIndex(db, table, index)) continue;
-    await db.raw(`ALTER TABLE ?? ADD INDEX ?? (${columns.map(() => '??').join(', ')}), ALGORITHM=INPLACE, LOCK=NONE`, [table, index, ...columns]);
+    await db.raw(`ALTER TABLE ?? ADD INDEX ?? (${columns.map(() => '??').join(', ')}), ALGORITHM=INPLACE, LOCK=NONE`, [
+      table,
+      index,
+      ...columns,
+    ]);
   }
 }
 

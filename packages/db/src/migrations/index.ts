@@ -56,7 +56,9 @@ const WITHOUT_WEB_APP_TABLES: Record<string, Knex.Migration> = {
 
 /** The migrations for one mode; knex stores only names, so either source reads the other's log. */
 export function createMigrationSource(options: MigrationOptions): Knex.MigrationSource<NamedMigration> {
-  const list = options.webAppTables ? MIGRATIONS : MIGRATIONS.map((m) => ({ name: m.name, migration: WITHOUT_WEB_APP_TABLES[m.name] ?? m.migration }));
+  const list = options.webAppTables
+    ? MIGRATIONS
+    : MIGRATIONS.map((m) => ({ name: m.name, migration: WITHOUT_WEB_APP_TABLES[m.name] ?? m.migration }));
   return {
     getMigrations: async () => [...list],
     getMigrationName: (m) => m.name,

@@ -49,11 +49,7 @@ export async function createOwnershipRegistry(db: Knex): Promise<void> {
  * commits implicitly in MySQL/MariaDB, so a crash between the two must leave a claim on a table
  * that does not exist yet (harmless, re-run creates it) rather than our table looking foreign forever.
  */
-export async function createWebAppTableIfMissing(
-  db: Knex,
-  table: string,
-  build: (t: Knex.CreateTableBuilder) => void,
-): Promise<void> {
+export async function createWebAppTableIfMissing(db: Knex, table: string, build: (t: Knex.CreateTableBuilder) => void): Promise<void> {
   // Present already: either the web app's own table (leave it exactly as it is) or ours from an earlier run.
   if (await db.schema.hasTable(table)) return;
   await recordOwnership(db, table, 'table', table);
@@ -64,12 +60,7 @@ export async function createWebAppTableIfMissing(
 }
 
 /** Adds a column the pipeline needs to a table the web app owns, remembering that we added it. */
-export async function addColumnIfMissing(
-  db: Knex,
-  table: string,
-  column: string,
-  add: (t: Knex.AlterTableBuilder) => void,
-): Promise<void> {
+export async function addColumnIfMissing(db: Knex, table: string, column: string, add: (t: Knex.AlterTableBuilder) => void): Promise<void> {
   if (await db.schema.hasColumn(table, column)) return;
   await recordOwnership(db, table, 'column', column);
   await db.schema.alterTable(table, add);
@@ -122,7 +113,12 @@ export async function createTallyTable(db: Knex, table: string, build: (t: Knex.
 }
 
 /** Adds a column to a Tally-owned table when missing (no ownership record: the whole table is ours), so a re-run is harmless. */
-export async function addTallyColumnIfMissing(db: Knex, table: string, column: string, add: (t: Knex.AlterTableBuilder) => void): Promise<void> {
+export async function addTallyColumnIfMissing(
+  db: Knex,
+  table: string,
+  column: string,
+  add: (t: Knex.AlterTableBuilder) => void,
+): Promise<void> {
   if (await db.schema.hasColumn(table, column)) return;
   await db.schema.alterTable(table, add);
 }

@@ -3,7 +3,9 @@ import type { Knex } from 'knex';
 
 /** Primary-key columns in key order, so a table's rows can be read in a stable order. */
 async function primaryKey(db: Knex, table: string): Promise<string[]> {
-  const [rows] = (await db.raw("SHOW KEYS FROM ?? WHERE Key_name = 'PRIMARY'", [table])) as [{ Column_name: string; Seq_in_index: number }[]];
+  const [rows] = (await db.raw("SHOW KEYS FROM ?? WHERE Key_name = 'PRIMARY'", [table])) as [
+    { Column_name: string; Seq_in_index: number }[],
+  ];
   return rows.sort((a, b) => a.Seq_in_index - b.Seq_in_index).map((r) => r.Column_name);
 }
 
@@ -14,7 +16,9 @@ async function primaryKey(db: Knex, table: string): Promise<string[]> {
  */
 export async function tableDigest(db: Knex, table: string, columns: readonly string[] = ['*']): Promise<{ rows: number; sha256: string }> {
   const order = await primaryKey(db, table);
-  const rows = (await db(table).select(...columns).orderBy(order)) as Record<string, unknown>[];
+  const rows = (await db(table)
+    .select(...columns)
+    .orderBy(order)) as Record<string, unknown>[];
   const hash = createHash('sha256');
   for (const r of rows) hash.update(JSON.stringify(r)).update('\n');
   return { rows: rows.length, sha256: hash.digest('hex') };

@@ -7,7 +7,9 @@
   // userToken: the signed-in user's token, signed by the web app's back end (data-user-token): a
   // browser key's user_id counts only with it, and events without a user_id get the token's.
   const cfg = { endpoint: d.endpoint, key: d.key, userToken: d.userToken, batch: 20, delay: 3000 };
-  let q = [], timer = null, wait = cfg.delay;
+  let q = [],
+    timer = null,
+    wait = cfg.delay;
   const now = () => new Date().toISOString();
   const later = () => timer || (timer = setTimeout(flush, wait));
 
@@ -16,7 +18,9 @@
     const b = w.crypto.getRandomValues(new Uint8Array(16));
     b[6] = (b[6] & 15) | 64; // version 4
     b[8] = (b[8] & 63) | 128; // variant 10xx
-    return Array.from(b, (x) => (x + 256).toString(16).slice(1)).join('').replace(/(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
+    return Array.from(b, (x) => (x + 256).toString(16).slice(1))
+      .join('')
+      .replace(/(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-');
   }
 
   // Resent events keep their ids: the server dedups them.

@@ -32,7 +32,14 @@ function loadBeacon(options: { beaconAccepts?: boolean; fetchStatus?: number[]; 
   const statuses = [...(options.fetchStatus ?? [])];
   const decode = async (via: Sent['via'], url: string, blob: Blob, keepalive?: boolean): Promise<Sent> => {
     const body = JSON.parse(await blob.text());
-    return { via, url, type: blob.type, events: body.events, ...(body.user_token === undefined ? {} : { userToken: body.user_token }), keepalive };
+    return {
+      via,
+      url,
+      type: blob.type,
+      events: body.events,
+      ...(body.user_token === undefined ? {} : { userToken: body.user_token }),
+      keepalive,
+    };
   };
   const document = { visibilityState: 'visible', currentScript: { dataset: options.dataset ?? {} }, addEventListener: on };
   const window = {
@@ -70,7 +77,10 @@ test('hiding the page sends one text/plain beacon with the key in the query and 
   expect(beacon?.via).toBe('beacon');
   expect(beacon?.url).toBe('https://ingest.example/v1/events?key=pk%20web%2F1');
   expect(beacon?.type).toBe('text/plain');
-  expect(beacon?.events.map((e) => [e.type, e.jav_id ?? e.tag_id])).toEqual([['movie.viewed', 7], ['tag.viewed', 3]]);
+  expect(beacon?.events.map((e) => [e.type, e.jav_id ?? e.tag_id])).toEqual([
+    ['movie.viewed', 7],
+    ['tag.viewed', 3],
+  ]);
   const ids = beacon?.events.map((e) => e.event_id) ?? [];
   expect(ids.every((id) => UUID_V4.test(String(id)))).toBe(true);
   expect(new Set(ids).size).toBe(2);

@@ -39,12 +39,21 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     return { source: r.source, snapshot: r.snapshot };
   });
 
-  app.get('/v1/analytics/searches', { schema: { ...schemas.searches, querystring: searchesQuery.schema }, ...guarded }, async (req, reply) => {
-    const q = parse(searchesQuery.decode, req.query);
-    const r = await d.analytics.searches({ window: q.window, zeroResults: q.zero_results, limit: q.limit, ...(q.entity_type ? { entityType: q.entity_type } : {}) });
-    reply.header('x-tally-source', r.source);
-    return { source: r.source, generated_at: r.generated_at, window: q.window, zero_results: q.zero_results, items: r.items };
-  });
+  app.get(
+    '/v1/analytics/searches',
+    { schema: { ...schemas.searches, querystring: searchesQuery.schema }, ...guarded },
+    async (req, reply) => {
+      const q = parse(searchesQuery.decode, req.query);
+      const r = await d.analytics.searches({
+        window: q.window,
+        zeroResults: q.zero_results,
+        limit: q.limit,
+        ...(q.entity_type ? { entityType: q.entity_type } : {}),
+      });
+      reply.header('x-tally-source', r.source);
+      return { source: r.source, generated_at: r.generated_at, window: q.window, zero_results: q.zero_results, items: r.items };
+    },
+  );
 
   app.get('/v1/admin/pipeline-health', { schema: schemas.health, ...guarded }, async () => {
     // Each part answers on its own: a Kafka or MySQL outage is exactly when the panel must still load.

@@ -43,20 +43,28 @@ export async function publicRoutes(app: FastifyInstance, d: PublicDeps): Promise
     return { group: group ?? null, items };
   });
 
-  app.get('/v1/users/:id/history', { schema: { ...schemas.history, params: userParams.schema, querystring: historyQuery.schema }, config: limited }, async (req) => {
-    const { id: userId } = parse(userParams.decode, req.params);
-    const { limit, offset } = parse(historyQuery.decode, req.query);
-    return d.history.page(userId, limit, offset);
-  });
+  app.get(
+    '/v1/users/:id/history',
+    { schema: { ...schemas.history, params: userParams.schema, querystring: historyQuery.schema }, config: limited },
+    async (req) => {
+      const { id: userId } = parse(userParams.decode, req.params);
+      const { limit, offset } = parse(historyQuery.decode, req.query);
+      return d.history.page(userId, limit, offset);
+    },
+  );
 
-  app.get('/v1/users/:id/recommendations', { schema: { ...schemas.recommendations, params: userParams.schema, querystring: recommendationsQuery.schema }, config: limited }, async (req, reply) => {
-    const { id: userId } = parse(userParams.decode, req.params);
-    const { limit } = parse(recommendationsQuery.decode, req.query);
-    await d.history.assertUser(userId);
-    const r = await d.analytics.recommendations(userId, limit);
-    reply.header('x-tally-source', r.source);
-    return { user_id: userId, source: r.source, generated_at: r.generated_at, items: r.items };
-  });
+  app.get(
+    '/v1/users/:id/recommendations',
+    { schema: { ...schemas.recommendations, params: userParams.schema, querystring: recommendationsQuery.schema }, config: limited },
+    async (req, reply) => {
+      const { id: userId } = parse(userParams.decode, req.params);
+      const { limit } = parse(recommendationsQuery.decode, req.query);
+      await d.history.assertUser(userId);
+      const r = await d.analytics.recommendations(userId, limit);
+      reply.header('x-tally-source', r.source);
+      return { user_id: userId, source: r.source, generated_at: r.generated_at, items: r.items };
+    },
+  );
 
   app.get('/v1/search/tags', { schema: { ...schemas.tags, querystring: tagQuery.schema }, config: limited }, async (req) => {
     const { q, limit } = parse(tagQuery.decode, req.query);
