@@ -7,7 +7,7 @@ bash stack/stack up >/dev/null 2>&1 || bash stack/stack up   # idempotent; shows
 echo "tally: typecheck" >&2
 npx tsc -b
 echo "tally: lint" >&2
-npm run --silent lint   # eslint, then prettier --check (print width 140; `npm run format` fixes)
+npm run --silent lint   # eslint, prettier --check (print width 140; `npm run format` fixes), source sizes (≤ 300 lines)
 echo "tally: schema compatibility (each changed schema against its previous committed version, by the registry)" >&2
 node packages/cli/dist/bin.js schemas check --git
 echo "tally: jest (unit, then integration against the stack)" >&2

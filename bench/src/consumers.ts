@@ -5,15 +5,17 @@
  * the ingest API's measured maximum; peak RSS per service. Isolated: own topics (TOPIC_PREFIX), own
  * MySQL database, own Redis database index. Env: BENCH_EVENTS (default 100000), BENCH_SECONDS.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Kafka, logLevel } from 'kafkajs';
-import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
+import { createTempDatabase, migrateLatest, seedDemo } from '@tally/db';
 import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
+import { buckets, metric, p99, peakRssMb, quiet, startService, until } from './probe';
+import { plainInsertLimit, plainUpsertLimit, redisIncrLimit } from './limits';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -74,120 +76,6 @@ function ceiling(...args: string[]): number {
   const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
-
-function redisIncrLimit(): number {
-  const out = execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', '6379', '-n', '1000000', '-P', '16', '-t', 'incr', '-q', '--csv'], {
-    encoding: 'utf8',
-  });
-  return Number(/"INCR","([\d.]+)"/.exec(out)?.[1]);
-}
-
-async function plainInsertLimit(temp: TempDatabase, rows: number): Promise<number> {
-  const t0 = Date.now();
-  for (let s = 0; s < rows; s += 1_000) {
-    // The same columns as the event-logger's rows, repeat_view included.
-    const values = Array.from({ length: 1_000 }, (_, i) => [
-      randomUUID(),
-      1 + ((s + i) % 1000),
-      null,
-      '203.0.113.9',
-      'Mozilla/5.0',
-      0,
-      new Date(),
-      new Date(),
-      0,
-    ]);
-    await temp.db.raw(
-      `INSERT IGNORE INTO view_events (event_id, jav_id, user_id, ip, user_agent, is_bot, occurred_at, received_at, repeat_view) VALUES ${values.map(() => '(?,?,?,?,?,?,?,?,?)').join(',')}`,
-      values.flat(),
-    );
-  }
-  const rate = rows / ((Date.now() - t0) / 1000);
-  await temp.db('view_events').truncate();
-  return rate;
-}
-
-async function plainUpsertLimit(temp: TempDatabase, rows: number): Promise<number> {
-  const t0 = Date.now();
-  for (let s = 0; s < rows; s += 1_000) {
-    const values = Array.from({ length: 1_000 }, (_, i) => [
-      1 + ((s + i) % 500),
-      1 + (((s + i) * 7) % 1000),
-      1,
-      new Date(),
-      new Date(),
-      '203.0.113.9',
-      'Mozilla/5.0',
-    ]);
-    await temp.db.raw(
-      `INSERT INTO user_jav_history (user_id, jav_id, view_count, first_viewed_at, last_viewed_at, ip, user_agent) VALUES ${values.map(() => '(?,?,?,?,?,?,?)').join(',')} ON DUPLICATE KEY UPDATE view_count = view_count + VALUES(view_count), last_viewed_at = GREATEST(last_viewed_at, VALUES(last_viewed_at))`,
-      values.flat(),
-    );
-  }
-  const rate = rows / ((Date.now() - t0) / 1000);
-  await temp.db('user_jav_history').truncate();
-  return rate;
-}
-
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
-    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
-}
-
-/** A Prometheus histogram's cumulative buckets (summed over labels): upper bound → count. */
-async function buckets(port: number, name: string): Promise<Map<number, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const b = new Map<number, number>();
-  for (const l of text.split('\n')) {
-    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\d+)`).exec(l);
-    if (m) {
-      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
-      b.set(le, (b.get(le) ?? 0) + Number(m[2]));
-    }
-  }
-  return b;
-}
-
-/** p99 of what was observed between two snapshots: the upper bound of the bucket holding it. */
-function p99(before: Map<number, number>, after: Map<number, number>): number {
-  const sorted = [...after].map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
-  const total = sorted[sorted.length - 1]?.[1] ?? 0;
-  return total === 0 ? NaN : (sorted.find(([, c]) => c >= total * 0.99)?.[0] ?? NaN);
-}
-
-function startService(name: string, port: number, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], {
-    env: { ...env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('benchmark step timed out');
-}
-
-async function quiet(port: number, name: string): Promise<void> {
-  let last = -1;
-  let since = Date.now();
-  await until(async () => {
-    const v = await metric(port, name);
-    if (v !== last) {
-      last = v;
-      since = Date.now();
-    }
-    return Date.now() - since >= 3_000;
-  }, 600_000);
-}
-
-const peakRssMb = (pid: number) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024;
 
 /** Consumes everything already in its topics; events/s from ready to done, and peak RSS. */
 async function drain(

@@ -9,10 +9,11 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { eventDefinition, sampleEvents } from '@tally/events';
+import { peakRssMb } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -88,11 +89,6 @@ function kafkajsCeiling(...args: string[]): number {
 
 async function load(opts: Omit<autocannon.Options, 'url'>): Promise<autocannon.Result> {
   return autocannon({ ...opts, url: URL, method: 'POST', headers, duration: SECONDS });
-}
-
-function peakRssMb(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 async function main(): Promise<void> {

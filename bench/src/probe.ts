@@ -1,0 +1,73 @@
+/**
+ * Probes of a running Tally service for the benchmarks: its Prometheus metrics, readiness and peak
+ * memory, read the way ops would read them (over HTTP and /proc), never from inside the process.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+
+export async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
+    .reduce((n, l) => n + Number(l.split(' ').pop()), 0);
+}
+
+/** A Prometheus histogram's cumulative buckets (summed over labels): upper bound → count. */
+export async function buckets(port: number, name: string): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const b = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    const m = new RegExp(`^${name}_bucket\\{.*le="([^"]+)".*\\} (\\d+)`).exec(l);
+    if (m) {
+      const le = m[1] === '+Inf' ? Infinity : Number(m[1]);
+      b.set(le, (b.get(le) ?? 0) + Number(m[2]));
+    }
+  }
+  return b;
+}
+
+/** p99 of what was observed between two snapshots: the upper bound of the bucket holding it. */
+export function p99(before: Map<number, number>, after: Map<number, number>): number {
+  const sorted = [...after].map(([le, c]) => [le, c - (before.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
+  const total = sorted[sorted.length - 1]?.[1] ?? 0;
+  return total === 0 ? NaN : (sorted.find(([, c]) => c >= total * 0.99)?.[0] ?? NaN);
+}
+
+export function startService(name: string, port: number, extra: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], {
+    env: { ...process.env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+export async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('benchmark step timed out');
+}
+
+export async function quiet(port: number, name: string): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  await until(async () => {
+    const v = await metric(port, name);
+    if (v !== last) {
+      last = v;
+      since = Date.now();
+    }
+    return Date.now() - since >= 3_000;
+  }, 600_000);
+}
+
+/** The process's peak resident memory (VmHWM) in MiB; NaN when /proc does not say. */
+export function peakRssMb(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
