@@ -88,7 +88,7 @@ async function drain(
   try {
     await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
     const t0 = Date.now();
-    const metricName = `tally_${name.replace(/-/g, '_')}_messages_processed_total`;
+    const metricName = 'tally_messages_processed_total';
     await until(async () => (await metric(port, metricName)) >= expected, 600_000);
     return { perSec: expected / ((Date.now() - t0) / 1000), rssMb: peakRssMb(p.pid!) };
   } finally {
