@@ -54,6 +54,10 @@ export class FakeConsumer {
     return Promise.resolve();
   }
 
+  pause(ps: { topic: string; partitions: number[] }[]): void {
+    for (const p of ps) for (const n of p.partitions) this.log.push(`pause ${p.topic}:${n}`);
+  }
+
   seek(s: { topic: string; partition: number; offset: string }): void {
     this.seeks.push(s);
     this.log.push(`seek ${s.topic}:${s.partition}@${s.offset}`);
@@ -130,6 +134,12 @@ export class FakeKafka {
 
   admin(): never {
     throw new Error('the fake has no admin: set lagRefreshMs to 0');
+  }
+
+  /** Resolves once a consumer of this client is running (its owner awaited connect and subscribe first). */
+  async running(): Promise<FakeConsumer> {
+    while (!this.consumers.at(-1)?.running) await new Promise((r) => setTimeout(r, 1));
+    return this.last;
   }
 
   get last(): FakeConsumer {
