@@ -98,6 +98,19 @@ describe('RangeReader (fake kafkajs consumer)', () => {
     await expect(c.deliver('t', 0, msgs(0, 1))).rejects.toBe(boom);
     await expect(done).rejects.toBe(boom);
 
+    let tries = 0;
+    const redelivered = reader({
+      ranges: [{ topic: 't', partition: 0, start: 0n, end: 1n }],
+      onError: 'redeliver',
+      onBatch: () => (++tries < 2 ? Promise.reject(boom) : Promise.resolve()),
+    });
+    const again = redelivered.r.run();
+    const rc = await redelivered.kafka.running();
+    await expect(rc.deliver('t', 0, msgs(0, 0))).rejects.toBe(boom); // kafkajs' to retry
+    await rc.deliver('t', 0, msgs(0, 0));
+    await again;
+    expect(tries).toBe(2);
+
     const crashing = reader({ ranges: [{ topic: 't', partition: 0, start: 0n, end: 5n }] });
     const read = crashing.r.run();
     const gone = new Error('gave up');

@@ -36,6 +36,11 @@ export interface RangeReaderOptions {
    * state). A throw ends the read with that error: the caller's position stays where it was.
    */
   onBatch: (batch: RangeBatch) => Promise<{ rewind: string } | void>;
+  /**
+   * What an onBatch error does: `end` (default) ends the read with it; `redeliver` leaves it to
+   * kafkajs, which fetches the batch again and, once its retries are spent, crashes — ending the read.
+   */
+  onError?: 'end' | 'redeliver';
   maxWaitTimeInMs?: number;
   allowAutoTopicCreation?: boolean;
   /** Called every `stallReportMs` (default 15 s) during which no message was read. */
@@ -53,6 +58,7 @@ export class RangeReader {
   private readonly open = new Map<string, RangePosition>();
   private consumer: Consumer | undefined;
   private read = 0;
+  private stall: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: RangeReaderOptions) {
     for (const r of o.ranges) if (r.start < r.end) this.open.set(key(r.topic, r.partition), { ...r, next: r.start });
@@ -65,7 +71,17 @@ export class RangeReader {
 
   /** Resolves once every range reached its end; rejects when onBatch throws or the consumer crashes. */
   async run(): Promise<void> {
-    if (this.open.size === 0) return;
+    const { done } = await this.start();
+    await done;
+  }
+
+  /**
+   * Connects, subscribes and starts the consumer; resolves then with the promise of the read's end,
+   * for a caller that bounds the read itself (its deadline then counts from the start of the run). The
+   * promise is wrapped: an async function returning it bare would wait for it.
+   */
+  async start(): Promise<{ done: Promise<void> }> {
+    if (this.open.size === 0) return { done: Promise.resolve() };
     const c = this.o.kafka.consumer({
       groupId: this.o.groupId,
       maxWaitTimeInMs: this.o.maxWaitTimeInMs ?? 250,
@@ -74,30 +90,27 @@ export class RangeReader {
     this.consumer = c;
     await c.connect();
     for (const topic of new Set([...this.open.values()].map((r) => r.topic))) await c.subscribe({ topic, fromBeginning: true });
-    let stall: NodeJS.Timeout | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        c.run({ autoCommit: false, eachBatch: (p) => this.onBatch(c, p, resolve, reject) }).catch(reject);
+    const done = new Promise<void>((resolve, reject) => {
+      c.run({ autoCommit: false, eachBatch: (p) => this.onBatch(c, p, resolve, reject) }).catch(reject);
+      for (const r of this.open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: r.next.toString() });
+      c.on(c.events.GROUP_JOIN, () => {
         for (const r of this.open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: r.next.toString() });
-        c.on(c.events.GROUP_JOIN, () => {
-          for (const r of this.open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: r.next.toString() });
-        });
-        c.on(c.events.CRASH, (e) => reject(e.payload.error));
-        // A read that stops moving says where it waits (the log is how a hung one is diagnosed).
-        let seen = -1;
-        stall = setInterval(() => {
-          if (this.read === seen) this.o.onStall?.([...this.open.values()].map((r) => ({ ...r })));
-          seen = this.read;
-        }, this.o.stallReportMs ?? 15_000);
-        stall.unref();
       });
-    } finally {
-      clearInterval(stall);
-    }
+      c.on(c.events.CRASH, (e) => reject(e.payload.error));
+      // A read that stops moving says where it waits (the log is how a hung one is diagnosed).
+      let seen = -1;
+      this.stall = setInterval(() => {
+        if (this.read === seen) this.o.onStall?.([...this.open.values()].map((r) => ({ ...r })));
+        seen = this.read;
+      }, this.o.stallReportMs ?? 15_000);
+      this.stall.unref();
+    }).finally(() => clearInterval(this.stall));
+    return { done };
   }
 
   /** Leaves the group; a read in progress stops after its current batch. */
   async close(): Promise<void> {
+    clearInterval(this.stall);
     await this.consumer?.disconnect();
   }
 
@@ -120,7 +133,7 @@ export class RangeReader {
           isStale: () => p.isStale(),
         });
       } catch (err) {
-        reject(err);
+        if (this.o.onError !== 'redeliver') reject(err);
         throw err;
       }
       if (result) {
