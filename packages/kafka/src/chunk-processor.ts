@@ -148,25 +148,8 @@ export class ChunkProcessor<T> {
     }
   }
 
-  private async decodeOne(batch: ChunkPayload['batch'], msg: KafkaMessage): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
-    try {
-      const { schemaId, value } = await this.o.codec.decode(msg.value);
-      const v = this.o.validate ? this.o.validate(batch.topic, value) : { ok: true as const, value: value as T };
-      if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
-      const decoded = {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: msg.offset,
-        key: msg.key?.toString('utf8') ?? null,
-        value: v.value,
-        schemaId,
-        timestamp: msg.timestamp,
-      };
-      return { decoded };
-    } catch (err) {
-      if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
-      throw err; // registry unreachable: retriable
-    }
+  private decodeOne(batch: ChunkPayload['batch'], msg: KafkaMessage): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
+    return decodeMessage(this.o, batch.topic, batch.partition, msg);
   }
 
   /**
@@ -215,5 +198,37 @@ export class ChunkProcessor<T> {
       const ms = receivedAtOf(d.value);
       if (typeof ms === 'number') this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
     }
+  }
+}
+
+/**
+ * Decodes one message and applies the sink's domain rules: the decoded message, or the dead letter
+ * it is (poison bytes, an unknown schema id, a value `validate` refuses). Any other error (the
+ * registry unreachable) is thrown: retriable, never a dead letter. Shared by the runner and by
+ * readers that apply a sink themselves (`tally replay`), so both refuse the same messages.
+ */
+export async function decodeMessage<T>(
+  o: Pick<ConsumerRunnerOptions<T>, 'codec' | 'validate'>,
+  topic: string,
+  partition: number,
+  msg: KafkaMessage,
+): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
+  try {
+    const { schemaId, value } = await o.codec.decode(msg.value);
+    const v = o.validate ? o.validate(topic, value) : { ok: true as const, value: value as T };
+    if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
+    const decoded = {
+      topic,
+      partition,
+      offset: msg.offset,
+      key: msg.key?.toString('utf8') ?? null,
+      value: v.value,
+      schemaId,
+      timestamp: msg.timestamp,
+    };
+    return { decoded };
+  } catch (err) {
+    if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
+    throw err; // registry unreachable: retriable
   }
 }

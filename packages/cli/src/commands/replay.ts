@@ -7,7 +7,7 @@ import { createMysql, createRedis } from '@tally/clients';
 import { topicNames, type EventType, type TopicNames } from '@tally/events';
 import {
   createKafka,
-  PoisonMessageError,
+  decodeMessage,
   RangeReader,
   RegistryCodec,
   type BatchOutcome,
@@ -203,24 +203,18 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
         onBatch: async ({ topic, partition, messages: inRange, heartbeat, isRunning, isStale }) => {
           const decoded: DecodedMessage<unknown>[] = [];
           for (const m of inRange) {
-            try {
-              const { schemaId, value } = await codec.decode(m.value);
-              const v = sink.binding.validate ? sink.binding.validate(topic, value) : { ok: true as const, value };
-              if (!v.ok) throw new PoisonMessageError('undecodable', v.reason);
-              decoded.push({
-                topic,
-                partition,
-                offset: m.offset,
-                key: m.key?.toString('utf8') ?? null,
-                value: v.value,
-                schemaId,
-                timestamp: m.timestamp,
-              });
-            } catch (err) {
-              if (!(err instanceof PoisonMessageError)) throw err;
-              const why = err.reason === 'undecodable' && err.message !== 'undecodable' ? 'invalid_payload' : err.reason;
-              summary.invalid[why] = (summary.invalid[why] ?? 0) + 1;
+            const r = await decodeMessage({ codec, validate: sink.binding.validate }, topic, partition, m);
+            if ('decoded' in r) {
+              decoded.push(r.decoded);
+              continue;
             }
+            // Counted, not dead-lettered: a replay leaves the live dead-letter topic alone. A refused
+            // value and bytes that do not decode are both `invalid_payload`; an unknown schema id says so.
+            const why =
+              r.dl.step === 'validate' || (r.dl.reason === 'undecodable' && r.dl.detail !== 'undecodable')
+                ? 'invalid_payload'
+                : r.dl.reason;
+            summary.invalid[why] = (summary.invalid[why] ?? 0) + 1;
           }
           let outcome: BatchOutcome = { kind: 'done' };
           for (let attempt = 0; decoded.length > 0 || sink.binding.handleEmptyChunks; attempt++) {
