@@ -76,8 +76,8 @@ export class RangeReader {
   }
 
   /**
-   * Connects, subscribes and starts the consumer; resolves then with the promise of the read's end,
-   * for a caller that bounds the read itself (its deadline then counts from the start of the run). The
+   * Connects, subscribes and joins the group; resolves then with the promise of the read's end, for
+   * a caller that bounds the read itself (its deadline then counts from the join on). The
    * promise is wrapped: an async function returning it bare would wait for it.
    */
   async start(): Promise<{ done: Promise<void> }> {
@@ -90,8 +90,11 @@ export class RangeReader {
     this.consumer = c;
     await c.connect();
     for (const topic of new Set([...this.open.values()].map((r) => r.topic))) await c.subscribe({ topic, fromBeginning: true });
+    let joined!: () => void;
+    const running = new Promise<void>((res) => (joined = res));
     const done = new Promise<void>((resolve, reject) => {
-      c.run({ autoCommit: false, eachBatch: (p) => this.onBatch(c, p, resolve, reject) }).catch(reject);
+      // kafkajs' run() resolves once the member first joined the group.
+      c.run({ autoCommit: false, eachBatch: (p) => this.onBatch(c, p, resolve, reject) }).then(joined, reject);
       for (const r of this.open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: r.next.toString() });
       c.on(c.events.GROUP_JOIN, () => {
         for (const r of this.open.values()) c.seek({ topic: r.topic, partition: r.partition, offset: r.next.toString() });
@@ -105,6 +108,8 @@ export class RangeReader {
       }, this.o.stallReportMs ?? 15_000);
       this.stall.unref();
     }).finally(() => clearInterval(this.stall));
+    // A run() that fails settles `done`, so this never waits for ever.
+    await Promise.race([running, done.then(noop, noop)]);
     return { done };
   }
 
@@ -153,4 +158,5 @@ export class RangeReader {
   }
 }
 
+const noop = () => undefined;
 const key = (topic: string, partition: number) => `${topic}:${partition}`;
