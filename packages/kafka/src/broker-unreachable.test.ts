@@ -16,4 +16,17 @@ describe('isBrokerUnreachable', () => {
     expect(isBrokerUnreachable(new TypeError("Cannot read properties of undefined (reading 'offset')"))).toBe(false);
     expect(isBrokerUnreachable(undefined)).toBe(false);
   });
+
+  it('follows cause chains a few levels deep, and matches messages of plain errors', () => {
+    expect(isBrokerUnreachable(new Error('wrapped', { cause: new Error('read ECONNRESET') }))).toBe(true);
+    expect(isBrokerUnreachable(new Error('write EPIPE'))).toBe(true);
+    expect(isBrokerUnreachable(Object.assign(new Error('x'), { name: 'KafkaJSGroupCoordinatorNotFound' }))).toBe(true);
+    // Five wrappers deep is past what kafkajs nests: not looked at (and a cycle cannot loop).
+    let deep: Error = new Error('connect ECONNREFUSED');
+    for (let i = 0; i < 5; i++) deep = new Error(`level ${i}`, { cause: deep });
+    expect(isBrokerUnreachable(deep)).toBe(false);
+    const cyclic = new Error('a') as Error & { cause?: unknown };
+    cyclic.cause = cyclic;
+    expect(isBrokerUnreachable(cyclic)).toBe(false);
+  });
 });

@@ -23,3 +23,5 @@ export { ensureTopics, type TopicSpec } from './admin';
 export { backoffMs } from './backoff';
 export { runConsumerService, type ConsumerServiceConfig, type ConsumerServiceParts, type SinkBinding } from './consumer-service';
 export { consumerLag, type GroupLag, type PartitionLag } from './lag';
+export { RangeReader, type OffsetRange, type RangeBatch, type RangePosition, type RangeReaderOptions } from './range-reader';
+export { decodeMessage } from './chunk-processor';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
+import { RangeReader } from '@tally/kafka';
 import type { Knex } from 'knex';
 import type { TopicNames } from '@tally/events';
 import { errorMessage, type Logger } from '@tally/runtime';
@@ -30,42 +31,25 @@ export class DeadLetterCopier {
     const pending = await this.pendingRanges(topic);
     if (pending.size === 0) return { copied: 0, read: 0, complete: true };
 
-    const consumer = this.kafka.consumer({ groupId: `${this.opts.groupPrefix}-${randomUUID()}`, allowAutoTopicCreation: false });
     let copied = 0;
     let read = 0;
-    let finish!: () => void;
-    let fail!: (e: unknown) => void;
-    const done = new Promise<void>((res, rej) => ((finish = res), (fail = rej)));
-    const check = () => {
-      if ([...pending.values()].every((r) => r.next >= r.end)) finish();
-    };
-    await consumer.connect();
+    const reader = new RangeReader({
+      kafka: this.kafka,
+      groupId: `${this.opts.groupPrefix}-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      ranges: [...pending].map(([partition, r]) => ({ topic, partition, start: BigInt(r.next), end: BigInt(r.end) })),
+      // Records before our position were copied already, past the end they are the next run's
+      // business: the reader hands over only those in between.
+      onBatch: async (b) => {
+        const rows = b.messages.map((m) => deadLetterRow(topic, b.partition, m, this.names));
+        const next = Number(b.messages[b.messages.length - 1]!.offset) + 1;
+        copied += await saveDeadLetters(this.db, topic, b.partition, rows, next);
+        read += b.messages.length;
+        await b.heartbeat();
+      },
+    });
     try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch, heartbeat }) => {
-          const range = pending.get(batch.partition);
-          if (!range) return;
-          // Records before our position were copied already; past the end, the next run's business.
-          const fresh = batch.messages.filter((m) => Number(m.offset) >= range.next && Number(m.offset) < range.end);
-          if (fresh.length === 0) return;
-          const rows = fresh.map((m) => deadLetterRow(topic, batch.partition, m, this.names));
-          const next = Number(fresh[fresh.length - 1]!.offset) + 1;
-          try {
-            copied += await saveDeadLetters(this.db, topic, batch.partition, rows, next);
-          } catch (err) {
-            fail(err);
-            throw err;
-          }
-          read += fresh.length;
-          range.next = next;
-          await heartbeat();
-          check();
-        },
-      });
-      for (const [partition, r] of pending) consumer.seek({ topic, partition, offset: String(r.next) });
-      check();
+      const { done } = await reader.start();
       const complete = await waitFor(done, this.opts.timeoutMs, signal);
       if (!complete)
         this.opts.logger.warn(
@@ -74,8 +58,8 @@ export class DeadLetterCopier {
         );
       return { copied, read, complete };
     } finally {
-      await consumer
-        .disconnect()
+      await reader
+        .close()
         .catch((e: unknown) => this.opts.logger.warn({ err: errorMessage(e) }, 'dead-letter consumer did not disconnect cleanly'));
     }
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IHeaders, Kafka } from 'kafkajs';
-import { DLQ_HEADERS } from '@tally/kafka';
+import { DLQ_HEADERS, RangeReader } from '@tally/kafka';
 
 /** One record of the dead-letter topic, as `tally dlq` shows it. `id` is `<partition>:<offset>`. */
 export interface DeadLetterEntry {
@@ -82,29 +82,21 @@ export async function readDeadLetters(kafka: Kafka, topic: string): Promise<Dead
   try {
     const ends = (await admin.fetchTopicOffsets(topic)).filter((p) => BigInt(p.high) > BigInt(p.low));
     if (ends.length === 0) return [];
-    const remaining = new Map(ends.map((p) => [p.partition, BigInt(p.high)]));
     const out: DeadLetterEntry[] = [];
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-    await consumer.connect();
+    const reader = new RangeReader({
+      kafka,
+      groupId,
+      maxWaitTimeInMs: 200,
+      ranges: ends.map((p) => ({ topic, partition: p.partition, start: BigInt(p.low), end: BigInt(p.high) })),
+      onBatch: (b) => {
+        for (const m of b.messages) out.push(toEntry(b.partition, m));
+        return Promise.resolve();
+      },
+    });
     try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              const end = remaining.get(batch.partition);
-              if (end === undefined) return;
-              for (const m of batch.messages) if (BigInt(m.offset) < end) out.push(toEntry(batch.partition, m));
-              const last = batch.messages[batch.messages.length - 1];
-              if (last && BigInt(last.offset) + 1n >= end) remaining.delete(batch.partition);
-              if (remaining.size === 0) resolve();
-            },
-          })
-          .catch(reject);
-      });
+      await reader.run();
     } finally {
-      await consumer.disconnect();
+      await reader.close();
     }
     await admin.deleteGroups([groupId]).catch(() => undefined);
     return out.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));

@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Presets, SingleBar } from 'cli-progress';
-import type { Admin, Consumer, KafkaMessage } from 'kafkajs';
+import type { Admin } from 'kafkajs';
 import { catalogFromConfig } from '@tally/catalog';
 import { createMysql, createRedis } from '@tally/clients';
 import { topicNames, type EventType, type TopicNames } from '@tally/events';
-import { createKafka, PoisonMessageError, RegistryCodec, type BatchOutcome, type DecodedMessage, type SinkBinding } from '@tally/kafka';
+import {
+  createKafka,
+  decodeMessage,
+  RangeReader,
+  RegistryCodec,
+  type BatchOutcome,
+  type DecodedMessage,
+  type SinkBinding,
+} from '@tally/kafka';
 import { ServiceMetrics, type Logger } from '@tally/runtime';
 import { counterBinding } from '@tally/counter/dist/binding';
 import { eventLoggerBinding } from '@tally/event-logger/dist/binding';
@@ -164,8 +172,7 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
   const groupId = `tally-replay-${randomUUID()}`;
   const summary: ReplaySummary = { messages: 0, applied: 0, alreadyApplied: 0, invalid: {}, seconds: 0 };
   const t0 = Date.now();
-  let consumer: Consumer | undefined;
-  let stall: NodeJS.Timeout | undefined;
+  let reader: RangeReader | undefined;
   const bar = o.progress
     ? new SingleBar(
         { format: 'replay |{bar}| {value}/{total} messages | {rate} msg/s | ETA {eta_formatted}', hideCursor: true },
@@ -178,109 +185,68 @@ export async function replay(config: CliConfig, logger: Logger, o: ReplayOptions
     bar?.start(total, 0, { rate: 0 });
     if (ranges.length > 0) {
       const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL);
-      const open = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r]));
-      // Where each open range goes on from: a rebalance of the replay's own group (a slow join, a
-      // coordinator moving) resumes from committed offsets, of which a replay has none.
-      const next = new Map(ranges.map((r) => [`${r.topic}:${r.partition}`, r.start]));
-      consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 250 });
-      await consumer.connect();
-      for (const topic of new Set(ranges.map((r) => r.topic))) await consumer.subscribe({ topic, fromBeginning: true });
-      const c = consumer;
-      await new Promise<void>((resolve, reject) => {
-        c.run({
-          autoCommit: false,
-          eachBatch: async ({ batch, heartbeat, isRunning, isStale }) => {
-            const range = open.get(`${batch.topic}:${batch.partition}`);
-            if (!range) return;
-            const inRange = batch.messages.filter((m: KafkaMessage) => BigInt(m.offset) >= range.start && BigInt(m.offset) < range.end);
-            if (inRange.length > 0) {
-              const decoded: DecodedMessage<unknown>[] = [];
-              for (const m of inRange) {
-                try {
-                  const { schemaId, value } = await codec.decode(m.value);
-                  const v = sink.binding.validate ? sink.binding.validate(batch.topic, value) : { ok: true as const, value };
-                  if (!v.ok) throw new PoisonMessageError('undecodable', v.reason);
-                  decoded.push({
-                    topic: batch.topic,
-                    partition: batch.partition,
-                    offset: m.offset,
-                    key: m.key?.toString('utf8') ?? null,
-                    value: v.value,
-                    schemaId,
-                    timestamp: m.timestamp,
-                  });
-                } catch (err) {
-                  if (!(err instanceof PoisonMessageError)) throw err;
-                  const why = err.reason === 'undecodable' && err.message !== 'undecodable' ? 'invalid_payload' : err.reason;
-                  summary.invalid[why] = (summary.invalid[why] ?? 0) + 1;
-                }
-              }
-              let outcome: BatchOutcome = { kind: 'done' };
-              for (let attempt = 0; decoded.length > 0 || sink.binding.handleEmptyChunks; attempt++) {
-                outcome = await sink.binding.handle({
-                  topic: batch.topic,
-                  partition: batch.partition,
-                  messages: decoded,
-                  firstOffset: inRange[0]!.offset,
-                  lastOffset: inRange[inRange.length - 1]!.offset,
-                  heartbeat,
-                  reportReprocessed: (n) => (summary.alreadyApplied += n),
-                });
-                if (outcome.kind !== 'retry') break;
-                if (attempt >= 5 || !isRunning() || isStale()) throw outcome.error;
-                await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
-                await heartbeat();
-              }
-              if (outcome.kind === 'rewind') {
-                // The counter lost its Redis state: it needs what it counted since the last flush again.
-                range.start = BigInt(outcome.offset) < range.start ? BigInt(outcome.offset) : range.start;
-                next.set(`${batch.topic}:${batch.partition}`, BigInt(outcome.offset));
-                c.seek({ topic: batch.topic, partition: batch.partition, offset: outcome.offset });
-                return;
-              }
-              summary.messages += inRange.length;
-              summary.applied += decoded.length;
-              bar?.update(summary.messages, { rate: Math.round(summary.messages / Math.max(0.001, (Date.now() - t0) / 1000)) });
-            }
-            const last = batch.messages[batch.messages.length - 1];
-            if (last) next.set(`${batch.topic}:${batch.partition}`, BigInt(last.offset) + 1n);
-            if (last && BigInt(last.offset) + 1n >= range.end) {
-              open.delete(`${batch.topic}:${batch.partition}`);
-              c.pause([{ topic: batch.topic, partitions: [batch.partition] }]);
-              if (open.size === 0) resolve();
-            }
-          },
-        }).catch(reject);
-        for (const r of ranges) c.seek({ topic: r.topic, partition: r.partition, offset: r.start.toString() });
-        c.on(c.events.GROUP_JOIN, () => {
-          for (const r of open.values())
-            c.seek({ topic: r.topic, partition: r.partition, offset: next.get(`${r.topic}:${r.partition}`)!.toString() });
-        });
-        c.on(c.events.CRASH, (e) => reject(e.payload.error));
+      reader = new RangeReader({
+        kafka,
+        groupId,
+        ranges,
+        // A batch whose handler keeps failing is kafkajs' to fetch again (and, its retries spent, to crash).
+        onError: 'redeliver',
+        stallReportMs: STALL_REPORT_MS,
         // A replay that stops moving says where it waits (the log is how a hung one is diagnosed).
-        let seen = -1;
-        stall = setInterval(() => {
-          if (summary.messages === seen) {
-            const waiting = [...open.values()]
-              .slice(0, 20)
-              .map((r) => `${r.topic}:${r.partition} at ${next.get(`${r.topic}:${r.partition}`)} of ${r.end}`);
-            logger.warn(
-              { open: open.size, waiting },
-              `replay: no progress for ${STALL_REPORT_MS / 1000} s; ${open.size} partitions not finished`,
-            );
+        onStall: (open) => {
+          const waiting = open.slice(0, 20).map((r) => `${r.topic}:${r.partition} at ${r.next} of ${r.end}`);
+          logger.warn(
+            { open: open.length, waiting },
+            `replay: no progress for ${STALL_REPORT_MS / 1000} s; ${open.length} partitions not finished`,
+          );
+        },
+        onBatch: async ({ topic, partition, messages: inRange, heartbeat, isRunning, isStale }) => {
+          const decoded: DecodedMessage<unknown>[] = [];
+          for (const m of inRange) {
+            const r = await decodeMessage({ codec, validate: sink.binding.validate }, topic, partition, m);
+            if ('decoded' in r) {
+              decoded.push(r.decoded);
+              continue;
+            }
+            // Counted, not dead-lettered: a replay leaves the live dead-letter topic alone. A refused
+            // value and bytes that do not decode are both `invalid_payload`; an unknown schema id says so.
+            const why =
+              r.dl.step === 'validate' || (r.dl.reason === 'undecodable' && r.dl.detail !== 'undecodable')
+                ? 'invalid_payload'
+                : r.dl.reason;
+            summary.invalid[why] = (summary.invalid[why] ?? 0) + 1;
           }
-          seen = summary.messages;
-        }, STALL_REPORT_MS);
-        stall.unref();
+          let outcome: BatchOutcome = { kind: 'done' };
+          for (let attempt = 0; decoded.length > 0 || sink.binding.handleEmptyChunks; attempt++) {
+            outcome = await sink.binding.handle({
+              topic,
+              partition,
+              messages: decoded,
+              firstOffset: inRange[0]!.offset,
+              lastOffset: inRange[inRange.length - 1]!.offset,
+              heartbeat,
+              reportReprocessed: (n) => (summary.alreadyApplied += n),
+            });
+            if (outcome.kind !== 'retry') break;
+            if (attempt >= 5 || !isRunning() || isStale()) throw outcome.error;
+            await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+            await heartbeat();
+          }
+          // The counter lost its Redis state: it needs what it counted since the last flush again.
+          if (outcome.kind === 'rewind') return { rewind: outcome.offset };
+          summary.messages += inRange.length;
+          summary.applied += decoded.length;
+          bar?.update(summary.messages, { rate: Math.round(summary.messages / Math.max(0.001, (Date.now() - t0) / 1000)) });
+        },
       });
+      await reader.run();
     }
     summary.seconds = (Date.now() - t0) / 1000;
     bar?.stop();
     return { code: 0, summary };
   } finally {
-    clearInterval(stall);
     bar?.stop();
-    if (consumer) await consumer.disconnect();
+    await reader?.close();
     await admin.deleteGroups([groupId]).catch(() => undefined);
     await admin.disconnect();
     await sink.close();
