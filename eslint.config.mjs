@@ -20,7 +20,7 @@ export default tseslint.config(
   // Tests and benchmarks start services with their own environment; the rule guards services.
   { files: ['packages/config/src/**', 'tests/**', 'bench/**'], rules: { 'no-restricted-properties': 'off' } },
   {
-    files: ['**/*.js', '**/*.cjs'],
+    files: ['**/*.js', '**/*.cjs', 'scripts/**/*.mjs'],
     languageOptions: {
       globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly', console: 'readonly' },
     },
