@@ -1,5 +1,6 @@
 import { EVENT_TYPES, sampleEvents, topicNames, type EventPayloads, type EventType, type TallyEvent } from '@tally/events';
-import { eventValidator, filtersJson, rawRowOf, rowsByTable, sqlDateTime3, TABLE_COLUMNS, TABLE_FOR_TYPE } from './handler';
+import { eventValidator } from '@tally/kafka';
+import { filtersJson, rawRowOf, rowsByTable, sqlDateTime3, TABLE_COLUMNS, TABLE_FOR_TYPE } from './handler';
 
 const event = <T extends EventType>(type: T, payload: EventPayloads[T]) => ({ type, payload }) as unknown as TallyEvent;
 const samples = sampleEvents();
@@ -162,28 +163,5 @@ describe('rowsByTable', () => {
       s['movie.viewed'].event_id,
       '3f2c7b9e-8d4a-4c1e-9f6b-000000000099',
     ]);
-  });
-});
-
-describe('eventValidator', () => {
-  const validate = eventValidator(topicNames('t_abc.'));
-
-  it('accepts a valid value of the topic’s type and returns it tagged', () => {
-    const r = validate('t_abc.movie.rated', samples['movie.rated']);
-    expect(r).toEqual({ ok: true, value: { type: 'movie.rated', payload: samples['movie.rated'] } });
-  });
-
-  it('refuses domain-rule violations with the field errors joined', () => {
-    const r = validate('t_abc.movie.rated', { ...samples['movie.rated'], rating: 9, jav_id: -1 });
-    expect(r).toEqual({
-      ok: false,
-      reason: 'invalid_payload',
-      detail: 'jav_id must be a positive integer; rating must be an integer from 1 to 5',
-    });
-  });
-
-  it('refuses a topic that is not an event topic under the prefix', () => {
-    const r = validate('tally.movie.rated', samples['movie.rated']);
-    expect(r).toMatchObject({ ok: false, reason: 'unknown_topic' });
   });
 });

@@ -1,6 +1,5 @@
 import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
-import { validateEvent, type EventEnvelope, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
-import type { Validation } from '@tally/kafka';
+import type { EventEnvelope, EventType, TallyEvent } from '@tally/events';
 
 /**
  * Pure logic of the event-logger (no clock, no I/O): decoded events → raw-log rows. The tables and columns are
@@ -158,19 +157,4 @@ export function rowsByTable(events: readonly TallyEvent[]): Map<RawLogTable, Raw
     rows.push(rawRowOf(e));
   }
   return out;
-}
-
-/**
- * The runner's `validate`: the Avro value decoded from a topic must satisfy its event type's schema
- * and domain rules (the ingest API's own check), else it is dead-lettered as `invalid_payload`.
- */
-export function eventValidator(names: TopicNames): (topic: string, value: unknown) => Validation<TallyEvent> {
-  return (topic, value) => {
-    const type = names.eventTypeFor(topic);
-    if (type === undefined)
-      return { ok: false, reason: 'unknown_topic', detail: `${topic} is not an event topic under prefix '${names.prefix}'` };
-    const r = validateEvent(type, value);
-    if (r.ok) return { ok: true, value: r.event };
-    return { ok: false, reason: 'invalid_payload', detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
-  };
 }
