@@ -1,6 +1,6 @@
-import { EVENT_TYPES, sampleEvents, topicNames, type EventPayloads, type EventType, type TallyEvent } from '@tally/events';
+import { EVENT_TYPES, eventDefinition, sampleEvents, topicNames, type EventPayloads, type EventType, type TallyEvent } from '@tally/events';
 import { eventValidator } from '@tally/kafka';
-import { filtersJson, rawRowOf, rowsByTable, sqlDateTime3, TABLE_COLUMNS, TABLE_FOR_TYPE } from './handler';
+import { filtersJson, NOT_STORED, rawRowOf, rowsByTable, sqlDateTime3, TABLE_COLUMNS, TABLE_FOR_TYPE } from './handler';
 
 const event = <T extends EventType>(type: T, payload: EventPayloads[T]) => ({ type, payload }) as unknown as TallyEvent;
 const samples = sampleEvents();
@@ -163,5 +163,26 @@ describe('rowsByTable', () => {
       s['movie.viewed'].event_id,
       '3f2c7b9e-8d4a-4c1e-9f6b-000000000099',
     ]);
+  });
+});
+
+describe('every schema field has its raw-log column', () => {
+  it('maps each field of each event type to a column of its table, or lists it in NOT_STORED', () => {
+    // Named `<type>.<field> → <table>` so a failure says which field of which schema lacks its column.
+    const missing = EVENT_TYPES.flatMap((type) => {
+      const table = TABLE_FOR_TYPE[type];
+      return eventDefinition(type)
+        .avroType.fields.map((f) => f.name)
+        .filter((field) => !TABLE_COLUMNS[table].includes(field) && NOT_STORED[field] === undefined)
+        .map((field) => `${type}.${field} → ${table}`);
+    });
+    expect(missing).toEqual([]);
+  });
+
+  it('gives every not-stored field a reason, and stores none of them', () => {
+    for (const [field, why] of Object.entries(NOT_STORED)) {
+      expect(why.length).toBeGreaterThan(10);
+      for (const columns of Object.values(TABLE_COLUMNS)) expect(columns).not.toContain(field);
+    }
   });
 });

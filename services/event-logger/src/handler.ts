@@ -39,6 +39,15 @@ export const TABLE_COLUMNS: Readonly<Record<RawLogTable, readonly string[]>> = {
   ],
 };
 
+/**
+ * Schema fields the raw logs deliberately do not store, with the reason. Every other field of every
+ * schema must have a column in its type's table (raw-log-columns tests), so a field added to a schema
+ * either gets its column or is listed here, never silently dropped.
+ */
+export const NOT_STORED: Readonly<Record<string, string>> = {
+  sent_at: 'client clock, only used to correct occurred_at; the corrected occurred_at and received_at are stored',
+};
+
 /** Which table each event type is logged in. */
 export const TABLE_FOR_TYPE: Readonly<Record<EventType, RawLogTable>> = {
   'movie.viewed': 'view_events',
