@@ -135,7 +135,7 @@ const UAS = [
 const GROUPS = ['homepage-hero', 'weekly-picks', 'staff-favourites'];
 const ITEM_TYPES = ['movie', 'actor', 'tag'] as const;
 
-/** `perType` events of each of the 14 types: several movies and users, a third of them guests, bots, null UAs, filters. */
+/** `perType` events of each event type: several movies and users, a third of them guests, bots, null UAs, filters. */
 export function makeEvents(perType: number, types: readonly EventType[]): TallyEvent[] {
   const now = Date.now();
   const out: TallyEvent[] = [];

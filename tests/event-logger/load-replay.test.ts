@@ -16,10 +16,10 @@ import {
   waitForRows,
 } from './harness';
 
-// The event-logger as a real process on its own topics and database: ≥ 10,000 events of all 14
+// The event-logger as a real process on its own topics and database: ≥ 10,000 events of all the
 // types land once each with every field as produced; a full replay of the topics changes nothing.
 
-const PER_TYPE = 1_000; // × 14 types = 14,000 events
+const PER_TYPE = 1_000; // × every event type in the catalog (14,000 events with 14 types)
 const PORT = testPort(21100);
 const suite = isolatedSuite();
 const procs = suite.procs;
@@ -104,7 +104,7 @@ describe('event-logger: load and replay', () => {
   const group = uniqueName('el_load');
   let events: TallyEvent[];
 
-  it(`logs ${PER_TYPE * 14} events of all 14 types exactly once, every field as produced`, async () => {
+  it(`logs ${PER_TYPE * EVENT_TYPES.length} events of all ${EVENT_TYPES.length} types exactly once, every field as produced`, async () => {
     events = makeEvents(PER_TYPE, EVENT_TYPES);
     expect(events.length).toBeGreaterThanOrEqual(10_000);
     await produceEvents(suite.iso.names, events);
@@ -151,7 +151,7 @@ describe('event-logger: load and replay', () => {
     expect(before.rows).toBe(events.length);
 
     // A second group reads every topic from the earliest offset: the whole log is delivered again.
-    // (kafkajs admin.resetOffsets joins the group once per topic, ~5 s each: 14 topics ≈ 70 s.)
+    // (kafkajs admin.resetOffsets joins the group once per topic, ~5 s per topic, ≈ 70 s for 14.)
     const replayGroup = uniqueName('el_replay');
     const proc = await startEventLogger(suite.iso, PORT, { GROUP_ID: replayGroup });
     procs.push(proc);
