@@ -81,8 +81,9 @@ describe('rawRowOf: one row per event type, columns of migration 0003', () => {
     expect(Object.keys(row).sort()).toEqual([...TABLE_COLUMNS[TABLE_FOR_TYPE[type]]].sort());
   });
 
-  it('maps the 14 types onto the 8 tables as the brief says', () => {
-    expect(TABLE_FOR_TYPE).toEqual({
+  it('maps the types onto the 8 tables as the brief says', () => {
+    // toMatchObject: a type added later is logged where topics.json says, these stay where they are.
+    expect(TABLE_FOR_TYPE).toMatchObject({
       'movie.viewed': 'view_events',
       'movie.downloaded': 'download_events',
       'search.performed': 'search_events',
