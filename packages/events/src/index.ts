@@ -37,3 +37,4 @@ export { topicNames, DEFAULT_TOPIC_PREFIX, type TopicNames } from './topic-names
 export { avroJsonSchema, fieldJsonSchema } from './json-schema';
 export { renderSdkEventTypes, checkSdkGeneratedFile, SDK_GENERATED_FILE } from './sdk-codegen';
 export { SERVER_SET_FIELDS, SERVER_KEY_ONLY_FIELDS, CLIENT_TIME_FIELDS, SERVER_FILLED_FIELDS } from './client-fields';
+export { NOT_STORED } from './raw-log';

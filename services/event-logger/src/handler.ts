@@ -1,5 +1,5 @@
 import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
-import { EVENT_TYPES, eventDefinition, type EventType, type TallyEvent } from '@tally/events';
+import { EVENT_TYPES, eventDefinition, NOT_STORED, type EventType, type TallyEvent } from '@tally/events';
 
 /**
  * Pure logic of the event-logger (no clock, no I/O): decoded events → raw-log rows. Each event type's
@@ -17,14 +17,8 @@ export type RawRow = Readonly<Record<string, SqlValue>>;
 
 const ENVELOPE_COLUMNS = ['event_id', 'user_id', 'ip', 'user_agent', 'is_bot', 'occurred_at', 'received_at'] as const;
 
-/**
- * Schema fields the raw logs deliberately do not store, with the reason. Every other field of every
- * schema must have a column in its type's table (raw-log-columns tests), so a field added to a schema
- * either gets its column or is listed here, never silently dropped.
- */
-export const NOT_STORED: Readonly<Record<string, string>> = {
-  sent_at: 'client clock, only used to correct occurred_at; the corrected occurred_at and received_at are stored',
-};
+/** Schema fields no raw log stores (@tally/events), re-exported for the tests beside this file. */
+export { NOT_STORED };
 
 /**
  * Columns that are not schema fields: where several event types share one table, the row says which
