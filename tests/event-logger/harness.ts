@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { AssignerProtocol, Partitioners } from 'kafkajs';
 import type { Knex } from 'knex';
 import { createTempDatabase, migrateLatest, RAW_EVENT_TABLES, type TempDatabase } from '@tally/db';
-import { eventDefinition, keyFor, topicNames, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
+import { eventDefinition, keyFor, sampleOwnFields, topicNames, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
 import { deleteTopics, kafka } from '../helpers/kafka';
@@ -173,7 +173,8 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
     expires_at: n % 2 === 0 ? null : (base.received_at as number) + 86_400_000 + n,
     admin_user_id: 1 + (n % 3),
   };
-  const body: Record<EventType, Record<string, unknown>> = {
+  // Varied values for the types that have them; any other type sends its sample's own fields.
+  const body: Partial<Record<EventType, Record<string, unknown>>> = {
     'movie.viewed': { jav_id, repeat_view: n % 4 === 1 },
     'movie.downloaded': { jav_id },
     'movie.liked': { jav_id },
@@ -194,7 +195,7 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
     'featured.item.updated': { ...featured, previous_group: n % 2 === 0 ? null : GROUPS[(n + 1) % 3] },
     'featured.item.removed': featured,
   };
-  return { type, payload: { ...base, ...body[type] } } as unknown as TallyEvent;
+  return { type, payload: { ...base, ...(body[type] ?? sampleOwnFields(type)) } } as unknown as TallyEvent;
 }
 
 /** Produces events straight to their topics (Avro, registry ids, catalog keys, murmur2 partitions), ≤ 500 per send. */

@@ -32,7 +32,7 @@ export {
 export { checkCompatibility, type CompatibilityResult } from './compat';
 export { diffSchemas, type SchemaProblem, type Direction } from './schema-diff';
 export { renderEventTypes, checkGeneratedFile, GENERATED_FILE, type DriftResult } from './codegen';
-export { sampleEvent, sampleEvents, sampleTallyEvents } from './samples';
+export { sampleEvent, sampleEvents, sampleOwnFields, sampleTallyEvents } from './samples';
 export { topicNames, DEFAULT_TOPIC_PREFIX, type TopicNames } from './topic-names';
 export { avroJsonSchema, fieldJsonSchema } from './json-schema';
 export { renderSdkEventTypes, checkSdkGeneratedFile, SDK_GENERATED_FILE } from './sdk-codegen';
