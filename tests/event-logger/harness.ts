@@ -141,10 +141,12 @@ export function makeEvents(perType: number, types: readonly EventType[]): TallyE
   const out: TallyEvent[] = [];
   let n = 0;
   for (let i = 0; i < perType; i++) {
-    for (const type of types) {
+    for (const [t, type] of types.entries()) {
       n++;
-      const guest = n % 3 === 0;
-      const ua = UAS[n % UAS.length]!;
+      // Round + type index, not n: every type gets guests and each user agent whatever the number of types.
+      const mix = i + t;
+      const guest = mix % 3 === 0;
+      const ua = UAS[mix % UAS.length]!;
       const received = now - (n % 60_000);
       const base = {
         event_id: randomUUID(),
@@ -156,13 +158,13 @@ export function makeEvents(perType: number, types: readonly EventType[]): TallyE
         user_agent: ua,
         is_bot: ua !== null && ua.startsWith('Googlebot'),
       };
-      out.push(withBody(type, base, n));
+      out.push(withBody(type, base, n, mix));
     }
   }
   return out;
 }
 
-function withBody(type: EventType, base: Record<string, unknown>, n: number): TallyEvent {
+function withBody(type: EventType, base: Record<string, unknown>, n: number, mix: number): TallyEvent {
   const jav_id = MOVIES[n % MOVIES.length]!;
   const featured = {
     item_type: ITEM_TYPES[n % 3]!,
@@ -175,7 +177,7 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
   };
   // Varied values for the types that have them; any other type sends its sample's own fields.
   const body: Partial<Record<EventType, Record<string, unknown>>> = {
-    'movie.viewed': { jav_id, repeat_view: n % 4 === 1 },
+    'movie.viewed': { jav_id, repeat_view: mix % 4 === 1 },
     'movie.downloaded': { jav_id },
     'movie.liked': { jav_id },
     'movie.unliked': { jav_id },
