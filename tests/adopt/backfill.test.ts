@@ -2,7 +2,7 @@ import Redis from 'ioredis';
 import pino from 'pino';
 import { backfillUserState, Catalog, parseCatalogMapping } from '@tally/catalog';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
-import { topicNames, type EventType } from '@tally/events';
+import { sampleEvent, topicNames, type EventType, type TallyEvent } from '@tally/events';
 import type { PartitionBatch } from '@tally/kafka';
 import { CounterSink } from '@tally/counter/dist/sink';
 import { env } from '../helpers/env';
@@ -51,7 +51,7 @@ function batch(
   type: EventType,
   offset: number,
   events: { user: number; jav: number; at: number; rating?: number }[],
-): PartitionBatch<Record<string, unknown> & { event_id: string }> {
+): PartitionBatch<TallyEvent> {
   const topic = topicNames('tally.').topicFor(type);
   const messages = events.map((e, i) => ({
     topic,
@@ -60,14 +60,15 @@ function batch(
     key: null,
     schemaId: 1,
     timestamp: '0',
-    value: {
+    value: sampleEvent(type, {
       event_id: `00000000-0000-4000-8000-${String(offset + i).padStart(12, '0')}`,
       jav_id: e.jav,
       user_id: e.user,
       occurred_at: e.at,
+      received_at: e.at,
       is_bot: false,
       ...(e.rating ? { rating: e.rating } : {}),
-    },
+    }),
   }));
   return {
     topic,

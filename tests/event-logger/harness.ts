@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { AssignerProtocol, Partitioners } from 'kafkajs';
 import type { Knex } from 'knex';
 import { createTempDatabase, migrateLatest, RAW_EVENT_TABLES, type TempDatabase } from '@tally/db';
-import { eventDefinition, keyFor, topicNames, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
+import { eventDefinition, keyFor, sampleOwnFields, topicNames, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
 import { deleteTopics, kafka } from '../helpers/kafka';
@@ -135,16 +135,18 @@ const UAS = [
 const GROUPS = ['homepage-hero', 'weekly-picks', 'staff-favourites'];
 const ITEM_TYPES = ['movie', 'actor', 'tag'] as const;
 
-/** `perType` events of each of the 14 types: several movies and users, a third of them guests, bots, null UAs, filters. */
+/** `perType` events of each event type: several movies and users, a third of them guests, bots, null UAs, filters. */
 export function makeEvents(perType: number, types: readonly EventType[]): TallyEvent[] {
   const now = Date.now();
   const out: TallyEvent[] = [];
   let n = 0;
   for (let i = 0; i < perType; i++) {
-    for (const type of types) {
+    for (const [t, type] of types.entries()) {
       n++;
-      const guest = n % 3 === 0;
-      const ua = UAS[n % UAS.length]!;
+      // Round + type index, not n: every type gets guests and each user agent whatever the number of types.
+      const mix = i + t;
+      const guest = mix % 3 === 0;
+      const ua = UAS[mix % UAS.length]!;
       const received = now - (n % 60_000);
       const base = {
         event_id: randomUUID(),
@@ -156,13 +158,13 @@ export function makeEvents(perType: number, types: readonly EventType[]): TallyE
         user_agent: ua,
         is_bot: ua !== null && ua.startsWith('Googlebot'),
       };
-      out.push(withBody(type, base, n));
+      out.push(withBody(type, base, n, mix));
     }
   }
   return out;
 }
 
-function withBody(type: EventType, base: Record<string, unknown>, n: number): TallyEvent {
+function withBody(type: EventType, base: Record<string, unknown>, n: number, mix: number): TallyEvent {
   const jav_id = MOVIES[n % MOVIES.length]!;
   const featured = {
     item_type: ITEM_TYPES[n % 3]!,
@@ -173,8 +175,9 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
     expires_at: n % 2 === 0 ? null : (base.received_at as number) + 86_400_000 + n,
     admin_user_id: 1 + (n % 3),
   };
-  const body: Record<EventType, Record<string, unknown>> = {
-    'movie.viewed': { jav_id, repeat_view: n % 4 === 1 },
+  // Varied values for the types that have them; any other type sends its sample's own fields.
+  const body: Partial<Record<EventType, Record<string, unknown>>> = {
+    'movie.viewed': { jav_id, repeat_view: mix % 4 === 1 },
     'movie.downloaded': { jav_id },
     'movie.liked': { jav_id },
     'movie.unliked': { jav_id },
@@ -194,7 +197,7 @@ function withBody(type: EventType, base: Record<string, unknown>, n: number): Ta
     'featured.item.updated': { ...featured, previous_group: n % 2 === 0 ? null : GROUPS[(n + 1) % 3] },
     'featured.item.removed': featured,
   };
-  return { type, payload: { ...base, ...body[type] } } as unknown as TallyEvent;
+  return { type, payload: { ...base, ...(body[type] ?? sampleOwnFields(type)) } } as unknown as TallyEvent;
 }
 
 /** Produces events straight to their topics (Avro, registry ids, catalog keys, murmur2 partitions), ≤ 500 per send. */

@@ -1,4 +1,5 @@
 import { eventSchemaCatalog, RegistryCodec } from '@tally/kafka';
+import { EVENT_TYPES } from '@tally/events';
 import { eventually } from '../helpers/env';
 import type { ServiceProcess } from '../helpers/process';
 import { byStatus, RetryingLoad } from './retrying-load';
@@ -34,7 +35,7 @@ it('registry restarted empty under load (twice): ingest and consumers re-registe
   await world.startAll();
   const registry = world.servers.registry!;
   const ids = await registeredIds();
-  expect(Object.keys(ids)).toHaveLength(14);
+  expect(Object.keys(ids)).toHaveLength(EVENT_TYPES.length);
   // About 100 events/s: a steady stream through both restarts, a few thousand events in all.
   const load = new RetryingLoad(world, { batch: 25, paceMs: 250, retryMs: 250, hangMs: 10_000 });
   const t0 = Date.now();
@@ -57,9 +58,9 @@ it('registry restarted empty under load (twice): ingest and consumers re-registe
       if (coldStart === 'at once') await world.start('event-logger');
       // Put back within the ingest API's check interval (5 s), or by the cold consumer's start.
       await eventually(
-        async () => (Object.keys(await registeredIds()).length === 14 ? true : undefined),
+        async () => (Object.keys(await registeredIds()).length === EVENT_TYPES.length ? true : undefined),
         30_000,
-        'all 14 schemas registered again',
+        `all ${EVENT_TYPES.length} schemas registered again`,
       );
       const repairedMs = Date.now() - back;
       expect(await registeredIds()).toEqual(ids);

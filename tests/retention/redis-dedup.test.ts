@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DEMO_CATALOG } from '@tally/catalog';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
-import { topicNames } from '@tally/events';
+import { sampleEvent, topicNames, type EventOf } from '@tally/events';
 import type { PartitionBatch } from '@tally/kafka';
 import { CounterSink } from '@tally/counter/dist/sink';
 import { env, eventually } from '../helpers/env';
@@ -15,7 +15,7 @@ const redis = new PrivateRedis(29_600);
 let temp: TempDatabase;
 const names = topicNames('tally.');
 
-function views(offset: number, n: number): PartitionBatch<Record<string, unknown> & { event_id: string }> {
+function views(offset: number, n: number): PartitionBatch<EventOf<'movie.viewed'>> {
   const topic = names.topicFor('movie.viewed');
   const messages = Array.from({ length: n }, (_, i) => ({
     topic,
@@ -24,14 +24,15 @@ function views(offset: number, n: number): PartitionBatch<Record<string, unknown
     key: null,
     schemaId: 1,
     timestamp: '0',
-    value: {
+    value: sampleEvent('movie.viewed', {
       event_id: randomUUID(),
       jav_id: 1 + (i % 5),
       user_id: 1 + (i % 10),
       occurred_at: Date.now(),
+      received_at: Date.now(),
       is_bot: false,
       repeat_view: false,
-    },
+    }),
   }));
   return {
     topic,

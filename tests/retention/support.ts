@@ -2,11 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import pino from 'pino';
 import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
+import { eventDefinitions, sampleOwnFields } from '@tally/events';
 
 export const DAY_MS = 86_400_000;
+
+function sampleBody(table: RawEventTable): Record<string, unknown> {
+  const type = eventDefinitions().find((d) => d.raw_log_table === table)?.type;
+  if (type === undefined) throw new Error(`no event type is logged in ${table}`);
+  return sampleOwnFields(type);
+}
 export const silentLogger = pino({ level: 'silent' });
 
-const BODIES: Record<RawEventTable, (i: number) => Record<string, unknown>> = {
+// Any other raw log gets the own fields of the first type logged in it (schemas/topics.json).
+const BODIES: Partial<Record<RawEventTable, (i: number) => Record<string, unknown>>> = {
   view_events: (i) => ({ jav_id: 1 + (i % 50) }),
   download_events: (i) => ({ jav_id: 1 + (i % 50) }),
   actor_view_events: (i) => ({ actor_id: 1 + (i % 20) }),
@@ -27,7 +35,7 @@ export function rawRow(table: RawEventTable, i: number, receivedAt: number): Rec
   return {
     event_id: randomUUID(),
     user_id: i % 3 === 0 ? null : 1 + (i % 100),
-    ...BODIES[table](i),
+    ...(BODIES[table]?.(i) ?? sampleBody(table)),
     ip: '203.0.113.7',
     user_agent: 'test',
     is_bot: false,

@@ -5,6 +5,7 @@ import { COUNTS_INDEX as JAV_COUNTS_INDEX } from '@tally/catalog';
 import { MIGRATIONS_TABLE, OWNERSHIP_TABLE, RAW_EVENT_TABLES, TALLY_TABLES, WEB_APP_TABLES } from './tables';
 import { createTempDatabase, type TempDatabase } from './testing/temp-database';
 import type { Knex } from 'knex';
+import { eventDefinitions, sampleOwnFields } from '@tally/events';
 
 const { MYSQL_URL } = loadConfig(baseConfigSchema);
 const NAMES = MIGRATIONS.map((m) => m.name);
@@ -26,7 +27,8 @@ const event = (id: string, extra: Record<string, unknown>) => ({
   received_at: '2025-01-01 00:00:00.100',
   ...extra,
 });
-const BODY: Record<(typeof RAW_EVENT_TABLES)[number], Record<string, unknown>> = {
+// Any other raw log (added from the catalog) gets the own fields of the first type logged in it.
+const SHIPPED_BODY: Partial<Record<(typeof RAW_EVENT_TABLES)[number], Record<string, unknown>>> = {
   view_events: { jav_id: 1 },
   download_events: { jav_id: 1 },
   actor_view_events: { actor_id: 1 },
@@ -36,6 +38,11 @@ const BODY: Record<(typeof RAW_EVENT_TABLES)[number], Record<string, unknown>> =
   search_events: { query: 'summer', filters: JSON.stringify({ tag: [3] }), entity_type: 'movie', result_count: 12 },
   featured_events: { action: 'created', item_type: 'movie', item_id: 1, group: 'home', rank: 1, active: true },
 };
+
+function bodyOf(table: (typeof RAW_EVENT_TABLES)[number]): Record<string, unknown> {
+  const type = eventDefinitions().find((d) => d.raw_log_table === table)?.type;
+  return SHIPPED_BODY[table] ?? (type === undefined ? {} : sampleOwnFields(type));
+}
 
 describe('migrations on an empty database', () => {
   let t: TempDatabase;
@@ -63,11 +70,15 @@ describe('migrations on an empty database', () => {
 
   it.each(RAW_EVENT_TABLES)('%s accepts an event once; a duplicate event_id fails, in any letter case', async (table) => {
     const id = '0b9e3c1e-6f0a-4d2b-9c61-5a1f2e3d4c5b';
-    await t.db(table).insert(event(id, BODY[table]));
-    await expect(t.db(table).insert(event(id, BODY[table]))).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
-    await expect(t.db(table).insert(event(id.toUpperCase(), BODY[table]))).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await t.db(table).insert(event(id, bodyOf(table)));
+    await expect(t.db(table).insert(event(id, bodyOf(table)))).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
+    await expect(t.db(table).insert(event(id.toUpperCase(), bodyOf(table)))).rejects.toMatchObject({ code: 'ER_DUP_ENTRY' });
     // INSERT IGNORE, the event-logger's replay path, adds nothing.
-    await t.db(table).insert(event(id, BODY[table])).onConflict().ignore();
+    await t
+      .db(table)
+      .insert(event(id, bodyOf(table)))
+      .onConflict()
+      .ignore();
     expect(await t.db(table).count({ n: '*' }).first()).toEqual({ n: 1 });
   });
 

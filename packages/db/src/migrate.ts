@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { createMigrationSource, type MigrationOptions } from './migrations';
+import { dropCatalogRawLogTables, syncRawLogTables } from './raw-logs';
 import { MIGRATIONS_TABLE } from './tables';
 
 /** The demo schema: web-app tables created when missing. */
@@ -23,6 +24,8 @@ export interface MigrationStatus {
 /** Applies every pending migration; returns the names it applied (empty when already up to date). */
 export async function migrateLatest(db: Knex, options: MigrationOptions = DEMO): Promise<string[]> {
   const [, applied] = (await db.migrate.latest(configFor(options))) as [number, string[]];
+  // Not a numbered migration: it runs every time, so a raw log or field added to the catalog later is created too.
+  await syncRawLogTables(db);
   return applied;
 }
 
@@ -32,6 +35,7 @@ export async function migrateLatest(db: Knex, options: MigrationOptions = DEMO):
  * web-app tables (a mapped app) no app object is dropped at all, whoever created it.
  */
 export async function migrateRollbackAll(db: Knex, options: MigrationOptions = DEMO): Promise<string[]> {
+  await dropCatalogRawLogTables(db);
   const [, reverted] = (await db.migrate.rollback(configFor(options), true)) as [number, string[]];
   await db.schema.dropTableIfExists(MIGRATIONS_TABLE);
   await db.schema.dropTableIfExists(`${MIGRATIONS_TABLE}_lock`);

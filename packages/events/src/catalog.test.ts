@@ -10,9 +10,11 @@ const FLUSH_INTERVAL_MS = 5 * 60_000;
 
 describe('topic catalog', () => {
   it('has one topic per event type, named tally.<type>, with a subject <topic>-value', () => {
-    expect(EVENT_TYPES).toHaveLength(14);
+    // The generated list is the catalog's: one type per entry of schemas/topics.json.
+    const catalogued = readSchemaSource().events.map((e) => e.type);
+    expect(EVENT_TYPES).toEqual(catalogued);
     const topics = EVENT_TYPES.map(topicFor);
-    expect(new Set(topics).size).toBe(14);
+    expect(new Set(topics).size).toBe(catalogued.length);
     for (const type of EVENT_TYPES) {
       expect(topicFor(type)).toBe(`tally.${type}`);
       expect(eventDefinition(type).subject).toBe(`tally.${type}-value`);
@@ -94,7 +96,7 @@ describe('readSchemaSource', () => {
     writeFileSync(path, JSON.stringify(catalog));
   };
 
-  it('reads the 14 event types with their schemas', () => {
+  it('reads every event type with its schema', () => {
     const source = readSchemaSource(dir);
     expect(source.events.map((e) => e.type)).toEqual([...EVENT_TYPES]);
   });

@@ -84,10 +84,11 @@ export function deadLetterTopic(): DeadLetterSpec {
  * addresses contain ':' too, but the id after them never does, so keys stay distinct.
  */
 export function keyFor(event: TallyEvent): string {
-  const payload = event.payload as unknown as Record<string, unknown>;
+  // Key parts are field names from topics.json; loading the catalog refuses one that is not a field of its schema.
+  const fields = new Map<string, unknown>(Object.entries(event.payload));
   return eventDefinition(event.type)
     .key.map((part) => {
-      if (part !== 'viewer') return String(payload[part]);
+      if (part !== 'viewer') return String(fields.get(part));
       return event.payload.user_id !== null ? `user:${event.payload.user_id}` : `ip:${event.payload.ip}`;
     })
     .join(':');

@@ -75,7 +75,7 @@ describe('checkCompatibility against the real registry (global level BACKWARD)',
     expect(result.message).toMatch(/registry rejected the schema: .*[Ii]nvalid schema/);
   });
 
-  it('gets each of the 14 Tally schemas parsed by the registry (a malformed one would be rejected with 422)', async () => {
+  it('gets each Tally schema parsed by the registry (a malformed one would be rejected with 422)', async () => {
     for (const { type, avroSchema } of eventDefinitions()) {
       const fresh = `tally.test.real-${randomUUID().slice(0, 8)}-value`;
       expect({ type, result: await checkCompatibility(registry, fresh, avroSchema) }).toMatchObject({ type, result: { compatible: true } });

@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 
 /**
  * Rules Avro cannot express, by field name. Field names mean the same thing in every event (they are
- * the DB column names), so one table serves all 14 schemas. Each rule returns a reason naming the
+ * the DB column names), so one table serves every schema. Each rule returns a reason naming the
  * constraint, or undefined when the value is fine. Values reaching a rule already passed the Avro check.
  */
 export type DomainRule = (value: unknown, record: Readonly<Record<string, unknown>>) => string | undefined;

@@ -32,8 +32,9 @@ export {
 export { checkCompatibility, type CompatibilityResult } from './compat';
 export { diffSchemas, type SchemaProblem, type Direction } from './schema-diff';
 export { renderEventTypes, checkGeneratedFile, GENERATED_FILE, type DriftResult } from './codegen';
-export { sampleEvents, sampleTallyEvents } from './samples';
+export { sampleEvent, sampleEvents, sampleOwnFields, sampleTallyEvents } from './samples';
 export { topicNames, DEFAULT_TOPIC_PREFIX, type TopicNames } from './topic-names';
 export { avroJsonSchema, fieldJsonSchema } from './json-schema';
 export { renderSdkEventTypes, checkSdkGeneratedFile, SDK_GENERATED_FILE } from './sdk-codegen';
 export { SERVER_SET_FIELDS, SERVER_KEY_ONLY_FIELDS, CLIENT_TIME_FIELDS, SERVER_FILLED_FIELDS } from './client-fields';
+export { NOT_STORED } from './raw-log';

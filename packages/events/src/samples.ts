@@ -1,4 +1,5 @@
-import type { EventPayloads, EventType, TallyEvent } from './generated/events';
+import { EVENT_TYPES, type EventPayloads, type EventType, type TallyEvent } from './generated/events';
+import { validateEvent, type EventOf } from './validate';
 
 /** 2025-03-14T09:26:53.589Z: the server clock of every sample. */
 const RECEIVED = Date.UTC(2025, 2, 14, 9, 26, 53, 589);
@@ -56,7 +57,28 @@ export function sampleEvents(): { [T in EventType]: EventPayloads[T] } {
   };
 }
 
+/**
+ * One event of `type` as a consumer receives it (`{ type, payload }`): the sample with `over` on top,
+ * put through validateEvent, so a test's event is one the pipeline would accept (it throws otherwise).
+ */
+export function sampleEvent<T extends EventType>(type: T, over: Partial<EventPayloads[T]> = {}): EventOf<T> {
+  const r = validateEvent(type, { ...sampleEvents()[type], ...over });
+  if (!r.ok) throw new Error(`sample ${type} is invalid: ${r.errors.map((e) => `${e.field} ${e.reason}`).join('; ')}`);
+  return r.event;
+}
+
+/** The envelope every schema starts with (envelope.test keeps the schemas to it). */
+const ENVELOPE_FIELDS = new Set(['event_id', 'occurred_at', 'sent_at', 'received_at', 'user_id', 'ip', 'user_agent', 'is_bot']);
+
+/**
+ * The sample's own fields (all but the envelope): what a test writes for an event type it has no
+ * special expectation for, so a new logged-only type needs no entry in each test's table.
+ */
+export function sampleOwnFields(type: EventType): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(sampleEvents()[type]).filter(([k]) => !ENVELOPE_FIELDS.has(k)));
+}
+
 /** The samples as tagged events, in catalog order. */
 export function sampleTallyEvents(): TallyEvent[] {
-  return Object.entries(sampleEvents()).map(([type, payload]) => ({ type, payload }) as TallyEvent);
+  return EVENT_TYPES.map((type) => sampleEvent(type));
 }

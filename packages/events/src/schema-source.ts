@@ -22,6 +22,8 @@ export interface TopicSpec {
   readonly retention_ms: number;
   /** Admin events: accepted only with a server key, never from a browser (whose key is public). */
   readonly server_only: boolean;
+  /** The event-logger's raw log of this type (a table Tally owns); its columns are the schema's fields. */
+  readonly raw_log_table: string;
 }
 
 export interface DeadLetterSpec {
@@ -78,6 +80,9 @@ export function readSchemaSource(dir: string = SCHEMAS_DIR): SchemaSource {
     if (!isObject(raw) || typeof raw.topic !== 'string' || typeof raw.schema !== 'string' || typeof raw.key_why !== 'string') {
       fail(dir, `events["${type}"] needs string "topic", "schema" and "key_why"`);
     }
+    if (typeof raw.raw_log_table !== 'string' || !/^[a-z][a-z0-9_]*_events$/.test(raw.raw_log_table)) {
+      fail(dir, `events["${type}"].raw_log_table must name the raw log, a snake_case table ending in _events`);
+    }
     if (!Array.isArray(raw.key) || raw.key.length === 0 || !raw.key.every((k) => typeof k === 'string')) {
       fail(dir, `events["${type}"].key must be a non-empty list of field names`);
     }
@@ -89,6 +94,7 @@ export function readSchemaSource(dir: string = SCHEMAS_DIR): SchemaSource {
       partitions: num(dir, raw.partitions ?? defaults.partitions, `events["${type}"].partitions`),
       retention_ms: num(dir, raw.retention_ms ?? defaults.retention_ms, `events["${type}"].retention_ms`),
       server_only: flag(dir, raw.server_only, `events["${type}"].server_only`),
+      raw_log_table: raw.raw_log_table,
     };
     return { type, spec, schema: readJson(join(dir, spec.schema)) as AvroSchema };
   });

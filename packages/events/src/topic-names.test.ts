@@ -1,4 +1,5 @@
 import { topicNames } from './topic-names';
+import { EVENT_TYPES } from './generated/events';
 
 describe('topicNames', () => {
   it('keeps the catalog names by default and renames every topic and subject under a prefix', () => {
@@ -11,6 +12,6 @@ describe('topicNames', () => {
     expect(test.eventTypeFor('t_42.search.performed')).toBe('search.performed');
     expect(test.eventTypeFor('tally.search.performed')).toBeUndefined();
     expect(test.deadLetter).toBe('t_42.dead-letter');
-    expect(test.eventTopics).toHaveLength(14);
+    expect(test.eventTopics).toHaveLength(EVENT_TYPES.length);
   });
 });

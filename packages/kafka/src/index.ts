@@ -21,6 +21,7 @@ export {
 export { DLQ_HEADERS, deadLetterRecord, type DeadLetter } from './dead-letter';
 export { ensureTopics, type TopicSpec } from './admin';
 export { backoffMs } from './backoff';
+export { eventValidator, INVALID_PAYLOAD } from './event-validation';
 export { runConsumerService, type ConsumerServiceConfig, type ConsumerServiceParts, type SinkBinding } from './consumer-service';
 export { consumerLag, type GroupLag, type PartitionLag } from './lag';
 export { RangeReader, type OffsetRange, type RangeBatch, type RangePosition, type RangeReaderOptions } from './range-reader';

@@ -1,4 +1,4 @@
-import type { EventType } from '@tally/events';
+import type { EventOf, EventType } from '@tally/events';
 import { DEFAULT_APP_KEYS, type AppKeys, type Metric } from '@tally/layout';
 
 /** One counted effect of one event: which display value moves, and by how much. */
@@ -95,7 +95,14 @@ export function stateEffectOf(type: EventType, offset: string, value: StateValue
 }
 
 export const isStateType = (type: EventType): boolean => STATE[type] !== undefined;
-export const FEATURED_TYPES: EventType[] = ['featured.item.created', 'featured.item.updated', 'featured.item.removed'];
+export const FEATURED_TYPES = [
+  'featured.item.created',
+  'featured.item.updated',
+  'featured.item.removed',
+] as const satisfies readonly EventType[];
+
+/** What the counter's sink receives: the generated `{ type, payload }` of any event type it reads. */
+export type CounterEvent = EventOf<EventType>;
 
 interface CountedValue {
   event_id: string;

@@ -13,11 +13,11 @@ import {
   stateText,
   type CounterEffect,
   type StateEffect,
+  type CounterEvent,
 } from './handler';
 import { counterKeys, type Metric } from '@tally/layout';
 import { q, type Catalog } from '@tally/catalog';
 
-type Decoded = Record<string, unknown> & { event_id: string };
 type ApplyReply = ['ok', number, number, number] | ['conflict', string] | ['need_seed', string];
 
 interface RedisWithApply extends Redis {
@@ -47,7 +47,7 @@ export class CounterSink {
     this.redis = redis as RedisWithApply;
   }
 
-  async handle(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
+  async handle(batch: PartitionBatch<CounterEvent>): Promise<BatchOutcome> {
     try {
       const type = this.names.eventTypeFor(batch.topic);
       if (type && type.startsWith('featured.')) return await this.invalidateFeatured(batch);
@@ -65,11 +65,20 @@ export class CounterSink {
     return String((await this.progress(topic, partition)).resumeAt);
   }
 
-  private async invalidateFeatured(batch: PartitionBatch<Decoded>): Promise<BatchOutcome> {
+  private async invalidateFeatured(batch: PartitionBatch<CounterEvent>): Promise<BatchOutcome> {
     const keys = new Set(
-      batch.messages.flatMap((m) =>
-        featuredKeysToDelete(m.value as unknown as { group: string; previous_group?: string | null }, this.catalog.keys),
-      ),
+      batch.messages.flatMap((m) => {
+        const e = m.value;
+        switch (e.type) {
+          case 'featured.item.created':
+          case 'featured.item.updated':
+          case 'featured.item.removed':
+            return featuredKeysToDelete(e.payload, this.catalog.keys);
+          default:
+            // The topic is a featured one, so its validated events are too; anything else moves no cache.
+            return [];
+        }
+      }),
     );
     if (keys.size === 0) return { kind: 'done' }; // a chunk of poison only    // One atomic step: the caches go and the version moves, so a rebuild that read MySQL before this
     // point (query-api compares the version) cannot put the old list back.
@@ -81,7 +90,7 @@ export class CounterSink {
     return { kind: 'done' };
   }
 
-  private async count(batch: PartitionBatch<Decoded>, type: EventType): Promise<BatchOutcome> {
+  private async count(batch: PartitionBatch<CounterEvent>, type: EventType): Promise<BatchOutcome> {
     const field = counterKeys.appliedField(batch.topic, batch.partition);
     for (let attempt = 0; attempt < 5; attempt++) {
       const progress = await this.progress(batch.topic, batch.partition);
@@ -105,11 +114,13 @@ export class CounterSink {
       const effects: CounterEffect[] = [];
       const states: StateEffect[] = [];
       for (const m of fresh) {
-        const value = m.value as never;
-        const state = stateEffectOf(type, m.offset, value);
+        const { payload } = m.value;
+        // Every counted type is about a movie; an event without jav_id (not on a counted topic) moves nothing.
+        if (!('jav_id' in payload)) continue;
+        const state = stateEffectOf(type, m.offset, payload);
         if (state) states.push(state);
         else if (!isStateType(type)) {
-          const e = effectOf(type, m.offset, value);
+          const e = effectOf(type, m.offset, payload);
           if (e) effects.push(e);
         }
       }

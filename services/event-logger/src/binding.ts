@@ -1,9 +1,8 @@
 import type { Knex } from 'knex';
 import type { TallyEvent, TopicNames } from '@tally/events';
-import type { SinkBinding } from '@tally/kafka';
+import { eventValidator, type SinkBinding } from '@tally/kafka';
 import type { Logger, ServiceMetrics } from '@tally/runtime';
 import { ForgottenSet, skippingForgotten } from '@tally/privacy';
-import { eventValidator } from './handler';
 import { RawLogSink } from './sink';
 
 /** Every event topic into its raw log table; shared by the service and `tally replay --sink event-logger`. */

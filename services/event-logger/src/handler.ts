@@ -1,11 +1,11 @@
 import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
-import { validateEvent, type EventEnvelope, type EventType, type TallyEvent, type TopicNames } from '@tally/events';
-import type { Validation } from '@tally/kafka';
+import { EVENT_TYPES, eventDefinition, NOT_STORED, type EventType, type TallyEvent } from '@tally/events';
 
 /**
- * Pure logic of the event-logger (no clock, no I/O): decoded events → raw-log rows. The tables and columns are
- * those of @tally/db's migrations 0003-raw-event-logs and 0009-view-repeat-flag; `sent_at` is not stored
- * (only the corrected `occurred_at` and the server's `received_at` are).
+ * Pure logic of the event-logger (no clock, no I/O): decoded events → raw-log rows. Each event type's
+ * table is its `raw_log_table` in schemas/topics.json and the columns are its schema's fields (less
+ * NOT_STORED), so a logged-only event type needs no code here; the tests check the migrated tables
+ * (@tally/db's migrations) have every one of them.
  */
 
 /** The raw logs, one per event family: the tables @tally/db's migrations define. */
@@ -17,60 +17,106 @@ export type RawRow = Readonly<Record<string, SqlValue>>;
 
 const ENVELOPE_COLUMNS = ['event_id', 'user_id', 'ip', 'user_agent', 'is_bot', 'occurred_at', 'received_at'] as const;
 
+/** Schema fields no raw log stores (@tally/events), re-exported for the tests beside this file. */
+export { NOT_STORED };
+
+/**
+ * Columns that are not schema fields: where several event types share one table, the row says which
+ * it was. Keyed by table, then by event type; every type logged in such a table needs its value.
+ */
+const TYPE_COLUMNS: Readonly<Partial<Record<RawLogTable, { column: string; value: Partial<Record<EventType, string>> }>>> = {
+  interaction_events: {
+    column: 'type',
+    value: {
+      'movie.liked': 'like',
+      'movie.unliked': 'unlike',
+      'movie.rated': 'rate',
+      'movie.watchlisted': 'watchlist',
+      'movie.unwatchlisted': 'unwatchlist',
+    },
+  },
+  featured_events: {
+    column: 'action',
+    value: { 'featured.item.created': 'created', 'featured.item.updated': 'updated', 'featured.item.removed': 'removed' },
+  },
+};
+
+/** A record with one entry per key, each computed from its key. */
+function byKey<K extends string, V>(keys: readonly K[], valueOf: (key: K) => V): Record<K, V> {
+  // The one cast: fromEntries types its keys as string, but it was given exactly `keys`.
+  return Object.fromEntries(keys.map((k) => [k, valueOf(k)])) as Record<K, V>;
+}
+
+function isRawLogTable(table: string): table is RawLogTable {
+  return RAW_LOG_TABLES.some((t) => t === table);
+}
+
+/** Which table each event type is logged in: `raw_log_table` in schemas/topics.json. */
+export const TABLE_FOR_TYPE: Readonly<Record<EventType, RawLogTable>> = byKey(EVENT_TYPES, (type) => {
+  const table = eventDefinition(type).raw_log_table;
+  if (!isRawLogTable(table))
+    throw new Error(`schemas/topics.json: raw_log_table ${table} of ${type} is not one of @tally/db's RAW_EVENT_TABLES`);
+  return table;
+});
+
+/** How a field's value is written: timestamps as DATETIME(3) text, maps as JSON, the rest as is. */
+type Conversion = 'time' | 'json' | 'plain';
+
+/** From the field's type in the .avsc (avsc's parsed types drop the logical type). */
+function conversionOf(avroType: unknown): Conversion {
+  if (Array.isArray(avroType)) return avroType.map(conversionOf).find((c) => c !== 'plain') ?? 'plain';
+  if (typeof avroType !== 'object' || avroType === null) return 'plain';
+  const t = new Map<string, unknown>(Object.entries(avroType));
+  if (t.get('type') === 'map') return 'json';
+  return t.get('logicalType') === 'timestamp-millis' ? 'time' : 'plain';
+}
+
+/** The fields of an event type's .avsc, each with its declared type. */
+function schemaFields(type: EventType): { name: string; type: unknown }[] {
+  const schema = eventDefinition(type).avroSchema;
+  const fields: unknown = typeof schema === 'object' && !Array.isArray(schema) ? schema.fields : undefined;
+  if (!Array.isArray(fields)) throw new Error(`${type}: the schema is not a record`);
+  return fields.map((f: unknown) => {
+    const field = new Map<string, unknown>(typeof f === 'object' && f !== null ? Object.entries(f) : []);
+    const name = field.get('name');
+    if (typeof name !== 'string') throw new Error(`${type}: a field without a name`);
+    return { name, type: field.get('type') };
+  });
+}
+
+/**
+ * Each table's stored fields with how they convert: the envelope first (in the order the tables were
+ * written with), then the types' own fields in catalog order, a field only a later type has placed
+ * after the field that precedes it in that type's schema (featured: group, previous_group, rank).
+ */
+const FIELDS_OF_TABLE: ReadonlyMap<RawLogTable, readonly { name: string; conversion: Conversion }[]> = (() => {
+  const out = new Map<RawLogTable, { name: string; conversion: Conversion }[]>();
+  for (const type of EVENT_TYPES) {
+    const table = TABLE_FOR_TYPE[type];
+    let fields = out.get(table);
+    if (!fields) out.set(table, (fields = []));
+    const own = schemaFields(type).filter((f) => NOT_STORED[f.name] === undefined);
+    const envelope = ENVELOPE_COLUMNS.flatMap((c) => own.filter((f) => f.name === c));
+    let previous: string | undefined;
+    for (const f of [...envelope, ...own.filter((o) => !envelope.includes(o))]) {
+      if (!fields.some((x) => x.name === f.name)) {
+        const at = previous === undefined ? fields.length : fields.findIndex((x) => x.name === previous) + 1;
+        fields.splice(at, 0, { name: f.name, conversion: conversionOf(f.type) });
+      }
+      previous = f.name;
+    }
+  }
+  return out;
+})();
+
 /** Column order of each table's INSERT; every row of a table has exactly these keys. */
-export const TABLE_COLUMNS: Readonly<Record<RawLogTable, readonly string[]>> = {
-  view_events: [...ENVELOPE_COLUMNS, 'jav_id', 'repeat_view'],
-  download_events: [...ENVELOPE_COLUMNS, 'jav_id'],
-  search_events: [...ENVELOPE_COLUMNS, 'query', 'filters', 'entity_type', 'result_count'],
-  actor_view_events: [...ENVELOPE_COLUMNS, 'actor_id'],
-  tag_view_events: [...ENVELOPE_COLUMNS, 'tag_id'],
-  recommendation_click_events: [...ENVELOPE_COLUMNS, 'jav_id', 'reason'],
-  interaction_events: [...ENVELOPE_COLUMNS, 'jav_id', 'type', 'rating'],
-  featured_events: [
-    ...ENVELOPE_COLUMNS,
-    'action',
-    'item_type',
-    'item_id',
-    'group',
-    'previous_group',
-    'rank',
-    'active',
-    'expires_at',
-    'admin_user_id',
-  ],
-};
-
-/** Which table each event type is logged in. */
-export const TABLE_FOR_TYPE: Readonly<Record<EventType, RawLogTable>> = {
-  'movie.viewed': 'view_events',
-  'movie.downloaded': 'download_events',
-  'movie.rated': 'interaction_events',
-  'movie.liked': 'interaction_events',
-  'movie.unliked': 'interaction_events',
-  'movie.watchlisted': 'interaction_events',
-  'movie.unwatchlisted': 'interaction_events',
-  'actor.viewed': 'actor_view_events',
-  'tag.viewed': 'tag_view_events',
-  'search.performed': 'search_events',
-  'recommendation.clicked': 'recommendation_click_events',
-  'featured.item.created': 'featured_events',
-  'featured.item.updated': 'featured_events',
-  'featured.item.removed': 'featured_events',
-};
-
-const INTERACTION_TYPES = {
-  'movie.liked': 'like',
-  'movie.unliked': 'unlike',
-  'movie.rated': 'rate',
-  'movie.watchlisted': 'watchlist',
-  'movie.unwatchlisted': 'unwatchlist',
-} as const;
-
-const FEATURED_ACTIONS = {
-  'featured.item.created': 'created',
-  'featured.item.updated': 'updated',
-  'featured.item.removed': 'removed',
-} as const;
+export const TABLE_COLUMNS: Readonly<Record<RawLogTable, readonly string[]>> = byKey(RAW_LOG_TABLES, (table) => {
+  const typeColumn = TYPE_COLUMNS[table]?.column;
+  const fields = (FIELDS_OF_TABLE.get(table) ?? []).map((f) => f.name);
+  // A shared table's type column right after the envelope, where the migrations' INSERTs always had it.
+  const n = ENVELOPE_COLUMNS.length;
+  return [...fields.slice(0, n), ...(typeColumn === undefined ? [] : [typeColumn]), ...fields.slice(n)];
+});
 
 /**
  * 'YYYY-MM-DD HH:MM:SS.mmm' in UTC: what a DATETIME(3) column stores. Sent as text so neither the
@@ -87,65 +133,28 @@ export function filtersJson(filters: Readonly<Record<string, string>>): string {
   return JSON.stringify(sorted);
 }
 
-function envelopeRow(p: EventEnvelope): Record<(typeof ENVELOPE_COLUMNS)[number], SqlValue> {
-  return {
-    event_id: p.event_id,
-    user_id: p.user_id,
-    ip: p.ip,
-    user_agent: p.user_agent,
-    is_bot: p.is_bot,
-    occurred_at: sqlDateTime3(p.occurred_at),
-    received_at: sqlDateTime3(p.received_at),
-  };
+function sqlValue(value: unknown, conversion: Conversion): SqlValue {
+  if (value === undefined || value === null) return null; // a field only some types of the table have
+  if (conversion === 'time' && typeof value === 'number') return sqlDateTime3(value);
+  if (conversion === 'json' && typeof value === 'object')
+    return filtersJson(Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)])));
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  throw new Error(`no SQL value for ${JSON.stringify(value)}`);
 }
 
-/** The row of one event (columns in TABLE_COLUMNS order). */
+/** The row of one event (columns in TABLE_COLUMNS order): its stored fields, plus the type column of a shared table. */
 export function rawRowOf(event: TallyEvent): RawRow {
-  const base = envelopeRow(event.payload);
-  switch (event.type) {
-    case 'movie.viewed':
-      return { ...base, jav_id: event.payload.jav_id, repeat_view: event.payload.repeat_view };
-    case 'movie.downloaded':
-      return { ...base, jav_id: event.payload.jav_id };
-    case 'actor.viewed':
-      return { ...base, actor_id: event.payload.actor_id };
-    case 'tag.viewed':
-      return { ...base, tag_id: event.payload.tag_id };
-    case 'recommendation.clicked':
-      return { ...base, jav_id: event.payload.jav_id, reason: event.payload.reason };
-    case 'search.performed': {
-      const p = event.payload;
-      return { ...base, query: p.query, filters: filtersJson(p.filters), entity_type: p.entity_type, result_count: p.result_count };
-    }
-    case 'movie.rated':
-      return { ...base, jav_id: event.payload.jav_id, type: INTERACTION_TYPES[event.type], rating: event.payload.rating };
-    case 'movie.liked':
-    case 'movie.unliked':
-    case 'movie.watchlisted':
-    case 'movie.unwatchlisted':
-      return { ...base, jav_id: event.payload.jav_id, type: INTERACTION_TYPES[event.type], rating: null };
-    case 'featured.item.created':
-    case 'featured.item.updated':
-    case 'featured.item.removed': {
-      const p = event.payload;
-      return {
-        ...base,
-        action: FEATURED_ACTIONS[event.type],
-        item_type: p.item_type,
-        item_id: p.item_id,
-        group: p.group,
-        previous_group: 'previous_group' in p ? p.previous_group : null,
-        rank: p.rank,
-        active: p.active,
-        expires_at: p.expires_at === null ? null : sqlDateTime3(p.expires_at),
-        admin_user_id: p.admin_user_id,
-      };
-    }
-    default: {
-      const unknown: never = event;
-      throw new Error(`no raw log for event type ${(unknown as { type: string }).type}`);
-    }
+  const table = TABLE_FOR_TYPE[event.type];
+  const payload = new Map<string, unknown>(Object.entries(event.payload));
+  const row: Record<string, SqlValue> = {};
+  for (const f of FIELDS_OF_TABLE.get(table) ?? []) row[f.name] = sqlValue(payload.get(f.name), f.conversion);
+  const typeColumn = TYPE_COLUMNS[table];
+  if (typeColumn) {
+    const value = typeColumn.value[event.type];
+    if (value === undefined) throw new Error(`no ${typeColumn.column} for ${event.type} in ${table}`);
+    row[typeColumn.column] = value;
   }
+  return row;
 }
 
 /** Rows grouped by table, each table's rows in the order the events came (Kafka order within a partition). */
@@ -158,19 +167,4 @@ export function rowsByTable(events: readonly TallyEvent[]): Map<RawLogTable, Raw
     rows.push(rawRowOf(e));
   }
   return out;
-}
-
-/**
- * The runner's `validate`: the Avro value decoded from a topic must satisfy its event type's schema
- * and domain rules (the ingest API's own check), else it is dead-lettered as `invalid_payload`.
- */
-export function eventValidator(names: TopicNames): (topic: string, value: unknown) => Validation<TallyEvent> {
-  return (topic, value) => {
-    const type = names.eventTypeFor(topic);
-    if (type === undefined)
-      return { ok: false, reason: 'unknown_topic', detail: `${topic} is not an event topic under prefix '${names.prefix}'` };
-    const r = validateEvent(type, value);
-    if (r.ok) return { ok: true, value: r.event };
-    return { ok: false, reason: 'invalid_payload', detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
-  };
 }

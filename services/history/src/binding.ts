@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { validateEvent, type EventType, type TopicNames } from '@tally/events';
-import type { SinkBinding, Validation } from '@tally/kafka';
+import type { EventType, TopicNames } from '@tally/events';
+import { eventValidator, type SinkBinding } from '@tally/kafka';
 import type { ServiceMetrics } from '@tally/runtime';
 import { type Catalog } from '@tally/catalog';
-import type { HistoryEvent, HistoryKind } from './handler';
+import { HISTORY_TYPES, type HistoryKind, type HistoryMessage } from './handler';
 import { ForgottenSet, skippingForgotten } from '@tally/privacy';
 import { HistorySink } from './sink';
 
@@ -20,7 +20,7 @@ export function historyBinding(
   progressGroup: string,
   metrics: ServiceMetrics,
   catalog: Catalog,
-): SinkBinding<HistoryEvent> {
+): SinkBinding<HistoryMessage> {
   const kindByTopic = new Map<string, HistoryKind>(
     (Object.entries(KINDS) as [HistoryKind, EventType][]).map(([kind, type]) => [names.topicFor(type), kind]),
   );
@@ -29,11 +29,6 @@ export function historyBinding(
     if (!kind) throw new Error(`history does not consume ${topic}`);
     return kind;
   };
-  const validate = (topic: string, value: unknown): Validation<HistoryEvent> => {
-    const r = kindOf(topic) === 'view' ? validateEvent('movie.viewed', value) : validateEvent('movie.downloaded', value);
-    if (r.ok) return { ok: true, value: r.event.payload };
-    return { ok: false, reason: r.errors.map((e) => e.field).join(','), detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
-  };
   const sink = new HistorySink(db, progressGroup, kindOf, metrics, catalog);
   const skipped = metrics.counter(
     'events_skipped_total',
@@ -41,9 +36,9 @@ export function historyBinding(
     ['topic', 'why'],
   );
   return skippingForgotten(
-    { topics: [...kindByTopic.keys()], validate, handle: (batch) => sink.apply(batch) },
+    { topics: [...kindByTopic.keys()], validate: eventValidator(names, HISTORY_TYPES), handle: (batch) => sink.apply(batch) },
     new ForgottenSet(db),
-    (e) => e,
+    (e) => e.payload,
     (topic, n) => skipped.inc({ topic, why: 'forgotten' }, n),
   );
 }

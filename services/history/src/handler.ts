@@ -1,4 +1,4 @@
-import type { MovieDownloaded, MovieViewed } from '@tally/events';
+import type { EventOf, MovieDownloaded, MovieViewed } from '@tally/events';
 
 /** What the history sink reads of a movie.viewed or movie.downloaded event (the two share one shape). */
 export type HistoryEvent = Pick<
@@ -7,6 +7,10 @@ export type HistoryEvent = Pick<
 >;
 
 export type HistoryKind = 'view' | 'download';
+
+/** The event types history reads, and the decoded events it receives: the generated `{ type, payload }`. */
+export const HISTORY_TYPES = ['movie.viewed', 'movie.downloaded'] as const;
+export type HistoryMessage = EventOf<(typeof HISTORY_TYPES)[number]>;
 
 /**
  * The effect of some events on one user_jav_history row. Times are epoch milliseconds (DATETIME(3)

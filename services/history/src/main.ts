@@ -6,7 +6,7 @@ import { runConsumerService } from '@tally/kafka';
 import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { historyBinding } from './binding';
 import { loadHistoryConfig } from './config';
-import type { HistoryEvent } from './handler';
+import type { HistoryMessage } from './handler';
 
 /** Wiring only: config → MySQL → sink → the shared consumer service (runner, management server, signals). */
 async function main(): Promise<void> {
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
     return { config, catalog: catalogFromConfig(config) };
   });
   const names = topicNames(config.TOPIC_PREFIX);
-  await runConsumerService<HistoryEvent>('history', names.deadLetter, config, async ({ metrics, logger, lifecycle }) => {
+  await runConsumerService<HistoryMessage>('history', names.deadLetter, config, async ({ metrics, logger, lifecycle }) => {
     // One connection per partition in flight, plus one for readiness probes.
     const db = createMysql({ url: config.MYSQL_URL, poolMax: config.PARTITION_CONCURRENCY + 1 });
     // A mismatched schema stops the service before it consumes; MySQL down only postpones the check.

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { BatchOutcome, DecodedMessage, PartitionBatch } from '@tally/kafka';
 import { classifyStoreError, type ServiceMetrics } from '@tally/runtime';
 import { q, type Catalog, type CatalogMapping } from '@tally/catalog';
-import { foldHistory, type HistoryDelta, type HistoryEvent, type HistoryKind } from './handler';
+import { foldHistory, type HistoryDelta, type HistoryKind, type HistoryMessage } from './handler';
 
 /**
  * Lock waits are bounded so that a blocked MySQL becomes a retriable error (the runner's backoff
@@ -112,7 +112,7 @@ export class HistorySink {
     );
   }
 
-  async apply(batch: PartitionBatch<HistoryEvent>): Promise<BatchOutcome> {
+  async apply(batch: PartitionBatch<HistoryMessage>): Promise<BatchOutcome> {
     let r: ChunkResult;
     try {
       // READ COMMITTED: the event-id lookup then takes no gap locks, which under REPEATABLE READ made
@@ -135,7 +135,7 @@ export class HistorySink {
     return { kind: 'done' };
   }
 
-  private async applyChunk(trx: Knex.Transaction, batch: PartitionBatch<HistoryEvent>): Promise<ChunkResult> {
+  private async applyChunk(trx: Knex.Transaction, batch: PartitionBatch<HistoryMessage>): Promise<ChunkResult> {
     await trx.raw('SET SESSION innodb_lock_wait_timeout = ?, SESSION lock_wait_timeout = ?', [LOCK_WAIT_SECONDS, LOCK_WAIT_SECONDS]);
     const stored = await this.lockProgress(trx, batch.topic, batch.partition);
     const fresh = batch.messages.filter((m) => BigInt(m.offset) > stored);
@@ -152,7 +152,7 @@ export class HistorySink {
     result.skippedAsApplied = fresh.length - notApplied.length;
     const fold = foldHistory(
       this.kindOf(batch.topic),
-      notApplied.map((m) => m.value),
+      notApplied.map((m) => m.value.payload),
     );
     result.duplicatesInChunk = fold.duplicates;
     result.guests = fold.guests;
@@ -195,9 +195,9 @@ export class HistorySink {
   /** Drops events whose event_id is already applied: a client retry of the same event at another offset. */
   private async dropAppliedEvents(
     trx: Knex.Transaction,
-    messages: DecodedMessage<HistoryEvent>[],
-  ): Promise<DecodedMessage<HistoryEvent>[]> {
-    const ids = [...new Set(messages.filter((m) => m.value.user_id !== null).map((m) => m.value.event_id.toLowerCase()))];
+    messages: DecodedMessage<HistoryMessage>[],
+  ): Promise<DecodedMessage<HistoryMessage>[]> {
+    const ids = [...new Set(messages.filter((m) => m.value.payload.user_id !== null).map((m) => m.value.payload.event_id.toLowerCase()))];
     if (ids.length === 0) return messages;
     const [rows] = (await trx.raw(
       `SELECT event_id FROM history_applied_events WHERE event_id IN (${ids.map(() => '?').join(', ')})`,
@@ -205,7 +205,7 @@ export class HistorySink {
     )) as [{ event_id: string }[]];
     if (rows.length === 0) return messages;
     const applied = new Set(rows.map((r) => r.event_id.toLowerCase()));
-    return messages.filter((m) => !applied.has(m.value.event_id.toLowerCase()));
+    return messages.filter((m) => !applied.has(m.value.payload.event_id.toLowerCase()));
   }
 
   /** One multi-row statement per chunk, rows in key order (see HistoryFold.deltas). */

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
 import { ASCII_UUID, createTallyTable, datetime3 } from './schema-helpers';
-import { RAW_EVENT_TABLES, type RawEventTable } from '../tables';
 
 // Append-only logs written by the event-logger with multi-row INSERT IGNORE; `event_id` UNIQUE is
 // what makes a Kafka replay add nothing (invariant I1 of docs/exactly-once.md). No foreign keys:
@@ -8,8 +7,22 @@ import { RAW_EVENT_TABLES, type RawEventTable } from '../tables';
 
 type Build = (t: Knex.CreateTableBuilder) => void;
 
-/** Columns every raw log shares, plus the user and time indexes. */
-function eventColumns(t: Knex.CreateTableBuilder, table: string, body: Build): void {
+// The tables as shipped, not @tally/db's live RAW_EVENT_TABLES: a shipped migration must not change
+// when a raw log is added (a new one comes with its own migration).
+export const SHIPPED_TABLES = [
+  'view_events',
+  'download_events',
+  'search_events',
+  'actor_view_events',
+  'tag_view_events',
+  'recommendation_click_events',
+  'interaction_events',
+  'featured_events',
+] as const;
+type ShippedTable = (typeof SHIPPED_TABLES)[number];
+
+/** Columns every raw log shares, plus the user and time indexes; a migration adding a raw log builds it with these too. */
+export function eventColumns(t: Knex.CreateTableBuilder, table: string, body: Build): void {
   t.bigIncrements('id').unsigned().primary();
   t.specificType('event_id', `${ASCII_UUID} NOT NULL`);
   t.bigInteger('user_id').unsigned().nullable();
@@ -35,7 +48,7 @@ function itemLog(itemColumn: string, extra?: Build): (table: string) => Build {
 
 const ITEM_TYPES = ['movie', 'actor', 'tag'];
 
-const BODIES: Record<RawEventTable, (table: string) => Build> = {
+const BODIES: Record<ShippedTable, (table: string) => Build> = {
   view_events: itemLog('jav_id'),
   download_events: itemLog('jav_id'),
   actor_view_events: itemLog('actor_id'),
@@ -67,11 +80,11 @@ const BODIES: Record<RawEventTable, (table: string) => Build> = {
 };
 
 export async function up(db: Knex): Promise<void> {
-  for (const table of RAW_EVENT_TABLES) {
+  for (const table of SHIPPED_TABLES) {
     await createTallyTable(db, table, (t) => eventColumns(t, table, BODIES[table](table)));
   }
 }
 
 export async function down(db: Knex): Promise<void> {
-  for (const table of [...RAW_EVENT_TABLES].reverse()) await db.schema.dropTableIfExists(table);
+  for (const table of [...SHIPPED_TABLES].reverse()) await db.schema.dropTableIfExists(table);
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { RAW_EVENT_TABLES } from '../tables';
+import { SHIPPED_TABLES } from './0003-raw-event-logs';
 
 // The retention job (services/retention) deletes by server time in small batches:
 // `DELETE … WHERE <time> < ? ORDER BY <time>, <key> LIMIT n`. Each batch must read exactly the rows
@@ -13,7 +13,8 @@ import { RAW_EVENT_TABLES } from '../tables';
 // InnoDB builds a secondary index online (ALGORITHM=INPLACE, LOCK=NONE): the event-logger's inserts go
 // on while a large raw log is indexed.
 const INDEXES: readonly { table: string; index: string; columns: string[] }[] = [
-  ...RAW_EVENT_TABLES.map((table) => ({ table, index: `${table}_received_idx`, columns: ['received_at'] })),
+  // The raw logs 0003 created; a raw log added later gets its received_at index in its own migration.
+  ...SHIPPED_TABLES.map((table) => ({ table, index: `${table}_received_idx`, columns: ['received_at'] })),
   { table: 'dead_letter_requeues', index: 'dead_letter_requeues_requeued_idx', columns: ['requeued_at'] },
 ];
 
