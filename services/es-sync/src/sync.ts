@@ -1,15 +1,12 @@
 import type { JobContext, JobResult } from '@tally/jobs';
-import { TallyError, type Logger, type ServiceMetrics } from '@tally/runtime';
+import { TallyError, type ServiceMetrics } from '@tally/runtime';
 import {
   advanceWatermark,
   catalogDocument,
   compareWatermarks,
   countsUpdate,
-  describeFailures,
   emptyTally,
   movieDocument,
-  reasonLabel,
-  SAMPLE_IDS,
   WATERMARK_START,
   type BulkOp,
   type CountsRow,
@@ -19,7 +16,8 @@ import { COUNT_FIELD_PATHS } from './config';
 import { aliasName, CATALOG_INDICES, type CatalogIndex } from './indices';
 import { isTallyHolder, type Holder } from './ownership';
 import { Rebuild, type Loaders } from './rebuild';
-import type { BulkResult, EsSink } from './sink';
+import type { EsSink } from './sink';
+import { finishRun, SyncAccounting, type Mode } from './sync-accounting';
 import type { CatalogSource } from './source';
 import { writtenCountFields, type SearchTarget } from './target';
 
@@ -30,8 +28,6 @@ export interface SyncSettings {
   settleLagMs: number;
   replicas: number;
 }
-
-type Mode = 'incremental' | 'full' | 'reindex' | 'init';
 
 /** Where a counts run writes: the movie index's name, whether it is Tally's, how to address it. */
 interface CountsTarget {
@@ -56,12 +52,7 @@ interface CountsTarget {
  * tags index is not rewritten at all.
  */
 export class EsSync {
-  private readonly synced;
-  private readonly missing;
-  private readonly failures;
-  private readonly retries;
-  private readonly watermarkGauge;
-  private readonly foreignSkips;
+  private readonly acc: SyncAccounting;
   private readonly names: Readonly<Record<CatalogIndex, string>>;
   private readonly rebuild: Rebuild;
 
@@ -71,23 +62,7 @@ export class EsSync {
     private readonly settings: SyncSettings,
     metrics: ServiceMetrics,
   ) {
-    this.synced = metrics.counter('documents_synced_total', 'Documents written to Elasticsearch', ['index', 'mode']);
-    this.missing = metrics.counter(
-      'documents_missing_total',
-      'Count updates for movies with no document in the jav index (fixed by --reindex)',
-    );
-    this.failures = metrics.counter(
-      'es_bulk_item_failures_total',
-      'Bulk items still failing after the in-run retries (the watermark waits for them)',
-      ['index', 'reason'],
-    );
-    this.retries = metrics.counter('es_bulk_item_retries_total', 'Bulk items retried within a run after a transient failure', ['index']);
-    this.watermarkGauge = metrics.gauge('counts_watermark_timestamp_seconds', 'counts_updated_at of the jav watermark (alert on its age)');
-    this.foreignSkips = metrics.counter(
-      'foreign_index_skips_total',
-      'Runs that left an actors or tags index alone because es-sync did not create it',
-      ['index'],
-    );
+    this.acc = new SyncAccounting(metrics);
     this.names = Object.fromEntries(CATALOG_INDICES.map((i) => [i, aliasName(settings.prefix, i, settings.target)])) as Record<
       CatalogIndex,
       string
@@ -98,7 +73,7 @@ export class EsSync {
     };
     this.rebuild = new Rebuild(source, sink, { ...settings, names: this.names }, loaders, async (w) => {
       await this.source.saveWatermark(this.countsWatermarkName, w);
-      this.watermarkGauge.set(w.at.getTime() / 1000);
+      this.acc.watermarkAt(w.at.getTime() / 1000);
     });
   }
 
@@ -122,10 +97,10 @@ export class EsSync {
       );
     const counts = mode === 'full' ? await this.full(ctx, target) : await this.incremental(ctx, target);
     const catalog = {
-      actors: isTallyHolder(actors) ? await this.refreshCatalog(ctx, 'actors', mode) : this.skipForeign('actors'),
-      tags: isTallyHolder(tags) ? await this.refreshCatalog(ctx, 'tags', mode) : this.skipForeign('tags'),
+      actors: isTallyHolder(actors) ? await this.refreshCatalog(ctx, 'actors', mode) : this.acc.skipForeign('actors'),
+      tags: isTallyHolder(tags) ? await this.refreshCatalog(ctx, 'tags', mode) : this.acc.skipForeign('tags'),
     };
-    return this.finish(ctx.logger, mode, counts, catalog, { moviesIndex: target.tally ? 'tally' : 'foreign', foreignSkipped: foreign });
+    return finishRun(ctx.logger, mode, counts, catalog, { moviesIndex: target.tally ? 'tally' : 'foreign', foreignSkipped: foreign });
   }
 
   /** The three names must exist (Tally's or the app's); counts go only to fields the movie index maps. */
@@ -159,16 +134,11 @@ export class EsSync {
     return { name: movies.name, tally: isTallyHolder(movies), requireAlias: movies.kind === 'alias' };
   }
 
-  private skipForeign(kind: 'actors' | 'tags'): SyncTally {
-    this.foreignSkips.inc({ index: kind });
-    return emptyTally();
-  }
-
   /** Rows whose counts changed since the watermark, in key order; the watermark follows per page. */
   private async incremental(ctx: JobContext, target: CountsTarget): Promise<SyncTally> {
     const cutoff = new Date((await this.source.now()).getTime() - this.settings.settleLagMs);
     let watermark = (await this.source.watermark(this.countsWatermarkName)) ?? WATERMARK_START;
-    this.watermarkGauge.set(watermark.at.getTime() / 1000);
+    this.acc.watermarkAt(watermark.at.getTime() / 1000);
     let blocked = false;
     let after = watermark;
     const tally = await this.pages(
@@ -184,7 +154,7 @@ export class EsSync {
         if (compareWatermarks(next.watermark, watermark) > 0) {
           watermark = next.watermark;
           await this.source.saveWatermark(this.countsWatermarkName, watermark);
-          this.watermarkGauge.set(watermark.at.getTime() / 1000);
+          this.acc.watermarkAt(watermark.at.getTime() / 1000);
         }
       },
     );
@@ -208,7 +178,7 @@ export class EsSync {
     const reached = { at: cutoff, id: 0 };
     if (tally.failed.size === 0 && !ctx.signal.aborted && compareWatermarks(reached, current) > 0) {
       await this.source.saveWatermark(this.countsWatermarkName, reached);
-      this.watermarkGauge.set(cutoff.getTime() / 1000);
+      this.acc.watermarkAt(cutoff.getTime() / 1000);
     }
     return tally;
   }
@@ -235,25 +205,11 @@ export class EsSync {
       // A foreign index gets its count fields only: no counts_updated_at it does not have.
       const ops = page.map((row) => countsUpdate(row, fields, target.tally));
       const result = await this.sink.bulk(target.name, ops, { requireAlias: target.requireAlias });
-      this.account(tally, result, 'jav', mode);
+      this.acc.account(tally, result, 'jav', mode);
       await settle(page, new Set(result.failed.keys()));
       page = await next;
     }
     return tally;
-  }
-
-  private account(tally: SyncTally, r: BulkResult, index: CatalogIndex, mode: Mode): void {
-    tally.synced += r.ok.length;
-    tally.missing += r.missing.length;
-    tally.retried += r.retries;
-    for (const id of r.missing) if (tally.missingIds.length < SAMPLE_IDS) tally.missingIds.push(id);
-    for (const [id, reason] of r.failed) {
-      tally.failed.set(id, reason);
-      this.failures.inc({ index, reason: reasonLabel(reason) });
-    }
-    if (r.ok.length > 0) this.synced.inc({ index, mode }, r.ok.length);
-    if (r.missing.length > 0) this.missing.inc(r.missing.length);
-    if (r.retries > 0) this.retries.inc({ index }, r.retries);
   }
 
   /** Rewrites every actor or tag document, then deletes those whose row is gone (only if all were written). */
@@ -281,7 +237,7 @@ export class EsSync {
       const rows = await this.source.catalog(kind, afterId, this.settings.bulkSize);
       if (rows.length === 0) break;
       afterId = rows[rows.length - 1]!.id;
-      this.account(
+      this.acc.account(
         tally,
         await this.sink.bulk(
           target,
@@ -305,47 +261,9 @@ export class EsSync {
       const next = page.length === this.settings.bulkSize ? this.source.movies(afterId, this.settings.bulkSize) : Promise.resolve([]);
       next.catch(() => undefined);
       const ops: BulkOp[] = page.map((m) => movieDocument(m.row, m.actors, m.tags, this.settings.target.movies.countFields));
-      this.account(tally, await this.sink.bulk(target, ops, { requireAlias: false }), 'jav', mode);
+      this.acc.account(tally, await this.sink.bulk(target, ops, { requireAlias: false }), 'jav', mode);
       page = await next;
     }
     return tally;
-  }
-
-  /** Reports the run; throws (the run is recorded failed, alerts fire) if any document still failed. */
-  private finish(
-    logger: Logger,
-    mode: Mode,
-    counts: SyncTally,
-    catalog: Record<'actors' | 'tags', SyncTally>,
-    owners: Record<string, unknown>,
-  ): JobResult {
-    if (counts.missing > 0) {
-      logger.warn(
-        { missing: counts.missing, ids: counts.missingIds },
-        'movies with no document in the jav index: counted, not created; run --reindex',
-      );
-    }
-    const failed = new Map([...counts.failed, ...catalog.actors.failed, ...catalog.tags.failed]);
-    const summary = {
-      mode,
-      synced: counts.synced,
-      missing: counts.missing,
-      missingIds: counts.missingIds,
-      retried: counts.retried + catalog.actors.retried + catalog.tags.retried,
-      failed: failed.size,
-      actors: catalog.actors.synced,
-      tags: catalog.tags.synced,
-      ...owners,
-    };
-    if (failed.size > 0) {
-      logger.error(
-        { ...summary, failedIds: [...failed.keys()].slice(0, SAMPLE_IDS) },
-        'documents failed; the watermark stays before the first of them',
-      );
-      throw new TallyError('ES_SYNC_ITEMS_FAILED', `${describeFailures(failed)} (synced ${counts.synced}, missing ${counts.missing})`, {
-        retriable: true,
-      });
-    }
-    return { items: counts.synced, summary };
   }
 }
