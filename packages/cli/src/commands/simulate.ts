@@ -18,13 +18,8 @@ export interface SimulateOptions {
   progress: boolean;
 }
 
-/** Parses `30s`, `2m`, `1500ms` or plain seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`--duration: "${text}" is not a duration (examples: 30s, 2m, 1500ms)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
-}
+// The one duration parser (@tally/config), re-exported for the commands that imported it from here.
+export { parseDuration } from '@tally/config';
 
 /** A share from 0 to 1: `0.03`, `.5`, `1`; anything else (`3%`, `-0.1`, `2`) is refused naming the flag. */
 export function parseShare(text: string, flag: string): number {
