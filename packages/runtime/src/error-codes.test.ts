@@ -46,6 +46,19 @@ describe('the error catalog', () => {
     expect([...found].filter((c) => !(c in ERROR_CODES))).toEqual([]);
   });
 
+  it("matches the SDK's copy of the ingest API's codes (the SDK is standalone and cannot import the catalog)", () => {
+    const sdk = readFileSync(join(root, 'packages/sdk/src/errors.ts'), 'utf8');
+    const list = /SERVER_ERROR_CODES = \[([^\]]*)\]/.exec(sdk)?.[1] ?? '';
+    const sdkCodes = [...list.matchAll(/'([A-Z0-9_]+)'/g)].map((m) => m[1]!);
+    // What ingest-api answers with: the catalog codes its sources name, the shared router's 404/405
+    // (packages/runtime) and the DependencyErrors of producing (Kafka, the schema registry).
+    const ingest = new Set(['ROUTE_NOT_FOUND', 'METHOD_NOT_ALLOWED', 'KAFKA_UNAVAILABLE', 'REGISTRY_UNAVAILABLE']);
+    for (const f of sources(join(root, 'services/ingest-api/src')))
+      for (const m of readFileSync(f, 'utf8').matchAll(/'([A-Z][A-Z0-9_]+)'/g)) if (m[1]! in ERROR_CODES) ingest.add(m[1]!);
+    expect([...sdkCodes].sort()).toEqual([...ingest].sort());
+    for (const c of sdkCodes) expect(ERROR_CODES[c as ErrorCode]).toHaveProperty('httpStatus');
+  });
+
   it('types the codes', () => {
     const code: ErrorCode = 'RATE_LIMITED';
     expect(ERROR_CODES[code].httpStatus).toBe(429);

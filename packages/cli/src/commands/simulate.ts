@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { catalogFromConfig, type Catalog as AppCatalog } from '@tally/catalog';
 import { createMysql } from '@tally/clients';
 import { rngFor } from '@tally/db';
-import { TallyClient, type TallyError } from '@tally/sdk';
+import { TallyClient, type TallyClientError } from '@tally/sdk';
 import { TrafficGenerator, type Catalog } from './simulation';
 import type { CliConfig } from '../context';
 
@@ -75,7 +75,7 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
     await db.destroy();
   }
   const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'), { botShare: o.botShare });
-  const errors: TallyError[] = [];
+  const errors: TallyClientError[] = [];
   const client = new TallyClient({
     endpoint: o.endpoint,
     key: o.key,
