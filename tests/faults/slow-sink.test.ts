@@ -16,7 +16,7 @@ const LOCK_MS = 15_000;
 // between its chunks and hides the problem; one stuck worker is the case to survive.
 const { world } = faultWorld({
   consumerEnv: {
-    'event-logger': { MAX_CHUNK: '50', PARTITIONS_CONCURRENTLY: '1' },
+    'event-logger': { MAX_CHUNK: '50', PARTITION_CONCURRENCY: '1' },
     history: { MAX_CHUNK: '50', PARTITION_CONCURRENCY: '1' },
   },
 });

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { durationMs } from '@tally/config';
+import { DURATION_FORMAT, parseDuration, tryParseDuration } from '@tally/config';
 import { runDbCli, USAGE as DB_USAGE } from '@tally/db';
 import { runCommand } from './context';
 import { checkSchemas, registerSchemas } from './commands/schemas';
 import { createTopics, describeTopics } from './commands/topics';
 import { showLag } from './commands/lag';
-import { parseDuration, parseShare, simulate } from './commands/simulate';
+import { parseShare, simulate } from './commands/simulate';
 import { DEFAULT_BOT_SHARE } from './commands/visitors';
 import { dlqList, dlqRequeue, dlqShow } from './commands/dlq';
 import { parsePosition, replay, SINKS, topicsFor } from './commands/replay';
@@ -37,12 +37,13 @@ const parsedBy =
     }
   };
 
-/** A duration as every setting takes it (the config's one parser), the error naming the flag. */
-const settleDuration = (v: string): number => {
-  const r = durationMs().safeParse(v);
-  if (!r.success) throw new InvalidArgumentError(`--settle: ${r.error.issues[0]?.message ?? 'not a duration'}`);
-  return r.data;
-};
+/** A duration by the one rule of every setting (@tally/config); the error names the flag. */
+const durationFlag = (flag: string) =>
+  parsedBy((v: string) => {
+    const ms = tryParseDuration(v);
+    if (ms === undefined) throw new Error(`${flag}: "${v}" is not a duration (examples: ${DURATION_FORMAT})`);
+    return ms;
+  });
 
 const program = new Command('tally')
   .description(
@@ -180,7 +181,7 @@ program
     'send realistic traffic through the ingest API: visitors on common browsers (desktop and mobile) and a few crawlers, long-tail movie popularity, guests and users, searches (some with no result), downloads, likes, ratings, watchlists, recommendation clicks, occasional featured changes',
   )
   .option('--rate <n>', 'events per second', positiveInt('--rate'), 50)
-  .option('--duration <t>', 'how long, e.g. 30s, 2m', parsedBy(parseDuration), 30_000)
+  .option('--duration <t>', `how long: ${DURATION_FORMAT}`, durationFlag('--duration'), 30_000)
   .option(
     '--bot-share <share>',
     'share of visitors that are crawlers (Googlebot, bingbot, …), from 0 to 1; crawlers only view pages',
@@ -286,7 +287,12 @@ program
   )
   .option('--user <id>', 'a signed-in user (users.id)')
   .option('--ip <address>', 'a guest, by the ip address their events carry')
-  .option('--settle <duration>', 'wait between the two sweeps (longer than a sink chunk takes): 5s, 500ms', settleDuration, 5_000)
+  .option(
+    '--settle <duration>',
+    `wait between the two sweeps (longer than a sink chunk takes): ${DURATION_FORMAT}`,
+    durationFlag('--settle'),
+    5_000,
+  )
   .option('--json', 'machine-readable output', false)
   .addHelpText(
     'after',

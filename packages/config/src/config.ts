@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { csvList } from './types';
+import { applyRenamed, RENAMED_SETTINGS } from './renamed';
 
 /**
  * Settings every service shares. Defaults point at the local stack (stack/stack), so a developer
@@ -39,15 +40,37 @@ export class ConfigError extends Error {
   }
 }
 
+export interface LoadOptions {
+  /** Old name → new name; RENAMED_SETTINGS unless given (tests). */
+  renamed?: Readonly<Record<string, string>>;
+  /** Where deprecation warnings go; stderr by default, each message once per process. */
+  warn?: (message: string) => void;
+}
+
+// loadConfig runs before any logger exists (the logger's level is a setting), so warnings go to
+// stderr; a service that loads its config twice (tests, the CLI) still prints each one once.
+const warned = new Set<string>();
+const warnOnce = (message: string) => {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`warning: ${message}\n`);
+};
+
 /**
  * Parses the environment once against a service's schema and freezes the result.
  * This is the only place in Tally that reads process.env.
  * Empty strings count as unset, so `FOO= npm start` falls back to the default.
+ * A renamed setting (RENAMED_SETTINGS) set under its old name is used, with a warning.
  */
-export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: Record<string, string | undefined> = process.env): Readonly<z.infer<S>> {
+export function loadConfig<S extends z.ZodTypeAny>(
+  schema: S,
+  env: Record<string, string | undefined> = process.env,
+  options: LoadOptions = {},
+): Readonly<z.infer<S>> {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') cleaned[k] = v;
-  const result = schema.safeParse(cleaned);
+  const renamed = applyRenamed(cleaned, options.renamed ?? RENAMED_SETTINGS);
+  const result = schema.safeParse(renamed.env);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((i) => ({
@@ -56,6 +79,7 @@ export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: Record<string
       })),
     );
   }
+  for (const w of renamed.warnings) (options.warn ?? warnOnce)(w);
   return Object.freeze(result.data);
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_FORMAT, tryParseDuration } from './duration';
 
 // Environment variables are strings; these helpers turn them into typed values with reasons a
 // person can act on ("must be a whole number from 1 to 65535", not "Expected number").
@@ -32,16 +33,15 @@ export const bool = () =>
     return z.NEVER;
   });
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-/** "250ms", "30s", "5m", "1h", "7d", or a bare number of milliseconds. */
+/** A duration by the one rule of duration.ts: "250ms", "30s", "5m", "1h", "7d", or a bare number of milliseconds. */
 export const durationMs = () =>
   z.string().transform((s, ctx) => {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(s);
-    if (!m) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'must be a duration like 500ms, 30s, 5m, 1h or 7d' });
+    const ms = tryParseDuration(s);
+    if (ms === undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be a duration like ${DURATION_FORMAT}` });
       return z.NEVER;
     }
-    return Math.round(Number(m[1]) * UNITS[m[2] ?? 'ms']!);
+    return ms;
   });
 
 /** A JSON object (`{"a": 1}`); the reason names JSON's own complaint. */

@@ -11,7 +11,7 @@ export class PoisonMessageError extends TallyError {
     message: string,
     cause?: unknown,
   ) {
-    super(`POISON_${reason.toUpperCase()}`, message, { retriable: false, httpStatus: 422, cause });
+    super(`POISON_${reason.toUpperCase() as Uppercase<PoisonReason>}`, message, { retriable: false, httpStatus: 422, cause });
     this.name = 'PoisonMessageError';
   }
 }

@@ -1,27 +1,39 @@
+import { ERROR_CODES, type ErrorCode, type ErrorCodeInfo } from './error-codes';
+
 /**
  * Every error Tally raises on purpose carries a stable code (for logs, metrics labels and API
  * responses), whether retrying can help, and — at the HTTP edge — a status.
  */
 export class TallyError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly retriable: boolean;
   readonly httpStatus: number;
   /** The process exit code when this error stops a service: 2 for what an operator must fix (configuration, schema), else 1. */
   readonly exitCode: 1 | 2;
-  constructor(code: string, message: string, opts: { retriable?: boolean; httpStatus?: number; cause?: unknown; exitCode?: 1 | 2 } = {}) {
+  // Status and retriability default to the code's catalog entry, so a code means the same everywhere.
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { retriable?: boolean; httpStatus?: number; cause?: unknown; exitCode?: 1 | 2 } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    const entry: ErrorCodeInfo = ERROR_CODES[code];
     this.name = 'TallyError';
     this.code = code;
-    this.retriable = opts.retriable ?? false;
-    this.httpStatus = opts.httpStatus ?? (this.retriable ? 503 : 500);
+    this.retriable = opts.retriable ?? entry.retriable ?? false;
+    this.httpStatus = opts.httpStatus ?? entry.httpStatus ?? (this.retriable ? 503 : 500);
     this.exitCode = opts.exitCode ?? 1;
   }
 }
 
 /** A dependency (Kafka, registry, MySQL, Redis, …) is unavailable or timed out: try again later. */
 export class DependencyError extends TallyError {
-  constructor(dependency: string, message: string, cause?: unknown) {
-    super(`${dependency.toUpperCase()}_UNAVAILABLE`, `${dependency}: ${message}`, { retriable: true, httpStatus: 503, cause });
+  constructor(dependency: 'kafka' | 'registry' | 'elasticsearch', message: string, cause?: unknown) {
+    super(`${dependency.toUpperCase() as Uppercase<typeof dependency>}_UNAVAILABLE`, `${dependency}: ${message}`, {
+      retriable: true,
+      httpStatus: 503,
+      cause,
+    });
     this.name = 'DependencyError';
   }
 }

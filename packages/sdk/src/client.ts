@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { retryDelayMs, sleep } from './backoff';
-import { codeForStatus, TallyError, type RejectedEvent } from './errors';
+import { codeForStatus, TallyClientError, type RejectedEvent } from './errors';
 import type { TallyEvent, TrackedEvent } from './events';
 import { sendBatch, type SendOutcome, type TransportOptions } from './transport';
 
@@ -23,7 +23,7 @@ export interface TallyClientOptions {
   gzip?: boolean;
   fetch?: typeof fetch;
   /** Called for refused events and for batches whose retries ran out. Must not throw (it is caught). */
-  onError?: (error: TallyError) => void;
+  onError?: (error: TallyClientError) => void;
 }
 
 export interface FlushResult {
@@ -74,7 +74,7 @@ const DEFAULTS: Omit<Settings, 'endpoint' | 'key'> = {
 export class TallyClient {
   private readonly settings: Settings;
   private readonly transport: TransportOptions;
-  private readonly onError: (error: TallyError) => void;
+  private readonly onError: (error: TallyClientError) => void;
   private queue: TrackedEvent[] = [];
   private inFlight = 0;
   private droppedSinceFlush = 0;
@@ -151,7 +151,7 @@ export class TallyClient {
           result.retained = pending.slice(start);
           this.queue.unshift(...result.retained);
           this.report(
-            new TallyError(
+            new TallyClientError(
               'retries_exhausted',
               `gave up after ${this.settings.maxRetries + 1} attempts: ${outcome.reason}`,
               !this.closed,
@@ -178,7 +178,7 @@ export class TallyClient {
       this.totals.accepted += outcome.accepted;
       if (outcome.rejected.length > 0) {
         this.report(
-          new TallyError(
+          new TallyClientError(
             'events_rejected',
             `${outcome.rejected.length} of ${batch.length} events rejected`,
             false,
@@ -191,7 +191,14 @@ export class TallyClient {
       return;
     }
     this.report(
-      new TallyError(codeForStatus(outcome.status), `${outcome.code}: ${outcome.message}`, false, outcome.status, batch, outcome.rejected),
+      new TallyClientError(
+        codeForStatus(outcome.status),
+        `${outcome.code}: ${outcome.message}`,
+        false,
+        outcome.status,
+        batch,
+        outcome.rejected,
+      ),
     );
   }
 
@@ -205,7 +212,7 @@ export class TallyClient {
     }
   }
 
-  private report(error: TallyError): void {
+  private report(error: TallyClientError): void {
     try {
       this.onError(error);
     } catch {

@@ -23,8 +23,38 @@ export type TallyErrorCode =
   | 'request_refused' // any other 4xx
   | 'retries_exhausted'; // network errors, timeouts, 429 or 5xx on every attempt
 
-/** What onError receives. `retriable` says whether the events are still queued for a later flush. */
-export class TallyError extends Error {
+/**
+ * The codes the ingest API answers with (its `error.code`, and `code` of a RejectedEvent), as the
+ * server's catalog spells them (packages/runtime/src/error-codes.ts; a unit test there keeps the two
+ * lists equal). The SDK is standalone, so it carries its own copy instead of importing it.
+ */
+export const SERVER_ERROR_CODES = [
+  'AUTH_MISSING_KEY',
+  'AUTH_UNKNOWN_KEY',
+  'BODY_EMPTY',
+  'BODY_INVALID',
+  'BODY_TOO_LARGE',
+  'CONTENT_TYPE_UNSUPPORTED',
+  'ENCODING_UNSUPPORTED',
+  'EVENT_TYPE_FORBIDDEN',
+  'GZIP_INVALID',
+  'JSON_INVALID',
+  'KAFKA_UNAVAILABLE',
+  'METHOD_NOT_ALLOWED',
+  'RATE_LIMITED',
+  'REGISTRY_UNAVAILABLE',
+  'ROUTE_NOT_FOUND',
+  'TOO_MANY_EVENTS',
+  'USER_TOKEN_INVALID',
+  'VALIDATION_FAILED',
+] as const;
+export type ServerErrorCode = (typeof SERVER_ERROR_CODES)[number];
+
+/**
+ * What onError receives. `retriable` says whether the events are still queued for a later flush.
+ * Named apart from the server's TallyError (a different class with other fields).
+ */
+export class TallyClientError extends Error {
   constructor(
     readonly code: TallyErrorCode,
     message: string,
@@ -34,7 +64,7 @@ export class TallyError extends Error {
     readonly rejected: readonly RejectedEvent[] = [],
   ) {
     super(message);
-    this.name = 'TallyError';
+    this.name = 'TallyClientError';
   }
 }
 
@@ -48,3 +78,8 @@ const CODE_BY_STATUS: Readonly<Record<number, TallyErrorCode>> = {
 export function codeForStatus(status: number): TallyErrorCode {
   return CODE_BY_STATUS[status] ?? 'request_refused';
 }
+
+/** @deprecated Renamed TallyClientError (the server has its own TallyError); this alias will go in a later major version. */
+export const TallyError = TallyClientError;
+/** @deprecated Renamed TallyClientError. */
+export type TallyError = TallyClientError;

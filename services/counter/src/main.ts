@@ -14,7 +14,7 @@ const { c, catalog } = configOrExit('counter', () => {
 const names = topicNames(c.TOPIC_PREFIX);
 void runConsumerService<CounterEvent>('counter', names.deadLetter, c, async ({ logger, lifecycle }) => {
   const redis = createRedis({ url: c.REDIS_URL, connectionName: 'tally-counter' });
-  const db = createMysql({ url: c.MYSQL_URL, poolMax: 4 });
+  const db = createMysql({ url: c.MYSQL_URL, poolMax: c.MYSQL_POOL_SIZE });
   // A mismatched schema stops the service before it consumes; MySQL down only postpones the check.
   const check = await checkCatalogAtStart(db, catalog, COUNTER_PARTS, { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
   return {
@@ -28,7 +28,7 @@ void runConsumerService<CounterEvent>('counter', names.deadLetter, c, async ({ l
       ...counterBinding(redis, db, names, { dedupTtlSeconds: c.DEDUP_WINDOW_SECONDS }, logger, catalog),
       groupId: c.GROUP_ID,
       maxChunk: c.MAX_CHUNK,
-      partitionsConsumedConcurrently: c.PARTITIONS_CONCURRENTLY,
+      partitionsConsumedConcurrently: c.PARTITION_CONCURRENCY,
     },
   };
 });

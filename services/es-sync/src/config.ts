@@ -1,17 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, durationMs, loadConfig } from '@tally/config';
+import { ConfigError, durationMs, esIndexPrefix, loadConfig, mysqlPoolSize } from '@tally/config';
 import { jobConfigSchema } from '@tally/jobs';
 import { MOVIE_FIELDS } from './indices';
 import type { CountFields, SearchTarget } from './target';
 
 export const esSyncConfigSchema = jobConfigSchema({ managementPort: 9105, schedule: '0 * * * *' }).extend({
-  // Prepended to every index and alias name (and to the watermark names, which describe one set of
-  // indices): lets tests, benchmarks or a second environment share one cluster. Lower case only,
-  // as Elasticsearch requires of index names.
-  ES_INDEX_PREFIX: z
-    .string()
-    .regex(/^[a-z0-9_-]*$/, 'may contain only lower-case letters, digits, "_" and "-"')
-    .default(''),
+  // Also prepended to the watermark names, which describe one set of indices.
+  ES_INDEX_PREFIX: esIndexPrefix(),
+  MYSQL_POOL_SIZE: mysqlPoolSize().default(4),
   // Documents per _bulk request (and MySQL rows per keyset page). 1,000 partial updates ≈ 90 KB of
   // NDJSON: well under http.max_content_length (100 MB) and large enough that per-request overhead
   // is small (bench/src/es-sync.ts measures the rate against a raw _bulk of the same size).

@@ -1,4 +1,5 @@
 import type { estypes } from '@elastic/elasticsearch';
+import { esAliasName } from '@tally/config';
 import { DEFAULT_COUNT_FIELDS, DEFAULT_SEARCH_TARGET, writtenCountFields, type CountFields, type SearchTarget } from './target';
 
 /** The three indices es-sync keeps; `jav` is the movie index (its name comes from the SearchTarget). */
@@ -19,7 +20,7 @@ export function isTallyMapping(mapping: { _meta?: Record<string, unknown> | unde
 
 /** The name query-api reads and es-sync writes: `<prefix>jav`, `<prefix>actors`, `<prefix>tags`. */
 export function aliasName(prefix: string, index: CatalogIndex, target: SearchTarget = DEFAULT_SEARCH_TARGET): string {
-  return `${prefix}${(index === 'jav' ? target.movies : target[index]).index}`;
+  return esAliasName(prefix, (index === 'jav' ? target.movies : target[index]).index);
 }
 
 const stamp = (at: Date) => at.toISOString().replace(/[-:.]/g, '').toLowerCase();

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     async ({ metrics, logger, fatal }) => {
       // The job lock holds one connection for the whole run, reads use one more (the next page is
       // read while a bulk is in flight), plus one for readiness probes.
-      const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
+      const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
       const es = createElasticsearchClient({ url: config.ES_URL, flavor: config.ES_FLAVOR });
       const sink = new EsSink(es, { attempts: config.ITEM_RETRIES, backoffMs: config.RETRY_BACKOFF });
       // A mismatched schema stops the service before any run; MySQL down only postpones the check.

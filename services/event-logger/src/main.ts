@@ -19,7 +19,7 @@ async function main(): Promise<void> {
         ...eventLoggerBinding(db, names, logger, metrics),
         groupId: config.GROUP_ID,
         maxChunk: config.MAX_CHUNK,
-        partitionsConsumedConcurrently: config.PARTITIONS_CONCURRENTLY,
+        partitionsConsumedConcurrently: config.PARTITION_CONCURRENCY,
       },
     };
   });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig } from '@tally/config';
+import { loadConfig, mysqlPoolSize } from '@tally/config';
 import { jobConfigSchema } from '@tally/jobs';
 
 /** Steps at which FLUSHER_FAILPOINT makes the process SIGKILL itself (see flush.ts). */
@@ -10,6 +10,7 @@ export const flusherConfigSchema = jobConfigSchema({ managementPort: 9104, sched
   // Movies per temp-table INSERT + UPDATE … JOIN statement pair. 5,000: 100k rows in ~2.0 s, vs
   // ~2.2 s at 1,000 and 10.9 s for `CASE id WHEN …` (MariaDB evaluates CASE linearly per row).
   // The chunk also bounds the MEMORY temp table (~0.4 MB), far below max_heap_table_size.
+  MYSQL_POOL_SIZE: mysqlPoolSize().default(4),
   MYSQL_CHUNK_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
   // Display keys re-aligned per Lua script: the script blocks Redis while it runs, 3,000 SETs ≈ 2 ms.
   REALIGN_CHUNK_KEYS: z.coerce.number().int().min(1).max(20_000).default(3_000),

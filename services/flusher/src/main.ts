@@ -24,7 +24,7 @@ async function main(): Promise<void> {
     process.argv.slice(2),
     async ({ metrics, logger, fatal }) => {
       // The job lock holds one connection for the whole run, the flush transaction another, readiness a third.
-      const db = createMysql({ url: config.MYSQL_URL, poolMax: 4 });
+      const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
       const redis = createRedis({ url: config.REDIS_URL, connectionName: 'tally-flusher' });
       // A mismatched schema stops the service before any run; MySQL down only postpones the check.
       const check = await checkCatalogAtStart(db, catalog, ['movies'], { logger, onMismatch: fatal });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadConfig } from '@tally/config';
+import { loadConfig, mysqlPoolSize, partitionConcurrency } from '@tally/config';
 import { withManagementPort } from '@tally/runtime';
 
 export const historyConfigSchema = withManagementPort(9103).extend({
@@ -9,7 +9,9 @@ export const historyConfigSchema = withManagementPort(9103).extend({
   // moves per chunk, so this is also the most a crash makes the next owner skip by offset.
   MAX_CHUNK: z.coerce.number().int().min(1).max(10_000).default(1_000),
   // Partitions processed in parallel by one process (each with its own MySQL transaction).
-  PARTITION_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  PARTITION_CONCURRENCY: partitionConcurrency(4),
+  // Unset: one connection per concurrent partition plus one spare (PARTITION_CONCURRENCY + 1).
+  MYSQL_POOL_SIZE: mysqlPoolSize().optional(),
 });
 export type HistoryConfig = z.infer<typeof historyConfigSchema>;
 

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const names = topicNames(config.TOPIC_PREFIX);
   await runConsumerService<HistoryMessage>('history', names.deadLetter, config, async ({ metrics, logger, lifecycle }) => {
     // One connection per partition in flight, plus one for readiness probes.
-    const db = createMysql({ url: config.MYSQL_URL, poolMax: config.PARTITION_CONCURRENCY + 1 });
+    const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE ?? config.PARTITION_CONCURRENCY + 1 });
     // A mismatched schema stops the service before it consumes; MySQL down only postpones the check.
     const check = await checkCatalogAtStart(db, catalog, ['history'], { logger, onMismatch: (err) => lifecycle.fatal(err, 'stopped') });
     return {

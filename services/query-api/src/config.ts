@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogMapping } from '@tally/catalog';
-import { ConfigError, csvList, durationMs, loadConfig, port } from '@tally/config';
+import { ConfigError, csvList, durationMs, esIndexPrefix, loadConfig, mysqlPoolSize, port } from '@tally/config';
 import { serviceConfigSchema } from '@tally/runtime';
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token';
@@ -20,15 +20,12 @@ export const queryConfigSchema = serviceConfigSchema
     // default). Still accepted when it agrees with the mapping, with a warning (featuredTtlWarning).
     FEATURED_CACHE_TTL: durationMs().optional(),
     // es-sync writes `<prefix>tags` (an alias); another environment on the same cluster uses another prefix.
-    ES_INDEX_PREFIX: z
-      .string()
-      .regex(/^[a-z0-9._-]*$/, 'may contain only lower-case letters, digits, ".", "_" and "-"')
-      .default(''),
+    ES_INDEX_PREFIX: esIndexPrefix(),
     // Consumer groups shown with their lag on the pipeline-health panel (each service's GROUP_ID).
     CONSUMER_GROUPS: csvList().default('tally-event-logger,tally-counter,tally-history'),
     // MongoDB is a cache of finished snapshots: give up on it quickly and answer from MySQL instead.
     MONGO_TIMEOUT: durationMs().default('1500ms'),
-    MYSQL_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    MYSQL_POOL_SIZE: mysqlPoolSize().default(10),
     RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).default(5),
   })
   .superRefine((c, ctx) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TallyError } from '@tally/runtime';
+import { TallyError, type ErrorCode } from '@tally/runtime';
 
 /** A 400 naming the offending parameter, so a client can fix its request without reading the docs. */
 export class InvalidParameter extends TallyError {
@@ -12,7 +12,7 @@ export class InvalidParameter extends TallyError {
 }
 
 export class NotFound extends TallyError {
-  constructor(code: string, message: string) {
+  constructor(code: ErrorCode, message: string) {
     super(code, message, { httpStatus: 404 });
   }
 }

@@ -1,4 +1,5 @@
 import type { Client as EsClient } from '@elastic/elasticsearch';
+import { esAliasName } from '@tally/config';
 import { DependencyError, TallyError, errorMessage } from '@tally/runtime';
 
 export interface TagHit {
@@ -26,7 +27,7 @@ export class TagSearch {
     prefix: string,
     tagsIndex: string,
   ) {
-    this.index = `${prefix}${tagsIndex}`;
+    this.index = esAliasName(prefix, tagsIndex);
   }
 
   async search(q: string, limit: number): Promise<TagHit[]> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { durationMs, loadConfig } from '@tally/config';
+import { durationMs, loadConfig, mysqlPoolSize } from '@tally/config';
 import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
 import { deadLetterTopic, eventDefinitions } from '@tally/events';
 import { jobConfigSchema } from '@tally/jobs';
@@ -25,6 +25,7 @@ const base = jobConfigSchema({ managementPort: 9107, schedule: '23 * * * *' }).e
   // Raw logs: the dashboards read at most 30 days back (top lists, daily trends), so 90 days leaves
   // two months to investigate or rebuild a figure from the rows before they go.
   RAW_LOG_RETENTION: durationMs().default('90d'),
+  MYSQL_POOL_SIZE: mysqlPoolSize().default(3),
   ...overrides,
   // The MySQL copies behind the dashboard's dead letters per reason and `tally dlq list`; the topic
   // itself keeps them 30 days.

@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   const rules = retentionRules(retentionSettings(config), topicRetention());
   await runJobService({ name: jobNames.retention, summary: SUMMARY }, config, process.argv.slice(2), async ({ metrics }) => {
     // One DELETE at a time, plus the job lock's own connection and job_runs writes.
-    const db = createMysql({ url: config.MYSQL_URL, poolMax: 3 });
+    const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
     const sink = new RetentionSink(db);
     const hooks = retentionMetrics(metrics);
     const options = {

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   };
   await runJobService(spec, config, process.argv.slice(2), async ({ logger, fatal }) => {
     // Queries of one build run in parallel (dashboard figures) plus the job lock's own connection.
-    const db = createMysql({ url: config.MYSQL_URL, poolMax: 6 });
+    const db = createMysql({ url: config.MYSQL_URL, poolMax: config.MYSQL_POOL_SIZE });
     // A mismatched schema stops the service before any run; MySQL down only postpones the check.
     const check = await checkCatalogAtStart(db, catalog, CATALOG_PARTS, { logger, onMismatch: fatal });
     const mongo = createMongo({ url: config.MONGO_URL });

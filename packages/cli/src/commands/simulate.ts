@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { catalogFromConfig, type Catalog as AppCatalog } from '@tally/catalog';
 import { createMysql } from '@tally/clients';
 import { rngFor } from '@tally/db';
-import { TallyClient, type TallyError } from '@tally/sdk';
+import { TallyClient, type TallyClientError } from '@tally/sdk';
 import { TrafficGenerator, type Catalog } from './simulation';
 import type { CliConfig } from '../context';
 
@@ -18,13 +18,8 @@ export interface SimulateOptions {
   progress: boolean;
 }
 
-/** Parses `30s`, `2m`, `1500ms` or plain seconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new Error(`--duration: "${text}" is not a duration (examples: 30s, 2m, 1500ms)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
-}
+// The one duration parser (@tally/config), re-exported for the commands that imported it from here.
+export { parseDuration } from '@tally/config';
 
 /** A share from 0 to 1: `0.03`, `.5`, `1`; anything else (`3%`, `-0.1`, `2`) is refused naming the flag. */
 export function parseShare(text: string, flag: string): number {
@@ -80,7 +75,7 @@ export async function simulate(config: CliConfig, o: SimulateOptions): Promise<n
     await db.destroy();
   }
   const gen = new TrafficGenerator(catalog, rngFor(o.seed, 'simulate'), { botShare: o.botShare });
-  const errors: TallyError[] = [];
+  const errors: TallyClientError[] = [];
   const client = new TallyClient({
     endpoint: o.endpoint,
     key: o.key,
