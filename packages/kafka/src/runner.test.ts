@@ -267,7 +267,9 @@ describe('ConsumerRunner (fake kafkajs consumer)', () => {
     let calls = 0;
     const { kafka, fatal, runner } = setup({
       handle: () =>
-        ++calls < 2 ? Promise.reject(new TallyError('DB_DOWN', 'x', { retriable: true })) : Promise.resolve<BatchOutcome>({ kind: 'done' }),
+        ++calls < 2
+          ? Promise.reject(new TallyError('KAFKA_UNAVAILABLE', 'x', { retriable: true }))
+          : Promise.resolve<BatchOutcome>({ kind: 'done' }),
     });
     await runner.start();
     await kafka.last.deliver('t', 0, msgs(0, 0));
