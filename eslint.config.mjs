@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.stack/**', 'stack/opensearch/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '.stack/**', 'stack/opensearch/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

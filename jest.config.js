@@ -19,14 +19,14 @@ module.exports = {
       ...common,
       displayName: 'unit',
       testMatch: ['<rootDir>/{packages,services}/**/src/**/*.test.ts'],
-      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/node_modules/', '/dist/'],
+      testPathIgnorePatterns: ['\\.int\\.test\\.ts$', '/node_modules/', '/dist/', '/dist-test/'],
     },
     {
       ...common,
       displayName: 'integration',
       globalSetup: '<rootDir>/tests/global-setup.js',
       testMatch: ['<rootDir>/{packages,services}/**/src/**/*.int.test.ts', '<rootDir>/tests/**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', '/dist/'],
+      testPathIgnorePatterns: ['/node_modules/', '/dist/', '/dist-test/'],
     },
   ],
 };
