@@ -4,7 +4,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.stack/**', 'stack/opensearch/**', 'coverage/**'] },
+  { ignores: ['**/dist/**', '**/dist-test/**', '**/node_modules/**', '.stack/**', 'stack/opensearch/**', 'coverage/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -14,6 +14,26 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read configuration through @tally/config (loadConfig).' },
+      ],
+      // A build output is not an interface: it may be stale, and jest maps @tally/* to the sources.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['@tally/*/dist', '@tally/*/dist/**'],
+              message: "Import the package's root or an `exports` subpath (@tally/counter/binding), never its dist.",
+            },
+          ],
+        },
+      ],
+      // The same for import() and require(), which no-restricted-imports does not see.
+      'no-restricted-syntax': [
+        'error',
+        ...['ImportExpression > Literal.source', "CallExpression[callee.name='require'] > Literal.arguments"].map((node) => ({
+          selector: `${node}[value=/^@tally\\/[^/]+\\/dist(\\/|$)/]`,
+          message: "Import the package's root or an `exports` subpath (@tally/counter/binding), never its dist.",
+        })),
       ],
     },
   },

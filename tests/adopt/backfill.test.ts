@@ -4,7 +4,7 @@ import { backfillUserState, Catalog, parseCatalogMapping } from '@tally/catalog'
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
 import { sampleEvent, topicNames, type EventType, type TallyEvent } from '@tally/events';
 import type { PartitionBatch } from '@tally/kafka';
-import { CounterSink } from '@tally/counter/dist/sink';
+import { CounterSink } from '@tally/counter/sink';
 import { env } from '../helpers/env';
 
 // Backfill from an app whose likes are `action` rows, then the counter's per-user rule on top of it:

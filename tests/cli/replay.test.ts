@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { RAW_EVENT_TABLES } from '@tally/db';
 import { tableDigest } from '../../packages/db/src/testing/table-digest';
 import { eventDefinitions, type EventType, type TallyEvent } from '@tally/events';
-import { TABLE_COLUMNS } from '@tally/event-logger/dist/handler';
+import { TABLE_COLUMNS } from '@tally/event-logger/handler';
 import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
 import { isolatedSuite, makeEvents, produceEvents, startEventLogger } from '../event-logger/harness';

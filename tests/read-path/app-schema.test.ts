@@ -5,11 +5,11 @@ import { AnalyticsReader, buildRecommendations, computeDashboard, evaluateRecomm
 import { assertCatalog, Catalog, DEMO_CATALOG, parseCatalogMapping } from '@tally/catalog';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
 import { createLogger } from '@tally/runtime';
-import { CountsStore } from '@tally/query-api/dist/counts';
-import { FeaturedStore } from '@tally/query-api/dist/featured';
-import { HistoryStore } from '@tally/query-api/dist/history';
-import { CATALOG_PARTS as QUERY_API_PARTS } from '@tally/query-api/dist/app';
-import { CATALOG_PARTS as SNAPSHOT_PARTS } from '@tally/snapshot-builder/dist/build';
+import { CountsStore } from '@tally/query-api/counts';
+import { FeaturedStore } from '@tally/query-api/featured';
+import { HistoryStore } from '@tally/query-api/history';
+import { CATALOG_PARTS as QUERY_API_PARTS } from '@tally/query-api/app';
+import { CATALOG_PARTS as SNAPSHOT_PARTS } from '@tally/snapshot-builder/build';
 import {
   createReadPathApp,
   DELETED_MOVIE,

@@ -6,7 +6,7 @@ import addFormats from 'ajv-formats';
 import Redis from 'ioredis';
 import { Catalog, DEMO_CATALOG, parseCatalogMapping } from '@tally/catalog';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
-import { FeaturedStore } from '@tally/query-api/dist/featured';
+import { FeaturedStore } from '@tally/query-api/featured';
 import { createReadPathApp, readPathData, readPathMapping } from '../fixtures/app-schema/read-path';
 import { env } from '../helpers/env';
 

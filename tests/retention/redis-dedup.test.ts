@@ -3,7 +3,7 @@ import { DEMO_CATALOG } from '@tally/catalog';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
 import { sampleEvent, topicNames, type EventOf } from '@tally/events';
 import type { PartitionBatch } from '@tally/kafka';
-import { CounterSink } from '@tally/counter/dist/sink';
+import { CounterSink } from '@tally/counter/sink';
 import { env, eventually } from '../helpers/env';
 import { PrivateRedis } from '../flusher/support';
 import { silentLogger } from './support';

@@ -3,7 +3,13 @@ import fc from 'fast-check';
 import { eventDefinitions, keyFor, validateEvent, type EventType, type TallyEvent } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { loadIngestConfig } from '../../services/ingest-api/src/config';
-import { answerProblems, FUZZ_STATUSES, fuzzRequest, type FuzzLimits, type FuzzRequest } from '../../services/ingest-api/src/fuzz-requests';
+import {
+  answerProblems,
+  FUZZ_STATUSES,
+  fuzzRequest,
+  type FuzzLimits,
+  type FuzzRequest,
+} from '../../services/ingest-api/test/fuzz-requests';
 import { env } from '../helpers/env';
 import { startIngest, testPort } from '../helpers/services';
 import type { ServiceProcess } from '../helpers/process';

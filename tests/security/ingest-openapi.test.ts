@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { allowedEvent, forbiddenEvent, type IngestDocument } from '../../services/ingest-api/src/openapi-cases';
+import { allowedEvent, forbiddenEvent, type IngestDocument } from '../../services/ingest-api/test/openapi-cases';
 import { isolatedEnvironment, type Isolated } from '../event-logger/harness';
 import type { ServiceProcess } from '../helpers/process';
 import { startIngest, testPort } from '../helpers/services';

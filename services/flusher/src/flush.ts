@@ -35,6 +35,8 @@ export class Flusher {
   constructor(
     private readonly store: FlushStore,
     metrics: ServiceMetrics,
+    // Test-only crash hook, inert by default: main.ts wires it to FLUSHER_FAILPOINT (config.ts: never
+    // set in production) so the crash tests can kill the process between the steps of a flush.
     private readonly failpoint: (at: Failpoint) => void = () => undefined,
   ) {
     this.recovered = metrics.counter(

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { EVENT_TYPES, validateEvent } from '@tally/events';
-import { clientEvent, clientEvents, testApp } from './test-support';
+import { clientEvent, clientEvents, testApp } from '../test/test-support';
 
 const NOW = Date.UTC(2026, 10, 26, 12, 0, 0);
 const auth = { authorization: 'Bearer bk-1' };

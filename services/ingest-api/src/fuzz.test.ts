@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { eventDefinition, validateEvent } from '@tally/events';
-import { answerProblems, fuzzRequest, type FuzzLimits } from './fuzz-requests';
-import { testApp } from './test-support';
+import { answerProblems, fuzzRequest, type FuzzLimits } from '../test/fuzz-requests';
+import { testApp } from '../test/test-support';
 
 // Property: whatever arrives, the API answers with a documented 2xx/4xx status (never 5xx, never a
 // crash), every refusal names its field (per event) or its code and limit (per request), valid events

@@ -1,7 +1,7 @@
 import { ConfigError } from '@tally/config';
 import { EVENT_TYPES } from '@tally/events';
 import { loadIngestConfig } from './config';
-import { clientEvent, testApp } from './test-support';
+import { clientEvent, testApp } from '../test/test-support';
 import { signUserToken, UserTokens } from './user-token';
 
 const NOW = Date.UTC(2026, 11, 6, 12, 0, 0);

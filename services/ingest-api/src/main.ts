@@ -5,7 +5,7 @@ import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/ru
 import { topicNames } from '@tally/events';
 // The Redis factory alone: @tally/clients' index also loads knex, mongodb and the Elasticsearch
 // client, +30 MB of RSS in a process that uses none of them.
-import { createRedis } from '@tally/clients/dist/redis';
+import { createRedis } from '@tally/clients/redis';
 import { buildApp, type IngestDeps } from './app';
 import { loadIngestConfig, type IngestConfig } from './config';
 import { RedisCountedViews } from './counted-views-redis';

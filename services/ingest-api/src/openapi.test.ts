@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { allows, documentProblems, instancesOf, type OpenApiSchema } from '@tally/openapi-cases';
-import { allowedEvent, forbiddenEvent, type ClientEvent, type IngestDocument } from './openapi-cases';
-import { testApp } from './test-support';
+import { allowedEvent, forbiddenEvent, type ClientEvent, type IngestDocument } from '../test/openapi-cases';
+import { testApp } from '../test/test-support';
 
 // Property: the served OpenAPI document tells the whole truth. A request it allows is accepted whole
 // (202, no errors); an event with one documented constraint broken is refused, naming that field, and

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sampleEvents, type MovieViewed, type TallyEvent } from '@tally/events';
 import { createLogger } from '@tally/runtime';
 import { loadIngestConfig } from './config';
-import { clientEvent, MemoryCountedViews, testApp } from './test-support';
+import { clientEvent, MemoryCountedViews, testApp } from '../test/test-support';
 import { isRepeat, viewerOf, ViewWindow } from './view-window';
 
 const WINDOW = 30 * 60_000;

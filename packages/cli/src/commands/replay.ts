@@ -15,9 +15,9 @@ import {
   type SinkBinding,
 } from '@tally/kafka';
 import { ServiceMetrics, type Logger } from '@tally/runtime';
-import { counterBinding } from '@tally/counter/dist/binding';
-import { eventLoggerBinding } from '@tally/event-logger/dist/binding';
-import { historyBinding } from '@tally/history/dist/binding';
+import { counterBinding } from '@tally/counter/binding';
+import { eventLoggerBinding } from '@tally/event-logger/binding';
+import { historyBinding } from '@tally/history/binding';
 import type { CliConfig } from '../context';
 import { parseDuration } from './simulate';
 

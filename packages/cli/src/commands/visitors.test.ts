@@ -1,6 +1,6 @@
 import { mulberry32 } from '@tally/db';
 // The ingest API's own verdict (the function it sets is_bot with), not a copy of its rules.
-import { cachedBotDetector } from '@tally/ingest-api/dist/bot-detector';
+import { cachedBotDetector } from '@tally/ingest-api/bot-detector';
 import { TrafficGenerator, type Catalog } from './simulation';
 import { DEFAULT_BOT_SHARE, VisitorFactory, type Visitor } from './visitors';
 

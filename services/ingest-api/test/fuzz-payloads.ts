@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { MAX_NAME_CHARS, MAX_QUERY_CHARS, MAX_USER_AGENT_CHARS, eventDefinition, sampleEvents, type EventType } from '@tally/events';
-import type { KeyKind } from './auth';
+import type { KeyKind } from '../src/auth';
 
 // Generators of what clients might POST to /v1/events, shared by the in-process fuzz
-// (fuzz.test.ts, app.inject) and the fuzz of the real process (tests/security/ingest-fuzz.test.ts).
+// (src/fuzz.test.ts, app.inject) and the fuzz of the real process (tests/security/ingest-fuzz.test.ts).
 // Each generated event says what the API must make of it: `valid` ones are built to pass every rule
 // and must be accepted, `invalid` ones carry exactly one defect and must be rejected naming `field`,
 // `unknown` ones are random near misses: whatever the verdict, it must be consistent.

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { instancesOf, violationsOf, type OpenApiSchema, type Violation } from '@tally/openapi-cases';
 
 // Requests generated from the ingest API's served OpenAPI document, for the property tests that hold
-// the document and the server to the same verdicts (openapi.test.ts in-process, tests/security against
+// the document and the server to the same verdicts (src/openapi.test.ts in-process, tests/security against
 // a real instance). Only the document is read: the schemas, their limits and the x-tally-time extension.
 
 type Json = Record<string, unknown>;

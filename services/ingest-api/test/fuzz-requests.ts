@@ -1,11 +1,11 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import type { KeyKind } from './auth';
+import type { KeyKind } from '../src/auth';
 import { fuzzEvent, validEvent, type FuzzEvent } from './fuzz-payloads';
 
 // Whole requests to POST /v1/events: bodies in every encoding the API takes and many it does not,
 // each with the answer it must get. `answerProblems` checks an answer against that, for the
-// in-process fuzz (fuzz.test.ts) and the fuzz of the real process (tests/security/ingest-fuzz.test.ts).
+// in-process fuzz (src/fuzz.test.ts) and the fuzz of the real process (tests/security/ingest-fuzz.test.ts).
 
 export interface FuzzLimits {
   keys: Record<KeyKind, string>;

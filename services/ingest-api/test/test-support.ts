@@ -1,9 +1,9 @@
 import type { EventType, TallyEvent } from '@tally/events';
 import { DependencyError, ServiceMetrics, createLogger } from '@tally/runtime';
-import { buildApp } from './app';
-import { loadIngestConfig } from './config';
+import { buildApp } from '../src/app';
+import { loadIngestConfig } from '../src/config';
 import { clientEvents } from './fuzz-payloads';
-import { ViewWindow, type CountedView, type CountedViewStore } from './view-window';
+import { ViewWindow, type CountedView, type CountedViewStore } from '../src/view-window';
 
 export { clientEvents };
 
