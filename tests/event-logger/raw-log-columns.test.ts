@@ -1,6 +1,6 @@
 import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
 import { EVENT_TYPES, eventDefinition } from '@tally/events';
-import { NOT_STORED, TABLE_COLUMNS, TABLE_FOR_TYPE } from '@tally/event-logger/dist/handler';
+import { NOT_STORED, TABLE_COLUMNS, TABLE_FOR_TYPE } from '@tally/event-logger/handler';
 import { env } from '../helpers/env';
 
 // The unit test checks the event-logger's mapping covers every schema field; this one checks the

@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Client as EsClient } from '@elastic/elasticsearch';
 import { createElasticsearchClient, createMongo } from '@tally/clients';
 import { createTempDatabase, migrateLatest, RAW_EVENT_TABLES, seedDemo, type RawEventTable, type TempDatabase } from '@tally/db';
-import { TABLE_FOR_TYPE } from '@tally/event-logger/dist/handler';
+import { TABLE_FOR_TYPE } from '@tally/event-logger/handler';
 import { eventDefinition, eventDefinitions, sampleEvents, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
 import { env, eventually, uniqueName } from '../helpers/env';
