@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { expectConserved, faultWorld, summary } from './world';
+import { EVENT_TYPES } from '@tally/events';
 
 // `tally replay` of every topic from the beginning into the live stores of each sink — the raw logs,
 // the Redis counters (and through the next flush MySQL), the history — while the services run:
@@ -23,23 +24,7 @@ it('replaying every topic into event-logger, counter and history changes nothing
     return r.stderr;
   };
   const types = (list: readonly string[]) => list.flatMap((t) => ['--event', t]);
-  const all = [
-    'movie.viewed',
-    'movie.downloaded',
-    'movie.rated',
-    'movie.liked',
-    'movie.unliked',
-    'movie.watchlisted',
-    'movie.unwatchlisted',
-    'actor.viewed',
-    'tag.viewed',
-    'search.performed',
-    'recommendation.clicked',
-    'featured.item.created',
-    'featured.item.updated',
-    'featured.item.removed',
-  ];
-  expect(await cli('replay', ...types(all), '--from', 'beginning', '--sink', 'event-logger', '--no-progress')).toMatch(
+  expect(await cli('replay', ...types(EVENT_TYPES), '--from', 'beginning', '--sink', 'event-logger', '--no-progress')).toMatch(
     /replay: 900 messages/,
   );
   // Counter: every offset is at or below its applied progress in Redis, so all are skipped.

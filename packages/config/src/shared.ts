@@ -25,3 +25,18 @@ export const esIndexPrefix = () =>
 export function esAliasName(prefix: string, index: string): string {
   return `${prefix}${index}`;
 }
+
+/**
+ * TRUSTED_PROXIES of the two HTTP APIs: the comma-separated addresses or CIDRs of the proxies whose
+ * X-Forwarded-For is believed (the client's ip identifies guests and keys the rate limits).
+ */
+export const trustedProxies = () => z.string().default('');
+
+/** TRUSTED_PROXIES as Fastify's `trustProxy`: the list, or false (trust no proxy) when empty. */
+export function fastifyTrustProxy(list: string): string[] | false {
+  const items = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items.length ? items : false;
+}

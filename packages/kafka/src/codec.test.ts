@@ -168,6 +168,25 @@ describe('RegistryCodec and a registry that forgets', () => {
     expect(err).toMatchObject({ retriable: true });
   });
 
+  it('registering with a registry that refuses connections or never answers is retriable, not a refused schema', async () => {
+    const schema = { type: 'record', name: 'Probe', fields: [{ name: 'a', type: 'string' }] };
+    const refused = await new RegistryCodec('http://127.0.0.1:1').register('probe-value', schema).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(DependencyError);
+    expect(refused).toMatchObject({ retriable: true, message: expect.stringMatching(/ECONNREFUSED/) });
+    const sockets: Socket[] = [];
+    const silent = createNetServer((socket) => void sockets.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    try {
+      const codec = new RegistryCodec(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, { requestTimeoutMs: 200 });
+      const timedOut = await codec.register('probe-value', schema).catch((e: unknown) => e);
+      expect(timedOut).toBeInstanceOf(DependencyError);
+      expect(timedOut).toMatchObject({ retriable: true, message: expect.stringMatching(/Timeout \(200ms\)/) });
+    } finally {
+      sockets.forEach((s) => s.destroy());
+      await new Promise((r) => silent.close(r));
+    }
+  });
+
   it('a registry that takes the connection and never answers is a retriable error after the timeout, not a hang', async () => {
     const { message } = await writtenBeforeTheRestart();
     const sockets: Socket[] = [];

@@ -53,10 +53,17 @@ const HEADER_BYTES = 5;
 
 function registryStatus(err: unknown): number | undefined {
   if (err && typeof err === 'object' && 'status' in err && typeof (err as { status: unknown }).status === 'number') {
+    // mappersmith reports a request that got no answer at all (refused, reset, its own timeout) as
+    // a response of status 400 with the network error as its message: that is the registry being
+    // away, not the registry refusing the schema.
+    if (NO_ANSWER.test(errorMessage(err))) return undefined;
     return (err as { status: number }).status;
   }
   return undefined;
 }
+
+const NO_ANSWER =
+  /status 400: (Timeout \(\d+ms\)|.*\b(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE)\b|socket hang up)/;
 
 /**
  * Avro through a Confluent-compatible registry. Schema ids are cached by the client library, so a

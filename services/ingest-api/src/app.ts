@@ -1,3 +1,4 @@
+import { fastifyTrustProxy } from '@tally/config';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import compress from '@fastify/compress';
@@ -36,14 +37,6 @@ declare module 'fastify' {
   }
 }
 
-function trustProxy(list: string): string[] | false {
-  const items = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return items.length ? items : false;
-}
-
 /** The HTTP edge; every dependency is passed in, so tests can run it with fakes or the real stack. */
 export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, Logger>> {
   const { config } = d;
@@ -52,7 +45,7 @@ export async function buildApp(d: IngestDeps): Promise<FastifyInstance<RawServer
     // No per-request log lines: one per event request would cost more than the request itself.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    trustProxy: trustProxy(config.TRUSTED_PROXIES),
+    trustProxy: fastifyTrustProxy(config.TRUSTED_PROXIES),
     return503OnClosing: true,
   });
   const m = {

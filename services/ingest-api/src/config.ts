@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, csvList, durationMs, jsonObject, loadConfig, port } from '@tally/config';
+import { bool, csvList, durationMs, jsonObject, loadConfig, port, trustedProxies } from '@tally/config';
 import { serviceConfigSchema } from '@tally/runtime';
 import { KeyRing } from './auth';
 
@@ -32,7 +32,7 @@ export const ingestConfigSchema = serviceConfigSchema.extend({
   // ingestion).
   RATE_LIMIT_TIMEOUT: durationMs().pipe(z.number().min(1, 'must be at least 1ms')).default('100ms'),
   // Addresses or CIDRs of proxies whose X-Forwarded-For is believed (fastify trustProxy); none by default.
-  TRUSTED_PROXIES: z.string().default(''),
+  TRUSTED_PROXIES: trustedProxies(),
   ANONYMIZE_IP: bool().default('false'),
   PRODUCE_TIMEOUT: durationMs().default('5s'),
   // Seconds a client is told to wait after a 503 (Kafka or registry unavailable).

@@ -1,3 +1,4 @@
+import { fastifyTrustProxy } from '@tally/config';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
@@ -40,14 +41,6 @@ const CHART_JS = join(dirname(require.resolve('chart.js')), 'chart.umd.min.js');
 const ADMIN_CSP =
   "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
-function trustProxy(list: string): string[] | false {
-  const items = list
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  return items.length ? items : false;
-}
-
 /** The HTTP edge; every store is passed in, so tests run it against the real stack or fakes. */
 export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
   const { config } = d;
@@ -55,7 +48,7 @@ export async function buildApp(d: QueryDeps): Promise<FastifyInstance> {
     loggerInstance: d.logger,
     // No per-request log lines: at the 2,000 req/s the counts route is built for they would cost more than the request.
     logController: new LogController({ disableRequestLogging: true }),
-    trustProxy: trustProxy(config.TRUSTED_PROXIES),
+    trustProxy: fastifyTrustProxy(config.TRUSTED_PROXIES),
     return503OnClosing: true,
   }) as unknown as FastifyInstance;
   // First, so its onRoute hook sees every route: DELETE on a served path answers 405 with Allow, an unknown path 404.

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CatalogMapping } from '@tally/catalog';
-import { ConfigError, csvList, durationMs, esIndexPrefix, loadConfig, mysqlPoolSize, port } from '@tally/config';
+import { ConfigError, csvList, durationMs, esIndexPrefix, loadConfig, mysqlPoolSize, port, trustedProxies } from '@tally/config';
 import { serviceConfigSchema } from '@tally/runtime';
 
 const DEV_ADMIN_TOKEN = 'dev-admin-token';
@@ -14,7 +14,7 @@ export const queryConfigSchema = serviceConfigSchema
     // Public routes, per client ip. The web app's back end calls from few ips, so the limit is generous.
     RATE_LIMIT_MAX: z.coerce.number().int().min(1).default(6_000),
     RATE_LIMIT_WINDOW: durationMs().default('1m'),
-    TRUSTED_PROXIES: z.string().default(''),
+    TRUSTED_PROXIES: trustedProxies(),
     // Deprecated: the featured-cache TTL is part of the cache's contract with the web app, which
     // reads the same keys, so it lives in the catalog mapping (redis.featuredTtlSeconds, 600 s by
     // default). Still accepted when it agrees with the mapping, with a warning (featuredTtlWarning).

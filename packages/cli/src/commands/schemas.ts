@@ -11,7 +11,8 @@ import {
   type AvroSchema,
   type EventType,
 } from '@tally/events';
-import { RegistryCodec } from '@tally/kafka';
+import { backoffMs, RegistryCodec } from '@tally/kafka';
+import { errorMessage, isRetriable } from '@tally/runtime';
 import type { CliConfig } from '../context';
 
 export async function registerSchemas(config: CliConfig): Promise<number> {
@@ -19,10 +20,31 @@ export async function registerSchemas(config: CliConfig): Promise<number> {
   const names = topicNames(config.TOPIC_PREFIX);
   for (const d of eventDefinitions()) {
     const subject = names.subjectFor(d.type);
-    const id = await codec.register(subject, d.avroSchema);
+    const id = await registerRetrying(codec, subject, d.avroSchema);
     process.stdout.write(`  ${subject.padEnd(40)} id ${id}\n`);
   }
   return 0;
+}
+
+/**
+ * `setup` runs at every deploy, often beside a registry that is still starting or briefly stalled:
+ * a registry that does not answer is waited for (up to REGISTER_PATIENCE_MS), while a schema it
+ * refuses fails at once, naming the subject.
+ */
+const REGISTER_PATIENCE_MS = 60_000;
+
+async function registerRetrying(codec: RegistryCodec, subject: string, schema: AvroSchema): Promise<number> {
+  const giveUpAt = Date.now() + REGISTER_PATIENCE_MS;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await codec.register(subject, schema);
+    } catch (err) {
+      const wait = backoffMs(attempt, 500, 5_000);
+      if (!isRetriable(err) || Date.now() + wait > giveUpAt) throw err;
+      process.stderr.write(`tally: registry did not answer for ${subject} (${errorMessage(err)}); retrying in ${wait} ms\n`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 /**
