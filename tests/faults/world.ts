@@ -622,7 +622,12 @@ export class World {
           `${c} is not running: the pipeline cannot become quiet${last ? ` (exit ${last.child.exitCode ?? last.child.signalCode}; its output ends:\n${last.output.slice(-3_000)})` : ''}`,
         );
       }
-      await eventually(async () => ((await this.lag(c)) === 0 ? true : undefined), timeoutMs, `${c} lag 0`);
+      try {
+        await eventually(async () => ((await this.lag(c)) === 0 ? true : undefined), timeoutMs, `${c} lag 0`);
+      } catch (err) {
+        // Which consumer stalled is in the error; why is in its own log, which is otherwise discarded.
+        throw new Error(`${(err as Error).message}; ${c}'s output ends:\n${this.procs.get(c)?.output.slice(-4_000) ?? '(none)'}`);
+      }
     }
   }
 
