@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTempDatabase, migrateLatest, seedDemo } from '@tally/db';
 import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
-import { buckets, metric, p99, peakRssMb, quiet, startService, until } from './probe';
+import { buckets, clientEvent, metric, p99, peakRssMb, quiet, startService, until } from './probe';
 import { plainInsertLimit, plainUpsertLimit, redisIncrLimit } from './limits';
 
 const ROOT = resolve(__dirname, '../..');
@@ -217,22 +217,11 @@ async function freshness(common: Record<string, string>): Promise<{ counter: num
     const before = { c: await buckets(19_812, 'tally_event_freshness_seconds'), l: await buckets(19_811, 'tally_event_freshness_seconds') };
     // Half of the 1-event-request maximum measured by the ingest benchmark (~2,700 req/s here).
     const rate = Number(env.BENCH_FRESHNESS_RATE ?? 1_300);
-    const {
-      received_at: _r,
-      is_bot: _b,
-      repeat_view: _v,
-      ip: _i,
-      user_agent: _u,
-      event_id: _e,
-      occurred_at: _o,
-      sent_at: _s,
-      ...rest
-    } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
     await autocannon({
       url: 'http://127.0.0.1:18092/v1/events',
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: 'Bearer bench' },
-      body: JSON.stringify({ type: 'movie.viewed', ...rest }),
+      body: JSON.stringify(clientEvent()),
       connections: 32,
       overallRate: rate,
       duration: SECONDS,

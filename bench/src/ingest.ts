@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { eventDefinition, sampleEvents } from '@tally/events';
-import { peakRssMb } from './probe';
+import { clientEvent, peakRssMb } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -22,21 +22,6 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const PORT = 18_090;
 const URL = `http://127.0.0.1:${PORT}/v1/events`;
 const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
-
-function clientEvent(): Record<string, unknown> {
-  const {
-    received_at: _r,
-    is_bot: _b,
-    repeat_view: _v,
-    ip: _i,
-    user_agent: _u,
-    event_id: _e,
-    occurred_at: _o,
-    sent_at: _s,
-    ...rest
-  } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
-  return { type: 'movie.viewed', ...rest };
-}
 
 /** Size of one movie.viewed record as produced: Confluent header (5 bytes) + Avro body. */
 function recordSize(): number {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { sampleEvents } from '@tally/events';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -70,4 +71,20 @@ export async function quiet(port: number, name: string): Promise<void> {
 export function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** A movie.viewed as a browser sends it: the sample without the fields the ingest API sets itself. */
+export function clientEvent(): Record<string, unknown> {
+  const {
+    received_at: _r,
+    is_bot: _b,
+    repeat_view: _v,
+    ip: _i,
+    user_agent: _u,
+    event_id: _e,
+    occurred_at: _o,
+    sent_at: _s,
+    ...rest
+  } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
+  return { type: 'movie.viewed', ...rest };
 }

@@ -193,7 +193,7 @@ export class ChunkProcessor<T> {
     const lag = Number(BigInt(batch.highWatermark) - BigInt(last) - 1n);
     this.m.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, lag));
     const now = Date.now();
-    const receivedAtOf = this.o.receivedAtOf ?? ((v: T) => (v as { received_at?: unknown }).received_at as number | undefined);
+    const receivedAtOf = this.o.receivedAtOf ?? receivedAtOfEvent;
     for (const d of valid) {
       const ms = receivedAtOf(d.value);
       if (typeof ms === 'number') this.m.freshness.observe(labels, Math.max(0, now - ms) / 1000);
@@ -231,4 +231,14 @@ export async function decodeMessage<T>(
     if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
     throw err; // registry unreachable: retriable
   }
+}
+
+/**
+ * The event's server receive time for the freshness metric: `payload.received_at` of the one decoded
+ * shape every consumer gets (`{ type, payload }`), or `received_at` of a bare record.
+ */
+function receivedAtOfEvent(value: unknown): number | undefined {
+  const v = value as { payload?: { received_at?: unknown }; received_at?: unknown } | null;
+  const ms = v?.payload?.received_at ?? v?.received_at;
+  return typeof ms === 'number' ? ms : undefined;
 }

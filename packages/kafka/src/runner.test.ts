@@ -45,6 +45,21 @@ function setup(o: Partial<ConsumerRunnerOptions<Event>> & { handle?: (b: Partiti
 const msgs = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => fakeMessage(from + i, { n: from + i }));
 
 describe('ConsumerRunner (fake kafkajs consumer)', () => {
+  it("observes every event's freshness from payload.received_at of the decoded { type, payload }", async () => {
+    const metrics = new ServiceMetrics('unit', { defaultMetrics: false });
+    const { kafka, runner } = setup({ metrics });
+    await runner.start();
+    kafka.last.join({ t: [0] });
+    const now = Date.now();
+    await kafka.last.deliver(
+      't',
+      0,
+      [0, 1, 2].map((i) => fakeMessage(i, { type: 'movie.viewed', payload: { n: i, received_at: now - 1_000 } })),
+    );
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/tally_event_freshness_seconds_count\{[^}]*topic="t"[^}]*\} 3/);
+  });
+
   it('commits last + 1 of each chunk only after the handler returned', async () => {
     const { kafka, runner } = setup({ maxChunk: 2 });
     await runner.start();

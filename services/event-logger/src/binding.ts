@@ -13,8 +13,6 @@ export function eventLoggerBinding(db: Knex, names: TopicNames, logger: Logger, 
     topics: [...names.eventTopics],
     validate: eventValidator(names),
     handle: (batch) => sink.handle(batch),
-    // Events arrive as { type, payload }: the freshness metric reads the payload's server time.
-    receivedAtOf: (e) => e.payload.received_at,
   };
   return skippingForgotten(
     binding,
