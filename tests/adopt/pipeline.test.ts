@@ -233,10 +233,10 @@ describe("Tally on the app's own database, Redis and search index", () => {
     const ingest = await startIngest({ ...common, PORT: String(testPort(18700)) });
     procs.push(ingest.proc);
     for (let i = 0; i < 3; i++)
-      await eventually(
+      await procs[i]!.until(
         async () => ((await fetch(`http://127.0.0.1:${port(i)}/readyz`).catch(() => undefined))?.ok ? true : undefined),
         60_000,
-        `consumer ${i} ready:\n${procs[i]!.output}`,
+        `consumer ${i} ready`,
       );
 
     const all = events(1_500);
@@ -374,11 +374,7 @@ describe("Tally on the app's own database, Redis and search index", () => {
     });
     procs.push(q);
     const qUrl = `http://127.0.0.1:${testPort(18800)}`;
-    await eventually(
-      async () => ((await fetch(`${qUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-      30_000,
-      `query-api ready:\n${q.output}`,
-    );
+    await q.until(async () => ((await fetch(`${qUrl}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `query-api ready`);
     const c = (await (await fetch(`${qUrl}/v1/movies/7/counts`)).json()) as Record<string, number | null>;
     expect(c).toMatchObject({
       jav_id: 7,

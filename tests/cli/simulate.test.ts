@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { computeDashboard } from '@tally/analytics';
 import { createTempDatabase, migrateLatest, RAW_EVENT_TABLES, seedDemo, type TempDatabase } from '@tally/db';
 import { eventDefinitions, type TopicNames } from '@tally/events';
-import { env, eventually, uniqueName } from '../helpers/env';
+import { env, uniqueName } from '../helpers/env';
 import { deleteTopics } from '../helpers/kafka';
 import { endOffsets, isolatedTopics } from '../helpers/pipeline';
 import { startIngest, testPort } from '../helpers/services';
@@ -46,10 +46,10 @@ describe('tally simulate', () => {
       GROUP_ID: uniqueName('sim_logger'),
       MANAGEMENT_PORT: String(port),
     });
-    await eventually(
+    await logger.until(
       async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined),
       45_000,
-      `event-logger ready; output:\n${logger.output}`,
+      `event-logger ready`,
     );
 
     const topics = eventDefinitions().map((d) => names.topicFor(d.type));
@@ -79,13 +79,13 @@ describe('tally simulate', () => {
       }
       return all;
     };
-    rows = await eventually(
+    rows = await logger.until(
       async () => {
         const all = await read();
         return all.length >= EVENTS ? all : undefined;
       },
       60_000,
-      `${EVENTS} raw log rows; event-logger output:\n${logger.output}`,
+      `${EVENTS} raw log rows`,
     );
   }, 180_000);
 

@@ -1,4 +1,3 @@
-import { eventually } from '../helpers/env';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 import {
@@ -138,11 +137,7 @@ describe('es-sync counts', () => {
     await bumpCounts(w, [60, 61], 5);
     const p = new ServiceProcess(ENTRY, syncEnv(w, { MANAGEMENT_PORT: String(PORT), SCHEDULE: '0 0 1 1 *', RUN_ON_START: 'true' }));
     try {
-      await eventually(
-        async () => ((await metricSum(PORT, 'tally_job_runs_total')) === 1 ? true : undefined),
-        30_000,
-        `the run on start; output:\n${p.output}`,
-      );
+      await p.until(async () => ((await metricSum(PORT, 'tally_job_runs_total')) === 1 ? true : undefined), 30_000, `the run on start`);
       expect(await metricSum(PORT, 'tally_documents_missing_total')).toBe(1);
       expect(await metricSum(PORT, 'tally_job_last_run_items')).toBe(1);
       p.signal('SIGTERM');

@@ -98,11 +98,7 @@ export async function startEventLogger(
     ...extra,
   });
   if (waitReady) {
-    await eventually(
-      async () => ((await readyz(port)).status === 200 ? true : undefined),
-      45_000,
-      `event-logger ready on :${port}; output:\n${proc.output}`,
-    );
+    await proc.until(async () => ((await readyz(port)).status === 200 ? true : undefined), 45_000, `event-logger ready on :${port}`);
   }
   return proc;
 }

@@ -1,5 +1,4 @@
 import { EVENT_TYPES, eventDefinition, type TallyEvent } from '@tally/events';
-import { eventually } from '../helpers/env';
 import { testPort } from '../helpers/services';
 import {
   counterSum,
@@ -126,11 +125,7 @@ describe('event-logger: load and replay', () => {
     const proc = await startEventLogger(suite.iso, PORT, { GROUP_ID: group }, false);
     procs.push(proc);
     // Throughput on a backlog: from the first row to the last (process start and group join excluded).
-    const first = await eventually(
-      async () => ((await totalRows(suite.iso.tmp.db)) > 0 ? Date.now() : undefined),
-      45_000,
-      `a first row; output:\n${proc.output}`,
-    );
+    const first = await proc.until(async () => ((await totalRows(suite.iso.tmp.db)) > 0 ? Date.now() : undefined), 45_000, `a first row`);
     await waitForRows(suite.iso.tmp.db, events.length, 90_000);
     const seconds = (Date.now() - first) / 1000;
     console.log(`event-logger: ${events.length} rows in ${seconds.toFixed(2)} s (≈ ${Math.round(events.length / seconds)} rows/s)`);

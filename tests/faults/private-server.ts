@@ -14,11 +14,11 @@ export type PrivateKind = 'kafka' | 'kafka-cluster' | 'mariadb' | 'registry';
 // Port bases no other test directory uses (testPort adds pid % 500). Each kind needs a main port and
 // sometimes a second one (Kafka's controller, Apicurio's management interface).
 const PORTS: Record<PrivateKind, Record<string, number>> = {
-  kafka: { KAFKA_PORT: 34_000, KAFKA_CONTROLLER_PORT: 34_500 },
+  kafka: { KAFKA_PORT: 12_000, KAFKA_CONTROLLER_PORT: 12_500 },
   // Three nodes each: node i on base + i - 1 (stack/servers/kafka-cluster.sh).
-  'kafka-cluster': { KAFKA_CLUSTER_PORT: 37_000, KAFKA_CLUSTER_CONTROLLER_PORT: 37_600 },
-  mariadb: { MYSQL_PORT: 35_000 },
-  registry: { REGISTRY_PORT: 35_500, REGISTRY_MANAGEMENT_PORT: 36_000 },
+  'kafka-cluster': { KAFKA_CLUSTER_PORT: 13_000, KAFKA_CLUSTER_CONTROLLER_PORT: 13_600 },
+  mariadb: { MYSQL_PORT: 14_200 },
+  registry: { REGISTRY_PORT: 14_700, REGISTRY_MANAGEMENT_PORT: 15_200 },
 };
 
 // A private registry runs in memory: the stack's default (SQL storage) would share the shared

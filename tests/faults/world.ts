@@ -50,10 +50,10 @@ const PORT_BASE: Record<Consumer | Job | 'ingest' | 'redis', number> = {
   'event-logger': 30_500,
   counter: 31_000,
   history: 31_500,
-  redis: 32_000,
-  flusher: 32_500,
-  'es-sync': 33_000,
-  'snapshot-builder': 33_500,
+  redis: 10_000,
+  flusher: 10_500,
+  'es-sync': 11_000,
+  'snapshot-builder': 11_500,
 };
 
 export const ALL_TYPES: readonly EventType[] = eventDefinitions().map((d) => d.type);
@@ -350,14 +350,7 @@ export class World {
   /** Waits until instance `i` answers /readyz 200 (it fails at once if the process exited). */
   async waitReady(c: Consumer, i = 0, timeoutMs = 60_000): Promise<void> {
     const proc = this.procs.get(this.key(c, i))!;
-    await eventually(
-      async () => {
-        if (proc.child.exitCode !== null) throw new Error(`${this.key(c, i)} exited ${proc.child.exitCode}:\n${proc.output}`);
-        return (await this.readyz(c, i)) === 200 ? true : undefined;
-      },
-      timeoutMs,
-      `${this.key(c, i)} ready; output:\n${proc.output.slice(-3000)}`,
-    );
+    await proc.until(async () => ((await this.readyz(c, i)) === 200 ? true : undefined), timeoutMs, `${this.key(c, i)} ready`);
   }
 
   /** /readyz status of instance `i` (0 when it does not answer). */

@@ -127,10 +127,10 @@ describe('flusher scheduled', () => {
     await count('views', 999_999, 4); // a movie MySQL does not have
     await count('downloads', 3, 2);
     const p = flusher({ MANAGEMENT_PORT: String(MGMT), SCHEDULE: '*/2 * * * * *' }, []);
-    await eventually(
+    await p.until(
       async () => ((await fetch(`http://127.0.0.1:${MGMT}/readyz`).catch(() => undefined))?.ok ? true : undefined),
       30_000,
-      `flusher ready; output:\n${p.output}`,
+      `flusher ready`,
     );
     await eventually(
       async () =>

@@ -1,6 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { eventually, GiveUp } from './env';
 
 /**
  * A real service process for crash and shutdown tests (PostHog's service-process pattern): spawn the
@@ -35,6 +36,28 @@ export class ServiceProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * `eventually(check)` for this process: fails at once, with its exit code and output, if it exits
+   * while we wait (a port already taken, a config error), and with its output's tail on a timeout.
+   */
+  async until<T>(check: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+    // Raced against the exit: a check can hang on a port the process never got (someone else's server).
+    const exited = this.exited.then(({ code, signal }) => {
+      throw new GiveUp(`${what}: the process exited (${code ?? signal}) first; output:\n${this.tail()}`);
+    });
+    exited.catch(() => undefined);
+    return eventually(
+      () => Promise.race([check(), exited]),
+      timeoutMs,
+      () => `${what}; output so far:\n${this.tail()}`,
+    );
+  }
+
+  /** The last `chars` characters of the output (a failure message stays readable). */
+  tail(chars = 4000): string {
+    return this.output.length > chars ? `…${this.output.slice(-chars)}` : this.output;
   }
 
   async kill(): Promise<void> {

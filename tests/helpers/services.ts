@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { eventually } from './env';
 import { ServiceProcess } from './process';
 
 const ROOT = resolve(__dirname, '../..');
@@ -10,9 +9,21 @@ export function tallySetup(): void {
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { stdio: 'ignore' });
 }
 
-/** A free-enough port per test file (jest workers run files in parallel). */
+// Linux gives every outgoing connection a local port from 32768 up (ip_local_port_range), so a
+// server a test starts up there can find its port held by some client's socket and exit with
+// EADDRINUSE (CI lost a run to that: ingest on 36188). Test servers stay below it.
+const EPHEMERAL_PORTS_START = 32_768;
+// Room for `testPort(base) + n` with a small n.
+const SPREAD = 500;
+const ROOM = 20;
+
+/** A free-enough port per test file: base plus pid % 500, so two jest workers rarely meet. */
 export function testPort(base: number): number {
-  return base + (process.pid % 500);
+  if (base + SPREAD + ROOM > EPHEMERAL_PORTS_START)
+    throw new Error(
+      `test port base ${base} reaches the ephemeral range (${EPHEMERAL_PORTS_START}+): take one below ${EPHEMERAL_PORTS_START - SPREAD - ROOM}`,
+    );
+  return base + (process.pid % SPREAD);
 }
 
 /** Starts the compiled ingest API as a real process and waits until /readyz says ready (or only healthy). */
@@ -28,13 +39,13 @@ export async function startIngest(
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;
-  await eventually(
+  await proc.until(
     async () => {
       const res = await fetch(`${url}/${opts.waitReady === false ? 'healthz' : 'readyz'}`);
       return res.ok ? true : undefined;
     },
     30_000,
-    `ingest-api on ${url} (${opts.waitReady === false ? 'healthy' : 'ready'}); output so far:\n${proc.output}`,
+    `ingest-api on ${url} (${opts.waitReady === false ? 'healthy' : 'ready'})`,
   );
   return { proc, url };
 }

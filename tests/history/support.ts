@@ -289,10 +289,10 @@ export function startHistory(w: HistoryWorld, port: number, extra: Record<string
 }
 
 export async function waitReady(proc: ServiceProcess, port: number): Promise<void> {
-  await eventually(
+  await proc.until(
     async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined),
     45_000,
-    `history ready on ${port}; output:\n${proc.output}`,
+    `history ready on ${port}`,
   );
 }
 

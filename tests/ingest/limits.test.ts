@@ -11,7 +11,7 @@ import type { TopicNames } from '@tally/events';
 // limited per key (the web app's back end sends everyone's events from one address), a browser key
 // per key and address, and two instances together enforce one limit, not two. Own topics, own
 // redis-server, own keys.
-const BASE = 36_000;
+const BASE = 16_900;
 const redis = new PrivateRedis(BASE + 10);
 const procs: ServiceProcess[] = [];
 let names: TopicNames;

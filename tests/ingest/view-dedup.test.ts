@@ -11,7 +11,7 @@ import { startIngest, testPort } from '../helpers/services';
 // VIEW_DEDUP_WINDOW end to end: the real ingest API decides with Redis, the real event-logger logs
 // every view with its flag, the real counter counts only the unflagged ones. Isolation: own topics
 // (TOPIC_PREFIX), own MySQL database, own redis-server.
-const BASE = 35_000;
+const BASE = 15_700;
 const WINDOW = { VIEW_DEDUP_WINDOW: '30m' };
 const USER = 5;
 // Browsers' own user agents (a bare "Firefox/128.0" is taken for a crawler, and crawlers are left alone).

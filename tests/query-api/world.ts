@@ -4,7 +4,7 @@ import { MongoClient } from 'mongodb';
 import { createElasticsearchClient } from '@tally/clients';
 import { createTempDatabase, migrateLatest, seedDemo, type TempDatabase } from '@tally/db';
 import { eventDefinitions, type TopicNames } from '@tally/events';
-import { env, eventually, uniqueName } from '../helpers/env';
+import { env, uniqueName } from '../helpers/env';
 import { deleteTopics } from '../helpers/kafka';
 import { isolatedTopics } from '../helpers/pipeline';
 import { ServiceProcess } from '../helpers/process';
@@ -101,11 +101,9 @@ export function startQueryApi(
   return {
     proc,
     url,
-    ready: eventually(
-      async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined),
-      30_000,
-      `query-api on ${url}; output so far:\n${proc.output}`,
-    ).then(() => undefined),
+    ready: proc
+      .until(async () => ((await fetch(`${url}/readyz`)).ok ? true : undefined), 30_000, `query-api on ${url}`)
+      .then(() => undefined),
   };
 }
 
@@ -146,10 +144,10 @@ export async function createWorld(): Promise<World> {
   w.queryUrl = q.url;
   // Every consumer ready, i.e. joined its group: events posted from now on are consumed promptly.
   for (const [i, what] of ['counter', 'event-logger', 'history'].entries()) {
-    await eventually(
+    await procs[i]!.until(
       async () => ((await fetch(`http://127.0.0.1:${managementPort(i)}/readyz`).catch(() => undefined))?.ok ? true : undefined),
       60_000,
-      `${what} ready; output:\n${procs[i]!.output}`,
+      `${what} ready`,
     );
   }
   return w;

@@ -6,7 +6,7 @@ import { MongoClient } from 'mongodb';
 import { SNAPSHOT_IDS, type DashboardSnapshot, type RecommendationPointerDoc, type UserRecommendationsDoc } from '@tally/analytics';
 import { createTempDatabase, migrateLatest, type TempDatabase } from '@tally/db';
 import { createReadPathApp, readPathAppDigest, readPathData, readPathMapping } from '../fixtures/app-schema/read-path';
-import { env, eventually, uniqueName } from '../helpers/env';
+import { env, uniqueName } from '../helpers/env';
 import { ServiceProcess } from '../helpers/process';
 import { testPort } from '../helpers/services';
 
@@ -137,11 +137,7 @@ describe('start-up with CATALOG_MAPPING', () => {
     const port = testPort(27100) + 2;
     const q = queryApi(port, { CATALOG_MAPPING: mapping, FEATURED_CACHE_TTL: '10m' });
     const url = `http://127.0.0.1:${port}`;
-    await eventually(
-      async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined),
-      30_000,
-      `query-api ready; output:\n${q.output}`,
-    );
+    await q.until(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `query-api ready`);
     const res = await fetch(`${url}/v1/featured?group=sidebar`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({

@@ -10,7 +10,6 @@ import {
 import { deadLetterRecord } from '@tally/kafka';
 import { createLogger } from '@tally/runtime';
 import mysql from 'mysql2/promise';
-import { eventually } from '../helpers/env';
 import { createTopic, deleteTopics, kafka } from '../helpers/kafka';
 import { expectedDashboard, seenByUser } from './oracle';
 import { createWorld, destroyWorld, INACTIVE_FROM, runBuilder, runOnce, seedWorld, USERS, type World } from './support';
@@ -213,7 +212,7 @@ describe('snapshot-builder', () => {
     await lock.query('LOCK TABLES jav WRITE');
     const p = runBuilder(w);
     try {
-      await eventually(
+      await p.until(
         async () => {
           const [rows] = (await lock.query(
             "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = ? AND STATE LIKE 'Waiting for table%'",
@@ -222,7 +221,7 @@ describe('snapshot-builder', () => {
           return Number(rows[0]!.n) > 0 ? true : undefined;
         },
         60_000,
-        `the build waiting on the jav lock; output:\n${p.output}`,
+        `the build waiting on the jav lock`,
       );
       p.signal('SIGKILL');
       expect((await p.waitExit()).signal).toBe('SIGKILL');

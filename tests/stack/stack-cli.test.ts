@@ -4,11 +4,12 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { alive } from '../helpers/process';
+import { testPort } from '../helpers/services';
 
 // Drives the real stack CLI on its own ports and folders, so the developer's running stack is
 // never touched. Redis and MariaDB are the quickest real servers to start for these checks.
 const CLI = resolve(__dirname, '../../stack/stack');
-const BASE_PORT = 16300 + (process.pid % 500);
+const BASE_PORT = testPort(16_300);
 
 function stack(args: string[], env: Record<string, string>, path = process.env.PATH) {
   const r = spawnSync('bash', [CLI, ...args], {
