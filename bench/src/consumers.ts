@@ -77,20 +77,28 @@ function ceiling(...args: string[]): number {
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
-/** Consumes everything already in its topics; events/s from ready to done, and peak RSS. */
+/**
+ * Consumes everything already in its topics; events/s and peak RSS. Timed like the kafkajs ceiling
+ * (bench/src/kafkajs-ceiling.ts): from the first processed chunk to the last, so the group join both
+ * sides pay is not counted as the service's work; the join is reported beside it (startMs).
+ */
 async function drain(
   name: string,
   port: number,
   expected: number,
   common: Record<string, string>,
-): Promise<{ perSec: number; rssMb: number }> {
+): Promise<{ perSec: number; rssMb: number; startMs: number }> {
   const p = startService(name, port, { ...common, GROUP_ID: `bench-${name}-${randomUUID()}` });
+  const processed = () => metric(port, 'tally_messages_processed_total').catch(() => 0);
   try {
-    await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, 60_000);
+    const started = Date.now();
+    let first = 0;
+    // Scraping /metrics costs the service CPU (≈3 ms a scrape under load): often only until the first chunk.
+    await until(async () => (first = await processed()) > 0, 600_000, 20);
     const t0 = Date.now();
-    const metricName = 'tally_messages_processed_total';
-    await until(async () => (await metric(port, metricName)) >= expected, 600_000);
-    return { perSec: expected / ((Date.now() - t0) / 1000), rssMb: peakRssMb(p.pid!) };
+    await until(async () => (await processed()) >= expected, 600_000, 100);
+    const perSec = (expected - first) / Math.max(0.001, (Date.now() - t0) / 1000);
+    return { perSec, rssMb: peakRssMb(p.pid!), startMs: t0 - started };
   } finally {
     p.kill('SIGTERM');
     await new Promise((r) => p.once('exit', r));
@@ -147,13 +155,23 @@ async function main(): Promise<void> {
       [
         'counter',
         `${Math.round(counter.perSec)} ev/s`,
-        (counter.perSec / redisLimit).toFixed(2),
-        `target ≥ 0.50; ${(counter.perSec / kafkajsDecode).toFixed(2)} of kafkajs + decode`,
+        (counter.perSec / kafkajsDecode).toFixed(2),
+        `of kafkajs + decode, target ≥ 0.60; ${(counter.perSec / redisLimit).toFixed(2)} of INCR; join ${counter.startMs} ms`,
       ],
       ['plain multi-row INSERT (1,000 rows)', `${Math.round(insertLimit)} rows/s`, '1.00 (limit)', ''],
-      ['event-logger', `${Math.round(logger.perSec)} rows/s`, (logger.perSec / insertLimit).toFixed(2), 'target ≥ 0.70'],
+      [
+        'event-logger',
+        `${Math.round(logger.perSec)} rows/s`,
+        (logger.perSec / insertLimit).toFixed(2),
+        `target ≥ 0.85; join ${logger.startMs} ms`,
+      ],
       ['plain multi-row upsert (1,000 rows)', `${Math.round(upsertLimit)} rows/s`, '1.00 (limit)', ''],
-      ['history', `${Math.round(history.perSec)} ev/s`, (history.perSec / upsertLimit).toFixed(2), 'target ≥ 0.60'],
+      [
+        'history',
+        `${Math.round(history.perSec)} ev/s`,
+        (history.perSec / upsertLimit).toFixed(2),
+        `target ≥ 0.85; join ${history.startMs} ms`,
+      ],
       [
         'freshness p99 POST → Redis counter',
         `≤ ${fresh.counter} s`,

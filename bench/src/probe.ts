@@ -38,18 +38,23 @@ export function p99(before: Map<number, number>, after: Map<number, number>): nu
   return total === 0 ? NaN : (sorted.find(([, c]) => c >= total * 0.99)?.[0] ?? NaN);
 }
 
+/**
+ * Starts a compiled service. BENCH_NODE_ARGS goes to its node (not to the benchmark's own), e.g.
+ * `BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"` for a profile of each service it runs.
+ */
 export function startService(name: string, port: number, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [resolve(ROOT, `services/${name}/dist/main.js`)], {
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, resolve(ROOT, `services/${name}/dist/main.js`)], {
     env: { ...process.env, LOG_LEVEL: 'warn', MANAGEMENT_PORT: String(port), ...extra },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
-export async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function until(check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error('benchmark step timed out');
 }
