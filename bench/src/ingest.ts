@@ -12,8 +12,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import Fastify from 'fastify';
 import { eventDefinition, sampleEvents } from '@tally/events';
-import { clientEvent, peakRssMb } from './probe';
+import { clientEvent, cpuMs, peakRssMb } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -21,6 +22,10 @@ const env = process.env;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const PORT = 18_090;
 const URL = `http://127.0.0.1:${PORT}/v1/events`;
+const BARE_PORT = 18_091;
+const BARE_URL = `http://127.0.0.1:${BARE_PORT}/v1/events`;
+/** Issue #19's targets. */
+const TARGET = { batchToKafkajs: 0.7, singleToBare: 0.5, p99ToBare: 2 };
 const headers = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
 
 /** Size of one movie.viewed record as produced: Confluent header (5 bytes) + Avro body. */
@@ -72,11 +77,35 @@ function kafkajsCeiling(...args: string[]): number {
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
-async function load(opts: Omit<autocannon.Options, 'url'>): Promise<autocannon.Result> {
-  return autocannon({ ...opts, url: URL, method: 'POST', headers, duration: SECONDS });
+async function load(opts: Omit<autocannon.Options, 'url'>, url = URL): Promise<autocannon.Result> {
+  return autocannon({ ...opts, url, method: 'POST', headers, duration: SECONDS });
+}
+
+/**
+ * The comparison for 1-event requests (issue #19): a bare Fastify route that parses the same JSON
+ * body and answers 202, with no validation, no Kafka and no Redis: what HTTP + JSON costs in Node
+ * on this machine with this load generator. Run in its own process, as ingest-api is.
+ */
+async function bareServer(): Promise<void> {
+  const app = Fastify();
+  app.post<{ Body: Record<string, unknown> }>('/v1/events', async (req, reply) => {
+    const events = Array.isArray(req.body.events) ? req.body.events.length : 1;
+    return reply.code(202).send({ accepted: events });
+  });
+  await app.listen({ port: BARE_PORT, host: '127.0.0.1' });
+}
+
+type Measured = autocannon.Result & { cpuUsPerRequest: number };
+
+/** A load run, with the server's CPU time per answered request beside the rate. */
+async function measured(pid: number, opts: Omit<autocannon.Options, 'url'>, url = URL): Promise<Measured> {
+  const before = cpuMs(pid);
+  const result = await load(opts, url);
+  return { ...result, cpuUsPerRequest: ((cpuMs(pid) - before) * 1000) / Math.max(1, result['2xx']) };
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'bare') return bareServer();
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'setup'], { stdio: 'ignore' });
   execFileSync(process.execPath, [resolve(ROOT, 'packages/cli/dist/bin.js'), 'topics', 'create'], { stdio: 'ignore' });
   const size = recordSize();
@@ -105,7 +134,10 @@ async function main(): Promise<void> {
   process.stdout.write('kafkajs alone (Node, same record size, acks=all)…\n');
   const kafkajs = kafkajsCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
 
-  const api = spawn(process.execPath, [resolve(ROOT, 'services/ingest-api/dist/main.js')], {
+  // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to ingest-api's node, as in probe.ts.
+  const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const bare = spawn(process.execPath, [__filename, 'bare'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const api = spawn(process.execPath, [...nodeArgs, resolve(ROOT, 'services/ingest-api/dist/main.js')], {
     env: {
       ...env,
       PORT: String(PORT),
@@ -121,16 +153,25 @@ async function main(): Promise<void> {
       if ((await fetch(`http://127.0.0.1:${PORT}/readyz`).catch(() => undefined))?.ok) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    const one = JSON.stringify(clientEvent());
+    // Warm-up: V8 optimises both servers' paths and ingest opens its Kafka connections before measuring.
+    await load({ connections: 16, body: one, duration: 2 });
+    await load({ connections: 16, body: one, duration: 2 }, BARE_URL);
     process.stdout.write('ingest: 1-event requests…\n');
-    const single = await load({ connections: 64, body: JSON.stringify(clientEvent()) });
+    const single = await measured(api.pid!, { connections: 64, body: one });
+    process.stdout.write('bare Fastify route, the same 1-event requests…\n');
+    const bareSingle = await measured(bare.pid!, { connections: 64, body: one }, BARE_URL);
     process.stdout.write('ingest: 100-event requests…\n');
-    const batch = await load({ connections: 16, body: JSON.stringify({ events: Array.from({ length: 100 }, clientEvent) }) });
+    const batch = await measured(api.pid!, { connections: 16, body: JSON.stringify({ events: Array.from({ length: 100 }, clientEvent) }) });
     process.stdout.write('ingest: latency at a fixed 1,000 req/s…\n');
-    const fixed = await load({ connections: 32, overallRate: 1000, body: JSON.stringify(clientEvent()) });
+    const fixed = await load({ connections: 32, overallRate: 1000, body: one });
+    process.stdout.write('bare route: latency at a fixed 1,000 req/s…\n');
+    const bareFixed = await load({ connections: 32, overallRate: 1000, body: one }, BARE_URL);
     const rss = peakRssMb(api.pid!);
-    report({ size, kafka, kafkajs, single, batch, fixed, rss });
+    report({ size, kafka, kafkajs, single, bareSingle, batch, fixed, bareFixed, rss });
   } finally {
     api.kill('SIGTERM');
+    bare.kill('SIGTERM');
   }
 }
 
@@ -138,14 +179,18 @@ function report(r: {
   size: number;
   kafka: { recordsPerSec: number; line: string };
   kafkajs: number;
-  single: autocannon.Result;
-  batch: autocannon.Result;
+  single: Measured;
+  bareSingle: Measured;
+  batch: Measured;
   fixed: autocannon.Result;
+  bareFixed: autocannon.Result;
   rss: number;
 }): void {
   const ok = (x: autocannon.Result) => x['2xx'];
   const single = ok(r.single) / SECONDS;
+  const bareSingle = ok(r.bareSingle) / SECONDS;
   const batch = (ok(r.batch) * 100) / SECONDS;
+  const p99Ratio = r.fixed.latency.p99 / Math.max(1, r.bareFixed.latency.p99);
   const rows = [
     ['Kafka ProducerPerformance (Java, acks=all)', `${Math.round(r.kafka.recordsPerSec)} rec/s`, '1.00 (limit)', ''],
     [
@@ -155,22 +200,34 @@ function report(r: {
       "the named client's ceiling, no HTTP",
     ],
     [
-      'ingest, 1 event per request',
-      `${Math.round(single)} ev/s`,
-      (single / r.kafka.recordsPerSec).toFixed(2),
-      `non-2xx ${r.single.non2xx}`,
-    ],
-    [
       'ingest, 100 events per request',
       `${Math.round(batch)} ev/s`,
       (batch / r.kafka.recordsPerSec).toFixed(2),
-      `target ≥ 0.60; ${(batch / r.kafkajs).toFixed(2)} of kafkajs alone; non-2xx ${r.batch.non2xx}`,
+      `${(batch / r.kafkajs).toFixed(2)} of kafkajs alone (target ≥ ${TARGET.batchToKafkajs}); ${r.batch.cpuUsPerRequest.toFixed(0)} µs CPU per request; non-2xx ${r.batch.non2xx}`,
     ],
     [
-      'latency at 1,000 req/s, p50 / p99',
+      'bare Fastify route, 1-event body parsed',
+      `${Math.round(bareSingle)} req/s`,
+      '1.00 (limit)',
+      `${r.bareSingle.cpuUsPerRequest.toFixed(0)} µs CPU per request`,
+    ],
+    [
+      'ingest, 1 event per request',
+      `${Math.round(single)} ev/s`,
+      (single / bareSingle).toFixed(2),
+      `of the bare route (target ≥ ${TARGET.singleToBare}); ${r.single.cpuUsPerRequest.toFixed(0)} µs CPU per request; non-2xx ${r.single.non2xx}`,
+    ],
+    [
+      'bare route at 1,000 req/s, p50 / p99',
+      `${r.bareFixed.latency.p50} / ${r.bareFixed.latency.p99} ms`,
+      '1.00 (limit)',
+      'same rate, same load generator',
+    ],
+    [
+      'ingest at 1,000 req/s, p50 / p99',
       `${r.fixed.latency.p50} / ${r.fixed.latency.p99} ms`,
-      (r.fixed.latency.p99 / 10).toFixed(2),
-      'ratio to the 10 ms p99 target',
+      p99Ratio.toFixed(2),
+      `p99 to the bare route's (target ≤ ${TARGET.p99ToBare}); non-2xx ${r.fixed.non2xx}`,
     ],
     ['ingest-api peak RSS', `${r.rss.toFixed(0)} MB`, (r.rss / 150).toFixed(2), 'ratio to the 150 MB target'],
   ];
@@ -187,9 +244,24 @@ function report(r: {
         recordSize: r.size,
         kafkaProducerPerf: r.kafka,
         kafkajsAloneRecordsPerSec: r.kafkajs,
-        single: { eventsPerSec: single, non2xx: r.single.non2xx, latency: r.single.latency },
-        batch100: { eventsPerSec: batch, ratioToKafka: batch / r.kafka.recordsPerSec, non2xx: r.batch.non2xx },
-        fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx },
+        single: {
+          eventsPerSec: single,
+          non2xx: r.single.non2xx,
+          latency: r.single.latency,
+          ratioToBare: single / bareSingle,
+          cpuUsPerRequest: r.single.cpuUsPerRequest,
+        },
+        batch100: {
+          eventsPerSec: batch,
+          ratioToKafka: batch / r.kafka.recordsPerSec,
+          non2xx: r.batch.non2xx,
+          ratioToKafkajs: batch / r.kafkajs,
+          cpuUsPerRequest: r.batch.cpuUsPerRequest,
+        },
+        fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx, p99RatioToBare: p99Ratio },
+        bareSingle: { requestsPerSec: bareSingle, latency: r.bareSingle.latency, cpuUsPerRequest: r.bareSingle.cpuUsPerRequest },
+        bareFixed1000: { requests: r.bareFixed.requests, latency: r.bareFixed.latency },
+        targets: TARGET,
         peakRssMb: r.rss,
       },
       null,

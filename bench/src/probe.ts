@@ -2,7 +2,7 @@
  * Probes of a running Tally service for the benchmarks: its Prometheus metrics, readiness and peak
  * memory, read the way ops would read them (over HTTP and /proc), never from inside the process.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { sampleEvents } from '@tally/events';
@@ -92,4 +92,23 @@ export function clientEvent(): Record<string, unknown> {
     ...rest
   } = sampleEvents()['movie.viewed'] as unknown as Record<string, unknown>;
   return { type: 'movie.viewed', ...rest };
+}
+
+/**
+ * CPU time (user + system) the process has used so far, in ms, from /proc/<pid>/stat. Per request
+ * or per event it is the figure two cores shared with a load generator cannot blur: a rate drops
+ * when something else takes the core, the CPU spent on each request does not.
+ */
+export function cpuMs(pid: number): number {
+  // Fields after the command name, which is in parentheses and may itself hold spaces.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of proc(5))
+  return (ticks * 1000) / clockTicks();
+}
+
+let ticksPerSecond: number | undefined;
+/** USER_HZ (getconf CLK_TCK), the unit of /proc's times. */
+function clockTicks(): number {
+  return (ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()));
 }

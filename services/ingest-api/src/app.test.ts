@@ -53,6 +53,23 @@ describe('POST /v1/events', () => {
     expect(produced[0]![0]!.payload.event_id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
+  it('refuses a body holding __proto__ or constructor.prototype, JSON and text/plain alike, and produces nothing', async () => {
+    // enrich copies an event's fields with Object.assign, which would set a prototype from an own
+    // __proto__ key: the body parsers must never let one through.
+    const { app, produced } = await testApp();
+    const viewed = JSON.stringify(clientEvent('movie.viewed'));
+    for (const [type, poison] of [
+      ['application/json', '"__proto__": {"is_bot": true}'],
+      ['text/plain', '"__proto__": {"is_bot": true}'],
+      ['application/json', '"constructor": {"prototype": {"is_bot": true}}'],
+    ] as const) {
+      const payload = `{"events": [${viewed.replace(/^\{/, `{${poison}, `)}]}`;
+      const res = await app.inject({ method: 'POST', url: '/v1/events', headers: { ...auth, 'content-type': type }, payload });
+      expect(res.statusCode).toBe(400);
+    }
+    expect(produced).toHaveLength(0);
+  });
+
   it('decompresses gzip bodies and rejects bad gzip with 400', async () => {
     const { app, produced } = await testApp();
     const ok = await app.inject({

@@ -75,17 +75,18 @@ export function enrich(raw: Record<string, unknown>, ctx: RequestContext): Enric
   // A server key's ip is taken as sent (a wrong type is then a field error), never silently replaced.
   const ip = ctx.key.kind === 'server' && 'ip' in fields ? fields.ip : ctx.ip;
   const userAgent = ctx.key.kind === 'server' && 'user_agent' in fields ? fields.user_agent : ctx.userAgent;
-  const record: Record<string, unknown> = {
-    ...fields,
-    event_id: fields.event_id ?? randomUUID(),
-    occurred_at: (times.occurred_at ?? sentAt ?? ctx.receivedAt) + skew,
-    sent_at: sentAt,
-    received_at: ctx.receivedAt,
-    user_id: fields.user_id ?? null,
-    ip: ctx.anonymizeIp && typeof ip === 'string' ? anonymizeIp(ip) : ip,
-    user_agent: userAgent ?? null,
-    is_bot: typeof userAgent === 'string' && ctx.isBot(userAgent),
-  };
+  // Object.assign and plain stores, not `{ ...fields, event_id: … }`: V8 (Node 20) builds that
+  // literal in ~7 µs per event here against ~0.1 µs for this, the largest single cost of enrich
+  // when profiled (#19). Same keys, same values.
+  const record: Record<string, unknown> = Object.assign({}, fields);
+  record.event_id = fields.event_id ?? randomUUID();
+  record.occurred_at = (times.occurred_at ?? sentAt ?? ctx.receivedAt) + skew;
+  record.sent_at = sentAt;
+  record.received_at = ctx.receivedAt;
+  record.user_id = fields.user_id ?? null;
+  record.ip = ctx.anonymizeIp && typeof ip === 'string' ? anonymizeIp(ip) : ip;
+  record.user_agent = userAgent ?? null;
+  record.is_bot = typeof userAgent === 'string' && ctx.isBot(userAgent);
   // Applied after validation (handler.ts): a user_id that is not a valid id is reported as such first.
   const guest = ctx.key.kind === 'browser' ? unproven(record.user_id, ctx) : undefined;
   return { record, errors, ...(guest ? { guest } : {}) };
