@@ -80,19 +80,41 @@ describe('TallyProducer', () => {
 
   it('sends at most one request at a time with each kafkajs producer (no other records between a failed attempt and its retry)', async () => {
     const { kafka, made } = fakeKafka();
-    const producer = new TallyProducer(kafka, { maxConcurrentRequests: 2 });
+    // One record makes a full request, so a second request starts while the first is in flight.
+    const producer = new TallyProducer(kafka, { maxConcurrentRequests: 2, maxBatchRecords: 1 });
     await producer.connect();
     const releases: (() => void)[] = [];
     for (const p of made) p.next.push(() => new Promise<void>((r) => releases.push(r)));
     const sends = ['a', 'b', 'c', 'd'].map((v) => producer.send([record(v)]));
     await new Promise((r) => setImmediate(r));
-    // Two requests in flight, one per producer; the rest waits and goes out together.
+    // Two requests in flight, one per producer; the rest waits for a free one.
     expect(made.map((p) => p.inFlight)).toEqual([1, 1]);
     releases.forEach((r) => r());
     await Promise.all(sends);
     expect(made).toHaveLength(2);
     expect(made.map((p) => p.maxInFlight)).toEqual([1, 1]);
     expect(made.flatMap(values).sort()).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('starts a second request only for a full one: below that, records wait for the request in flight and go together', async () => {
+    const { kafka, made } = fakeKafka();
+    const producer = new TallyProducer(kafka, { maxConcurrentRequests: 2, maxBatchRecords: 3 });
+    await producer.connect();
+    const releases: (() => void)[] = [];
+    for (const p of made) for (let i = 0; i < 3; i++) p.next.push(() => new Promise<void>((r) => releases.push(r)));
+    const first = producer.send([record('a')]);
+    const waiting = ['b', 'c'].map((v) => producer.send([record(v)]));
+    await new Promise((r) => setImmediate(r));
+    // 'b' and 'c' (2 of 3) wait: the second producer stays idle.
+    expect(made.map((p) => p.inFlight)).toEqual([1, 0]);
+    const full = producer.send([record('d')]);
+    await new Promise((r) => setImmediate(r));
+    // Now a full request (3 records) waits: it goes on the second producer at once.
+    expect(made.map((p) => p.inFlight)).toEqual([1, 1]);
+    expect(values(made[1]!)).toEqual(['b', 'c', 'd']);
+    while (releases.length > 0) releases.shift()!();
+    await Promise.all([first, ...waiting, full]);
+    expect(values(made[0]!)).toEqual(['a']);
   });
 
   it('after a failed request, that slot sends with a new producer (new producer id) and the old one is disconnected', async () => {

@@ -83,7 +83,7 @@ function viewWindowOf(
   if (config.VIEW_DEDUP_WINDOW === undefined) return undefined;
   const redis = createRedis(
     { url: config.REDIS_URL, connectionName: 'tally-ingest-api' },
-    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.VIEW_DEDUP_TIMEOUT },
+    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.VIEW_DEDUP_TIMEOUT, enableAutoPipelining: true },
   );
   // The window logs one warning per outage; ioredis would print every reconnect failure.
   redis.on('error', (err: Error) => logger.debug({ err: err.message }, 'view de-dup redis error'));
@@ -107,7 +107,9 @@ function rateLimitRedisOf(
 ): IngestDeps['rateLimitRedis'] {
   const redis = createRedis(
     { url: config.REDIS_URL, connectionName: 'tally-ingest-api-limits' },
-    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.RATE_LIMIT_TIMEOUT },
+    // Auto-pipelining: the limit checks of the requests read in one tick leave in one socket write;
+    // one write (and one read) per request was ~12 % of the API's CPU at 1-event requests (#19).
+    { enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: config.RATE_LIMIT_TIMEOUT, enableAutoPipelining: true },
   );
   let down = false;
   redis.on('error', (err: Error) => {
