@@ -18,6 +18,9 @@ import {
 import { counterKeys, type Metric } from '@tally/layout';
 import { q, type Catalog } from '@tally/catalog';
 
+/** No seed read: the script checks that each key and state exists (apply-script.ts, seed ''). */
+const NONE: ReadonlyMap<string, string> = new Map();
+
 type ApplyReply = ['ok', number, number, number] | ['conflict', string] | ['need_seed', string];
 
 interface RedisWithApply extends Redis {
@@ -34,6 +37,8 @@ export class CounterSink {
   /** Last applied offset per partition as read from Redis ('' = none), refreshed on conflict. */
   private readonly applied = new Map<string, string>();
   private readonly rewound = new Set<string>();
+  /** Partitions whose chunks read their seeds before the script: the last one met a missing key or state. */
+  private readonly seeding = new Set<string>();
 
   constructor(
     redis: Redis,
@@ -125,8 +130,16 @@ export class CounterSink {
         }
       }
       const keys = this.catalog.keys;
-      const seeds = await this.seedsFor([...effects, ...states.flatMap((e) => e.metrics.map((metric) => ({ metric, javId: e.javId })))]);
-      const stateSeeds = await this.stateSeedsFor(states);
+      // Optimistic: in steady state every display key and user state is in Redis, and the script
+      // itself refuses ('need_seed', before any write) a chunk that meets a missing one. Reading
+      // them first cost two round trips per chunk; they are read only after a refusal, and for this
+      // partition's next chunks until a read finds nothing missing.
+      const read = this.seeding.has(field);
+      const seeds = read
+        ? await this.seedsFor([...effects, ...states.flatMap((e) => e.metrics.map((metric) => ({ metric, javId: e.javId })))])
+        : NONE;
+      const stateSeeds = read ? await this.stateSeedsFor(states) : NONE;
+      if (read && seeds.size === 0 && stateSeeds.size === 0) this.seeding.delete(field);
       const reply = await this.redis.tallyApply(
         counterKeys.applied,
         counterKeys.pending,
@@ -172,9 +185,12 @@ export class CounterSink {
         return { kind: 'done' };
       }
       // conflict: another member advanced the partition (rebalance) — re-read and skip what it applied.
-      // need_seed: a display key vanished between our read and the script — read MySQL again.
+      // need_seed: a display key or state is missing (not read, or gone since the read) — read them.
+      if (reply[0] === 'need_seed') this.seeding.add(field);
       this.applied.delete(field);
-      this.logger.info({ topic: batch.topic, partition: batch.partition, reply }, 'counter apply retried');
+      // A refused optimistic chunk is routine (a movie's first count); a conflict is worth a line.
+      if (reply[0] === 'conflict') this.logger.info({ topic: batch.topic, partition: batch.partition, reply }, 'counter apply retried');
+      else this.logger.debug({ topic: batch.topic, partition: batch.partition, reply }, 'counter apply retried with seeds');
     }
     throw new TallyError('COUNTER_APPLY_CONTENDED', `could not apply ${batch.topic}[${batch.partition}] after 5 tries`, {
       retriable: true,
