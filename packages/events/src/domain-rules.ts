@@ -44,9 +44,16 @@ export const CLIENT_TIME_PATTERN =
   '^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$';
 const CLIENT_TIME = new RegExp(CLIENT_TIME_PATTERN);
 
-/** Characters as MySQL utf8mb4 counts them (code points), not UTF-16 units, so emoji count once (as JSON Schema's maxLength does). */
-function chars(s: string): number {
-  return [...s].length;
+/**
+ * Whether `s` has at most `max` characters as MySQL utf8mb4 counts them (code points), not UTF-16
+ * units, so emoji count once (as JSON Schema's maxLength does). A string of at most `max` units has
+ * at most `max` code points: only a longer one is counted (counting built an array per event).
+ */
+function atMostChars(s: string, max: number): boolean {
+  if (s.length <= max) return true;
+  let n = 0;
+  for (const _ of s) if (++n > max) return false;
+  return true;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -86,7 +93,7 @@ const name: DomainRuleSpec = {
   check: (v) => {
     if (v === null) return undefined;
     const s = v as string;
-    return s.trim() === '' || chars(s) > MAX_NAME_CHARS ? `must be a non-blank text of at most ${MAX_NAME_CHARS} characters` : undefined;
+    return s.trim() === '' || !atMostChars(s, MAX_NAME_CHARS) ? `must be a non-blank text of at most ${MAX_NAME_CHARS} characters` : undefined;
   },
   schema: { minLength: 1, maxLength: MAX_NAME_CHARS, pattern: '\\S' },
 };
@@ -149,7 +156,7 @@ export const DOMAIN_RULE_SPECS: Readonly<Record<string, DomainRuleSpec>> = {
   ip: ipRule,
   user_agent: {
     check: (v) =>
-      v === null || chars(v as string) <= MAX_USER_AGENT_CHARS ? undefined : `must be at most ${MAX_USER_AGENT_CHARS} characters`,
+      v === null || atMostChars(v as string, MAX_USER_AGENT_CHARS) ? undefined : `must be at most ${MAX_USER_AGENT_CHARS} characters`,
     schema: { maxLength: MAX_USER_AGENT_CHARS },
   },
   rating: {
@@ -157,7 +164,7 @@ export const DOMAIN_RULE_SPECS: Readonly<Record<string, DomainRuleSpec>> = {
     schema: { minimum: 1, maximum: 5 },
   },
   query: {
-    check: (v) => (chars(v as string) <= MAX_QUERY_CHARS ? undefined : `must be at most ${MAX_QUERY_CHARS} characters`),
+    check: (v) => (atMostChars(v as string, MAX_QUERY_CHARS) ? undefined : `must be at most ${MAX_QUERY_CHARS} characters`),
     schema: { maxLength: MAX_QUERY_CHARS },
   },
   result_count: nonNegative,
