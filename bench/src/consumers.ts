@@ -14,13 +14,14 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTempDatabase, migrateLatest, seedDemo } from '@tally/db';
 import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
-import { buckets, clientEvent, metric, p99, peakRssMb, quiet, startService, until } from './probe';
+import { buckets, clientEvent, metric, p99, peakRssMb, quiet, rssNowMb, startService, until } from './probe';
 import { plainInsertLimit, plainUpsertLimit, redisIncrLimit } from './limits';
 
 const ROOT = resolve(__dirname, '../..');
 
 const env = process.env;
 const N = Number(env.BENCH_EVENTS ?? 100_000);
+const IDLE_MS = 5_000;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
 const REDIS_URL = `${env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;
@@ -87,7 +88,7 @@ async function drain(
   port: number,
   expected: number,
   common: Record<string, string>,
-): Promise<{ perSec: number; rssMb: number; startMs: number }> {
+): Promise<{ perSec: number; rssMb: number; startMs: number; idleRssMb: number }> {
   const p = startService(name, port, { ...common, GROUP_ID: `bench-${name}-${randomUUID()}` });
   const processed = () => metric(port, 'tally_messages_processed_total').catch(() => 0);
   try {
@@ -98,7 +99,10 @@ async function drain(
     const t0 = Date.now();
     await until(async () => (await processed()) >= expected, 600_000, 100);
     const perSec = (expected - first) / Math.max(0.001, (Date.now() - t0) / 1000);
-    return { perSec, rssMb: peakRssMb(p.pid!), startMs: t0 - started };
+    const rssMb = peakRssMb(p.pid!);
+    // Idle: resident memory once the backlog is done and nothing arrives for IDLE_MS (target ≤ 100 MB).
+    await new Promise((r) => setTimeout(r, IDLE_MS));
+    return { perSec, rssMb, startMs: t0 - started, idleRssMb: rssNowMb(p.pid!) };
   } finally {
     p.kill('SIGTERM');
     await new Promise((r) => p.once('exit', r));
@@ -184,6 +188,12 @@ async function main(): Promise<void> {
         `${counter.rssMb.toFixed(0)} / ${logger.rssMb.toFixed(0)} / ${history.rssMb.toFixed(0)} MB`,
         (Math.max(counter.rssMb, logger.rssMb, history.rssMb) / 150).toFixed(2),
         'target < 150 MB',
+      ],
+      [
+        'idle RSS counter / event-logger / history',
+        `${counter.idleRssMb.toFixed(0)} / ${logger.idleRssMb.toFixed(0)} / ${history.idleRssMb.toFixed(0)} MB`,
+        (Math.max(counter.idleRssMb, logger.idleRssMb, history.idleRssMb) / 100).toFixed(2),
+        `target ≤ 100 MB, ${IDLE_MS / 1000} s after the backlog`,
       ],
     ];
     process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(22)} ${'ratio'.padStart(13)}  note\n`);

@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { eventDefinition, sampleEvents } from '@tally/events';
-import { clientEvent, cpuMs, peakRssMb } from './probe';
+import { clientEvent, cpuMs, peakRssMb, rssNowMb } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -168,7 +168,10 @@ async function main(): Promise<void> {
     process.stdout.write('bare route: latency at a fixed 1,000 req/s…\n');
     const bareFixed = await load({ connections: 32, overallRate: 1000, body: one }, BARE_URL);
     const rss = peakRssMb(api.pid!);
-    report({ size, kafka, kafkajs, single, bareSingle, batch, fixed, bareFixed, rss });
+    // Idle: resident memory once the load stopped and nothing arrived for 5 s (target ≤ 100 MB).
+    await new Promise((r) => setTimeout(r, 5_000));
+    const idleRss = rssNowMb(api.pid!);
+    report({ size, kafka, kafkajs, single, bareSingle, batch, fixed, bareFixed, rss, idleRss });
   } finally {
     api.kill('SIGTERM');
     bare.kill('SIGTERM');
@@ -185,6 +188,7 @@ function report(r: {
   fixed: autocannon.Result;
   bareFixed: autocannon.Result;
   rss: number;
+  idleRss: number;
 }): void {
   const ok = (x: autocannon.Result) => x['2xx'];
   const single = ok(r.single) / SECONDS;
@@ -230,6 +234,7 @@ function report(r: {
       `p99 to the bare route's (target ≤ ${TARGET.p99ToBare}); non-2xx ${r.fixed.non2xx}`,
     ],
     ['ingest-api peak RSS', `${r.rss.toFixed(0)} MB`, (r.rss / 150).toFixed(2), 'ratio to the 150 MB target'],
+    ['ingest-api idle RSS', `${r.idleRss.toFixed(0)} MB`, (r.idleRss / 100).toFixed(2), 'ratio to the 100 MB target, 5 s after the load'],
   ];
   process.stdout.write(`\n${'measure'.padEnd(44)} ${'value'.padStart(16)} ${'ratio'.padStart(13)}  note\n`);
   for (const [a, b, c, d] of rows) process.stdout.write(`${a!.padEnd(44)} ${b!.padStart(16)} ${c!.padStart(13)}  ${d}\n`);
@@ -263,6 +268,7 @@ function report(r: {
         bareFixed1000: { requests: r.bareFixed.requests, latency: r.bareFixed.latency },
         targets: TARGET,
         peakRssMb: r.rss,
+        idleRssMb: r.idleRss,
       },
       null,
       2,

@@ -72,6 +72,12 @@ export async function quiet(port: number, name: string): Promise<void> {
   }, 600_000);
 }
 
+/** The process's resident memory now (VmRSS) in MiB; NaN when /proc does not say. */
+export function rssNowMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
 /** The process's peak resident memory (VmHWM) in MiB; NaN when /proc does not say. */
 export function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
