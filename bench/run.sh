@@ -2,6 +2,8 @@
 # Runs every benchmark on the real stack, one after the other (they would compete for the two cores).
 #   npm run bench            all benchmarks
 #   npm run bench -- --cold  the stack start-up benchmark also measures a cold start (empty caches)
+#   npm run bench -- --soak  only the soak run: the whole pipeline for ~10 minutes at half its maximum
+#                            (BENCH_SOAK_SECONDS, BENCH_SOAK_WARMUP_SECONDS, BENCH_SOAK_RATE)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash stack/stack up
@@ -10,6 +12,12 @@ npx tsc -b
 source stack/stack-lib.sh
 KAFKA_LIBS="$(kafka_libs)"
 export KAFKA_LIBS
+for arg in "$@"; do
+  if [ "$arg" = "--soak" ]; then
+    echo "### soak: ingest-api, counter, event-logger, history at half their maximum, RSS / lag / freshness per 30 s"
+    exec node bench/dist/soak.js
+  fi
+done
 echo "### ingest throughput, latency and memory"
 node bench/dist/ingest.js
 echo "### stack start-up and memory"
