@@ -72,6 +72,12 @@ async function produce(names: TopicNames, n: number): Promise<Map<EventType, num
   return counts;
 }
 
+/** The same with @platformatic/kafka (bench/platformatic-ceiling.mjs): a reference line, not used by Tally. */
+function platformaticCeiling(...args: string[]): number {
+  const out = execFileSync(process.execPath, [resolve(__dirname, '../platformatic-ceiling.mjs'), ...args], { encoding: 'utf8', env });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
+}
+
 /** The named client's ceiling (bench/src/kafkajs-ceiling.ts) in its own process, as a service would run. */
 function ceiling(...args: string[]): number {
   const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
@@ -128,6 +134,7 @@ async function main(): Promise<void> {
     const counterTopics = MIX.map(([t]) => names.topicFor(t)).join(',');
     const kafkajsBare = ceiling('consume', counterTopics, String(N));
     const kafkajsDecode = ceiling('consume', counterTopics, String(N), 'decode');
+    const platformatic = platformaticCeiling('consume', counterTopics, String(N));
     process.stdout.write(`kafkajs alone: ${Math.round(kafkajsBare)} msg/s, with Avro decode ${Math.round(kafkajsDecode)} msg/s\n`);
     const insertLimit = await plainInsertLimit(temp, 100_000);
     const upsertLimit = await plainUpsertLimit(temp, 100_000);
@@ -149,6 +156,12 @@ async function main(): Promise<void> {
         `${Math.round(kafkajsBare)} msg/s`,
         (kafkajsBare / redisLimit).toFixed(2),
         "the named client's ceiling",
+      ],
+      [
+        '@platformatic/kafka consumer alone (reference)',
+        `${Math.round(platformatic)} msg/s`,
+        (platformatic / redisLimit).toFixed(2),
+        `${(platformatic / kafkajsBare).toFixed(2)} × kafkajs; stream of messages, not used by Tally`,
       ],
       [
         'kafkajs consumer + Avro decode',
@@ -209,6 +222,7 @@ async function main(): Promise<void> {
           redisLimit,
           kafkajsBare,
           kafkajsDecode,
+          platformaticBare: platformatic,
           insertLimit,
           upsertLimit,
           counter,

@@ -77,6 +77,12 @@ function kafkajsCeiling(...args: string[]): number {
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
+/** The same load with @platformatic/kafka (bench/platformatic-ceiling.mjs): a reference line, not used by Tally. */
+function platformaticCeiling(...args: string[]): number {
+  const out = execFileSync(process.execPath, [resolve(__dirname, '../platformatic-ceiling.mjs'), ...args], { encoding: 'utf8', env });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
+}
+
 async function load(opts: Omit<autocannon.Options, 'url'>, url = URL): Promise<autocannon.Result> {
   return autocannon({ ...opts, url, method: 'POST', headers, duration: SECONDS });
 }
@@ -133,6 +139,8 @@ async function main(): Promise<void> {
   const kafka = kafkaProducerPerf(size);
   process.stdout.write('kafkajs alone (Node, same record size, acks=all)…\n');
   const kafkajs = kafkajsCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
+  process.stdout.write('@platformatic/kafka alone (reference, same shape)…\n');
+  const platformatic = platformaticCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
 
   // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to ingest-api's node, as in probe.ts.
   const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
     // Idle: resident memory once the load stopped and nothing arrived for 5 s (target ≤ 100 MB).
     await new Promise((r) => setTimeout(r, 5_000));
     const idleRss = rssNowMb(api.pid!);
-    report({ size, kafka, kafkajs, single, bareSingle, batch, fixed, bareFixed, rss, idleRss });
+    report({ size, kafka, kafkajs, platformatic, single, bareSingle, batch, fixed, bareFixed, rss, idleRss });
   } finally {
     api.kill('SIGTERM');
     bare.kill('SIGTERM');
@@ -182,6 +190,7 @@ function report(r: {
   size: number;
   kafka: { recordsPerSec: number; line: string };
   kafkajs: number;
+  platformatic: number;
   single: Measured;
   bareSingle: Measured;
   batch: Measured;
@@ -202,6 +211,12 @@ function report(r: {
       `${Math.round(r.kafkajs)} rec/s`,
       (r.kafkajs / r.kafka.recordsPerSec).toFixed(2),
       "the named client's ceiling, no HTTP",
+    ],
+    [
+      '@platformatic/kafka alone (reference)',
+      `${Math.round(r.platformatic)} rec/s`,
+      (r.platformatic / r.kafka.recordsPerSec).toFixed(2),
+      `${(r.platformatic / r.kafkajs).toFixed(2)} × kafkajs; pure-JS client, data for a later decision, not used by Tally`,
     ],
     [
       'ingest, 100 events per request',
@@ -249,6 +264,7 @@ function report(r: {
         recordSize: r.size,
         kafkaProducerPerf: r.kafka,
         kafkajsAloneRecordsPerSec: r.kafkajs,
+        platformaticAloneRecordsPerSec: r.platformatic,
         single: {
           eventsPerSec: single,
           non2xx: r.single.non2xx,
