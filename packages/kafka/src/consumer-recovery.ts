@@ -17,8 +17,8 @@ export function runnerConsumer(
     maxWaitTimeInMs: 250,
     // Smaller fetches than kafkajs' 10 MB (1 MB a partition): a fetch is held in memory until each of
     // its chunks is applied. A partition's share is ~256 bytes per message of a chunk (events are
-    // 130–300 bytes), at least 256 kB: MAX_CHUNK 1,000 still gets whole chunks. With preferSmallHeap
-    // (runtime heap.ts) it brought the consumers' peak RSS under 150 MB (#19).
+    // 130–300 bytes), at least 256 kB: MAX_CHUNK 1,000 still gets whole chunks. It took 25–40 MB
+    // off the consumers' peak RSS in the consumers benchmark (#19).
     maxBytesPerPartition: perPartition,
     maxBytes: Math.max(2 << 20, 2 * perPartition),
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },

@@ -6,10 +6,6 @@ import { runConsumerService } from '@tally/kafka';
 import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { COUNTER_PARTS, counterBinding, type CounterEvent } from './binding';
 import { loadCounterConfig } from './config';
-import { preferSmallHeap } from '@tally/runtime';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 const { c, catalog } = configOrExit('counter', () => {
   const c = loadCounterConfig();

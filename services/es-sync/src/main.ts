@@ -11,10 +11,6 @@ const ES_SYNC_PARTS: CatalogPart[] = ['movies', 'actors', 'tags', 'movieActors',
 import { EsSink } from './sink';
 import { CatalogSource } from './source';
 import { EsSync } from './sync';
-import { preferSmallHeap } from '@tally/runtime';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 const SUMMARY = [
   'Copies MySQL counts to the Elasticsearch jav index (partial updates past a watermark) and rewrites the actors and tags indices. Elasticsearch is never written on a user action.',

@@ -5,10 +5,6 @@ import { topicNames, type TallyEvent } from '@tally/events';
 import { runConsumerService } from '@tally/kafka';
 import { loadEventLoggerConfig } from './config';
 import { eventLoggerBinding } from './binding';
-import { preferSmallHeap } from '@tally/runtime';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 /** Wiring only: config → MySQL → the shared consumer service with the raw-log sink. */
 async function main(): Promise<void> {

@@ -7,10 +7,6 @@ import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { historyBinding } from './binding';
 import { loadHistoryConfig } from './config';
 import type { HistoryMessage } from './handler';
-import { preferSmallHeap } from '@tally/runtime';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 /** Wiring only: config → MySQL → sink → the shared consumer service (runner, management server, signals). */
 async function main(): Promise<void> {

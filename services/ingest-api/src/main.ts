@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { configOrExit } from '@tally/config';
 import { createKafka, eventSchemaCatalog, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
-import { createLogger, errorMessage, Lifecycle, ServiceMetrics, preferSmallHeap } from '@tally/runtime';
+import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { topicNames } from '@tally/events';
 // The Redis factory alone: @tally/clients' index also loads knex, mongodb and the Elasticsearch
 // client, +30 MB of RSS in a process that uses none of them.
@@ -11,9 +11,6 @@ import { loadIngestConfig, type IngestConfig } from './config';
 import { RedisCountedViews } from './counted-views-redis';
 import { EventSink } from './sink';
 import { ViewWindow } from './view-window';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 // How often the ingest API makes sure the registry still has its schemas: the stack's and compose's
 // registries keep them in MySQL, but one run in memory (or emptied by hand) comes back without them,

@@ -4,7 +4,7 @@ import { catalogFromConfig, checkCatalogAtStart } from '@tally/catalog';
 import { configOrExit } from '@tally/config';
 import { createElasticsearchClient, createMongo, createMysql, createRedis, readiness } from '@tally/clients';
 import { createKafka } from '@tally/kafka';
-import { createLogger, Lifecycle, ServiceMetrics, preferSmallHeap } from '@tally/runtime';
+import { createLogger, Lifecycle, ServiceMetrics } from '@tally/runtime';
 import { buildApp, CATALOG_PARTS } from './app';
 import { forget } from '@tally/privacy';
 import { RegistryCodec } from '@tally/kafka';
@@ -14,9 +14,6 @@ import { FeaturedStore } from './featured';
 import { HistoryStore } from './history';
 import { PipelineHealth } from './pipeline-health';
 import { TagSearch } from './tag-search';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 /** Wiring only: config and catalog → clients → schema check → stores → app → signals. */
 async function main(): Promise<void> {

@@ -7,10 +7,6 @@ import { loadRetentionConfig, retentionSettings, topicRetention } from './config
 import { retentionRules } from './handler';
 import { retentionMetrics, runRetention } from './prune';
 import { RetentionSink } from './sink';
-import { preferSmallHeap } from '@tally/runtime';
-
-// First: the heap policy holds from the first allocation of the service's own work (heap.ts).
-preferSmallHeap();
 
 const SUMMARY =
   "Deletes rows past their retention from Tally's raw logs, history_applied_events, dead letters, requeue records, the flush ledger and job_runs, in small batches that never hold long locks.";
