@@ -1,5 +1,8 @@
 #!/usr/bin/env node
-import { createMysql, readiness } from '@tally/clients';
+// Each client's own module: @tally/clients' index also loads mongodb and the Elasticsearch client
+// (+25 MB of RSS in a process that uses neither).
+import { readiness } from '@tally/clients/checks';
+import { createMysql } from '@tally/clients/mysql';
 import { configOrExit } from '@tally/config';
 import { runJobService } from '@tally/jobs';
 import { jobNames } from '@tally/layout';
