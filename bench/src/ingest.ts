@@ -216,7 +216,7 @@ function report(r: {
       '@platformatic/kafka alone (reference)',
       `${Math.round(r.platformatic)} rec/s`,
       (r.platformatic / r.kafka.recordsPerSec).toFixed(2),
-      `${(r.platformatic / r.kafkajs).toFixed(2)} × kafkajs; pure-JS client, data for a later decision, not used by Tally`,
+      `${(r.platformatic / r.kafkajs).toFixed(2)} × kafkajs; pure-JS client, one send at a time (see platformatic-ceiling.mjs); data, not used by Tally`,
     ],
     [
       'ingest, 100 events per request',
