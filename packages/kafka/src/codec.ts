@@ -50,6 +50,8 @@ export interface Decoded<T = unknown> {
 
 // Confluent wire format: magic byte 0, schema id (int32 big-endian), then the Avro body.
 const HEADER_BYTES = 5;
+/** encodeValidated's working buffer (one per process: encoding is synchronous). */
+let scratch = Buffer.allocUnsafe(64 << 10);
 
 function registryStatus(err: unknown): number | undefined {
   if (err && typeof err === 'object' && 'status' in err && typeof (err as { status: unknown }).status === 'number') {
@@ -225,12 +227,20 @@ export class RegistryCodec {
    * `schemaId`): header + avsc body, skipping the client library's second validation pass
    * (≈15 µs → ≈2 µs per event, measured; it was a third of the ingest API's CPU per event).
    */
-  encodeValidated(schemaId: number, type: { toBuffer(v: unknown): Buffer }, value: unknown): Buffer {
-    const body = type.toBuffer(value);
-    const out = Buffer.allocUnsafe(HEADER_BYTES + body.length);
-    out[0] = 0;
-    out.writeInt32BE(schemaId, 1);
-    body.copy(out, HEADER_BYTES);
+  encodeValidated(schemaId: number, type: { encode(v: unknown, buf: Buffer, pos: number): number }, value: unknown): Buffer {
+    // Header and body are written into one reused scratch buffer and copied out once into a pooled
+    // allocation: avsc's toBuffer zero-fills a fresh, unpooled Buffer per record (2 % of the
+    // ingest API's CPU at 100-event requests, and its garbage; #19).
+    let end = type.encode(value, scratch, HEADER_BYTES);
+    if (end < 0) {
+      // Too small by -end bytes (avsc's convention): grow, keep the larger buffer for next time.
+      scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
+      end = type.encode(value, scratch, HEADER_BYTES);
+    }
+    scratch[0] = 0;
+    scratch.writeInt32BE(schemaId, 1);
+    const out = Buffer.allocUnsafe(end);
+    scratch.copy(out, 0, 0, end);
     return out;
   }
 
