@@ -2,9 +2,17 @@
  * Flusher benchmark: one `flusher --once` moving 100,000 distinct pending counters from Redis into
  * MySQL (target < 3 s), beside the physical limit measured in the same run on the same data: a raw
  * HGETALL of the same hash plus the same 100,000 row updates as one raw batched statement set
- * (MEMORY temp table + UPDATE … JOIN in 5,000-row chunks, one transaction) without ledger, offsets,
- * re-alignment or process start. Isolated: own MySQL database, own redis-server on a spare port.
- * Env: BENCH_COUNTERS (default 100000), BENCH_REDIS_PORT (default 16390).
+ * (MEMORY temp table + UPDATE … JOIN in 5,000-row chunks, one transaction; its text built before
+ * the timer), without ledger, offsets, re-alignment or process start.
+ * Like with like: the flush is timed by its own job_runs row (take → cleanup, what the ratio uses),
+ * since the limit runs inside this process; the process start (node, module load, connections,
+ * catalog check) is printed beside it, not left out. The flusher also re-aligns the 100,000
+ * display keys (a MySQL read and a Redis write per key), which the limit does not do: a raw
+ * SELECT + MSET of as many keys is printed as that step's own floor, for context only; the ratio
+ * stays the issue's.
+ * Isolated: own MySQL database, own redis-server on a spare port.
+ * Env: BENCH_COUNTERS (default 100000), BENCH_REDIS_PORT (default 16390), BENCH_ROUNDS (default 2;
+ * each value printed is the best round), BENCH_NODE_ARGS (for the flusher's node, e.g. `--cpu-prof`).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,6 +25,7 @@ const ROOT = resolve(__dirname, '../..');
 
 const env = process.env;
 const N = Number(env.BENCH_COUNTERS ?? 100_000);
+const ROUNDS = Number(env.BENCH_ROUNDS ?? 2);
 const REDIS_PORT = Number(env.BENCH_REDIS_PORT ?? 16_390);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
 const METRICS = ['views', 'downloads', 'likes'] as const;
@@ -45,16 +54,12 @@ async function fillPending(redis: Redis, hash: Record<string, string>): Promise<
   for (let i = 0; i < entries.length; i += 10_000) await redis.hset(PENDING, Object.fromEntries(entries.slice(i, i + 10_000)));
 }
 
-async function rawHgetall(redis: Redis): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const h = await redis.hgetall(PENDING);
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (Object.keys(h).length < N) throw new Error('pending hash incomplete');
-  return ms;
-}
-
-/** The same row updates as raw SQL: the floor any flush design pays on this server. */
-async function rawUpdates(temp: TempDatabase, hash: Record<string, string>): Promise<number> {
+/**
+ * The limit: HGETALL, then the same row updates as raw batched SQL. The statements' text is built
+ * before the timer starts: the limit is the servers' work and the transfers only, as optimistic as
+ * a limit should be (the flusher's own decoding and SQL text are inside its run).
+ */
+async function rawFlush(redis: Redis, temp: TempDatabase, hash: Record<string, string>): Promise<{ hgetall: number; sql: number }> {
   const rows = Object.entries(hash)
     .filter(([f]) => !f.startsWith('off:'))
     .map(([f, v]) => {
@@ -62,6 +67,10 @@ async function rawUpdates(temp: TempDatabase, hash: Record<string, string>): Pro
       return `(${id},${metric === 'views' ? v : 0},${metric === 'downloads' ? v : 0},${metric === 'likes' ? v : 0})`;
     });
   const t0 = process.hrtime.bigint();
+  const h = await redis.hgetall(PENDING);
+  const t1 = process.hrtime.bigint();
+  if (Object.keys(h).length < N) throw new Error('pending hash incomplete');
+  const t2 = process.hrtime.bigint();
   await temp.db.transaction(async (trx) => {
     await trx.raw(
       'CREATE TEMPORARY TABLE raw_d (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, views BIGINT NOT NULL, downloads BIGINT NOT NULL, likes BIGINT NOT NULL) ENGINE=MEMORY',
@@ -75,7 +84,33 @@ async function rawUpdates(temp: TempDatabase, hash: Record<string, string>): Pro
     }
     await trx.raw('DROP TEMPORARY TABLE raw_d');
   });
+  return { hgetall: Number(t1 - t0) / 1e6, sql: Number(process.hrtime.bigint() - t2) / 1e6 };
+}
+
+/** Floor of the re-align step (context, not in the limit): the new counts read by id, written as N keys (own prefix). */
+async function rawRealign(redis: Redis, temp: TempDatabase): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  for (let s = 1; s <= N; s += 3_000) {
+    const ids = Array.from({ length: Math.min(3_000, N - s + 1) }, (_, i) => s + i);
+    const [rows] = (await temp.db.raw(`SELECT id, views, downloads, likes FROM jav WHERE id IN (${ids.join(',')})`)) as [
+      { id: number; views: number; downloads: number; likes: number }[],
+    ];
+    await redis.mset(rows.flatMap((r) => [`bench:raw:${METRICS[r.id % 3]}:${r.id}`, String(r[METRICS[r.id % 3]!])]));
+  }
   return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+/** Every display key the flush re-aligned equals its MySQL value (nothing is pending after it). */
+async function checkDisplay(redis: Redis, temp: TempDatabase): Promise<void> {
+  for (let s = 1; s <= N; s += 10_000) {
+    const [rows] = (await temp.db.raw('SELECT id, views, downloads, likes FROM jav WHERE id BETWEEN ? AND ? ORDER BY id', [
+      s,
+      s + 9_999,
+    ])) as [Record<string, number>[]];
+    const shown = await redis.mget(rows.map((r) => `jav:${METRICS[r.id! % 3]}:${r.id}`));
+    const bad = rows.findIndex((r, i) => Number(shown[i]) !== Number(r[METRICS[r.id! % 3]!]));
+    if (bad >= 0) throw new Error(`display key of movie ${rows[bad]!.id} is ${shown[bad]}, MySQL has ${JSON.stringify(rows[bad])}`);
+  }
 }
 
 async function sums(temp: TempDatabase): Promise<number[]> {
@@ -88,7 +123,8 @@ async function sums(temp: TempDatabase): Promise<number[]> {
 /** `flusher --once`: wall time of the process, and the run itself as job_runs recorded it. */
 async function flushOnce(temp: TempDatabase): Promise<{ wallMs: number; runMs: number; steps: Record<string, number> }> {
   const t0 = process.hrtime.bigint();
-  const p = spawn(process.execPath, [resolve(ROOT, 'services/flusher/dist/main.js'), '--once'], {
+  const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const p = spawn(process.execPath, [...nodeArgs, resolve(ROOT, 'services/flusher/dist/main.js'), '--once'], {
     env: { ...env, MYSQL_URL: temp.url, REDIS_URL: `redis://127.0.0.1:${REDIS_PORT}`, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -144,12 +180,12 @@ async function main(): Promise<void> {
     await migrateLatest(temp.db);
     await seedMovies(temp);
     const hash = pendingHash();
-    process.stdout.write(`${N} counters: measuring the limit (raw HGETALL + raw batched UPDATEs), then flusher --once, twice each…\n`);
-    const limits: { hgetall: number; sql: number }[] = [];
+    process.stdout.write(`${N} counters: the limit (raw HGETALL + raw batched UPDATEs), then flusher --once, ${ROUNDS} rounds…\n`);
+    const limits: { hgetall: number; sql: number; realign: number }[] = [];
     const flushes: { wallMs: number; runMs: number; steps: Record<string, number> }[] = [];
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       await fillPending(redis, hash);
-      limits.push({ hgetall: await rawHgetall(redis), sql: await rawUpdates(temp, hash) });
+      limits.push({ ...(await rawFlush(redis, temp, hash)), realign: await rawRealign(redis, temp) });
       const before = await sums(temp);
       flushes.push(await flushOnce(temp));
       const after = await sums(temp);
@@ -160,29 +196,43 @@ async function main(): Promise<void> {
       );
       if (after.some((v, k) => v - before[k]! !== want[k])) throw new Error(`flush not exact: ${before} → ${after}, deltas ${want}`);
       if ((await redis.exists(PENDING, 'tally:counter:flushes')) !== 0) throw new Error('flush left keys behind');
+      await checkDisplay(redis, temp);
     }
-    const limit = Math.min(...limits.map((l) => l.hgetall + l.sql));
+    const min = (xs: number[]) => Math.min(...xs);
+    const limit = min(limits.map((l) => l.hgetall + l.sql));
+    const realignFloor = min(limits.map((l) => l.realign));
     const best = flushes.reduce((a, b) => (a.runMs < b.runMs ? a : b));
+    const ms = (v: number) => `${v.toFixed(0)} ms`;
     const rows: [string, string, string, string][] = [
-      ['raw HGETALL of the hash', `${Math.min(...limits.map((l) => l.hgetall)).toFixed(0)} ms`, '', ''],
-      ['raw batched UPDATEs (temp table + JOIN)', `${Math.min(...limits.map((l) => l.sql)).toFixed(0)} ms`, '', ''],
-      ['limit: HGETALL + UPDATEs', `${limit.toFixed(0)} ms`, '1.00 (limit)', ''],
-      ['flush run (job_runs: take → cleanup)', `${best.runMs.toFixed(0)} ms`, (best.runMs / limit).toFixed(2), 'target < 3,000 ms'],
-      ['  of which read / mysql / realign / cleanup', Object.values(best.steps).join(' / ') + ' ms', '', ''],
-      [
-        'flusher --once, process wall time',
-        `${best.wallMs.toFixed(0)} ms`,
-        (best.wallMs / limit).toFixed(2),
-        'includes node start + connects',
-      ],
+      ['raw HGETALL of the hash', ms(min(limits.map((l) => l.hgetall))), '', ''],
+      ['raw batched UPDATEs (temp table + JOIN)', ms(min(limits.map((l) => l.sql))), '', ''],
+      ['limit: HGETALL + UPDATEs', ms(limit), '1.00 (limit)', ''],
+      ['flush run (job_runs: take → cleanup)', ms(best.runMs), (best.runMs / limit).toFixed(2), 'issue #19: ≤ 1.3; < 3,000 ms'],
+      [`  of which ${Object.keys(best.steps).join(' / ')}`, `${Object.values(best.steps).join(' / ')} ms`, '', ''],
+      ['flusher --once, process wall time', ms(best.wallMs), (best.wallMs / limit).toFixed(2), ''],
+      ['  of which before the run', ms(best.wallMs - best.runMs), '', 'node start, modules, connects, catalog check, exit'],
+      ['raw re-align floor (SELECT + MSET, context)', ms(realignFloor), '', 'a step the limit does not have'],
+      ['flush run vs limit + re-align floor', '', (best.runMs / (limit + realignFloor)).toFixed(2), 'context only'],
     ];
-    process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(12)} ${'ratio'.padStart(13)}  note\n`);
-    for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(42)} ${b.padStart(12)} ${c.padStart(13)}  ${d}\n`);
+    process.stdout.write(`\n${'measure'.padEnd(44)} ${'value'.padStart(22)} ${'ratio'.padStart(13)}  note\n`);
+    for (const [a, b, c, d] of rows) process.stdout.write(`${a.padEnd(44)} ${b.padStart(22)} ${c.padStart(13)}  ${d}\n`);
     mkdirSync(resolve(__dirname, '../results'), { recursive: true });
     const file = resolve(__dirname, `../results/flusher-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
     writeFileSync(
       file,
-      JSON.stringify({ at: new Date().toISOString(), counters: N, limits, flushes, limitMs: limit, ratio: best.runMs / limit }, null, 2),
+      JSON.stringify(
+        {
+          at: new Date().toISOString(),
+          counters: N,
+          limits,
+          flushes,
+          limitMs: limit,
+          realignFloorMs: realignFloor,
+          ratio: best.runMs / limit,
+        },
+        null,
+        2,
+      ),
     );
     process.stdout.write(`\nwritten ${file}\n`);
   } finally {

@@ -93,7 +93,9 @@ const name: DomainRuleSpec = {
   check: (v) => {
     if (v === null) return undefined;
     const s = v as string;
-    return s.trim() === '' || !atMostChars(s, MAX_NAME_CHARS) ? `must be a non-blank text of at most ${MAX_NAME_CHARS} characters` : undefined;
+    return s.trim() === '' || !atMostChars(s, MAX_NAME_CHARS)
+      ? `must be a non-blank text of at most ${MAX_NAME_CHARS} characters`
+      : undefined;
   },
   schema: { minLength: 1, maxLength: MAX_NAME_CHARS, pattern: '\\S' },
 };

@@ -139,3 +139,20 @@ it('rolls back when the taken hash vanished before the commit (Redis lost its da
   expect((await temp.db('counter_offsets').where({ topic: 't.movie.viewed' }).first('offset')).offset).toBe(25);
   await sink.cleanup('lost-1');
 });
+
+it("re-aligns each display key to MySQL + what is pending now, across the script's 1,000-key batches", async () => {
+  const sink = new FlushSink(redis, temp.db, { ...opts, realignChunkKeys: 2_500 }, DEMO_CATALOG);
+  const fields = METRICS.flatMap((metric) => Array.from({ length: MOVIES }, (_, i) => ({ metric, id: i + 1 })));
+  fields.push({ metric: 'views', id: 999_999 }); // no such movie in MySQL: 0 + its pending delta
+  const pending: Record<string, string> = { 'views:999999': '3' };
+  for (const f of fields) if (f.id % 7 === 0) pending[`${f.metric}:${f.id}`] = String((f.id % 5) - 2);
+  await redis.hset(counterKeys.pending, pending);
+  try {
+    expect(await sink.realign(fields)).toBe(fields.length);
+    const mysql = await totals();
+    const want = fields.map((f) => (mysql.get(`${f.metric}:${f.id}`) ?? 0) + Number(pending[`${f.metric}:${f.id}`] ?? 0));
+    expect((await redis.mget(...fields.map((f) => `jav:${f.metric}:${f.id}`))).map(Number)).toEqual(want);
+  } finally {
+    await redis.del(counterKeys.pending);
+  }
+});

@@ -16,14 +16,7 @@ function fakeStore(opts: { leftovers?: string[]; ledger?: string[]; pending?: bo
       ledger.delete(id);
       return opts.pending ?? true;
     },
-    read: async (id) =>
-      id === 'gone'
-        ? undefined
-        : new Map([
-            ['views:1', '2'],
-            ['likes:9', '1'],
-            ['off:t:0', '5'],
-          ]),
+    read: async (id) => (id === 'gone' ? undefined : ['views:1', '2', 'likes:9', '1', 'off:t:0', '5']),
     isApplied: async (id) => ledger.has(id),
     apply: async (id) => {
       calls.push(`apply:${id.length > 10 ? 'new' : id}`);

@@ -90,6 +90,7 @@ export class Flusher {
       await this.store.cleanup(flushId);
       return;
     }
+    const tRead = performance.now();
     const flush = parseFlushHash(hash);
     if (flush.malformed.length > 0) {
       this.malformed.inc(flush.malformed.length);
@@ -106,7 +107,7 @@ export class Flusher {
     } else {
       this.failpoint('after_commit');
       const unknown = new Set(report.unknownIds);
-      const unknownFields = flush.fields.filter((f) => unknown.has(f.id)).length;
+      const unknownFields = unknown.size === 0 ? 0 : flush.fields.filter((f) => unknown.has(f.id)).length;
       if (unknownFields > 0) {
         this.unknown.inc(unknownFields);
         logger.warn(
@@ -126,7 +127,8 @@ export class Flusher {
     await this.store.cleanup(flushId);
     // Per-step milliseconds: what to look at first when a flush gets slow.
     const ms = {
-      read: Math.round(t1 - t0),
+      read: Math.round(tRead - t0),
+      parse: Math.round(t1 - tRead),
       mysql: Math.round(t2 - t1),
       realign: Math.round(t4 - t3),
       cleanup: Math.round(performance.now() - t4),

@@ -1,4 +1,7 @@
-import { chunks, insertDeltasSql, parseFlushHash, realignArgs } from './handler';
+import { chunks, insertDeltasSql, metricsIn, parseFlushHash as parseFlat, realignArgs } from './handler';
+
+// The tests write a hash as its pairs; the flusher gets it flat, as HSCAN returns it.
+const parseFlushHash = (pairs: [string, string][]) => parseFlat(pairs.flat());
 
 const none = { rating_count: 0, rating_sum: 0, watchlists: 0 };
 
@@ -51,6 +54,39 @@ describe('parseFlushHash', () => {
     ]);
   });
 
+  it('counts a field HSCAN returned twice once, and keeps a differently written id apart', () => {
+    const p = parseFlushHash([
+      ['views:3', '2'],
+      ['off:t:0', '9'],
+      ['views:3', '2'],
+      ['views:03', '5'],
+      ['off:t:0', '9'],
+      ['state:like:3:1', '1||1'],
+      ['state:like:3:1', '1||1'],
+    ]);
+    expect(p.movies).toEqual([{ id: 3, views: 7, downloads: 0, likes: 0, ...none }]);
+    expect(p.fields).toEqual([
+      { metric: 'views', id: 3 },
+      { metric: 'views', id: 3 },
+    ]);
+    expect(p.offsets).toHaveLength(1);
+    expect(p.states).toHaveLength(1);
+  });
+
+  it('reads deltas up to the largest safe integer, negative and zero included', () => {
+    const p = parseFlushHash([
+      ['views:1', '9007199254740991'],
+      ['likes:1', '-9007199254740991'],
+      ['downloads:1', '-0'],
+      ['views:2', '9007199254740992'],
+      ['views:3', '-'],
+      ['views:4', '+1'],
+      ['views:5', ''],
+    ]);
+    expect(p.movies).toEqual([{ id: 1, views: 9007199254740991, downloads: 0, likes: -9007199254740991, ...none }]);
+    expect(p.malformed.sort()).toEqual(['views:2', 'views:3', 'views:4', 'views:5']);
+  });
+
   it('reports malformed fields instead of applying or throwing', () => {
     const p = parseFlushHash([
       ['views:1', '1.5'],
@@ -77,6 +113,16 @@ describe('SQL and script arguments', () => {
     ).toBe('INSERT INTO t (id, views, downloads, likes, rating_count, rating_sum, watchlists) VALUES (1,2,0,-1,0,5,0),(9,0,4,0,0,0,0)');
   });
 
+  it('names only the metrics a chunk moves; the temp table holds 0 for the others', () => {
+    const movies = [
+      { id: 3, views: 1, downloads: 0, likes: 0, ...none },
+      { id: 4, views: 0, downloads: 0, likes: -2, ...none },
+    ];
+    expect(metricsIn(movies)).toEqual(['views', 'likes']);
+    expect(insertDeltasSql('t', movies, metricsIn(movies))).toBe('INSERT INTO t (id, views, likes) VALUES (3,1,0),(4,0,-2)');
+    expect(() => insertDeltasSql('t', movies, ['views'])).toThrow(/movie 4: likes/);
+  });
+
   it('refuses a non-integer value rather than inlining it', () => {
     expect(() => insertDeltasSql('t', [{ id: 1, views: 0.5, downloads: 0, likes: 0, ...none }])).toThrow(/movie 1/);
   });
@@ -86,17 +132,17 @@ describe('SQL and script arguments', () => {
     expect(chunks([], 3)).toEqual([]);
   });
 
-  it('re-aligns to the MySQL value, 0 for a movie MySQL does not have', () => {
+  it('re-aligns to the MySQL value, in the order of the keys', () => {
     const counts = new Map([[1, { views: 10, downloads: 2, likes: 3, ...none }]]);
     const r = realignArgs(
       [
         { metric: 'views', id: 1 },
         { metric: 'likes', id: 8 },
       ],
-      counts,
+      (f) => counts.get(f.id)?.[f.metric] ?? 0,
       (f) => `jav:${f.metric}:${f.id}`,
       (f) => `${f.metric}:${f.id}`,
     );
-    expect(r).toEqual({ keys: ['jav:views:1', 'jav:likes:8'], argv: ['views:1', '10', 'likes:8', '0'] });
+    expect(r).toEqual({ keys: ['jav:views:1', 'jav:likes:8'], pendingFields: 'views:1,likes:8', values: '10,0' });
   });
 });

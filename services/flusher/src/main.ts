@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { createMysql, createRedis, readiness } from '@tally/clients';
+// Each client's own module: @tally/clients' index also loads mongodb and the Elasticsearch client
+// (+25 MB of RSS and ~250 ms of start-up in a process that uses neither).
+import { readiness } from '@tally/clients/checks';
+import { createMysql } from '@tally/clients/mysql';
+import { createRedis } from '@tally/clients/redis';
 import { configOrExit } from '@tally/config';
 import { runJobService } from '@tally/jobs';
 import { jobNames } from '@tally/layout';

@@ -3,7 +3,16 @@ import type { Knex } from 'knex';
 import { counterKeys, METRICS, type Metric } from '@tally/layout';
 import { q, USER_STATE_UPSERT_TAIL, type Catalog } from '@tally/catalog';
 import { TallyError } from '@tally/runtime';
-import { chunks, insertDeltasSql, realignArgs, type CounterField, type MovieCounts, type ParsedFlush, type UserState } from './handler';
+import {
+  chunks,
+  insertDeltasSql,
+  metricsIn,
+  realignArgs,
+  type CounterField,
+  type CountOf,
+  type ParsedFlush,
+  type UserState,
+} from './handler';
 import { REALIGN_SCRIPT, TAKE_SCRIPT } from './scripts';
 
 interface RedisWithScripts extends Redis {
@@ -27,6 +36,8 @@ export interface SinkOptions {
 
 // Per-session name: two flushes never share a MySQL session, so they never share this table.
 const TEMP_TABLE = 'flusher_deltas';
+// Re-align reads in flight (see realign): with the job lock's connection, 3 of MYSQL_POOL_SIZE's default 4; one is left for /readyz.
+const READS_AHEAD = 2;
 
 /** The flusher's I/O: the Redis side (take, read, re-align, clean up) and the MySQL transaction. */
 export class FlushSink {
@@ -52,18 +63,21 @@ export class FlushSink {
     return (await this.redis.tallyTake(counterKeys.pending, counterKeys.flushing(flushId), counterKeys.flushes, flushId)) === 1;
   }
 
-  /** A taken hash, page by page (HSCAN: no single reply blocks Redis); undefined when it does not exist. */
-  async read(flushId: string): Promise<Map<string, string> | undefined> {
+  /**
+   * A taken hash as the flat `field, value…` list, page by page (HSCAN: no single reply blocks
+   * Redis); undefined when it does not exist. Nobody writes a taken hash, so a field SCAN returns
+   * twice has the same value both times: parseFlushHash keeps one.
+   */
+  async read(flushId: string): Promise<string[] | undefined> {
     const key = counterKeys.flushing(flushId);
-    const out = new Map<string, string>();
+    const out: string[] = [];
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', this.opts.readPageFields);
-      // Nobody writes a taken hash, so a repeated field (SCAN may return one twice) has the same value.
-      for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1]!);
+      for (const item of flat) out.push(item);
       cursor = next;
     } while (cursor !== '0');
-    return out.size === 0 ? undefined : out;
+    return out.length === 0 ? undefined : out;
   }
 
   async isApplied(flushId: string): Promise<boolean> {
@@ -124,12 +138,15 @@ export class FlushSink {
     if (flush.movies.length === 0) return { javRows, unknownIds };
     await trx.raw(`DROP TEMPORARY TABLE IF EXISTS ${TEMP_TABLE}`);
     await trx.raw(
-      `CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ${METRICS.map((m) => `${m} BIGINT NOT NULL`).join(', ')}) ENGINE=MEMORY`,
+      `CREATE TEMPORARY TABLE ${TEMP_TABLE} (id BIGINT UNSIGNED NOT NULL PRIMARY KEY, ${METRICS.map((m) => `${m} BIGINT NOT NULL DEFAULT 0`).join(', ')}) ENGINE=MEMORY`,
     );
     try {
       for (const chunk of chunks(flush.movies, this.opts.mysqlChunkRows)) {
-        await trx.raw(insertDeltasSql(TEMP_TABLE, chunk));
-        const [res] = (await trx.raw(this.updateSql())) as [{ affectedRows: number }];
+        // Only the metrics this chunk moves: adding 0 to the other columns is work for nothing.
+        const metrics = metricsIn(chunk);
+        if (metrics.length === 0) continue;
+        await trx.raw(insertDeltasSql(TEMP_TABLE, chunk, metrics));
+        const [res] = (await trx.raw(this.updateSql(metrics))) as [{ affectedRows: number }];
         // mysql2 connects with FOUND_ROWS: affectedRows counts matched rows, so a gap means missing movies.
         javRows += res.affectedRows;
         if (res.affectedRows < chunk.length) {
@@ -149,49 +166,75 @@ export class FlushSink {
 
   /**
    * Sets display = MySQL + pending for the fields, one atomic script per chunk; returns keys set.
-   * The MySQL read of the next chunk overlaps the script of this one: the two cost about the same
-   * (~12 ms each per 3,000 keys), so the overlap nearly halves the step.
+   * Pipelined, because the MySQL read of a chunk costs about three times its script (~10 vs ~3.5 ms
+   * per 3,000 keys): the reads of the next two chunks run while this one's arguments are built and
+   * its script is sent, and a script is awaited only once the next one is sent. So at most two reads
+   * and two scripts are in flight, whatever the flush's size, and each read still comes after the
+   * commit, two chunks ahead of its own script.
    */
   async realign(fields: readonly CounterField[]): Promise<number> {
     const parts = chunks(fields, this.opts.realignChunkKeys);
-    const read = (i: number): Promise<MovieCounts> | undefined => {
-      if (i >= parts.length) return undefined;
-      const p = this.countsOf(parts[i]!);
-      p.catch(() => undefined); // awaited below; this only keeps a read left behind by a failed script from crashing the process
+    const started = <T>(p: Promise<T>): Promise<T> => {
+      p.catch(() => undefined); // awaited below; this only keeps one left behind by an earlier failure from crashing the process
       return p;
     };
+    const reads: (Promise<CountOf> | undefined)[] = parts.slice(0, READS_AHEAD).map((part) => started(this.countsOf(part)));
     let set = 0;
-    let next = read(0);
+    let script: Promise<number> | undefined;
     for (let i = 0; i < parts.length; i++) {
-      const counts = await next!;
-      next = read(i + 1);
-      const { keys, argv } = realignArgs(
+      const countOf = await reads[i]!;
+      reads[i] = undefined;
+      if (i + READS_AHEAD < parts.length) reads.push(started(this.countsOf(parts[i + READS_AHEAD]!)));
+      const { keys, pendingFields, values } = realignArgs(
         parts[i]!,
-        counts,
+        countOf,
         (f) => this.catalog.keys.display(f.metric, f.id),
         (f) => counterKeys.pendingField(f.metric, f.id),
       );
-      set += await this.redis.tallyRealign(keys.length + 1, counterKeys.pending, ...keys, ...argv);
+      const previous = script;
+      script = started(this.redis.tallyRealign(keys.length + 1, counterKeys.pending, ...keys, pendingFields, values));
+      if (previous) set += await previous;
     }
+    if (script) set += await script;
     return set;
   }
 
   /** The movies' counter columns as the catalog maps them (the app's names, Tally's arithmetic). */
-  private updateSql(): string {
+  private updateSql(metrics: readonly Metric[]): string {
     const m = this.catalog.movies;
     const c = (metric: Metric) => `j.${q(m.counts[metric])} = j.${q(m.counts[metric])} + d.${metric}`;
     return `UPDATE ${this.catalog.sql('movies')} j JOIN ${TEMP_TABLE} d ON d.id = j.${q(m.id)}
-           SET ${METRICS.map(c).join(', ')}, j.${q(m.countsUpdatedAt)} = NOW(3)`;
+           SET ${metrics.map(c).join(', ')}, j.${q(m.countsUpdatedAt)} = NOW(3)`;
   }
 
-  private async countsOf(fields: readonly CounterField[]): Promise<MovieCounts> {
-    // Ids are integers parsed and checked by parseFlushHash: inlined like the deltas.
-    const ids = [...new Set(fields.map((f) => f.id))];
-    const id = q(this.catalog.movies.id);
-    const [rows] = (await this.db.raw(
-      `SELECT m.${id} AS id, ${this.catalog.movieCountsSelect('m')} FROM ${this.catalog.sql('movies')} m WHERE m.${id} IN (${ids.join(',')})`,
-    )) as [({ id: number } & Record<Metric, number | string>)[]];
-    return new Map(rows.map((r) => [Number(r.id), Object.fromEntries(METRICS.map((m) => [m, Number(r[m])])) as Record<Metric, number>]));
+  /**
+   * MySQL's counts of these fields' movies: only the metrics they name, rows kept as the driver's
+   * arrays, not catalog.movieCountsSelect's every metric + counts_updated_at as objects (decoding
+   * that DATETIME alone was 20 ms of a 100k-key re-align, an object per row as much again). Ids are
+   * integers parsed and checked by parseFlushHash: inlined like the deltas.
+   */
+  private async countsOf(fields: readonly CounterField[]): Promise<CountOf> {
+    const ids = new Set<number>();
+    const named = new Set<Metric>();
+    for (const f of fields) {
+      ids.add(f.id);
+      named.add(f.metric);
+    }
+    const metrics = METRICS.filter((metric) => named.has(metric));
+    const column = Object.fromEntries(metrics.map((metric, k) => [metric, k + 1])) as Partial<Record<Metric, number>>;
+    const m = this.catalog.movies;
+    const id = q(m.id);
+    const [rows] = (await this.db
+      .raw(
+        `SELECT ${id}, ${metrics.map((metric) => q(m.counts[metric])).join(', ')} FROM ${this.catalog.sql('movies')} WHERE ${id} IN (${[...ids].join(',')})`,
+      )
+      .options({ rowsAsArray: true })) as [(number | string)[][]];
+    const byId = new Map<number, (number | string)[]>();
+    for (const r of rows) byId.set(Number(r[0]), r);
+    return (f) => {
+      const row = byId.get(f.id);
+      return row === undefined ? 0 : Number(row[column[f.metric]!]);
+    };
   }
 
   /**
