@@ -150,7 +150,10 @@ describe('the stack registry keeps its schemas in MariaDB', () => {
     await createTopic(topic);
     const written: Written[] = [];
     for (const id of [...first.ids.values(), v2Id]) {
-      const type = (await codec.registry.getSchema(id)) as unknown as { random(): unknown; encode(v: unknown, buf: Buffer, pos: number): number };
+      const type = (await codec.registry.getSchema(id)) as unknown as {
+        random(): unknown;
+        encode(v: unknown, buf: Buffer, pos: number): number;
+      };
       for (let n = 0; n < 3; n++) written.push({ id, value: codec.encodeValidated(id, type, type.random()) });
     }
     await produceRaw(
