@@ -10,6 +10,7 @@ import * as userStateFigures from './0008-user-state-figures';
 import * as viewRepeatFlag from './0009-view-repeat-flag';
 import * as retentionIndexes from './0010-retention-indexes';
 import * as forgottenPeople from './0011-forgotten-people';
+import * as dashboardWindowIndexes from './0012-dashboard-window-indexes';
 
 interface NamedMigration {
   /** Stored in tally_migrations: never rename one that has shipped. No extension, so ts and js agree. */
@@ -41,6 +42,7 @@ export const MIGRATIONS: readonly NamedMigration[] = [
   { name: '0009_view_repeat_flag', migration: viewRepeatFlag },
   { name: '0010_retention_indexes', migration: retentionIndexes },
   { name: '0011_forgotten_people', migration: forgottenPeople },
+  { name: '0012_dashboard_window_indexes', migration: dashboardWindowIndexes },
 ];
 
 /**
