@@ -14,7 +14,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createTempDatabase, migrateLatest, seedDemo } from '@tally/db';
 import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
 import { RegistryCodec } from '@tally/kafka';
-import { buckets, clientEvent, cpuMs, metric, p99, peakRssMb, quiet, rssNowMb, startService, until } from './probe';
+import { buckets, clientCeiling, clientEvent, cpuMs, metric, p99, peakRssMb, quiet, rssNowMb, startService, until } from './probe';
 import { plainInsertLimit, plainUpsertLimit, redisIncrLimit } from './limits';
 
 const ROOT = resolve(__dirname, '../..');
@@ -70,18 +70,6 @@ async function produce(names: TopicNames, n: number): Promise<Map<EventType, num
   }
   await producer.disconnect();
   return counts;
-}
-
-/** The same with @platformatic/kafka (bench/platformatic-ceiling.mjs): a reference line, not used by Tally. */
-function platformaticCeiling(...args: string[]): number {
-  const out = execFileSync(process.execPath, [resolve(__dirname, '../platformatic-ceiling.mjs'), ...args], { encoding: 'utf8', env });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
-}
-
-/** The named client's ceiling (bench/src/kafkajs-ceiling.ts) in its own process, as a service would run. */
-function ceiling(...args: string[]): number {
-  const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
 /**
@@ -140,9 +128,9 @@ async function main(): Promise<void> {
     process.stdout.write('limits: redis-benchmark, plain INSERT, plain upsert…\n');
     const redisLimit = redisIncrLimit();
     const counterTopics = MIX.map(([t]) => names.topicFor(t)).join(',');
-    const kafkajsBare = ceiling('consume', counterTopics, String(N));
-    const kafkajsDecode = ceiling('consume', counterTopics, String(N), 'decode');
-    const platformatic = platformaticCeiling('consume', counterTopics, String(N));
+    const kafkajsBare = clientCeiling('kafkajs', 'consume', counterTopics, String(N));
+    const kafkajsDecode = clientCeiling('kafkajs', 'consume', counterTopics, String(N), 'decode');
+    const platformatic = clientCeiling('platformatic', 'consume', counterTopics, String(N));
     process.stdout.write(`kafkajs alone: ${Math.round(kafkajsBare)} msg/s, with Avro decode ${Math.round(kafkajsDecode)} msg/s\n`);
     const insertLimit = await plainInsertLimit(temp, 100_000);
     const upsertLimit = await plainUpsertLimit(temp, 100_000);

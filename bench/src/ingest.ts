@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { eventDefinition, sampleEvents } from '@tally/events';
-import { clientEvent, cpuMs, peakRssMb, rssNowMb } from './probe';
+import { clientCeiling, clientEvent, cpuMs, peakRssMb, rssNowMb } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -69,18 +69,6 @@ function kafkaProducerPerf(size: number): { recordsPerSec: number; line: string 
   const m = /([\d.]+) records\/sec/.exec(line);
   if (!m) throw new Error(`could not read ProducerPerformance output:\n${out.slice(-2000)}`);
   return { recordsPerSec: Number(m[1]), line };
-}
-
-/** The named client's ceiling (bench/src/kafkajs-ceiling.ts) in its own process, as a service would run. */
-function kafkajsCeiling(...args: string[]): number {
-  const out = execFileSync(process.execPath, [resolve(__dirname, 'kafkajs-ceiling.js'), ...args], { encoding: 'utf8', env });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
-}
-
-/** The same load with @platformatic/kafka (bench/platformatic-ceiling.mjs): a reference line, not used by Tally. */
-function platformaticCeiling(...args: string[]): number {
-  const out = execFileSync(process.execPath, [resolve(__dirname, '../platformatic-ceiling.mjs'), ...args], { encoding: 'utf8', env });
-  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
 async function load(opts: Omit<autocannon.Options, 'url'>, url = URL): Promise<autocannon.Result> {
@@ -138,9 +126,9 @@ async function main(): Promise<void> {
   process.stdout.write(`record size ${size} B; Kafka ProducerPerformance (acks=all)…\n`);
   const kafka = kafkaProducerPerf(size);
   process.stdout.write('kafkajs alone (Node, same record size, acks=all)…\n');
-  const kafkajs = kafkajsCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
+  const kafkajs = clientCeiling('kafkajs', 'produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
   process.stdout.write('@platformatic/kafka alone (reference, same shape)…\n');
-  const platformatic = platformaticCeiling('produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
+  const platformatic = clientCeiling('platformatic', 'produce', 'tally.bench.producer-perf', String(size), String(SECONDS));
 
   // BENCH_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to ingest-api's node, as in probe.ts.
   const nodeArgs = (env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);

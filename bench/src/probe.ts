@@ -118,3 +118,14 @@ let ticksPerSecond: number | undefined;
 function clockTicks(): number {
   return (ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()));
 }
+
+/**
+ * A client's own ceiling, run in its own process as a service would run: `kafkajs` is
+ * bench/src/kafkajs-ceiling.ts (the named client), `platformatic` bench/platformatic-ceiling.mjs
+ * (a reference line, not used by Tally). Both print one JSON line {"perSec": …}.
+ */
+export function clientCeiling(client: 'kafkajs' | 'platformatic', ...args: string[]): number {
+  const script = client === 'kafkajs' ? resolve(__dirname, 'kafkajs-ceiling.js') : resolve(__dirname, '../platformatic-ceiling.mjs');
+  const out = execFileSync(process.execPath, [script, ...args], { encoding: 'utf8', env: process.env });
+  return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
+}
