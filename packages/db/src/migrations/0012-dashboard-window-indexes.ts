@@ -4,8 +4,8 @@ import type { Knex } from 'knex';
 // (occurred_at) to range over, each row in range would cost a primary-key lookup, so MariaDB read
 // whole logs instead (view_events: a full scan for the daily trend, the whole (jav_id, occurred_at)
 // index plus a row lookup per view for the top movies). On the 1 M-view benchmark, 1 M more views
-// older than 30 days made the dashboard 1.12× slower without these indexes (best of 5: 1.41 → 1.58 s)
-// and 0.98× with them (1.19 → 1.17 s); without them the cost grows with every month the logs keep.
+// older than 30 days made the dashboard 1.32× slower without these indexes (best of 5: 1.43 → 1.88 s)
+// and 0.97× with them (1.45 → 1.41 s); without them the cost grows with every month the logs keep.
 // They start with occurred_at and hold every column those queries read, so a window is one range of
 // one index and older rows are never touched. Only the logs the dashboard counts per item:
 // search_events and recommendation_click_events would need their text columns (query, reason) in it.
