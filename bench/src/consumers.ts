@@ -4,6 +4,8 @@
  * INSERT; history upserts/s vs a plain multi-row upsert; freshness p99 (POST → effect) at half of
  * the ingest API's measured maximum; peak RSS per service. Isolated: own topics (TOPIC_PREFIX), own
  * MySQL database, own Redis database index. Env: BENCH_EVENTS (default 100000), BENCH_SECONDS.
+ * BENCH_ONLY=counter|event-logger|history drains only that service and prints its rate and CPU per
+ * event, without the limits or the freshness run: a quick loop while profiling one consumer.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -72,6 +74,12 @@ async function produce(names: TopicNames, n: number): Promise<Map<EventType, num
   return counts;
 }
 
+/** The Redis server's pid, for its CPU during the counter's drain (undefined when it does not say). */
+function redisPid(): number | undefined {
+  const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
+  return Number.isFinite(pid) ? pid : undefined;
+}
+
 /**
  * Consumes everything already in its topics; events/s and peak RSS. Timed like the kafkajs ceiling
  * (bench/src/kafkajs-ceiling.ts): from the first processed chunk to the last, so the group join both
@@ -125,6 +133,18 @@ async function main(): Promise<void> {
     process.stdout.write(`producing ${N} events…\n`);
     const counts = await produce(names, N);
     const common = { TOPIC_PREFIX: names.prefix, MYSQL_URL: temp.url, REDIS_URL };
+    const historyEvents = (counts.get('movie.viewed') ?? 0) + (counts.get('movie.downloaded') ?? 0);
+    if (env.BENCH_ONLY) {
+      const only = env.BENCH_ONLY;
+      const port = { counter: 19_802, 'event-logger': 19_801, history: 19_803 }[only];
+      if (port === undefined) throw new Error(`BENCH_ONLY must be counter, event-logger or history (got '${only}')`);
+      const r = await drain(only, port, only === 'history' ? historyEvents : N, common, only === 'counter' ? redisPid() : undefined);
+      const redis = only === 'counter' ? ` + ${r.alsoCpuUsPerEvent.toFixed(1)} µs Redis` : '';
+      process.stdout.write(
+        `${only}: ${Math.round(r.perSec)} ev/s, ${r.cpuUsPerEvent.toFixed(1)} µs CPU/event${redis}, RSS peak ${r.rssMb.toFixed(0)} / idle ${r.idleRssMb.toFixed(0)} MB\n`,
+      );
+      return;
+    }
     process.stdout.write('limits: redis-benchmark, plain INSERT, plain upsert…\n');
     const redisLimit = redisIncrLimit();
     const counterTopics = MIX.map(([t]) => names.topicFor(t)).join(',');
@@ -139,12 +159,10 @@ async function main(): Promise<void> {
       `limits: INCR ${Math.round(redisLimit)} ops/s, INSERT ${Math.round(insertLimit)} rows/s, upsert ${Math.round(upsertLimit)} rows/s\n`,
     );
     // Redis's own CPU during the counter's drain: the exactly-once apply script's share of each event.
-    const redisPid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
-    const counter = await drain('counter', 19_802, N, common, Number.isFinite(redisPid) ? redisPid : undefined);
+    const counter = await drain('counter', 19_802, N, common, redisPid());
     process.stdout.write(`counter ${Math.round(counter.perSec)} ev/s\n`);
     const logger = await drain('event-logger', 19_801, N, common);
     process.stdout.write(`event-logger ${Math.round(logger.perSec)} rows/s\n`);
-    const historyEvents = (counts.get('movie.viewed') ?? 0) + (counts.get('movie.downloaded') ?? 0);
     const history = await drain('history', 19_803, historyEvents, common);
     const fresh = await freshness(common);
     const rows: [string, string, string, string][] = [

@@ -1,3 +1,5 @@
+import { Type, type Schema } from 'avsc';
+import { eventDefinition } from './catalog';
 import { MIN_TIME_MS } from './domain-rules';
 import { EVENT_TYPES, type EventType } from './generated/events';
 import { sampleEvents } from './samples';
@@ -219,5 +221,49 @@ describe('validateEvent rejects, naming the field and the constraint', () => {
     const copy = { ...input };
     validateEvent('movie.viewed', input);
     expect(input).toEqual(copy);
+  });
+});
+
+describe('validateEvent of a value decoded with the writer schema (consumers)', () => {
+  /** What a consumer holds: the sample written and read back with a writer type parsed on its own, as the registry client does. */
+  function decoded<T extends EventType>(type: T, patch: Record<string, unknown> = {}): { value: unknown; writer: Type } {
+    const { avroType, avroSchema } = eventDefinition(type);
+    const writer = Type.forSchema(avroSchema as Schema);
+    return { value: writer.fromBuffer(avroType.toBuffer({ ...samples[type], ...patch })), writer };
+  }
+
+  it.each(EVENT_TYPES.map((t) => [t]))('the current schema gives the same verdict as the whole check: %s', (type) => {
+    const { value, writer } = decoded(type);
+    const fast = validateEvent(type, value, { writer });
+    expect(fast).toEqual(validateEvent(type, value));
+    expect(fast.ok).toBe(true);
+    // Only the domain rules ran: the decoded object is the payload, not a copy.
+    expect((fast as { event: { payload: unknown } }).event.payload).toBe(value);
+  });
+
+  it('still applies every domain rule, with the same errors in the same order', () => {
+    const received = samples['movie.rated'].received_at;
+    const patch = { rating: 9, ip: '999.1.1.1', occurred_at: received + 2 * DAY, event_id: '00000000-0000-0000-0000-000000000000' };
+    const { value, writer } = decoded('movie.rated', patch);
+    const fast = validateEvent('movie.rated', value, { writer });
+    expect(fast.ok).toBe(false);
+    expect(fast).toEqual(validateEvent('movie.rated', value));
+    expect(fast.ok ? [] : fast.errors.map((e) => e.field)).toEqual(expect.arrayContaining(['rating', 'ip', 'occurred_at', 'event_id']));
+  });
+
+  it('an older writer schema (a field the current one requires is missing) takes the whole check', () => {
+    const { avroSchema } = eventDefinition('movie.viewed');
+    const schema = avroSchema as { fields: { name: string }[] } & Record<string, unknown>;
+    const older = Type.forSchema({ ...schema, fields: schema.fields.filter((f) => f.name !== 'jav_id') } as Schema);
+    const { jav_id: _j, ...value } = samples['movie.viewed'];
+    const r = validateEvent('movie.viewed', older.fromBuffer(older.toBuffer(value)), { writer: older });
+    expect(r).toEqual({ ok: false, errors: [{ field: 'jav_id', reason: 'is required' }] });
+  });
+
+  it("a writer of another event type's schema takes the whole check (its fields are not this type's)", () => {
+    const { value, writer } = decoded('actor.viewed');
+    const r = validateEvent('movie.viewed', value, { writer });
+    expect(r).toEqual(validateEvent('movie.viewed', value));
+    expect(r.ok).toBe(false);
   });
 });

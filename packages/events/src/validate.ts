@@ -1,6 +1,6 @@
 import type { Type, types } from 'avsc';
 import { eventDefinition, isEventType } from './catalog';
-import { DOMAIN_RULES } from './domain-rules';
+import { DOMAIN_RULES, type DomainRule } from './domain-rules';
 import { EVENT_TYPES, type EventType, type TallyEvent } from './generated/events';
 
 /** One problem with one field; `field` is a dotted path (`filters.year`) and `reason` reads as "<field> <reason>". */
@@ -64,14 +64,67 @@ function structureErrors(field: types.Field, value: unknown): FieldError[] {
   return errors;
 }
 
+export interface ValidateOptions {
+  /**
+   * The avsc type a consumed value was decoded with (the writer's schema, from the registry). When it
+   * is the event type's current schema, the value is that schema's by construction (avsc built it from
+   * the bytes: every field, of its type, nothing else), so only the domain rules are checked and the
+   * decoded object is the payload. Any other writer (an older version) takes the whole check.
+   */
+  writer?: unknown;
+}
+
+/** Per writer type (avsc object): the event type whose current schema it is, else null. */
+const CURRENT = new WeakMap<object, EventType | null>();
+
+/**
+ * Whether the writer's schema is the event type's current one: equal Parsing Canonical Forms (names,
+ * types and order of the fields; docs and defaults do not change what a value read with it holds).
+ */
+function isCurrentSchema(type: EventType, writer: unknown): boolean {
+  if (typeof writer !== 'object' || writer === null || typeof (writer as Type).fingerprint !== 'function') return false;
+  let current = CURRENT.get(writer);
+  if (current === undefined) {
+    const same = (writer as Type).fingerprint().equals(eventDefinition(type).avroType.fingerprint());
+    CURRENT.set(writer, (current = same ? type : null));
+  }
+  return current === type;
+}
+
+/** Each event type's fields that carry a domain rule, in schema order. */
+const RULED = new Map<EventType, [string, DomainRule][]>();
+function ruledFields(type: EventType): [string, DomainRule][] {
+  let r = RULED.get(type);
+  if (!r) {
+    r = [];
+    for (const f of eventDefinition(type).avroType.fields) {
+      if (Object.hasOwn(DOMAIN_RULES, f.name)) r.push([f.name, DOMAIN_RULES[f.name]!]);
+    }
+    RULED.set(type, r);
+  }
+  return r;
+}
+
+/** validateEvent's verdict for a value decoded with the current schema (see ValidateOptions.writer). */
+function domainOnly(type: EventType, payload: Record<string, unknown>): ValidationResult<TallyEvent> {
+  let errors: FieldError[] | undefined;
+  for (const [name, rule] of ruledFields(type)) {
+    const reason = rule(payload[name], payload);
+    if (reason !== undefined) (errors ??= []).push({ field: name, reason });
+  }
+  if (errors) return { ok: false, errors };
+  return { ok: true, event: { type, payload } as unknown as TallyEvent };
+}
+
 /**
  * Checks a value against the event's Avro schema and the domain rules, and returns the event with
  * Avro defaults filled in (so it encodes as is). Pure — no clock, no I/O — so the ingest API (errors
  * per field to the client) and the consumers (invalid → dead letter) reach the same verdict.
  */
-export function validateEvent<T extends EventType>(type: T, value: unknown): ValidationResult<EventOf<T>>;
-export function validateEvent(type: string, value: unknown): ValidationResult<TallyEvent>;
-export function validateEvent(type: string, value: unknown): ValidationResult<TallyEvent> {
+export function validateEvent<T extends EventType>(type: T, value: unknown, opts?: ValidateOptions): ValidationResult<EventOf<T>>;
+export function validateEvent(type: string, value: unknown, opts?: ValidateOptions): ValidationResult<TallyEvent>;
+export function validateEvent(type: string, value: unknown, opts?: ValidateOptions): ValidationResult<TallyEvent> {
+  if (opts?.writer !== undefined && isEventType(type) && isCurrentSchema(type, opts.writer)) return domainOnly(type, value as Record<string, unknown>);
   if (!isEventType(type)) {
     return { ok: false, errors: [{ field: 'event_type', reason: `must be one of: ${EVENT_TYPES.join(', ')} (got '${type}')` }] };
   }

@@ -1,7 +1,7 @@
 import type { Batch, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { errorCode, errorMessage, TallyError, type Logger } from '@tally/runtime';
 import { backoffMs, sleepWithTicks } from './backoff';
-import { PoisonMessageError } from './codec';
+import { PoisonMessageError, type Decoded } from './codec';
 import { deadLetterRecord, type DeadLetter } from './dead-letter';
 import type { RunnerMetrics } from './runner-metrics';
 import type { ConsumerRunnerOptions, DecodedMessage } from './runner-types';
@@ -72,7 +72,8 @@ export class ChunkProcessor<T> {
     const valid: DecodedMessage<T>[] = [];
     const dead: { msg: KafkaMessage; dl: DeadLetter }[] = [];
     for (const msg of messages) {
-      const r = await this.retrying(p, 'decode', () => this.decodeOne(batch, msg));
+      // Synchronous for a schema id seen before; only a first sighting awaits the registry (with retries).
+      const r = decodeKnownMessage(this.o, batch.topic, batch.partition, msg) ?? (await this.retrying(p, 'decode', () => this.decodeOne(batch, msg)));
       if ('dl' in r) dead.push({ msg, dl: r.dl });
       else valid.push(r.decoded);
     }
@@ -148,7 +149,7 @@ export class ChunkProcessor<T> {
     }
   }
 
-  private decodeOne(batch: ChunkPayload['batch'], msg: KafkaMessage): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
+  private decodeOne(batch: ChunkPayload['batch'], msg: KafkaMessage): Promise<DecodeResult<T>> {
     return decodeMessage(this.o, batch.topic, batch.partition, msg);
   }
 
@@ -212,25 +213,53 @@ export async function decodeMessage<T>(
   topic: string,
   partition: number,
   msg: KafkaMessage,
-): Promise<{ decoded: DecodedMessage<T> } | { dl: DeadLetter }> {
+): Promise<DecodeResult<T>> {
   try {
-    const { schemaId, value } = await o.codec.decode(msg.value);
-    const v = o.validate ? o.validate(topic, value) : { ok: true as const, value: value as T };
-    if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
-    const decoded = {
-      topic,
-      partition,
-      offset: msg.offset,
-      key: msg.key?.toString('utf8') ?? null,
-      value: v.value,
-      schemaId,
-      timestamp: msg.timestamp,
-    };
-    return { decoded };
+    return checked(o, topic, partition, msg, await o.codec.decode(msg.value));
   } catch (err) {
     if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
     throw err; // registry unreachable: retriable
   }
+}
+
+type DecodeResult<T> = { decoded: DecodedMessage<T> } | { dl: DeadLetter };
+
+/** decodeMessage without an await, for a schema id the codec has seen; undefined when it must ask the registry. */
+export function decodeKnownMessage<T>(
+  o: Pick<ConsumerRunnerOptions<T>, 'codec' | 'validate'>,
+  topic: string,
+  partition: number,
+  msg: KafkaMessage,
+): DecodeResult<T> | undefined {
+  try {
+    const d = o.codec.decodeKnown(msg.value);
+    return d === undefined ? undefined : checked(o, topic, partition, msg, d);
+  } catch (err) {
+    if (err instanceof PoisonMessageError) return { dl: { reason: err.reason, detail: err.message, step: 'decode' } };
+    // Anything else takes the awaited path, which retries it as it always did.
+    return undefined;
+  }
+}
+
+function checked<T>(
+  o: Pick<ConsumerRunnerOptions<T>, 'validate'>,
+  topic: string,
+  partition: number,
+  msg: KafkaMessage,
+  { schemaId, value, writer }: Decoded,
+): DecodeResult<T> {
+  const v = o.validate ? o.validate(topic, value, writer) : { ok: true as const, value: value as T };
+  if (!v.ok) return { dl: { reason: 'invalid_payload', detail: `${v.reason}: ${v.detail}`, step: 'validate' } };
+  const decoded = {
+    topic,
+    partition,
+    offset: msg.offset,
+    key: msg.key?.toString('utf8') ?? null,
+    value: v.value,
+    schemaId,
+    timestamp: msg.timestamp,
+  };
+  return { decoded };
 }
 
 /**

@@ -46,6 +46,12 @@ export const REGISTRY_TIMEOUT_MS = 10_000;
 export interface Decoded<T = unknown> {
   schemaId: number;
   value: T;
+  /** The avsc type of the writer's schema the value was read with (validation skips a structural re-check when it is the current one). */
+  writer: unknown;
+}
+
+interface AvroReader {
+  fromBuffer(b: Buffer): unknown;
 }
 
 // Confluent wire format: magic byte 0, schema id (int32 big-endian), then the Avro body.
@@ -96,6 +102,8 @@ export class RegistryCodec {
   private readonly logger: Logger | undefined;
   private ensuring: Promise<CatalogRegistration> | undefined;
   private readonly timeoutMs: number;
+  /** Writer schemas by id, once fetched: an id names one schema for good, so decoding a known id needs no await. */
+  private readonly readers = new Map<number, AvroReader>();
 
   constructor(
     readonly url: string,
@@ -245,24 +253,40 @@ export class RegistryCodec {
   }
 
   async decode<T = unknown>(buffer: Buffer | null): Promise<Decoded<T>> {
+    return this.decodeKnown<T>(buffer) ?? this.read<T>(buffer!, await this.schemaFor(buffer!.readInt32BE(1)));
+  }
+
+  /**
+   * Decodes synchronously when the message's schema id was fetched before (what a running consumer
+   * meets nearly always): undefined when the registry must be asked first (`decode` does). Throws
+   * PoisonMessageError for bytes that are not a message of that schema. A promise per message was a
+   * tenth of a consumer's CPU at 20,000 messages/s (#19).
+   */
+  decodeKnown<T = unknown>(buffer: Buffer | null): Decoded<T> | undefined {
     if (!buffer || buffer.length < HEADER_BYTES || buffer[0] !== 0) {
       throw new PoisonMessageError(
         'undecodable',
         `not in the Confluent wire format (${buffer ? `${buffer.length} bytes, first byte ${buffer[0]}` : 'null value'})`,
       );
     }
+    const type = this.readers.get(buffer.readInt32BE(1));
+    return type === undefined ? undefined : this.read<T>(buffer, type);
+  }
+
+  private read<T>(buffer: Buffer, type: AvroReader): Decoded<T> {
     const schemaId = buffer.readInt32BE(1);
-    const type = await this.schemaFor(schemaId);
     try {
-      return { schemaId, value: type.fromBuffer(buffer.subarray(HEADER_BYTES)) as T };
+      return { schemaId, value: type.fromBuffer(buffer.subarray(HEADER_BYTES)) as T, writer: type };
     } catch (err) {
       throw new PoisonMessageError('undecodable', `Avro body does not match schema ${schemaId}: ${errorMessage(err)}`, err);
     }
   }
 
-  private async schemaFor(schemaId: number, repaired = false): Promise<{ fromBuffer(b: Buffer): unknown }> {
+  private async schemaFor(schemaId: number, repaired = false): Promise<AvroReader> {
     try {
-      return (await this.registry.getSchema(schemaId)) as unknown as { fromBuffer(b: Buffer): unknown };
+      const type = (await this.registry.getSchema(schemaId)) as unknown as AvroReader;
+      this.readers.set(schemaId, type);
+      return type;
     } catch (err) {
       if (registryStatus(err) !== 404) throw new DependencyError('registry', `cannot fetch schema ${schemaId}: ${errorMessage(err)}`, err);
       // Unknown id. A registry that forgot the catalog gets it back (in catalog order, so with the

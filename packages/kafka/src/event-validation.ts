@@ -14,22 +14,22 @@ export const INVALID_PAYLOAD = 'invalid_payload';
  * as the generated `{ type, payload }` event. With `types`, only those event types' topics are
  * accepted and the result is narrowed to them, so a sink switches on `event.type` without casts.
  */
-export function eventValidator(names: TopicNames): (topic: string, value: unknown) => Validation<EventOf<EventType>>;
+export function eventValidator(names: TopicNames): (topic: string, value: unknown, writer?: unknown) => Validation<EventOf<EventType>>;
 export function eventValidator<T extends EventType>(
   names: TopicNames,
   types: readonly T[],
-): (topic: string, value: unknown) => Validation<EventOf<T>>;
+): (topic: string, value: unknown, writer?: unknown) => Validation<EventOf<T>>;
 export function eventValidator(
   names: TopicNames,
   types?: readonly EventType[],
-): (topic: string, value: unknown) => Validation<EventOf<EventType>> {
+): (topic: string, value: unknown, writer?: unknown) => Validation<EventOf<EventType>> {
   const accepted = types === undefined ? undefined : new Set<EventType>(types);
-  return (topic, value) => {
+  return (topic, value, writer) => {
     const type = names.eventTypeFor(topic);
     if (type === undefined || (accepted !== undefined && !accepted.has(type))) {
       return { ok: false, reason: 'unknown_topic', detail: `${topic} is not a topic this consumer reads under prefix '${names.prefix}'` };
     }
-    const r = validateEvent(type, value);
+    const r = validateEvent(type, value, { writer });
     if (r.ok) return { ok: true, value: r.event };
     return { ok: false, reason: INVALID_PAYLOAD, detail: r.errors.map((e) => `${e.field} ${e.reason}`).join('; ') };
   };

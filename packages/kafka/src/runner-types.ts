@@ -58,8 +58,11 @@ export interface ConsumerRunnerOptions<T> {
   logger: Logger;
   metrics: ServiceMetrics;
   handle: (batch: PartitionBatch<T>) => Promise<BatchOutcome>;
-  /** Domain rules beyond the Avro schema; a refusal dead-letters the message with reason `invalid_payload`. */
-  validate?: (topic: string, value: unknown) => Validation<T>;
+  /**
+   * Domain rules beyond the Avro schema; a refusal dead-letters the message with reason `invalid_payload`.
+   * `writer` is the avsc type the value was decoded with (Decoded.writer).
+   */
+  validate?: (topic: string, value: unknown, writer: unknown) => Validation<T>;
   /** The event's server receive time (epoch ms) for the freshness metric; default: `value.received_at`. */
   receivedAtOf?: (value: T) => number | undefined;
   /** Messages per handler call; the offset is committed after each chunk (≈ progress granularity). */

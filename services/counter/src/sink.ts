@@ -15,7 +15,7 @@ import {
   type StateEffect,
   type CounterEvent,
 } from './handler';
-import { counterKeys, type Metric } from '@tally/layout';
+import { counterKeys, type AppKeys, type Metric } from '@tally/layout';
 import { q, type Catalog } from '@tally/catalog';
 
 /** No seed read: the script checks that each key and state exists (apply-script.ts, seed ''). */
@@ -25,6 +25,47 @@ type ApplyReply = ['ok', number, number, number] | ['conflict', string] | ['need
 
 interface RedisWithApply extends Redis {
   tallyApply(applied: string, pending: string, ...args: (string | number)[]): Promise<ApplyReply>;
+}
+
+/**
+ * The apply script's packed arguments (apply-script.ts, A): per count effect 5 strings, the number of
+ * state effects, per state effect 14. Every value is a string, as protocol arguments were, so the
+ * script's tonumber and concatenations see what they saw before.
+ */
+export function applyArguments(
+  effects: readonly CounterEffect[],
+  states: readonly StateEffect[],
+  keys: AppKeys,
+  seeds: ReadonlyMap<string, string>,
+  stateSeeds: ReadonlyMap<string, string>,
+): string[] {
+  const a: string[] = [];
+  for (const e of effects) {
+    const display = keys.display(e.metric, e.javId);
+    a.push(counterKeys.seen(e.eventId), display, counterKeys.pendingField(e.metric, e.javId), String(e.delta), seeds.get(display) ?? '');
+  }
+  a.push(String(states.length));
+  for (const e of states) {
+    a.push(
+      counterKeys.state(e.facet, e.javId),
+      String(e.userId),
+      String(e.at),
+      e.eventId,
+      String(e.value),
+      counterKeys.pendingStateField(e.facet, e.javId, e.userId),
+      stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '',
+      e.kind,
+    );
+    for (let i = 0; i < 2; i++) {
+      const metric = e.metrics[i];
+      if (metric === undefined) a.push('', '', '');
+      else {
+        const display = keys.display(metric, e.javId);
+        a.push(display, counterKeys.pendingField(metric, e.javId), seeds.get(display) ?? '');
+      }
+    }
+  }
+  return a;
 }
 
 /**
@@ -113,7 +154,11 @@ export class CounterSink {
         // Redis lost every partition's state at once, not only this one's.
         return { kind: 'rewind', offset: String(progress.resumeAt), everyPartition: true };
       }
-      const fresh = batch.messages.filter((m) => BigInt(m.offset) >= progress.resumeAt);
+      // Offsets ascend: when the first is not yet counted, none is (no BigInt per message).
+      const fresh =
+        first >= progress.resumeAt || batch.messages.length === 0 || BigInt(batch.messages[0]!.offset) >= progress.resumeAt
+          ? batch.messages
+          : batch.messages.filter((m) => BigInt(m.offset) >= progress.resumeAt);
       if (fresh.length < batch.messages.length) batch.reportReprocessed(batch.messages.length - fresh.length);
       if (last < progress.resumeAt) return { kind: 'done' };
       const effects: CounterEffect[] = [];
@@ -149,33 +194,7 @@ export class CounterSink {
         counterKeys.pendingOffsetField(batch.topic, batch.partition),
         this.opts.dedupTtlSeconds,
         effects.length,
-        ...effects.flatMap((e) => [
-          counterKeys.seen(e.eventId),
-          keys.display(e.metric, e.javId),
-          counterKeys.pendingField(e.metric, e.javId),
-          e.delta,
-          seeds.get(keys.display(e.metric, e.javId)) ?? '',
-        ]),
-        states.length,
-        ...states.flatMap((e) => {
-          const display = e.metrics.map((metric) => [
-            keys.display(metric, e.javId),
-            counterKeys.pendingField(metric, e.javId),
-            seeds.get(keys.display(metric, e.javId)) ?? '',
-          ]);
-          return [
-            counterKeys.state(e.facet, e.javId),
-            String(e.userId),
-            e.at,
-            e.eventId,
-            e.value,
-            counterKeys.pendingStateField(e.facet, e.javId, e.userId),
-            stateSeeds.get(`${e.facet}:${e.javId}:${e.userId}`) ?? '',
-            e.kind,
-            ...display[0]!,
-            ...(display[1] ?? ['', '', '']),
-          ];
-        }),
+        JSON.stringify(applyArguments(effects, states, keys, seeds, stateSeeds)),
       );
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));

@@ -168,7 +168,7 @@ export class FakeCodec {
   failNext = 0;
   decodes = 0;
 
-  decode(value: Buffer | null): Promise<{ schemaId: number; value: unknown }> {
+  decode(value: Buffer | null): Promise<{ schemaId: number; value: unknown; writer: unknown }> {
     this.decodes++;
     if (this.failNext > 0) {
       this.failNext--;
@@ -176,7 +176,12 @@ export class FakeCodec {
     }
     const text = value?.toString('utf8') ?? '';
     if (text === 'poison') return Promise.reject(new PoisonMessageError('undecodable', 'not an Avro record'));
-    return Promise.resolve({ schemaId: 1, value: JSON.parse(text) as unknown });
+    return Promise.resolve({ schemaId: 1, value: JSON.parse(text) as unknown, writer: undefined });
+  }
+
+  /** Like a codec that has not fetched the schema yet: every message takes the awaited `decode`. */
+  decodeKnown(): undefined {
+    return undefined;
   }
 
   asCodec(): RegistryCodec {
