@@ -124,7 +124,8 @@ function domainOnly(type: EventType, payload: Record<string, unknown>): Validati
 export function validateEvent<T extends EventType>(type: T, value: unknown, opts?: ValidateOptions): ValidationResult<EventOf<T>>;
 export function validateEvent(type: string, value: unknown, opts?: ValidateOptions): ValidationResult<TallyEvent>;
 export function validateEvent(type: string, value: unknown, opts?: ValidateOptions): ValidationResult<TallyEvent> {
-  if (opts?.writer !== undefined && isEventType(type) && isCurrentSchema(type, opts.writer)) return domainOnly(type, value as Record<string, unknown>);
+  if (opts?.writer !== undefined && isEventType(type) && isCurrentSchema(type, opts.writer))
+    return domainOnly(type, value as Record<string, unknown>);
   if (!isEventType(type)) {
     return { ok: false, errors: [{ field: 'event_type', reason: `must be one of: ${EVENT_TYPES.join(', ')} (got '${type}')` }] };
   }

@@ -73,7 +73,9 @@ export class ChunkProcessor<T> {
     const dead: { msg: KafkaMessage; dl: DeadLetter }[] = [];
     for (const msg of messages) {
       // Synchronous for a schema id seen before; only a first sighting awaits the registry (with retries).
-      const r = decodeKnownMessage(this.o, batch.topic, batch.partition, msg) ?? (await this.retrying(p, 'decode', () => this.decodeOne(batch, msg)));
+      const r =
+        decodeKnownMessage(this.o, batch.topic, batch.partition, msg) ??
+        (await this.retrying(p, 'decode', () => this.decodeOne(batch, msg)));
       if ('dl' in r) dead.push({ msg, dl: r.dl });
       else valid.push(r.decoded);
     }

@@ -2,7 +2,9 @@ import type Redis from 'ioredis';
 import type { Knex } from 'knex';
 import type { Db } from 'mongodb';
 import type { Catalog } from '@tally/catalog';
-import { RAW_EVENT_TABLES } from '@tally/db';
+// The tables alone: @tally/db's index also loads the CLI, with the MongoDB and Elasticsearch clients
+// (+40 MB of RSS in every consumer that imports this package for its tombstones).
+import { RAW_EVENT_TABLES } from '@tally/db/tables';
 import { counterKeys, ingestKeys, mongoCollections } from '@tally/layout';
 import { subjectHash, subjectOf, type Sender, type Subject } from './subjects';
 

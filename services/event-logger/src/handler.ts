@@ -1,4 +1,4 @@
-import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
+import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db/tables';
 import { EVENT_TYPES, eventDefinition, NOT_STORED, type EventType, type TallyEvent } from '@tally/events';
 
 /**

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { durationMs, loadConfig, mysqlPoolSize } from '@tally/config';
-import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
+import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db/tables';
 import { deadLetterTopic, eventDefinitions } from '@tally/events';
 import { jobConfigSchema } from '@tally/jobs';
 import { retentionFloors, type RetentionSettings, type TopicRetention } from './handler';

@@ -1,4 +1,4 @@
-import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db';
+import { RAW_EVENT_TABLES, type RawEventTable } from '@tally/db/tables';
 
 // Pure decisions of the retention job: which table keeps what for how long, from which column the
 // age is read, and how big the next DELETE batch may be. No I/O here (sink.ts deletes).
