@@ -12,11 +12,23 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
-import { Kafka, logLevel } from 'kafkajs';
 import { createTempDatabase, migrateLatest, seedDemo } from '@tally/db';
-import { eventDefinition, sampleEvents, topicNames, type EventType, type TopicNames } from '@tally/events';
-import { RegistryCodec } from '@tally/kafka';
-import { buckets, clientCeiling, clientEvent, cpuMs, metric, p99, peakRssMb, quiet, rssNowMb, startService, until } from './probe';
+import { topicNames } from '@tally/events';
+import { MIX, produce } from './consumer-load';
+import {
+  buckets,
+  clientCeiling,
+  clientEvent,
+  cpuMs,
+  metric,
+  p99,
+  peakRssMb,
+  quiet,
+  redisPid,
+  rssNowMb,
+  startService,
+  until,
+} from './probe';
 import { plainInsertLimit, plainUpsertLimit, redisIncrLimit } from './limits';
 
 const ROOT = resolve(__dirname, '../..');
@@ -27,59 +39,6 @@ const IDLE_MS = 5_000;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
 const REDIS_URL = `${env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;
-const MIX: [EventType, number][] = [
-  ['movie.viewed', 0.6],
-  ['movie.downloaded', 0.2],
-  ['movie.liked', 0.15],
-  ['movie.unliked', 0.05],
-];
-
-function pick(i: number): EventType {
-  let x = (i * 0.6180339887) % 1;
-  for (const [t, w] of MIX) if ((x -= w) < 0) return t;
-  return 'movie.viewed';
-}
-
-async function produce(names: TopicNames, n: number): Promise<Map<EventType, number>> {
-  const codec = new RegistryCodec(env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7');
-  const ids = new Map<EventType, number>();
-  for (const [t] of MIX) ids.set(t, await codec.register(names.subjectFor(t), eventDefinition(t).avroSchema));
-  const producer = new Kafka({ brokers: ['127.0.0.1:9092'], logLevel: logLevel.NOTHING }).producer({ idempotent: true });
-  await producer.connect();
-  const counts = new Map<EventType, number>();
-  const now = Date.now();
-  for (let start = 0; start < n; start += 5_000) {
-    const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-    for (let i = start; i < Math.min(n, start + 5_000); i++) {
-      const type = pick(i);
-      // Long tail: a few movies get most of the traffic, as on the real site.
-      const javId = 1 + Math.floor(1000 * Math.pow((i % 9973) / 9973, 3));
-      const value = {
-        ...(sampleEvents()[type] as unknown as Record<string, unknown>),
-        event_id: randomUUID(),
-        jav_id: javId,
-        user_id: i % 5 === 0 ? null : 1 + (i % 500),
-        occurred_at: now,
-        sent_at: now,
-        received_at: now,
-      };
-      const list = byTopic.get(names.topicFor(type)) ?? [];
-      list.push({ key: String(javId), value: codec.encodeValidated(ids.get(type)!, eventDefinition(type).avroType, value) });
-      byTopic.set(names.topicFor(type), list);
-      counts.set(type, (counts.get(type) ?? 0) + 1);
-    }
-    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-  }
-  await producer.disconnect();
-  return counts;
-}
-
-/** The Redis server's pid, for its CPU during the counter's drain (undefined when it does not say). */
-function redisPid(): number | undefined {
-  const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
-  return Number.isFinite(pid) ? pid : undefined;
-}
-
 /**
  * Consumes everything already in its topics; events/s and peak RSS. Timed like the kafkajs ceiling
  * (bench/src/kafkajs-ceiling.ts): from the first processed chunk to the last, so the group join both

@@ -129,3 +129,9 @@ export function clientCeiling(client: 'kafkajs' | 'platformatic', ...args: strin
   const out = execFileSync(process.execPath, [script, ...args], { encoding: 'utf8', env: process.env });
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
+
+/** The Redis server's pid, for its CPU during the counter's drain (undefined when it does not say). */
+export function redisPid(): number | undefined {
+  const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
+  return Number.isFinite(pid) ? pid : undefined;
+}

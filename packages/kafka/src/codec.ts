@@ -1,20 +1,9 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import TimeoutMiddleware from 'mappersmith/middleware/timeout';
 import { DependencyError, TallyError, errorMessage, type Logger } from '@tally/runtime';
+import { encodeWire, PoisonMessageError, readWire, wireSchemaId, type AvroReader, type Decoded } from './wire-format';
 
-/** Why a message cannot be decoded; these go to the dead-letter topic, never retried. */
-export type PoisonReason = 'undecodable' | 'unknown_schema' | 'invalid_payload';
-
-export class PoisonMessageError extends TallyError {
-  constructor(
-    readonly reason: PoisonReason,
-    message: string,
-    cause?: unknown,
-  ) {
-    super(`POISON_${reason.toUpperCase() as Uppercase<PoisonReason>}`, message, { retriable: false, httpStatus: 422, cause });
-    this.name = 'PoisonMessageError';
-  }
-}
+export { PoisonMessageError, type PoisonReason, type Decoded } from './wire-format';
 
 /** One schema of the catalog a service registers: the value schema of a topic, under `<topic>-value`. */
 export interface CatalogSchema {
@@ -42,22 +31,6 @@ export interface RegistryCodecOptions {
 
 /** A registry answers in milliseconds (a cold one, its first registrations, in a few seconds); one that has not in 10 s is treated as down. */
 export const REGISTRY_TIMEOUT_MS = 10_000;
-
-export interface Decoded<T = unknown> {
-  schemaId: number;
-  value: T;
-  /** The avsc type of the writer's schema the value was read with (validation skips a structural re-check when it is the current one). */
-  writer: unknown;
-}
-
-interface AvroReader {
-  fromBuffer(b: Buffer): unknown;
-}
-
-// Confluent wire format: magic byte 0, schema id (int32 big-endian), then the Avro body.
-const HEADER_BYTES = 5;
-/** encodeValidated's working buffer (one per process: encoding is synchronous). */
-let scratch = Buffer.allocUnsafe(64 << 10);
 
 function registryStatus(err: unknown): number | undefined {
   if (err && typeof err === 'object' && 'status' in err && typeof (err as { status: unknown }).status === 'number') {
@@ -236,24 +209,11 @@ export class RegistryCodec {
    * (≈15 µs → ≈2 µs per event, measured; it was a third of the ingest API's CPU per event).
    */
   encodeValidated(schemaId: number, type: { encode(v: unknown, buf: Buffer, pos: number): number }, value: unknown): Buffer {
-    // Header and body are written into one reused scratch buffer and copied out once into a pooled
-    // allocation: avsc's toBuffer zero-fills a fresh, unpooled Buffer per record (2 % of the
-    // ingest API's CPU at 100-event requests, and its garbage; #19).
-    let end = type.encode(value, scratch, HEADER_BYTES);
-    if (end < 0) {
-      // Too small by -end bytes (avsc's convention): grow, keep the larger buffer for next time.
-      scratch = Buffer.allocUnsafe(Math.max(2 * scratch.length, scratch.length - end));
-      end = type.encode(value, scratch, HEADER_BYTES);
-    }
-    scratch[0] = 0;
-    scratch.writeInt32BE(schemaId, 1);
-    const out = Buffer.allocUnsafe(end);
-    scratch.copy(out, 0, 0, end);
-    return out;
+    return encodeWire(schemaId, type, value);
   }
 
   async decode<T = unknown>(buffer: Buffer | null): Promise<Decoded<T>> {
-    return this.decodeKnown<T>(buffer) ?? this.read<T>(buffer!, await this.schemaFor(buffer!.readInt32BE(1)));
+    return this.decodeKnown<T>(buffer) ?? readWire<T>(buffer!, await this.schemaFor(wireSchemaId(buffer)));
   }
 
   /**
@@ -263,23 +223,8 @@ export class RegistryCodec {
    * tenth of a consumer's CPU at 20,000 messages/s (#19).
    */
   decodeKnown<T = unknown>(buffer: Buffer | null): Decoded<T> | undefined {
-    if (!buffer || buffer.length < HEADER_BYTES || buffer[0] !== 0) {
-      throw new PoisonMessageError(
-        'undecodable',
-        `not in the Confluent wire format (${buffer ? `${buffer.length} bytes, first byte ${buffer[0]}` : 'null value'})`,
-      );
-    }
-    const type = this.readers.get(buffer.readInt32BE(1));
-    return type === undefined ? undefined : this.read<T>(buffer, type);
-  }
-
-  private read<T>(buffer: Buffer, type: AvroReader): Decoded<T> {
-    const schemaId = buffer.readInt32BE(1);
-    try {
-      return { schemaId, value: type.fromBuffer(buffer.subarray(HEADER_BYTES)) as T, writer: type };
-    } catch (err) {
-      throw new PoisonMessageError('undecodable', `Avro body does not match schema ${schemaId}: ${errorMessage(err)}`, err);
-    }
+    const type = this.readers.get(wireSchemaId(buffer));
+    return type === undefined ? undefined : readWire<T>(buffer!, type);
   }
 
   private async schemaFor(schemaId: number, repaired = false): Promise<AvroReader> {
