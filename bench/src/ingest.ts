@@ -14,7 +14,7 @@ import { resolve } from 'node:path';
 import autocannon from 'autocannon';
 import Fastify from 'fastify';
 import { eventDefinition, sampleEvents } from '@tally/events';
-import { clientCeiling, clientEvent, cpuMs, peakRssMb, rssNowMb } from './probe';
+import { clientCeiling, clientEvent, cpuMs, peakRssMb, rssNowMb, kafkajsLatency } from './probe';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -163,11 +163,13 @@ async function main(): Promise<void> {
     const fixed = await load({ connections: 32, overallRate: 1000, body: one });
     process.stdout.write('bare route: latency at a fixed 1,000 req/s…\n');
     const bareFixed = await load({ connections: 32, overallRate: 1000, body: one }, BARE_URL);
+    process.stdout.write('kafkajs alone: 1-record sends at a fixed 1,000/s…\n');
+    const kafkajsFixed = kafkajsLatency('tally.bench.producer-perf', size, SECONDS, 1000);
     const rss = peakRssMb(api.pid!);
     // Idle: resident memory once the load stopped and nothing arrived for 5 s (target ≤ 100 MB).
     await new Promise((r) => setTimeout(r, 5_000));
     const idleRss = rssNowMb(api.pid!);
-    report({ size, kafka, kafkajs, platformatic, single, bareSingle, batch, fixed, bareFixed, rss, idleRss });
+    report({ size, kafka, kafkajs, platformatic, single, bareSingle, batch, fixed, bareFixed, kafkajsFixed, rss, idleRss });
   } finally {
     api.kill('SIGTERM');
     bare.kill('SIGTERM');
@@ -184,6 +186,7 @@ function report(r: {
   batch: Measured;
   fixed: autocannon.Result;
   bareFixed: autocannon.Result;
+  kafkajsFixed: { perSec: number; p50: number; p99: number };
   rss: number;
   idleRss: number;
 }): void {
@@ -236,6 +239,12 @@ function report(r: {
       p99Ratio.toFixed(2),
       `p99 to the bare route's (target ≤ ${TARGET.p99ToBare}); non-2xx ${r.fixed.non2xx}`,
     ],
+    [
+      'kafkajs alone, 1-record sends at 1,000/s, p50 / p99',
+      `${r.kafkajsFixed.p50} / ${r.kafkajsFixed.p99} ms`,
+      (r.kafkajsFixed.p99 / Math.max(1, r.bareFixed.latency.p99)).toFixed(2),
+      `p99 to the bare route's: the floor of answering once Kafka has it; ingest p99 is ${(r.fixed.latency.p99 / Math.max(1, r.kafkajsFixed.p99)).toFixed(2)} × this`,
+    ],
     ['ingest-api peak RSS', `${r.rss.toFixed(0)} MB`, (r.rss / 150).toFixed(2), 'ratio to the 150 MB target'],
     ['ingest-api idle RSS', `${r.idleRss.toFixed(0)} MB`, (r.idleRss / 100).toFixed(2), 'ratio to the 100 MB target, 5 s after the load'],
   ];
@@ -270,6 +279,7 @@ function report(r: {
         fixed1000: { requests: r.fixed.requests, latency: r.fixed.latency, non2xx: r.fixed.non2xx, p99RatioToBare: p99Ratio },
         bareSingle: { requestsPerSec: bareSingle, latency: r.bareSingle.latency, cpuUsPerRequest: r.bareSingle.cpuUsPerRequest },
         bareFixed1000: { requests: r.bareFixed.requests, latency: r.bareFixed.latency },
+        kafkajsFixed1000: r.kafkajsFixed,
         targets: TARGET,
         peakRssMb: r.rss,
         idleRssMb: r.idleRss,

@@ -5,7 +5,8 @@
  *
  *   node bench/dist/kafkajs-ceiling.js produce <topic> <recordSize> <seconds>
  *   node bench/dist/kafkajs-ceiling.js consume <topic,topic,…> <expected> [decode]
- * Prints one JSON line: {"perSec": …}.
+ *   node bench/dist/kafkajs-ceiling.js latency <topic> <recordSize> <seconds> <perSec>
+ * Prints one JSON line: {"perSec": …} (latency: also p50 and p99 in ms).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
@@ -43,6 +44,41 @@ async function produce(topic: string, size: number, seconds: number): Promise<nu
   return rate;
 }
 
+/**
+ * 1-record sends started at a fixed rate, each timed from its scheduled start to its acknowledgement
+ * (acks=all), as the ingest API answers a 1-event request: the latency floor of "answered once Kafka
+ * has it" with this client and broker, beside the ingest API's p99 at the same rate.
+ */
+async function latency(
+  topic: string,
+  size: number,
+  seconds: number,
+  perSec: number,
+): Promise<{ perSec: number; p50: number; p99: number }> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  await producer.connect();
+  const value = randomBytes(size);
+  const times: number[] = [];
+  const sends: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < seconds * perSec; i++) {
+    const at = t0 + (i * 1000) / perSec;
+    const wait = at - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    sends.push(
+      producer.send({ topic, acks: -1, messages: [{ key: String(i), value }] }).then(() => {
+        times.push(performance.now() - at);
+      }),
+    );
+  }
+  await Promise.all(sends);
+  const rate = times.length / ((performance.now() - t0) / 1000);
+  await producer.disconnect();
+  times.sort((x, y) => x - y);
+  const q = (f: number) => Math.round(times[Math.min(times.length - 1, Math.floor(f * times.length))]!);
+  return { perSec: rate, p50: q(0.5), p99: q(0.99) };
+}
+
 async function consume(topics: string[], expected: number, decode: boolean): Promise<number> {
   const codec = decode ? new RegistryCodec(env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7') : undefined;
   const consumer = kafka.consumer({ groupId: `bench-ceiling-${randomUUID()}`, maxWaitTimeInMs: 250 });
@@ -67,7 +103,11 @@ async function consume(topics: string[], expected: number, decode: boolean): Pro
 }
 
 async function main(): Promise<void> {
-  const [mode, a, b, c] = process.argv.slice(2);
+  const [mode, a, b, c, d] = process.argv.slice(2);
+  if (mode === 'latency') {
+    process.stdout.write(JSON.stringify(await latency(a!, Number(b), Number(c), Number(d))) + '\n');
+    return;
+  }
   const perSec = mode === 'produce' ? await produce(a!, Number(b), Number(c)) : await consume(a!.split(','), Number(b), c === 'decode');
   process.stdout.write(JSON.stringify({ perSec }) + '\n');
 }

@@ -130,6 +130,19 @@ export function clientCeiling(client: 'kafkajs' | 'platformatic', ...args: strin
   return (JSON.parse(out.trim().split('\n').pop()!) as { perSec: number }).perSec;
 }
 
+/** kafkajs alone: 1-record sends at a fixed rate, p50 / p99 from each send's scheduled start to its acknowledgement. */
+export function kafkajsLatency(topic: string, size: number, seconds: number, perSec: number): { perSec: number; p50: number; p99: number } {
+  const out = execFileSync(
+    process.execPath,
+    [resolve(__dirname, 'kafkajs-ceiling.js'), 'latency', topic, String(size), String(seconds), String(perSec)],
+    {
+      encoding: 'utf8',
+      env: process.env,
+    },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as { perSec: number; p50: number; p99: number };
+}
+
 /** The Redis server's pid, for its CPU during the counter's drain (undefined when it does not say). */
 export function redisPid(): number | undefined {
   const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
