@@ -17,6 +17,8 @@ import { topicNames } from '@tally/events';
 import { MIX, produce } from './consumer-load';
 import {
   buckets,
+  CONSUMER_LIBRARIES,
+  libraryFloorMb,
   clientCeiling,
   clientEvent,
   cpuMs,
@@ -181,7 +183,7 @@ async function main(): Promise<void> {
         'idle RSS counter / event-logger / history',
         `${counter.idleRssMb.toFixed(0)} / ${logger.idleRssMb.toFixed(0)} / ${history.idleRssMb.toFixed(0)} MB`,
         (Math.max(counter.idleRssMb, logger.idleRssMb, history.idleRssMb) / 100).toFixed(2),
-        `target ≤ 100 MB, ${IDLE_MS / 1000} s after the backlog`,
+        `target ≤ 100 MB, ${IDLE_MS / 1000} s after the backlog; a node with only the counter's libraries loaded: ${libraryFloorMb('counter', CONSUMER_LIBRARIES).toFixed(0)} MB`,
       ],
     ];
     process.stdout.write(`\n${'measure'.padEnd(42)} ${'value'.padStart(22)} ${'ratio'.padStart(13)}  note\n`);

@@ -143,6 +143,49 @@ export function kafkajsLatency(topic: string, size: number, seconds: number, per
   return JSON.parse(out.trim().split('\n').pop()!) as { perSec: number; p50: number; p99: number };
 }
 
+/**
+ * The memory floor of a service's libraries: RSS of a node that only loads them and idles (after a
+ * full GC), beside the service's idle RSS. Run from `services/<service>` so it resolves what the
+ * service resolves.
+ */
+export function libraryFloorMb(service: string, libraries: readonly string[]): number {
+  const script = `for (const m of ${JSON.stringify(libraries)}) require(m); setTimeout(() => { gc(); process.stdout.write(String(process.memoryUsage().rss / 1048576)); }, 500);`;
+  return Number(
+    execFileSync(process.execPath, ['--expose-gc', '-e', script], { cwd: resolve(ROOT, 'services', service), encoding: 'utf8' }),
+  );
+}
+
+/** Every consumer's third-party libraries (the store client of each, the runner's, the management server's). */
+export const CONSUMER_LIBRARIES = [
+  'kafkajs',
+  '@kafkajs/confluent-schema-registry',
+  'ioredis',
+  'knex',
+  'mysql2',
+  'fastify',
+  'pino',
+  'prom-client',
+  'zod',
+  'avsc',
+];
+
+/** The ingest API's third-party libraries, for the memory floor beside its idle RSS. */
+export const INGEST_LIBRARIES = [
+  'kafkajs',
+  '@kafkajs/confluent-schema-registry',
+  'ioredis',
+  'fastify',
+  '@fastify/compress',
+  '@fastify/cors',
+  '@fastify/rate-limit',
+  '@fastify/swagger',
+  '@fastify/swagger-ui',
+  'pino',
+  'prom-client',
+  'zod',
+  'avsc',
+  'isbot',
+];
 /** The Redis server's pid, for its CPU during the counter's drain (undefined when it does not say). */
 export function redisPid(): number | undefined {
   const pid = Number(/process_id:(\d+)/.exec(execFileSync('redis-cli', ['info', 'server'], { encoding: 'utf8' }))?.[1]);
