@@ -36,15 +36,26 @@ local current = redis.call('HGET', applied, field) or ''
 if current ~= expected then return {'conflict', current} end
 -- Every display key and user state must exist or come with a seed; checked before any write, so a
 -- 'need_seed' answer leaves Redis untouched (the caller reads MySQL for it and calls again).
+-- A key found here still exists at the end: nothing else runs during a script, and expiry uses the
+-- script's start time. So each display key is asked once (a popular movie's come many times a chunk).
+local exists = {}
+local function present(key)
+  if exists[key] then return true end
+  if redis.call('EXISTS', key) == 1 then
+    exists[key] = true
+    return true
+  end
+  return false
+end
 for i = 0, n - 1 do
   local b = 1 + i * 5
-  if A[b + 4] == '' and redis.call('EXISTS', A[b + 1]) == 0 then return {'need_seed', A[b + 1]} end
+  if A[b + 4] == '' and not present(A[b + 1]) then return {'need_seed', A[b + 1]} end
 end
 for j = 0, ns - 1 do
   local b = sb + 1 + j * 14
   if A[b + 6] == '' and redis.call('HEXISTS', A[b], A[b + 1]) == 0 then return {'need_seed', A[b]} end
   for _, k in ipairs({b + 8, b + 11}) do
-    if A[k] ~= '' and A[k + 2] == '' and redis.call('EXISTS', A[k]) == 0 then return {'need_seed', A[k]} end
+    if A[k] ~= '' and A[k + 2] == '' and not present(A[k]) then return {'need_seed', A[k]} end
   end
 end
 local sums, seeds, order = {}, {}, {}
@@ -94,7 +105,7 @@ for j = 0, ns - 1 do
 end
 for _, kp in ipairs(order) do
   local displayKey, pendingField = kp[1], kp[2]
-  if redis.call('EXISTS', displayKey) == 0 then
+  if not present(displayKey) then
     local p = tonumber(redis.call('HGET', pending, pendingField) or '0')
     redis.call('SET', displayKey, tonumber(seeds[displayKey] or '0') + p)
   end
