@@ -1,5 +1,13 @@
 import type { Logger } from '@tally/runtime';
-import { createLogger, errorMessage, Lifecycle, ServiceMetrics, startManagementServer, type ReadinessCheck } from '@tally/runtime';
+import {
+  createLogger,
+  errorMessage,
+  Lifecycle,
+  releaseMemoryWhenIdle,
+  ServiceMetrics,
+  startManagementServer,
+  type ReadinessCheck,
+} from '@tally/runtime';
 import { backoffMs } from './backoff';
 import { createKafka } from './client';
 import { RegistryCodec } from './codec';
@@ -17,6 +25,7 @@ export interface ConsumerServiceConfig {
   MANAGEMENT_PORT: number;
   SHUTDOWN_TIMEOUT: number;
   KAFKA_SESSION_TIMEOUT: number;
+  IDLE_GC_AFTER: number;
   TOPIC_PREFIX: string;
 }
 
@@ -76,6 +85,11 @@ export async function runConsumerService<T>(
     // the same ids) instead of dead-lettering good events as unknown_schema.
     const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL, { catalog: eventSchemaCatalog(config.TOPIC_PREFIX), logger });
     void registerCatalog(codec, logger, lifecycle);
+    const idle = releaseMemoryWhenIdle({
+      afterMs: config.IDLE_GC_AFTER,
+      onCollect: (ms) => logger.debug({ ms: Math.round(ms) }, 'idle: heap collected'),
+    });
+    lifecycle.onShutdown('idle memory', () => idle.stop());
     const runner = new ConsumerRunner<T>({
       ...parts.runner,
       kafka,
@@ -87,6 +101,7 @@ export async function runConsumerService<T>(
       metrics,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
       heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT / 10)),
+      onActivity: () => idle.touch(),
       onFatal: (err) => lifecycle.fatal(err, 'consumer crashed beyond recovery'),
     });
     const mgmt = await startManagementServer({

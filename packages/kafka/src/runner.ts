@@ -120,6 +120,7 @@ export class ConsumerRunner<T> {
   private async onBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
     const size = this.o.maxChunk ?? 500;
+    this.o.onActivity?.();
     try {
       const resume = await this.resume.sinkResumePoint(p);
       if (resume !== undefined) {
@@ -142,6 +143,8 @@ export class ConsumerRunner<T> {
         return;
       }
       throw err;
+    } finally {
+      this.o.onActivity?.();
     }
   }
 }

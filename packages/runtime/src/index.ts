@@ -7,3 +7,4 @@ export { Lifecycle } from './lifecycle';
 export { serviceConfigSchema, withManagementPort } from './config';
 export { isSchemaError, classifyStoreError } from './store-errors';
 export { answerUnservedMethods, METHOD_NOT_ALLOWED_RESPONSE, type NotFoundHandler } from './method-not-allowed';
+export { releaseMemoryWhenIdle, type IdleMemory, type IdleMemoryOptions } from './idle-memory';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { configOrExit } from '@tally/config';
 import { createKafka, eventSchemaCatalog, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
-import { createLogger, errorMessage, Lifecycle, ServiceMetrics } from '@tally/runtime';
+import { createLogger, errorMessage, Lifecycle, releaseMemoryWhenIdle, ServiceMetrics } from '@tally/runtime';
 import { topicNames } from '@tally/events';
 // The Redis factory alone: @tally/clients' index also loads knex, mongodb and the Elasticsearch
 // client, +30 MB of RSS in a process that uses none of them.
@@ -62,6 +62,10 @@ async function main(): Promise<void> {
   });
   // Registered after the producer: closes first, so in-flight requests finish their produce.
   lifecycle.onShutdown('http server', () => app.close());
+  // Each request restarts the idle period; the raw server's event costs no Fastify hook on the hot route.
+  const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER });
+  app.server.on('request', () => idle.touch());
+  lifecycle.onShutdown('idle memory', () => idle.stop());
   await app.listen({ port: config.PORT, host: config.HOST });
 
   // Dependencies may come up after us: keep trying in the background; /readyz says when we are ready.

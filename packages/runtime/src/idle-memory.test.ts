@@ -1,0 +1,69 @@
+import { releaseMemoryWhenIdle } from './idle-memory';
+
+describe('releaseMemoryWhenIdle', () => {
+  let clock = 0;
+  let collected = 0;
+  beforeEach(() => {
+    jest.useFakeTimers();
+    clock = 0;
+    collected = 0;
+  });
+  afterEach(() => jest.useRealTimers());
+  const start = (afterMs: number) => releaseMemoryWhenIdle({ afterMs, checkMs: 100, now: () => clock, gc: () => collected++ });
+  const pass = (ms: number) => {
+    for (let t = 0; t < ms; t += 100) {
+      clock += 100;
+      jest.advanceTimersByTime(100);
+    }
+  };
+
+  it('collects once the process has been idle for the period, and not again while it stays idle', () => {
+    const idle = start(1_000);
+    pass(900);
+    expect(collected).toBe(0);
+    pass(200);
+    expect(idle.collections).toBe(1);
+    expect(collected).toBe(2); // two full collections: the second gives back what the first swept
+    pass(5_000);
+    expect(idle.collections).toBe(1);
+    idle.stop();
+  });
+
+  it('never collects while work keeps coming, and collects again after the next idle period', () => {
+    const idle = start(1_000);
+    for (let i = 0; i < 30; i++) {
+      pass(500);
+      idle.touch();
+    }
+    expect(idle.collections).toBe(0);
+    pass(1_100);
+    expect(idle.collections).toBe(1);
+    idle.touch();
+    pass(1_100);
+    expect(idle.collections).toBe(2);
+    idle.stop();
+  });
+
+  it('is off with 0, and stops checking once stopped', () => {
+    const off = start(0);
+    pass(10_000);
+    expect(off.collections).toBe(0);
+    const idle = start(1_000);
+    idle.stop();
+    pass(10_000);
+    expect(idle.collections).toBe(0);
+    expect(collected).toBe(0);
+  });
+
+  it("uses V8's own collector when none is given (a real full collection runs)", async () => {
+    jest.useRealTimers();
+    // A WeakRef's target survives scavenges and lives on until a full collection: only that clears it.
+    const ref = ((): WeakRef<object> => new WeakRef({ big: new Array(10_000).fill(1) }))();
+    await new Promise((r) => setTimeout(r, 10)); // a WeakRef holds its target until the current job ends
+    expect(ref.deref()).toBeDefined();
+    const idle = releaseMemoryWhenIdle({ afterMs: 1, checkMs: 1 });
+    while (idle.collections === 0) await new Promise((r) => setTimeout(r, 5));
+    idle.stop();
+    expect(ref.deref()).toBeUndefined();
+  });
+});
