@@ -1,6 +1,14 @@
 import type { Knex } from 'knex';
 import { schedule, type ScheduledTask } from 'node-cron';
-import { createLogger, Lifecycle, ServiceMetrics, startManagementServer, type Logger, type ReadinessCheck } from '@tally/runtime';
+import {
+  createLogger,
+  Lifecycle,
+  releaseMemoryWhenIdle,
+  ServiceMetrics,
+  startManagementServer,
+  type Logger,
+  type ReadinessCheck,
+} from '@tally/runtime';
 import { jobUsage, parseJobArgs, JobArgsError, type JobArgs, type JobFlag } from './args';
 import { JobRunner, type JobFn } from './runner';
 
@@ -11,6 +19,7 @@ export interface JobServiceConfig {
   MANAGEMENT_HOST: string;
   MANAGEMENT_PORT: number;
   SHUTDOWN_TIMEOUT: number;
+  IDLE_GC_AFTER: number;
   SCHEDULE: string;
   RUN_ON_START: boolean;
 }
@@ -90,10 +99,18 @@ export async function runJobService(
     lifecycle.onShutdown('job', () => runner.stop());
     // Ticks that find a run still going are skipped by the runner (and counted as skipped).
     // A run that met a schema error stops the service with it: the next runs would only fail the same way.
-    const run = () =>
-      void runner.runOnce(args).then((o) => {
-        if (o.status === 'failed' && o.fatal) lifecycle.fatal(o.fatal, 'stopped');
-      });
+    // Between runs (5 min to 1 h) the process waits: what a run grew goes back once it ended.
+    const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER });
+    lifecycle.onShutdown('idle memory', () => idle.stop());
+    const run = () => {
+      const done = idle.begin();
+      void runner
+        .runOnce(args)
+        .then((o) => {
+          if (o.status === 'failed' && o.fatal) lifecycle.fatal(o.fatal, 'stopped');
+        })
+        .finally(done);
+    };
     const task: ScheduledTask = schedule(config.SCHEDULE, run, { name: spec.name, noOverlap: false });
     lifecycle.onShutdown('schedule', () => task.stop());
     lifecycle.onShutdown('readiness', () => mgmt.markShuttingDown());

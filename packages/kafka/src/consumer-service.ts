@@ -101,7 +101,7 @@ export async function runConsumerService<T>(
       metrics,
       sessionTimeoutMs: config.KAFKA_SESSION_TIMEOUT,
       heartbeatIntervalMs: Math.max(500, Math.floor(config.KAFKA_SESSION_TIMEOUT / 10)),
-      onActivity: () => idle.touch(),
+      onWork: () => idle.begin(),
       onFatal: (err) => lifecycle.fatal(err, 'consumer crashed beyond recovery'),
     });
     const mgmt = await startManagementServer({

@@ -86,8 +86,8 @@ export interface ConsumerRunnerOptions<T> {
   lagRefreshMs?: number;
   /** Call `handle` even for a chunk whose messages were all dead-lettered (sinks that record progress per chunk). */
   handleEmptyChunks?: boolean;
-  /** Called at the start and end of each fetched batch (the idle-memory release counts from it). */
-  onActivity?: () => void;
+  /** Called when a fetched batch starts; its result when the batch ends (the idle-memory release waits for it). */
+  onWork?: () => () => void;
   /** Called when kafkajs gives up (a crash it will not restart from): the service should exit non-zero. */
   onFatal: (err: unknown) => void;
 }

@@ -120,7 +120,7 @@ export class ConsumerRunner<T> {
   private async onBatch(p: EachBatchPayload): Promise<void> {
     const { batch } = p;
     const size = this.o.maxChunk ?? 500;
-    this.o.onActivity?.();
+    const done = this.o.onWork?.();
     try {
       const resume = await this.resume.sinkResumePoint(p);
       if (resume !== undefined) {
@@ -144,7 +144,7 @@ export class ConsumerRunner<T> {
       }
       throw err;
     } finally {
-      this.o.onActivity?.();
+      done?.();
     }
   }
 }

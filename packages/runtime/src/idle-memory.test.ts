@@ -44,6 +44,24 @@ describe('releaseMemoryWhenIdle', () => {
     idle.stop();
   });
 
+  it('waits for work in progress, however long, and counts the idle period from its end', () => {
+    const idle = start(1_000);
+    const endA = idle.begin();
+    const endB = idle.begin();
+    pass(5_000);
+    expect(idle.collections).toBe(0);
+    endA();
+    endA(); // a second call changes nothing
+    pass(5_000);
+    expect(idle.collections).toBe(0); // B still runs
+    endB();
+    pass(900);
+    expect(idle.collections).toBe(0);
+    pass(200);
+    expect(idle.collections).toBe(1);
+    idle.stop();
+  });
+
   it('is off with 0, and stops checking once stopped', () => {
     const off = start(0);
     pass(10_000);

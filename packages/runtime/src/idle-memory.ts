@@ -16,6 +16,8 @@ import { runInNewContext } from 'node:vm';
 export interface IdleMemory {
   /** Work happened: the idle period starts again. Cheap (one clock read): call it per request or chunk. */
   touch(): void;
+  /** Work starts: no collection until the returned `end` is called (a long run, a slow batch), then idle counts from there. */
+  begin(): () => void;
   /** Stops the check (shutdown). */
   stop(): void;
   /** Idle periods collected so far. */
@@ -48,11 +50,12 @@ export function releaseMemoryWhenIdle(o: IdleMemoryOptions): IdleMemory {
   let last = now();
   let released = false;
   let collections = 0;
+  let active = 0;
   const gc = o.afterMs > 0 ? (o.gc ?? v8Gc()) : undefined;
   const timer = gc
     ? setInterval(
         () => {
-          if (released || now() - last < o.afterMs) return;
+          if (released || active > 0 || now() - last < o.afterMs) return;
           released = true;
           const t0 = performance.now();
           // Twice: the first collection's freed pages are still being swept while it returns, and the
@@ -70,6 +73,18 @@ export function releaseMemoryWhenIdle(o: IdleMemoryOptions): IdleMemory {
     touch() {
       last = now();
       released = false;
+    },
+    begin() {
+      active++;
+      last = now();
+      released = false;
+      let ended = false;
+      return () => {
+        if (ended) return;
+        ended = true;
+        active--;
+        last = now();
+      };
     },
     stop() {
       clearInterval(timer);

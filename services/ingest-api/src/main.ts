@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type { ServerResponse } from 'node:http';
 import { configOrExit } from '@tally/config';
 import { createKafka, eventSchemaCatalog, RegistryCodec, TallyProducer, backoffMs } from '@tally/kafka';
 import { createLogger, errorMessage, Lifecycle, releaseMemoryWhenIdle, ServiceMetrics } from '@tally/runtime';
@@ -62,9 +63,9 @@ async function main(): Promise<void> {
   });
   // Registered after the producer: closes first, so in-flight requests finish their produce.
   lifecycle.onShutdown('http server', () => app.close());
-  // Each request restarts the idle period; the raw server's event costs no Fastify hook on the hot route.
+  // A request is work until its response is closed; the raw server's events cost no Fastify hook on the hot route.
   const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER });
-  app.server.on('request', () => idle.touch());
+  app.server.on('request', (_req, res: ServerResponse) => res.once('close', idle.begin()));
   lifecycle.onShutdown('idle memory', () => idle.stop());
   await app.listen({ port: config.PORT, host: config.HOST });
 
