@@ -33,12 +33,12 @@ describe('releaseMemoryWhenIdle', () => {
     const idle = start(1_000);
     for (let i = 0; i < 30; i++) {
       pass(500);
-      idle.touch();
+      idle.begin()();
     }
     expect(idle.collections).toBe(0);
     pass(1_100);
     expect(idle.collections).toBe(1);
-    idle.touch();
+    idle.begin()();
     pass(1_100);
     expect(idle.collections).toBe(2);
     idle.stop();
