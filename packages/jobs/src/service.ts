@@ -100,7 +100,7 @@ export async function runJobService(
     // Ticks that find a run still going are skipped by the runner (and counted as skipped).
     // A run that met a schema error stops the service with it: the next runs would only fail the same way.
     // Between runs (5 min to 1 h) the process waits: what a run grew goes back once it ended.
-    const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER });
+    const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER, logger });
     lifecycle.onShutdown('idle memory', () => idle.stop());
     const run = () => {
       const done = idle.begin();

@@ -85,10 +85,7 @@ export async function runConsumerService<T>(
     // the same ids) instead of dead-lettering good events as unknown_schema.
     const codec = new RegistryCodec(config.SCHEMA_REGISTRY_URL, { catalog: eventSchemaCatalog(config.TOPIC_PREFIX), logger });
     void registerCatalog(codec, logger, lifecycle);
-    const idle = releaseMemoryWhenIdle({
-      afterMs: config.IDLE_GC_AFTER,
-      onCollect: (ms) => logger.debug({ ms: Math.round(ms) }, 'idle: heap collected'),
-    });
+    const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER, logger });
     lifecycle.onShutdown('idle memory', () => idle.stop());
     const runner = new ConsumerRunner<T>({
       ...parts.runner,

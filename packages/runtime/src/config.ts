@@ -9,8 +9,8 @@ export const serviceConfigSchema = baseConfigSchema.extend({
   // A consumer that stops heartbeating (killed, frozen) loses its partitions after this long; shorter
   // means faster failover, longer tolerates GC pauses. The heartbeat runs at a tenth of it.
   KAFKA_SESSION_TIMEOUT: durationMs().default('30s'),
-  // After this long without a request or a chunk, one full garbage collection gives back the heap V8
-  // grew under load (idle-memory.ts); 0 keeps the peak until the next burst.
+  // After this long with no request, batch or job run in progress, two full garbage collections give
+  // back the heap V8 grew under load (idle-memory.ts); 0 keeps the peak until the next burst.
   IDLE_GC_AFTER: durationMs().default('3s'),
 });
 

@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { Logger } from './logger';
 
 /**
  * Gives memory back once a process has had nothing to do for a while (#19).
@@ -34,7 +35,8 @@ export interface IdleMemoryOptions {
   now?: () => number;
   /** The collector (tests pass a fake). */
   gc?: () => void;
-  onCollect?: (ms: number) => void;
+  /** Each idle collection and how long it took, at debug level. */
+  logger?: Logger;
 }
 
 let exposed: (() => void) | undefined;
@@ -65,7 +67,7 @@ export function releaseMemoryWhenIdle(o: IdleMemoryOptions): IdleMemory {
           gc();
           gc();
           collections++;
-          o.onCollect?.(performance.now() - t0);
+          o.logger?.debug({ ms: Math.round(performance.now() - t0) }, 'idle: heap collected');
         },
         o.checkMs ?? Math.max(250, Math.min(1000, o.afterMs / 2)),
       )

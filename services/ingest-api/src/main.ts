@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   // Registered after the producer: closes first, so in-flight requests finish their produce.
   lifecycle.onShutdown('http server', () => app.close());
   // A request is work until its response is closed; the raw server's events cost no Fastify hook on the hot route.
-  const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER });
+  const idle = releaseMemoryWhenIdle({ afterMs: config.IDLE_GC_AFTER, logger });
   app.server.on('request', (_req, res: ServerResponse) => res.once('close', idle.begin()));
   lifecycle.onShutdown('idle memory', () => idle.stop());
   await app.listen({ port: config.PORT, host: config.HOST });
