@@ -721,7 +721,7 @@ export class World {
       problems,
     };
 
-    // Counter: Redis display values before any flush (the flusher re-aligns them, which could hide a miscount).
+    // Counter: Redis display values before any flush (the flusher re-aligns noted re-seeds, which could hide a miscount).
     const before = await this.redisMismatches('before flush');
     for (const a of this.accepted.values())
       if ((EFFECT[a.type] || (a.userId !== null && (a.type === 'movie.liked' || a.type === 'movie.unliked'))) && !a.bot)

@@ -90,6 +90,21 @@ describe('query-api over the real pipeline', () => {
     const { body } = await get(`/v1/movies/${HOT}/counts`);
     expect(body.views).toBe((await mysqlCounts(HOT)).views + 12);
     expect(await w.redis.get(`jav:views:${HOT}`)).toBe(String(body.views));
+    // No flush ran or is registered: the seed is exact, nothing is noted for the flusher's re-align.
+    expect(await w.redis.sismember('tally:counter:realign', `views:${HOT}`)).toBe(0);
+  });
+
+  it('counts: a display key re-seeded while a flush is registered is noted for the flusher to re-align', async () => {
+    await w.redis.sadd('tally:counter:flushes', 'qa-flush-in-progress');
+    try {
+      await w.redis.del(`jav:downloads:${HOT}`);
+      const { body } = await get(`/v1/movies/${HOT}/counts`);
+      expect(await w.redis.get(`jav:downloads:${HOT}`)).toBe(String(body.downloads));
+      expect(await w.redis.smembers('tally:counter:realign')).toEqual([`downloads:${HOT}`]);
+    } finally {
+      await w.redis.srem('tally:counter:flushes', 'qa-flush-in-progress');
+      await w.redis.del('tally:counter:realign');
+    }
   });
 
   it('history: from MySQL as the history service wrote it, newest first, paginated', async () => {

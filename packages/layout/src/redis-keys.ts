@@ -54,7 +54,43 @@ export const counterKeys = {
   /** Ids of the flushing hashes not yet cleaned up (added with the RENAME, removed with the DEL): the flusher's
    * recovery reads this set instead of SCANning a keyspace holding ~1M dedup keys. */
   flushes: 'tally:counter:flushes',
+  /**
+   * Moves (INCR) at every take and every clean-up of a flush. A display key seeded from a MySQL read
+   * is exact only if no flush was between its take and its commit from that read to the seed's SET:
+   * the same generation at both ends and no flush registered at the SET prove it (noteReseedLua).
+   */
+  flushGeneration: 'tally:counter:flush-generation',
+  /**
+   * Pending fields `{metric}:{id}` whose display key needs re-aligning: seeded while a flush may have
+   * been in progress (noteReseedLua), or of a movie MySQL lacks (the flush dropped its deltas). The
+   * flusher sets each to MySQL + pending at the end of its next run (only these keys).
+   */
+  realign: 'tally:counter:realign',
+  /** The realign set as the flusher took it (RENAME; merged into if a killed run left one). */
+  realignTaken: 'tally:counter:realign:taken',
 } as const;
+
+/**
+ * Lua for a script that seeds a display key from MySQL: defines `noteReseed(field)`, to call after
+ * the SET, which adds the pending field to `counterKeys.realign` when the seed may miss a flush's
+ * deltas. A seed read MySQL after reading generation `seen`; it can miss a flush's deltas only if
+ * that flush was taken but not committed at some point between the read and the SET. Any take or
+ * clean-up since the read moved the generation; a flush taken before the read and still not cleaned
+ * up is in the registry. Otherwise the seed is exact and nothing is noted, so the flusher re-aligns
+ * only keys that may have drifted (a movie's first count across a flush, Redis emptied), not every
+ * key it flushed. Arguments are Lua expressions (KEYS[i], ARGV[j]).
+ */
+export function noteReseedLua(k: { flushes: string; generation: string; realign: string; seen: string }): string {
+  return `
+local reseedRisk = nil
+local function noteReseed(field)
+  if reseedRisk == nil then
+    reseedRisk = (redis.call('GET', ${k.generation}) or '') ~= ${k.seen} or redis.call('SCARD', ${k.flushes}) > 0
+  end
+  if reseedRisk then redis.call('SADD', ${k.realign}, field) end
+end
+`;
+}
 
 /** Redis keys of the ingest API (VIEW_DEDUP_WINDOW). */
 export const ingestKeys = {

@@ -1,3 +1,5 @@
+import { noteReseedLua } from '@tally/layout';
+
 /**
  * One atomic step per partition chunk (Redis runs a script without interleaving other commands):
  *   1. compare-and-set guard: the partition's applied offset must still be what this consumer read,
@@ -9,10 +11,11 @@
  *      state), a rating's count by (new > 0) − (old > 0) and its sum by new − old. No
  *      dedup key: a retry or a replay carries the same rank, which is never newer than itself;
  *   4. seed a missing display key from MySQL (passed in) + its pending delta, then INCRBY the summed
- *      delta; HINCRBY the pending hash (what the flusher will move to MySQL);
+ *      delta; HINCRBY the pending hash (what the flusher will move to MySQL); a key seeded while a
+ *      flush may have been in progress is noted for the flusher's re-align (noteReseedLua);
  *   5. record the chunk's last offset as applied and as covered by the pending hash.
- * KEYS: applied hash, pending hash. ARGV: appliedField, expected ('' = none), newOffset,
- *   pendingOffsetField, dedupTtlSeconds, nEffects, then one JSON array of strings (A below; one
+ * KEYS: applied hash, pending hash, flush registry, flush generation, realign set. ARGV: appliedField,
+ *   expected ('' = none), newOffset, pendingOffsetField, dedupTtlSeconds, nEffects, then one JSON array of strings (A below; one
  *   argument instead of thousands: building and writing each argument was the counter's largest
  *   cost per event, and Redis parses one JSON text faster than as many protocol arguments, #19)
  *   holding per effect (5): seenKey, displayKey,
@@ -20,7 +23,8 @@
  *   state (14): stateKey, userField, at, eventId, value, pendingStateField, stateSeed ('' = the field
  *   existed when checked; else `at|eventId|value` from MySQL or '0||0'), kind ('flag' | 'rating'),
  *   then two (displayKey, pendingField, displaySeed) triples: a flag's figure (second triple empty),
- *   or a rating's count and sum.
+ *   or a rating's count and sum; last, the flush generation read before the seeds' MySQL read ('' =
+ *   none, or no seeds read).
  * Returns {'ok', counted, duplicates, unchanged} | {'conflict', current} | {'need_seed', key}:
  * duplicates are client retries absorbed by the dedup window (reprocessing), unchanged are state
  * changes that were not newer than the user's state (an older event, a like by a liker): normal traffic.
@@ -30,6 +34,7 @@ local applied, pending = KEYS[1], KEYS[2]
 local field, expected, newOffset, offField = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local ttl, n = tonumber(ARGV[5]), tonumber(ARGV[6])
 local A = cjson.decode(ARGV[7])
+${noteReseedLua({ flushes: 'KEYS[3]', generation: 'KEYS[4]', realign: 'KEYS[5]', seen: 'ARGV[8]' })}
 local sb = 1 + n * 5
 local ns = tonumber(A[sb] or '0')
 local current = redis.call('HGET', applied, field) or ''
@@ -108,6 +113,7 @@ for _, kp in ipairs(order) do
   if not present(displayKey) then
     local p = tonumber(redis.call('HGET', pending, pendingField) or '0')
     redis.call('SET', displayKey, tonumber(seeds[displayKey] or '0') + p)
+    noteReseed(pendingField)
   end
   if sums[displayKey] ~= 0 then
     redis.call('INCRBY', displayKey, sums[displayKey])

@@ -24,7 +24,14 @@ const NONE: ReadonlyMap<string, string> = new Map();
 type ApplyReply = ['ok', number, number, number] | ['conflict', string] | ['need_seed', string];
 
 interface RedisWithApply extends Redis {
-  tallyApply(applied: string, pending: string, ...args: (string | number)[]): Promise<ApplyReply>;
+  tallyApply(
+    applied: string,
+    pending: string,
+    flushes: string,
+    generation: string,
+    realign: string,
+    ...args: (string | number)[]
+  ): Promise<ApplyReply>;
 }
 
 /**
@@ -89,7 +96,7 @@ export class CounterSink {
     private readonly logger: Logger,
     private readonly catalog: Catalog,
   ) {
-    redis.defineCommand('tallyApply', { numberOfKeys: 2, lua: APPLY_SCRIPT });
+    redis.defineCommand('tallyApply', { numberOfKeys: 5, lua: APPLY_SCRIPT });
     this.redis = redis as RedisWithApply;
   }
 
@@ -180,14 +187,17 @@ export class CounterSink {
       // them first cost two round trips per chunk; they are read only after a refusal, and for this
       // partition's next chunks until a read finds nothing missing.
       const read = this.seeding.has(field);
-      const seeds = read
+      const { seeds, generation } = read
         ? await this.seedsFor([...effects, ...states.flatMap((e) => e.metrics.map((metric) => ({ metric, javId: e.javId })))])
-        : NONE;
+        : { seeds: NONE, generation: '' };
       const stateSeeds = read ? await this.stateSeedsFor(states) : NONE;
       if (read && seeds.size === 0 && stateSeeds.size === 0) this.seeding.delete(field);
       const reply = await this.redis.tallyApply(
         counterKeys.applied,
         counterKeys.pending,
+        counterKeys.flushes,
+        counterKeys.flushGeneration,
+        counterKeys.realign,
         field,
         progress.redisValue,
         String(last),
@@ -195,6 +205,7 @@ export class CounterSink {
         this.opts.dedupTtlSeconds,
         effects.length,
         JSON.stringify(applyArguments(effects, states, keys, seeds, stateSeeds)),
+        generation,
       );
       if (reply[0] === 'ok') {
         this.applied.set(field, String(last));
@@ -259,16 +270,19 @@ export class CounterSink {
     return seeds;
   }
 
-  /** MySQL values for display keys missing in Redis (a new movie, or Redis emptied). */
-  private async seedsFor(effects: { metric: Metric; javId: number }[]): Promise<Map<string, string>> {
+  /**
+   * MySQL values for display keys missing in Redis (a new movie, or Redis emptied), and the flush
+   * generation read before MySQL was: the script notes a seed a flush may have raced (noteReseedLua).
+   */
+  private async seedsFor(effects: { metric: Metric; javId: number }[]): Promise<{ seeds: Map<string, string>; generation: string }> {
     const appKeys = this.catalog.keys;
     const pairs = new Map(effects.map((e) => [appKeys.display(e.metric, e.javId), e] as const));
     const seeds = new Map<string, string>();
-    if (pairs.size === 0) return seeds;
+    if (pairs.size === 0) return { seeds, generation: '' };
     const keys = [...pairs.keys()];
-    const present = await this.redis.mget(...keys);
+    const [generation, ...present] = await this.redis.mget(counterKeys.flushGeneration, ...keys);
     const missing = keys.filter((_k, i) => present[i] === null).map((k) => pairs.get(k)!);
-    if (missing.length === 0) return seeds;
+    if (missing.length === 0) return { seeds, generation: generation ?? '' };
     const ids = [...new Set(missing.map((e) => e.javId))];
     const m = this.catalog.movies;
     const [rows] = (await this.db.raw(
@@ -278,6 +292,6 @@ export class CounterSink {
     const byId = new Map(rows.map((r) => [Number(r.id), r]));
     // A movie MySQL does not know (yet) starts at 0; the flusher's UPDATE then simply finds no row.
     for (const e of missing) seeds.set(appKeys.display(e.metric, e.javId), String(Number(byId.get(e.javId)?.[e.metric] ?? 0)));
-    return seeds;
+    return { seeds, generation: generation ?? '' };
   }
 }

@@ -3,7 +3,7 @@ import { loadConfig, mysqlPoolSize } from '@tally/config';
 import { jobConfigSchema } from '@tally/jobs';
 
 /** Steps at which FLUSHER_FAILPOINT makes the process SIGKILL itself (see flush.ts). */
-export const FAILPOINTS = ['after_take', 'after_commit', 'before_cleanup'] as const;
+export const FAILPOINTS = ['after_take', 'after_commit', 'before_cleanup', 'before_realign'] as const;
 export type Failpoint = (typeof FAILPOINTS)[number];
 
 export const flusherConfigSchema = jobConfigSchema({ managementPort: 9104, schedule: '*/5 * * * *' }).extend({
@@ -12,7 +12,7 @@ export const flusherConfigSchema = jobConfigSchema({ managementPort: 9104, sched
   // The chunk also bounds the MEMORY temp table (~0.4 MB), far below max_heap_table_size.
   MYSQL_POOL_SIZE: mysqlPoolSize().default(4),
   MYSQL_CHUNK_ROWS: z.coerce.number().int().min(1).max(50_000).default(5_000),
-  // Display keys re-aligned per Lua script: the script blocks Redis while it runs, 3,000 SETs ≈ 2 ms.
+  // Re-seeded display keys re-aligned per Lua script: the script blocks Redis while it runs, 3,000 SETs ≈ 2 ms.
   REALIGN_CHUNK_KEYS: z.coerce.number().int().min(1).max(20_000).default(3_000),
   // Fields per HSCAN page of a taken hash: bounded replies instead of one HGETALL blocking Redis for
   // the whole hash (~60 ms at 300k fields) while the counter and the web app wait.

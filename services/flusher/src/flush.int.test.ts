@@ -100,6 +100,8 @@ it('two runs overlapping without the job lock: a leftover applied once, the pend
   await redis.hset(counterKeys.flushing('leftover-1'), leftover);
   await redis.sadd(counterKeys.flushes, 'leftover-1');
   await redis.hset(counterKeys.pending, pending);
+  // The display keys as the counter leaves them: MySQL + everything pending (the leftover included).
+  await redis.mset(...[...expected].flatMap(([f, v]) => [`jav:${f}`, String(v)]));
 
   const a = newFlusher('int_a');
   const b = newFlusher('int_b');
@@ -120,7 +122,8 @@ it('two runs overlapping without the job lock: a leftover applied once, the pend
   ]);
   expect(await redis.keys('tally:counter:flushing:*')).toEqual([]);
   expect(await redis.scard(counterKeys.flushes)).toBe(0);
-  // Every display key of a flushed field now equals MySQL (nothing pending).
+  // Every display key of a flushed field still equals MySQL + pending, now MySQL alone: the flush
+  // moved the deltas, not the figures.
   const shown = await redis.mget(...[...expected.keys()].map((f) => `jav:${f}`));
   expect(shown.map(Number)).toEqual([...expected.values()]);
 });
@@ -154,5 +157,28 @@ it("re-aligns each display key to MySQL + what is pending now, across the script
     expect((await redis.mget(...fields.map((f) => `jav:${f.metric}:${f.id}`))).map(Number)).toEqual(want);
   } finally {
     await redis.del(counterKeys.pending);
+  }
+});
+
+it('takes the noted display keys as counter fields, merged into a set a killed run had taken; a key noted meanwhile waits', async () => {
+  const sink = new FlushSink(redis, temp.db, opts, DEMO_CATALOG);
+  await redis.sadd(counterKeys.realignTaken, 'views:1', 'likes:2'); // taken by a run killed before its re-align
+  await redis.sadd(counterKeys.realign, 'views:1', 'downloads:3', 'not-a-field');
+  try {
+    expect(await sink.takeRealignSet()).toEqual([
+      { metric: 'views', id: 1 },
+      { metric: 'likes', id: 2 },
+      { metric: 'downloads', id: 3 },
+    ]);
+    expect(await redis.exists(counterKeys.realign)).toBe(0);
+    await redis.sadd(counterKeys.realign, 'views:4'); // noted while this run re-aligns
+    await sink.dropRealignSet();
+    expect(await redis.exists(counterKeys.realignTaken)).toBe(0);
+    expect(await redis.smembers(counterKeys.realign)).toEqual(['views:4']);
+    expect(await sink.takeRealignSet()).toEqual([{ metric: 'views', id: 4 }]);
+    await sink.dropRealignSet();
+    expect(await sink.takeRealignSet()).toEqual([]);
+  } finally {
+    await redis.del(counterKeys.realign, counterKeys.realignTaken);
   }
 });

@@ -2,21 +2,42 @@
  * Takes the pending hash: RENAME it to the flush's own key and register the flush id, in one atomic
  * step. Redis runs a script without interleaving, so a counter batch lands either wholly before (in
  * the taken hash) or wholly after (in a fresh pending hash the counter's HINCRBY creates) — and of two
- * flushers racing, only the first finds a pending hash to rename.
- * KEYS: pending hash, flushing hash, flush registry set. ARGV: flush id. Returns 1 taken, 0 nothing pending.
+ * flushers racing, only the first finds a pending hash to rename. The flush generation moves with
+ * it, so a seed whose MySQL read came before the take is noted (noteReseedLua, @tally/layout).
+ * KEYS: pending hash, flushing hash, flush registry set, flush generation. ARGV: flush id. Returns 1
+ * taken, 0 nothing pending.
  */
 export const TAKE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('INCR', KEYS[4])
 return 1
 `;
 
 /**
- * After MySQL committed a flush: display = MySQL value + the delta pending right now, per key, in
- * one atomic step (a counter batch cannot land between the read of the pending hash and the SET).
- * This corrects the drift a re-seed during the flush can cause (the counter read MySQL before the
- * commit).
+ * Takes the set of display keys seeded while a flush may have been in progress (RENAME), merging it
+ * into one a killed run left (SUNIONSTORE), so a seed noted meanwhile goes to a fresh set and waits
+ * for the next run instead of being dropped with this one.
+ * KEYS: realign set, taken realign set. Returns the taken set's size.
+ */
+export const TAKE_REALIGN_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('SUNIONSTORE', KEYS[2], KEYS[2], KEYS[1])
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('RENAME', KEYS[1], KEYS[2])
+  end
+end
+return redis.call('SCARD', KEYS[2])
+`;
+
+/**
+ * After a flush is committed and cleaned up: display = MySQL value + the delta pending right now, per
+ * key, in one atomic step (a counter batch cannot land between the read of the pending hash and the
+ * SET), for the keys noted as seeded while a flush may have been in progress (a seed that read
+ * MySQL before the commit misses that flush's deltas).
  * KEYS[1]: pending hash, KEYS[2..n+1]: display keys. ARGV[1]: their pending fields, ARGV[2]: their
  * MySQL values, each comma-separated, in the keys' order (realignArgs).
  * One HMGET and one MSET per 1,000 keys instead of an HGET and a SET per key: ~4.5 → ~3.7 µs of

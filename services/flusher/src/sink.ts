@@ -7,16 +7,18 @@ import {
   chunks,
   insertDeltasSql,
   metricsIn,
+  parseFlushHash,
   realignArgs,
   type CounterField,
   type CountOf,
   type ParsedFlush,
   type UserState,
 } from './handler';
-import { REALIGN_SCRIPT, TAKE_SCRIPT } from './scripts';
+import { REALIGN_SCRIPT, TAKE_REALIGN_SCRIPT, TAKE_SCRIPT } from './scripts';
 
 interface RedisWithScripts extends Redis {
-  tallyTake(pending: string, flushing: string, registry: string, flushId: string): Promise<number>;
+  tallyTake(pending: string, flushing: string, registry: string, generation: string, flushId: string): Promise<number>;
+  tallyTakeRealign(realign: string, taken: string): Promise<number>;
   tallyRealign(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
 }
 
@@ -49,7 +51,8 @@ export class FlushSink {
     private readonly opts: SinkOptions,
     private readonly catalog: Catalog,
   ) {
-    redis.defineCommand('tallyTake', { numberOfKeys: 3, lua: TAKE_SCRIPT });
+    redis.defineCommand('tallyTake', { numberOfKeys: 4, lua: TAKE_SCRIPT });
+    redis.defineCommand('tallyTakeRealign', { numberOfKeys: 2, lua: TAKE_REALIGN_SCRIPT });
     redis.defineCommand('tallyRealign', { lua: REALIGN_SCRIPT });
     this.redis = redis as RedisWithScripts;
   }
@@ -60,7 +63,37 @@ export class FlushSink {
   }
 
   async take(flushId: string): Promise<boolean> {
-    return (await this.redis.tallyTake(counterKeys.pending, counterKeys.flushing(flushId), counterKeys.flushes, flushId)) === 1;
+    return (
+      (await this.redis.tallyTake(
+        counterKeys.pending,
+        counterKeys.flushing(flushId),
+        counterKeys.flushes,
+        counterKeys.flushGeneration,
+        flushId,
+      )) === 1
+    );
+  }
+
+  /**
+   * The display keys noted as seeded while a flush may have been in progress (noteReseedLua), taken
+   * for re-aligning (TAKE_REALIGN_SCRIPT), as counter fields; [] when there are none.
+   */
+  async takeRealignSet(): Promise<CounterField[]> {
+    if ((await this.redis.tallyTakeRealign(counterKeys.realign, counterKeys.realignTaken)) === 0) return [];
+    const members: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, page] = await this.redis.sscan(counterKeys.realignTaken, cursor, 'COUNT', this.opts.readPageFields);
+      for (const m of page) members.push(m, '0');
+      cursor = next;
+    } while (cursor !== '0');
+    // The members are pending-hash field names: the same decoding (and its one copy per field).
+    return parseFlushHash(members).fields;
+  }
+
+  /** Deletes the taken realign set once its keys are re-aligned. */
+  async dropRealignSet(): Promise<void> {
+    await this.redis.unlink(counterKeys.realignTaken);
   }
 
   /**
@@ -95,6 +128,14 @@ export class FlushSink {
       return await this.db.transaction(async (trx) => {
         await trx('flush_ledger').insert({ flush_id: flushId, delta_fields: flush.fields.length, offset_rows: flush.offsets.length });
         const { javRows, unknownIds } = await this.addDeltas(trx, flush);
+        if (unknownIds.length > 0) {
+          // Their deltas are dropped, so their display keys (the counter's 0 + deltas) must come back
+          // to MySQL's nothing + pending: noted for this run's re-align, before the commit so that a
+          // kill after it cannot skip them (a re-align after a rollback is harmless).
+          const unknown = new Set(unknownIds);
+          const fields = flush.fields.filter((f) => unknown.has(f.id)).map((f) => counterKeys.pendingField(f.metric, f.id));
+          await this.redis.sadd(counterKeys.realign, ...fields);
+        }
         await this.saveStates(trx, flush.states);
         if (flush.offsets.length > 0) {
           await trx.raw(
@@ -166,6 +207,7 @@ export class FlushSink {
 
   /**
    * Sets display = MySQL + pending for the fields, one atomic script per chunk; returns keys set.
+   * Only with no flush between take and clean-up (the run holds the job lock and calls it last).
    * Pipelined, because the MySQL read of a chunk costs about three times its script (~10 vs ~3.5 ms
    * per 3,000 keys): the reads of the next two chunks run while this one's arguments are built and
    * its script is sent, and a script is awaited only once the next one is sent. So at most two reads
@@ -238,10 +280,16 @@ export class FlushSink {
   }
 
   /**
-   * Deletes a taken hash and its registry entry together (MULTI), so neither outlives the other.
+   * Deletes a taken hash and its registry entry together (MULTI), so neither outlives the other, and
+   * moves the flush generation (a seed that read MySQL before this flush's commit is then noted).
    * UNLINK: a 100k-field hash is freed in the background instead of blocking Redis while DEL frees it.
    */
   async cleanup(flushId: string): Promise<void> {
-    await this.redis.multi().unlink(counterKeys.flushing(flushId)).srem(counterKeys.flushes, flushId).exec();
+    await this.redis
+      .multi()
+      .unlink(counterKeys.flushing(flushId))
+      .srem(counterKeys.flushes, flushId)
+      .incr(counterKeys.flushGeneration)
+      .exec();
   }
 }

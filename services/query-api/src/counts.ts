@@ -1,7 +1,7 @@
 import type Redis from 'ioredis';
 import type { Knex } from 'knex';
 import type { Catalog } from '@tally/catalog';
-import { counterKeys, METRICS, type Metric } from '@tally/layout';
+import { counterKeys, METRICS, noteReseedLua, type Metric } from '@tally/layout';
 import { NotFound } from './params';
 
 export interface MovieCounts {
@@ -21,19 +21,32 @@ export interface MovieCounts {
  * Seeds one display key the way the counter does, atomically with respect to its apply script:
  * MySQL's value + the pending delta not yet flushed. SET only when still missing, so a key the
  * counter created meanwhile (with newer deltas in it) is never overwritten with an older value.
- * KEYS: display key, pending hash. ARGV: MySQL value, pending field. Returns the value now shown.
+ * A seed a flush may have raced is noted for the flusher's re-align, as the counter's are.
+ * KEYS: display key, pending hash, flush registry, flush generation, realign set. ARGV: MySQL value,
+ * pending field, the flush generation read before MySQL was. Returns the value now shown.
  */
 const SEED_SCRIPT = `
 local v = redis.call('GET', KEYS[1])
 if v then return v end
+${noteReseedLua({ flushes: 'KEYS[3]', generation: 'KEYS[4]', realign: 'KEYS[5]', seen: 'ARGV[3]' })}
 local p = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')
 local seeded = tonumber(ARGV[1]) + p
 redis.call('SET', KEYS[1], seeded)
+noteReseed(ARGV[2])
 return tostring(seeded)
 `;
 
 type SeedingRedis = Redis & {
-  tallySeedDisplay(display: string, pending: string, mysqlValue: string, pendingField: string): Promise<string>;
+  tallySeedDisplay(
+    display: string,
+    pending: string,
+    flushes: string,
+    generation: string,
+    realign: string,
+    mysqlValue: string,
+    pendingField: string,
+    seenGeneration: string,
+  ): Promise<string>;
 };
 
 /** Display counts: the app's Redis keys first (one MGET), its movies table only for keys Redis does not have yet. */
@@ -45,7 +58,7 @@ export class CountsStore {
     private readonly db: Knex,
     private readonly catalog: Catalog,
   ) {
-    if (!('tallySeedDisplay' in redis)) redis.defineCommand('tallySeedDisplay', { numberOfKeys: 2, lua: SEED_SCRIPT });
+    if (!('tallySeedDisplay' in redis)) redis.defineCommand('tallySeedDisplay', { numberOfKeys: 5, lua: SEED_SCRIPT });
     this.redis = redis as SeedingRedis;
   }
 
@@ -53,6 +66,8 @@ export class CountsStore {
     const keys = this.catalog.keys;
     const shown = await this.redis.mget(...METRICS.map((m) => keys.display(m, javId)));
     if (shown.every((v) => v !== null)) return toCounts(javId, shown as string[]);
+    // Read before MySQL is: the seed script compares it (noteReseedLua).
+    const generation = (await this.redis.get(counterKeys.flushGeneration)) ?? '';
     const movies = this.catalog.movies;
     const row = await this.db(this.catalog.table('movies'))
       .where(movies.id, javId)
@@ -67,8 +82,12 @@ export class CountsStore {
           this.redis.tallySeedDisplay(
             keys.display(m, javId),
             counterKeys.pending,
+            counterKeys.flushes,
+            counterKeys.flushGeneration,
+            counterKeys.realign,
             String(Number(row?.[m] ?? 0)),
             counterKeys.pendingField(m, javId),
+            generation,
           ),
       ),
     );
