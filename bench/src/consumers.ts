@@ -37,7 +37,8 @@ const ROOT = resolve(__dirname, '../..');
 
 const env = process.env;
 const N = Number(env.BENCH_EVENTS ?? 100_000);
-const IDLE_MS = 5_000;
+// Past the services' IDLE_GC_AFTER (3 s) and the young-generation step 5.5 s after it (idle-memory.ts).
+const IDLE_MS = 10_000;
 const SECONDS = Number(env.BENCH_SECONDS ?? 10);
 const MYSQL_URL = env.MYSQL_URL ?? 'mysql://tally:tally@127.0.0.1:3306/tally';
 const REDIS_URL = `${env.REDIS_URL ?? 'redis://127.0.0.1:6379'}/14`;

@@ -1,15 +1,15 @@
-import { releaseMemoryWhenIdle } from './idle-memory';
+import { releaseMemoryWhenIdle, YOUNG_AFTER_MS } from './idle-memory';
 
 describe('releaseMemoryWhenIdle', () => {
   let clock = 0;
-  let collected = 0;
+  let steps: string[] = [];
   beforeEach(() => {
     jest.useFakeTimers();
     clock = 0;
-    collected = 0;
+    steps = [];
   });
   afterEach(() => jest.useRealTimers());
-  const start = (afterMs: number) => releaseMemoryWhenIdle({ afterMs, checkMs: 100, now: () => clock, gc: () => collected++ });
+  const start = (afterMs: number) => releaseMemoryWhenIdle({ afterMs, checkMs: 100, now: () => clock, gc: (step) => steps.push(step) });
   const pass = (ms: number) => {
     for (let t = 0; t < ms; t += 100) {
       clock += 100;
@@ -17,15 +17,38 @@ describe('releaseMemoryWhenIdle', () => {
     }
   };
 
-  it('collects once the process has been idle for the period, and not again while it stays idle', () => {
+  it('collects once the process has been idle for the period, the young generation later, and not again while it stays idle', () => {
     const idle = start(1_000);
     pass(900);
-    expect(collected).toBe(0);
+    expect(steps).toEqual([]);
     pass(200);
     expect(idle.collections).toBe(1);
-    expect(collected).toBe(2); // two full collections: the second gives back what the first swept
-    pass(5_000);
+    expect(steps).toEqual(['full']);
+    pass(YOUNG_AFTER_MS - 200);
+    expect(steps).toEqual(['full']); // V8's allocation-rate window still holds the last work
+    pass(300);
+    expect(steps).toEqual(['full', 'young']);
+    pass(20_000);
+    expect(steps).toEqual(['full', 'young']);
     expect(idle.collections).toBe(1);
+    idle.stop();
+  });
+
+  it('skips the young step when work comes back before it, and starts over after that work', () => {
+    const idle = start(1_000);
+    pass(1_100);
+    expect(steps).toEqual(['full']);
+    pass(2_000);
+    idle.begin()();
+    pass(900);
+    expect(steps).toEqual(['full']); // a new idle period: the period again, then the full step first
+    pass(200);
+    expect(steps).toEqual(['full', 'full']);
+    pass(YOUNG_AFTER_MS - 200);
+    expect(steps).toEqual(['full', 'full']);
+    pass(300);
+    expect(steps).toEqual(['full', 'full', 'young']);
+    expect(idle.collections).toBe(2);
     idle.stop();
   });
 
@@ -70,7 +93,7 @@ describe('releaseMemoryWhenIdle', () => {
     idle.stop();
     pass(10_000);
     expect(idle.collections).toBe(0);
-    expect(collected).toBe(0);
+    expect(steps).toEqual([]);
   });
 
   it("uses V8's own collector when none is given (a real full collection runs)", async () => {

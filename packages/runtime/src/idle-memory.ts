@@ -7,10 +7,14 @@ import type { Logger } from './logger';
  *
  * V8 grows the old generation while requests and chunks wait on Kafka, Redis and MySQL, and it only
  * shrinks it at a full collection, which an idle process never reaches: a consumer that drained a
- * backlog stays at its peak RSS (about 180 MB against ~60 MB live) until the next burst. Two full
- * collections once no work has been open for `afterMs` return most of it (the counter: 181 → 123 MB);
- * they run when there is no work to delay, and once per idle period (a process that stays idle is
- * not collected again and again).
+ * backlog stays at its peak RSS (about 180 MB against ~60 MB live) until the next burst. Nor does it
+ * shrink the young generation (two 16 MB semi-spaces, ~32 MB resident) unless a scavenge finds that
+ * little was allocated since the collections of the last ~5 s. So, once per idle period:
+ *  - `afterMs` after the last work ended, two full collections give the old generation back (the
+ *    counter: 181 → 123 MB); they also start V8's allocation-rate window afresh;
+ *  - `YOUNG_AFTER_MS` later, still idle, a scavenge shrinks the young generation (the window now holds
+ *    only idle time) and a full collection unmaps what it gave up (the counter: → ~92 MB).
+ * Nothing runs while work is open, and a process that stays idle is not collected again and again.
  *
  * `gc` is V8's own (the `--expose-gc` function). Setting the flag at run time installs it only in
  * contexts created afterwards, so it is taken from a fresh one; Jest's leak detector does the same.
@@ -33,41 +37,70 @@ export interface IdleMemoryOptions {
   /** How often idleness is checked. */
   checkMs?: number;
   now?: () => number;
-  /** The collector (tests pass a fake). */
-  gc?: () => void;
+  /** The collector (tests pass a fake): V8's, 'full' = two full collections, 'young' = a scavenge + one. */
+  gc?: (step: 'full' | 'young') => void;
   /** Each idle collection and how long it took, at debug level. */
   logger?: Logger;
 }
 
-let exposed: (() => void) | undefined;
-function v8Gc(): () => void {
+type V8Gc = (options?: { type?: 'minor' | 'major' }) => void;
+let exposed: V8Gc | undefined;
+function v8Gc(): V8Gc {
   if (exposed) return exposed;
-  const global = (globalThis as { gc?: () => void }).gc;
+  const global = (globalThis as { gc?: V8Gc }).gc;
   if (global) return (exposed = global);
   setFlagsFromString('--expose-gc');
-  exposed = runInNewContext('gc') as () => void;
+  exposed = runInNewContext('gc') as V8Gc;
   return exposed;
 }
+
+function v8Collector(): (step: 'full' | 'young') => void {
+  const gc = v8Gc();
+  return (step) => {
+    if (step === 'full') {
+      // Twice: the first one's freed pages are still being swept when it returns, and the second
+      // gives them back (one left the counter at 141 MB RSS, two at 123–126).
+      gc();
+      gc();
+    } else {
+      // A scavenge keeps room for twice what survives it; after the full collections nearly nothing
+      // is young, so the young generation goes down to its minimum, and the full collection frees it.
+      gc({ type: 'minor' });
+      gc();
+    }
+  };
+}
+
+/** After the full collections: V8's allocation-rate window (~5 s) must hold idle time only. */
+export const YOUNG_AFTER_MS = 5_500;
 
 export function releaseMemoryWhenIdle(o: IdleMemoryOptions): IdleMemory {
   const now = o.now ?? Date.now;
   let last = now();
-  let released = false;
+  // Steps of this idle period done: none, the full collections (at `fullAt`), both.
+  let done: 'none' | 'full' | 'both' = 'none';
+  let fullAt = 0;
   let collections = 0;
   let active = 0;
-  const gc = o.afterMs > 0 ? (o.gc ?? v8Gc()) : undefined;
+  const gc = o.afterMs > 0 ? (o.gc ?? v8Collector()) : undefined;
+  const step = (which: 'full' | 'young') => {
+    const t0 = performance.now();
+    gc!(which);
+    o.logger?.debug({ step: which, ms: Math.round(performance.now() - t0) }, 'idle: heap collected');
+  };
   const timer = gc
     ? setInterval(
         () => {
-          if (released || active > 0 || now() - last < o.afterMs) return;
-          released = true;
-          const t0 = performance.now();
-          // Twice: the first collection's freed pages are still being swept while it returns, and the
-          // second one gives them back (one collection left the counter at 141 MB RSS, two at 123–126).
-          gc();
-          gc();
-          collections++;
-          o.logger?.debug({ ms: Math.round(performance.now() - t0) }, 'idle: heap collected');
+          if (done === 'both' || active > 0 || now() - last < o.afterMs) return;
+          if (done === 'none') {
+            step('full');
+            done = 'full';
+            fullAt = now();
+            collections++;
+          } else if (now() - fullAt >= YOUNG_AFTER_MS) {
+            step('young');
+            done = 'both';
+          }
         },
         o.checkMs ?? Math.max(250, Math.min(1000, o.afterMs / 2)),
       )
@@ -77,7 +110,7 @@ export function releaseMemoryWhenIdle(o: IdleMemoryOptions): IdleMemory {
     begin() {
       active++;
       last = now();
-      released = false;
+      done = 'none';
       let ended = false;
       return () => {
         if (ended) return;
