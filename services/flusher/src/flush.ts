@@ -27,8 +27,9 @@ interface Tally {
  *   2. take the pending hash (atomic RENAME to a key named by a new flush id);
  *   3. apply it in one MySQL transaction with its ledger row and covered offsets;
  *   4. delete the taken hash (and move the flush generation);
- *   5. re-align the display keys seeded while a flush may have been in progress (the counter or the
- *      query API noted them, noteReseedLua) to MySQL + what is pending now. Last, so no flush is
+ *   5. re-align the noted display keys to MySQL + what is pending now: those seeded while a flush may
+ *      have been in progress (the counter or the query API noted them, noteReseedLua) and those of
+ *      movies MySQL lacks (step 3 noted them). Last, so no flush is
  *      between take and clean-up: display = MySQL + pending is then the invariant itself. Only these
  *      keys: every other display key moved with its deltas and is exact (a run re-aligned each
  *      flushed key before, 0.4–0.7 s of a 100k-key flush, #19).
@@ -77,7 +78,7 @@ export class Flusher {
     };
   }
 
-  /** Step 5: the noted re-seeds (and those a killed run had taken) to MySQL + pending. */
+  /** Step 5: the noted display keys (and those a killed run had taken) to MySQL + pending. */
   private async realignNoted(logger: Logger): Promise<number> {
     const t0 = performance.now();
     const fields = await this.store.takeRealignSet();
@@ -85,7 +86,7 @@ export class Flusher {
     this.failpoint('before_realign');
     await this.store.realign(fields);
     await this.store.dropRealignSet();
-    logger.info({ keys: fields.length, ms: Math.round(performance.now() - t0) }, 're-aligned display keys seeded during a flush');
+    logger.info({ keys: fields.length, ms: Math.round(performance.now() - t0) }, 're-aligned the noted display keys');
     return fields.length;
   }
 
